@@ -1,0 +1,20 @@
+"""The `/api/v1/` API: routers of every app, bearer-token auth, errors that name the field."""
+
+from ninja import NinjaAPI
+
+from aftersales.core.api import install_error_handlers
+from aftersales.customers.api import router as customers_router
+from aftersales.organisation.api import BearerToken
+from aftersales.organisation.api import router as organisation_router
+
+api = NinjaAPI(
+    title="aftersales API",
+    version="1",
+    description="After-sales service platform. Authenticate with `Authorization: Bearer TOKEN` "
+                "(issue one with `aftersales token USERNAME`).",
+    auth=BearerToken(),
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("", organisation_router)
+api.add_router("", customers_router)

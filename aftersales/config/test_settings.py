@@ -1,0 +1,10 @@
+"""Test settings: the real settings with fast hashing and fixed keys (never used outside tests)."""
+
+from aftersales.config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+FIELD_ENCRYPTION_KEYS = [
+    "u0pXb4Xq3bYQ3vQZ3t8o3m5c2r1X9n8k7j6h5g4f3e0=",
+]
+SEARCH_HASH_KEY = "test-hash-key-not-secret"
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import set_language
+
+from aftersales.config import views
+from aftersales.config.api import api
+
+
+def _public(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
+    """The API authenticates by bearer token itself, so the login-page redirect must not apply to it."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _public(pattern.url_patterns)
+        else:
+            pattern.callback.login_required = False
+    return patterns
+
+
+api_patterns, api_app, api_namespace = api.urls
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("store/switch/", views.store_switch, name="store-switch"),
+    path("customers/", include("aftersales.customers.urls")),
+    path("organisation/", include("aftersales.organisation.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),
+]

@@ -1,0 +1,71 @@
+"""The store-scoping helper: every store-scoped query in a page, an API handler or a task goes through here.
+
+`core` cannot know how users relate to stores (that lives in `organisation`, a layer above), so the
+organisation app registers a *resolver* at start-up: a function from a user to the set of store ids the
+user may see.  Querysets then narrow themselves with `for_user(user)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Self
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.http import Http404
+
+StoreResolver = Callable[[Any], frozenset[int]]
+_resolver: StoreResolver | None = None
+_CACHE_ATTR = "_aftersales_visible_store_ids"
+
+
+def register_store_resolver(resolver: StoreResolver) -> None:
+    global _resolver  # noqa: PLW0603 - set once at app start-up
+    _resolver = resolver
+
+
+def visible_store_ids(user: Any) -> frozenset[int]:
+    """The ids of the stores `user` may see, computed once per user object (one request)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    if _resolver is None:
+        raise ImproperlyConfigured("No store resolver registered; is aftersales.organisation installed?")
+    ids = _resolver(user)
+    setattr(user, _CACHE_ATTR, ids)
+    return ids
+
+
+def forget_visible_stores(user: Any) -> None:
+    """Drop the per-user cache (after a membership change)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset that knows the lookup from its model to a store id (`Model.store_lookup`)."""
+
+    def _store_lookup(self) -> str:
+        lookup = getattr(self.model, "store_lookup", None)
+        if not lookup:
+            raise ImproperlyConfigured(f"{self.model.__name__} has no store_lookup")
+        return lookup
+
+    def for_stores(self, store_ids: Iterable[int]) -> Self:
+        return self.filter(**{f"{self._store_lookup()}__in": list(store_ids)})
+
+    def for_user(self, user: Any, store_ids: Iterable[int] | None = None) -> Self:
+        """Only rows of stores the user belongs to; optionally narrowed further to `store_ids`."""
+        allowed = visible_store_ids(user)
+        if store_ids is not None:
+            allowed = allowed & frozenset(store_ids)
+        return self.for_stores(allowed)
+
+    def get_for_user_or_404(self, user: Any, **lookup: Any) -> models.Model:
+        """One row of a store the user belongs to; another store's row is 404, exactly like a missing one."""
+        try:
+            return self.for_user(user).get(**lookup)
+        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+            raise Http404(f"No {self.model._meta.verbose_name} matches the given query.") from exc

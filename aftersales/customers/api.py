@@ -1,0 +1,214 @@
+"""API for customers and vehicles.  Handlers parse, call one selector or service, and answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from aftersales.core.scoping import visible_store_ids
+from aftersales.customers import selectors, services
+from aftersales.customers.choices import ConsentChannel
+from aftersales.customers.models import Customer, Vehicle
+from aftersales.customers.validators import mask_mobile
+from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import Capability, user_can
+
+router = Router(tags=["customers"])
+
+
+class VehicleOut(Schema):
+    id: int
+    customer: int = Field(..., alias="customer_id")
+    store: str
+    vin: str
+    plate: str
+    brand: str
+    model_name: str
+    powertrain: str
+    is_nev: bool
+    purchase_date: dt.date | None
+    purchase_price: Decimal | None
+    mileage_km: int
+    mileage_recorded_on: dt.date | None
+
+    @staticmethod
+    def resolve_store(obj: Vehicle) -> str:
+        return obj.store.code
+
+
+class CustomerOut(Schema):
+    id: int
+    store: str
+    name: str
+    gender: str
+    phone_masked: str
+    is_priority: bool
+    created_at: dt.datetime
+    vehicles: list[VehicleOut]
+
+    @staticmethod
+    def resolve_store(obj: Customer) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_phone_masked(obj: Customer) -> str:
+        return mask_mobile(obj.phone)
+
+    @staticmethod
+    def resolve_vehicles(obj: Customer) -> list[Vehicle]:
+        return list(obj.vehicles.all())
+
+
+class CustomerIn(Schema):
+    store: str
+    name: str
+    phone: str
+    gender: str | None = None
+    birthday: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+    is_priority: bool = False
+    consents: dict[str, bool] = Field(default_factory=dict,
+                                      description="Only purposes the customer answered: marketing, surveys, "
+                                                  "vehicle_data → true/false. Nothing is assumed.")
+    consent_channel: str = ConsentChannel.API
+
+
+class CustomerPatch(Schema):
+    name: str | None = None
+    phone: str | None = None
+    gender: str | None = None
+    birthday: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+    is_priority: bool | None = None
+
+
+class VehicleIn(Schema):
+    customer: int
+    vin: str
+    plate: str | None = None
+    brand: str
+    model_name: str
+    powertrain: str | None = None
+    purchase_date: str | None = None
+    purchase_price: str | float | int | None = None
+    mileage_km: int | None = None
+
+
+class VehiclePatch(Schema):
+    vin: str | None = None
+    plate: str | None = None
+    brand: str | None = None
+    model_name: str | None = None
+    powertrain: str | None = None
+    purchase_date: str | None = None
+    purchase_price: str | float | int | None = None
+    mileage_km: int | None = None
+
+
+class ListFilter(Schema):
+    q: str = Field("", description="Name, full mobile, its last four digits, plate or VIN")
+    store: str | None = Field(None, description="A store code; all visible stores when omitted")
+
+
+def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
+    visible = visible_store_ids(request.auth)
+    if not code:
+        return visible
+    store_id = Store.objects.filter(code=code, id__in=visible).values_list("id", flat=True).first()
+    if store_id is None:
+        raise ValidationError({"store": [_("No store with this code that you may see.")]})
+    return frozenset({store_id})
+
+
+def _require_edit(request: HttpRequest, store_id: int) -> None:
+    if not user_can(request.auth, Capability.EDIT_CUSTOMERS, store_id):
+        raise PermissionDenied(_("Your role may not change customers in this store."))
+
+
+@router.get("/customers", response=list[CustomerOut], summary="Customers of the caller's stores")
+@paginate(LimitOffsetPagination)
+def customer_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
+    return selectors.customer_list(user=request.auth, store_ids=_store_ids(request, filters.store),
+                                   query=filters.q)
+
+
+@router.get("/customers/{customer_id}", response=CustomerOut)
+def customer_detail(request: HttpRequest, customer_id: int) -> Any:
+    customer = selectors.customer_get_for_user(user=request.auth, pk=customer_id)
+    return customer
+
+
+@router.post("/customers", response={201: CustomerOut})
+def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
+    store_id = next(iter(_store_ids(request, payload.store)))
+    _require_edit(request, store_id)
+    data = payload.dict(exclude={"store", "consents", "consent_channel"}, exclude_none=True)
+    customer = services.customer_create(store=Store.objects.get(pk=store_id), by=request.auth,
+                                        consents=payload.consents, consent_channel=payload.consent_channel, **data)
+    return 201, selectors.customer_get_for_user(user=request.auth, pk=customer.pk)
+
+
+def _customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+    customer = selectors.customer_get_for_user(user=request.auth, pk=customer_id)
+    _require_edit(request, customer.store_id)
+    services.customer_update(customer=customer, by=request.auth, **payload.dict(exclude_unset=True))
+    return selectors.customer_get_for_user(user=request.auth, pk=customer.pk)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change some fields of a customer")
+def customer_patch(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+    return _customer_update(request, customer_id, payload)
+
+
+@router.put("/customers/{customer_id}", response=CustomerOut, summary="Update a customer (fields sent are set)")
+def customer_put(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+    return _customer_update(request, customer_id, payload)
+
+
+@router.get("/vehicles", response=list[VehicleOut], summary="Vehicles of the caller's stores")
+@paginate(LimitOffsetPagination)
+def vehicle_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
+    return selectors.vehicle_list(user=request.auth, store_ids=_store_ids(request, filters.store), query=filters.q)
+
+
+@router.get("/vehicles/{vehicle_id}", response=VehicleOut)
+def vehicle_detail(request: HttpRequest, vehicle_id: int) -> Any:
+    return selectors.vehicle_get_for_user(user=request.auth, pk=vehicle_id)
+
+
+@router.post("/vehicles", response={201: VehicleOut})
+def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
+    try:
+        customer = selectors.customer_get_for_user(user=request.auth, pk=payload.customer)
+    except Exception as exc:  # another store's customer looks exactly like a missing one
+        raise ValidationError({"customer": [_("No customer with this id that you may see.")]}) from exc
+    _require_edit(request, customer.store_id)
+    vehicle = services.vehicle_create(customer=customer, by=request.auth,
+                                      **payload.dict(exclude={"customer"}, exclude_none=True))
+    return 201, selectors.vehicle_get_for_user(user=request.auth, pk=vehicle.pk)
+
+
+def _vehicle_update(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
+    vehicle = selectors.vehicle_get_for_user(user=request.auth, pk=vehicle_id)
+    _require_edit(request, vehicle.store_id)
+    services.vehicle_update(vehicle=vehicle, by=request.auth, **payload.dict(exclude_unset=True))
+    return selectors.vehicle_get_for_user(user=request.auth, pk=vehicle.pk)
+
+
+@router.patch("/vehicles/{vehicle_id}", response=VehicleOut)
+def vehicle_patch(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
+    return _vehicle_update(request, vehicle_id, payload)
+
+
+@router.put("/vehicles/{vehicle_id}", response=VehicleOut)
+def vehicle_put(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
+    return _vehicle_update(request, vehicle_id, payload)

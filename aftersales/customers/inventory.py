@@ -1,0 +1,90 @@
+"""The data inventory (个人信息清单) required by PIPL: every personal field, why we hold it, on what legal
+basis, how sensitive it is and how long we keep it.
+
+`tests/test_inventory.py` walks every model that holds data about a customer and fails when a field is
+neither listed here nor declared not personal, so no new personal field can go unlisted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+CONTRACT = _("Performance of the service contract (PIPL art. 13(2))")
+CONSENT = _("Consent (PIPL art. 13(1))")
+LEGAL_DUTY = _("Legal obligation (PIPL art. 13(3)), e.g. invoices and recalls")
+
+GENERAL = _("personal")
+SENSITIVE = _("sensitive personal (PIPL art. 28)")
+
+RECORD_RETENTION = _("the store's record retention setting (default 3 years) after the last visit")
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    model: str  # app_label.ModelName
+    field: str
+    purpose: Promise
+    legal_basis: Promise
+    sensitivity: Promise
+    retention: Promise
+    encrypted: bool = False
+
+
+INVENTORY: tuple[PersonalField, ...] = (
+    PersonalField("customers.Customer", "name", _("Address the customer, identify the vehicle's owner"),
+                  CONTRACT, GENERAL, RECORD_RETENTION),
+    PersonalField("customers.Customer", "gender", _("Address the customer politely"), CONTRACT, GENERAL,
+                  RECORD_RETENTION),
+    PersonalField("customers.Customer", "birthday", _("Birthday greetings (with marketing consent)"), CONSENT,
+                  GENERAL, RECORD_RETENTION),
+    PersonalField("customers.Customer", "phone_encrypted", _("Booking confirmations, progress, follow-up"),
+                  CONTRACT, GENERAL, RECORD_RETENTION, encrypted=True),
+    PersonalField("customers.Customer", "phone_hash", _("Find a customer by full mobile number"), CONTRACT,
+                  GENERAL, RECORD_RETENTION),
+    PersonalField("customers.Customer", "phone_last4_hash", _("Find a customer by the mobile's last four digits"),
+                  CONTRACT, GENERAL, RECORD_RETENTION),
+    PersonalField("customers.Customer", "id_number_encrypted",
+                  _("Warranty claims, insurance and vehicle registration matters"), LEGAL_DUTY, SENSITIVE,
+                  RECORD_RETENTION, encrypted=True),
+    PersonalField("customers.Customer", "id_number_hash", _("Find and de-duplicate customers by ID number"),
+                  LEGAL_DUTY, SENSITIVE, RECORD_RETENTION),
+    PersonalField("customers.Customer", "address_encrypted", _("Pick-up and drop-off, documents by post"),
+                  CONTRACT, GENERAL, RECORD_RETENTION, encrypted=True),
+    PersonalField("customers.Vehicle", "vin", _("Identify the vehicle, parts and recalls"), CONTRACT, GENERAL,
+                  RECORD_RETENTION),
+    PersonalField("customers.Vehicle", "plate", _("Identify the vehicle at the store"), CONTRACT, GENERAL,
+                  RECORD_RETENTION),
+    PersonalField("customers.Vehicle", "purchase_date", _("Warranty and first-maintenance dates"), CONTRACT,
+                  GENERAL, RECORD_RETENTION),
+    PersonalField("customers.Vehicle", "purchase_price", _("Warranty and insurance valuation"), CONTRACT, GENERAL,
+                  RECORD_RETENTION),
+    PersonalField("customers.Vehicle", "mileage_km", _("Maintenance due by distance"), CONTRACT, GENERAL,
+                  RECORD_RETENTION),
+    PersonalField("customers.Vehicle", "mileage_recorded_on", _("Maintenance due by distance"), CONTRACT,
+                  GENERAL, RECORD_RETENTION),
+    PersonalField("customers.Consent", "granted", _("Proof of the customer's choice"), LEGAL_DUTY, GENERAL,
+                  _("as long as the customer record, then 3 years")),
+    PersonalField("customers.ConsentEvent", "granted", _("Proof of the customer's choice over time"), LEGAL_DUTY,
+                  GENERAL, _("as long as the customer record, then 3 years")),
+)
+
+# Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
+NOT_PERSONAL: dict[str, frozenset[str]] = {
+    "customers.Customer": frozenset({"id", "created_at", "updated_at", "store", "is_priority"}),
+    "customers.Vehicle": frozenset({"id", "created_at", "updated_at", "store", "customer", "brand", "model_name",
+                                    "powertrain"}),
+    "customers.Consent": frozenset({"id", "created_at", "updated_at", "customer", "purpose", "notice_version",
+                                    "channel", "decided_at"}),
+    "customers.ConsentEvent": frozenset({"id", "customer", "purpose", "notice_version", "channel", "at",
+                                         "recorded_by"}),
+}
+
+
+def inventory_by_model() -> dict[str, dict[str, PersonalField]]:
+    result: dict[str, dict[str, PersonalField]] = {}
+    for item in INVENTORY:
+        result.setdefault(item.model, {})[item.field] = item
+    return result

@@ -1,0 +1,148 @@
+"""Customers, their vehicles and their consents.  Phone, ID number and address are stored encrypted."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.core.models import BaseModel
+from aftersales.core.scoping import ScopedQuerySet
+from aftersales.customers import crypto
+from aftersales.customers.choices import NEV_POWERTRAINS, ConsentChannel, ConsentPurpose, Gender, Powertrain
+from aftersales.organisation.models import Store
+
+
+class Customer(BaseModel):
+    """A vehicle owner (车主) of a store.  Personal fields are ciphertext; search goes through keyed hashes."""
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="customers")
+    name = models.CharField(_("name"), max_length=60)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    phone_encrypted = models.TextField(_("mobile (encrypted)"))
+    phone_hash = models.CharField(_("mobile search hash"), max_length=64, db_index=True)
+    phone_last4_hash = models.CharField(_("mobile last-four hash"), max_length=64, db_index=True)
+    id_number_encrypted = models.TextField(_("ID number (encrypted)"), blank=True)
+    id_number_hash = models.CharField(_("ID number search hash"), max_length=64, blank=True, db_index=True)
+    address_encrypted = models.TextField(_("address (encrypted)"), blank=True)
+    is_priority = models.BooleanField(
+        _("priority lane"), default=False,
+        help_text=_("Served first in the walk-in queue (tier A); set by hand until tiers are computed."))
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["store", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone(self) -> str:
+        return crypto.decrypt(self.phone_encrypted)
+
+    @property
+    def id_number(self) -> str:
+        return crypto.decrypt(self.id_number_encrypted)
+
+    @property
+    def address(self) -> str:
+        return crypto.decrypt(self.address_encrypted)
+
+
+class Vehicle(BaseModel):
+    """A customer's vehicle: one file per vehicle (一车一档)."""
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="vehicles")
+    customer = models.ForeignKey(Customer, verbose_name=_("owner"), on_delete=models.PROTECT,
+                                 related_name="vehicles")
+    vin = models.CharField(_("VIN"), max_length=17)
+    plate = models.CharField(_("plate"), max_length=8, blank=True)
+    brand = models.CharField(_("brand"), max_length=40)
+    model_name = models.CharField(_("model"), max_length=60)
+    powertrain = models.CharField(_("powertrain"), max_length=8, choices=Powertrain.choices,
+                                  default=Powertrain.PETROL)
+    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    purchase_price = models.DecimalField(_("purchase price (CNY)"), max_digits=12, decimal_places=2, null=True,
+                                         blank=True)
+    mileage_km = models.PositiveIntegerField(_("mileage (km)"), default=0)
+    mileage_recorded_on = models.DateField(_("mileage recorded on"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+        ordering = ["customer", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "vin"], name="vehicle_vin_unique_per_store"),
+            models.UniqueConstraint(fields=["store", "plate"], condition=~Q(plate=""),
+                                    name="vehicle_plate_unique_per_store"),
+            models.CheckConstraint(condition=Q(purchase_price__isnull=True) | Q(purchase_price__gte=0),
+                                   name="vehicle_purchase_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["plate"]), models.Index(fields=["vin"])]
+
+    def __str__(self) -> str:
+        return f"{self.plate or self.vin} {self.brand} {self.model_name}"
+
+    @property
+    def is_nev(self) -> bool:
+        return self.powertrain in NEV_POWERTRAINS
+
+
+class Consent(BaseModel):
+    """The customer's current answer for one purpose.  Its history is kept in ConsentEvent."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
+                                 related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=16, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"), default=False)
+    notice_version = models.CharField(_("privacy notice version"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16, choices=ConsentChannel.choices)
+    decided_at = models.DateTimeField(_("decided at"))
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "customer__store_id"
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "purpose"], name="consent_unique_purpose"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.purpose}={self.granted}"
+
+
+class ConsentEvent(models.Model):
+    """Every grant and withdrawal, with the notice version, channel, time and the staff member who noted it."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
+                                 related_name="consent_events")
+    purpose = models.CharField(_("purpose"), max_length=16, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    notice_version = models.CharField(_("privacy notice version"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16, choices=ConsentChannel.choices)
+    at = models.DateTimeField(_("time"), db_index=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "customer__store_id"
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent history")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.purpose}={self.granted} @ {self.at}"

@@ -1,0 +1,371 @@
+"""Writes for customers, vehicles and consents.  Each validates everything first, then writes in one
+transaction, so bad input writes nothing; errors are ValidationError keyed by the field name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.customers import crypto
+from aftersales.customers.choices import ConsentChannel, ConsentPurpose, Gender, Powertrain
+from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.customers.validators import (
+    normalize_id_number,
+    normalize_mobile,
+    normalize_plate,
+    normalize_vin,
+)
+from aftersales.organisation.models import Store
+
+# The version of the privacy notice customers see when they give or withdraw consent.
+PRIVACY_NOTICE_VERSION = "2026-01"
+
+PERSONAL_FIELDS = ("phone", "id_number", "address")
+CUSTOMER_FIELDS = ("name", "gender", "birthday", "phone", "id_number", "address", "is_priority")
+VEHICLE_FIELDS = ("vin", "plate", "brand", "model_name", "powertrain", "purchase_date", "purchase_price",
+                  "mileage_km", "mileage_recorded_on")
+
+
+class _Errors:
+    """Collects field errors so that one response names every bad field at once."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: Any) -> None:
+        self.by_field.setdefault(field, []).append(str(message))
+
+    def run(self, field: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.add(field, message)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def _clean_name(value: Any) -> str:
+    name = " ".join(str(value or "").split())
+    if not name:
+        raise ValidationError(_("Enter the customer's name."))
+    if len(name) > 60:
+        raise ValidationError(_("A name has at most 60 characters."))
+    return name
+
+
+def _clean_date(value: Any, *, label: str, allow_future: bool = False) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ValidationError(_("Enter a date as YYYY-MM-DD.")) from exc
+    if not allow_future and value > clock.today():
+        raise ValidationError(_("{label} cannot be in the future.").format(label=label))
+    if value.year < 1900:
+        raise ValidationError(_("Enter a date after 1900."))
+    return value
+
+
+def _clean_choice(value: Any, choices: Any) -> str:
+    value = str(value or "")
+    if value not in choices.values:
+        raise ValidationError(_("Choose one of: {options}.").format(
+            options=", ".join(v for v in choices.values if v)))
+    return value
+
+
+def _clean_customer(data: dict[str, Any], errors: _Errors, *, partial: bool) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if not partial or "name" in data:
+        clean["name"] = errors.run("name", _clean_name, data.get("name"))
+    if not partial or "phone" in data:
+        clean["phone"] = errors.run("phone", normalize_mobile, data.get("phone"))
+    if data.get("gender") not in (None, "") or (not partial and "gender" in data):
+        clean["gender"] = errors.run("gender", _clean_choice, data.get("gender"), Gender)
+    if "birthday" in data:
+        clean["birthday"] = errors.run("birthday", _clean_date, data.get("birthday"), label=_("Birthday"))
+    if "id_number" in data:
+        raw = data.get("id_number") or ""
+        clean["id_number"] = errors.run("id_number", normalize_id_number, raw, today=clock.today()) if raw else ""
+    if "address" in data:
+        address = " ".join(str(data.get("address") or "").split())
+        if len(address) > 200:
+            errors.add("address", _("An address has at most 200 characters."))
+        clean["address"] = address
+    if "is_priority" in data:
+        if not isinstance(data["is_priority"], bool):
+            errors.add("is_priority", _("Enter true or false."))
+        clean["is_priority"] = bool(data["is_priority"])
+    return clean
+
+
+def _apply_personal(customer: Customer, clean: dict[str, Any]) -> None:
+    if "phone" in clean:
+        phone = clean["phone"]
+        customer.phone_encrypted = crypto.encrypt(phone)
+        customer.phone_hash = crypto.search_hash("phone", phone)
+        customer.phone_last4_hash = crypto.search_hash("phone4", phone[-4:])
+    if "id_number" in clean:
+        customer.id_number_encrypted = crypto.encrypt(clean["id_number"])
+        customer.id_number_hash = crypto.search_hash("id", clean["id_number"])
+    if "address" in clean:
+        customer.address_encrypted = crypto.encrypt(clean["address"])
+
+
+def _check_duplicates(*, store: Store, clean: dict[str, Any], errors: _Errors, exclude: int | None = None) -> None:
+    others = Customer.objects.filter(store=store).exclude(pk=exclude)
+    if clean.get("phone") and others.filter(phone_hash=crypto.search_hash("phone", clean["phone"])).exists():
+        errors.add("phone", _("A customer with this mobile number already exists in this store."))
+    if clean.get("id_number") and others.filter(id_number_hash=crypto.search_hash("id", clean["id_number"])).exists():
+        errors.add("id_number", _("A customer with this ID number already exists in this store."))
+
+
+def _audit_changes(clean: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """Changes for the audit trail; personal values are never copied into it in clear."""
+    diff: dict[str, Any] = {}
+    for key, value in clean.items():
+        if old.get(key) == value:
+            continue
+        if key in PERSONAL_FIELDS:
+            diff[key] = ["***", "***"]
+        else:
+            diff[key] = [None if old.get(key) is None else str(old.get(key)), None if value is None else str(value)]
+    return diff
+
+
+@transaction.atomic
+def customer_create(*, store: Store, by: Any, consent_channel: str = ConsentChannel.DESK,
+                    consents: dict[str, bool] | None = None, **data: Any) -> Customer:
+    """A new customer of `store`.  `consents` holds only the purposes the customer actually answered."""
+    errors = _Errors()
+    unknown = set(data) - set(CUSTOMER_FIELDS)
+    for field in sorted(unknown):
+        errors.add(field, _("Unknown field."))
+    clean = _clean_customer(data, errors, partial=False)
+    consents = consents or {}
+    _validate_consents(consents, consent_channel, errors)
+    if not errors.by_field:
+        _check_duplicates(store=store, clean=clean, errors=errors)
+    errors.raise_if_any()
+
+    customer = Customer(store=store, name=clean["name"], gender=clean.get("gender") or "",
+                        birthday=clean.get("birthday"), is_priority=clean.get("is_priority", False))
+    _apply_personal(customer, clean)
+    customer.save()
+    audit_record(actor=by, action="customer.create", obj=customer,
+                 changes=_audit_changes({k: v for k, v in clean.items() if v not in (None, "")}, {}))
+    for purpose, granted in consents.items():
+        _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, by: Any, **data: Any) -> Customer:
+    errors = _Errors()
+    for field in sorted(set(data) - set(CUSTOMER_FIELDS)):
+        errors.add(field, _("Unknown field."))
+    clean = _clean_customer(data, errors, partial=True)
+    if not errors.by_field:
+        _check_duplicates(store=customer.store, clean=clean, errors=errors, exclude=customer.pk)
+    errors.raise_if_any()
+
+    old = {"name": customer.name, "gender": customer.gender, "birthday": customer.birthday,
+           "is_priority": customer.is_priority}
+    for key in PERSONAL_FIELDS:
+        if key in clean:
+            old[key] = getattr(customer, key)
+    for key in ("name", "gender", "birthday", "is_priority"):
+        if key in clean:
+            setattr(customer, key, clean[key] if clean[key] is not None or key == "birthday" else "")
+    _apply_personal(customer, clean)
+    customer.save()
+    changes = _audit_changes(clean, old)
+    if changes:
+        audit_record(actor=by, action="customer.update", obj=customer, changes=changes)
+    return customer
+
+
+def _validate_consents(consents: dict[str, Any], channel: str, errors: _Errors) -> None:
+    for purpose, granted in consents.items():
+        if purpose not in ConsentPurpose.values:
+            errors.add(f"consents.{purpose}", _("Unknown consent purpose."))
+        elif not isinstance(granted, bool):
+            errors.add(f"consents.{purpose}", _("Enter true or false."))
+    if consents and channel not in ConsentChannel.values:
+        errors.add("consent_channel", _("Choose one of: {options}.").format(options=", ".join(ConsentChannel.values)))
+
+
+def _consent_write(*, customer: Customer, purpose: str, granted: bool, channel: str, by: Any) -> Consent:
+    now = clock.now()
+    consent, _created = Consent.objects.update_or_create(
+        customer=customer, purpose=purpose,
+        defaults={"granted": granted, "notice_version": PRIVACY_NOTICE_VERSION, "channel": channel,
+                  "decided_at": now},
+    )
+    ConsentEvent.objects.create(customer=customer, purpose=purpose, granted=granted,
+                                notice_version=PRIVACY_NOTICE_VERSION, channel=channel, at=now,
+                                recorded_by=by if getattr(by, "is_authenticated", False) else None)
+    audit_record(actor=by, action="consent.grant" if granted else "consent.withdraw", obj=customer,
+                 changes={"purpose": purpose, "channel": channel, "notice_version": PRIVACY_NOTICE_VERSION})
+    return consent
+
+
+@transaction.atomic
+def consent_set(*, customer: Customer, purpose: str, granted: Any, channel: str, by: Any) -> Consent:
+    """Record the customer's answer for one purpose; a withdrawal takes effect immediately."""
+    errors = _Errors()
+    _validate_consents({purpose: granted}, channel, errors)
+    if not errors.by_field and channel not in ConsentChannel.values:
+        errors.add("channel", _("Unknown channel."))
+    errors.raise_if_any()
+    return _consent_write(customer=customer, purpose=purpose, granted=granted, channel=channel, by=by)
+
+
+def _clean_vehicle(data: dict[str, Any], errors: _Errors, *, partial: bool) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if not partial or "vin" in data:
+        clean["vin"] = errors.run("vin", normalize_vin, data.get("vin"))
+    if "plate" in data:
+        clean["plate"] = errors.run("plate", normalize_plate, data["plate"]) if data["plate"] else ""
+    for key, label in (("brand", _("brand")), ("model_name", _("model"))):
+        if not partial or key in data:
+            text = " ".join(str(data.get(key) or "").split())
+            if not text:
+                errors.add(key, _("Enter the {label}.").format(label=label))
+            elif len(text) > (40 if key == "brand" else 60):
+                errors.add(key, _("Too long."))
+            clean[key] = text
+    if "powertrain" in data or not partial:
+        clean["powertrain"] = errors.run("powertrain", _clean_choice, data.get("powertrain") or Powertrain.PETROL,
+                                         Powertrain)
+    if "purchase_date" in data:
+        clean["purchase_date"] = errors.run("purchase_date", _clean_date, data["purchase_date"],
+                                            label=_("Purchase date"))
+    if "purchase_price" in data:
+        raw = data["purchase_price"]
+        if raw in (None, ""):
+            clean["purchase_price"] = None
+        else:
+            try:
+                price = Decimal(str(raw))
+                if not price.is_finite() or price < 0 or price >= Decimal("1e10"):
+                    raise InvalidOperation
+                clean["purchase_price"] = price.quantize(Decimal("0.01"))
+            except (InvalidOperation, ValueError):
+                errors.add("purchase_price", _("Enter an amount in CNY, zero or more, e.g. 189800.00."))
+    if "mileage_km" in data:
+        raw = data["mileage_km"]
+        if isinstance(raw, bool) or not str(raw).strip().isdigit() or int(str(raw)) > 3_000_000:
+            errors.add("mileage_km", _("Enter the odometer reading in whole kilometres (0 to 3 000 000)."))
+        else:
+            clean["mileage_km"] = int(str(raw))
+    if "mileage_recorded_on" in data:
+        clean["mileage_recorded_on"] = errors.run("mileage_recorded_on", _clean_date, data["mileage_recorded_on"],
+                                                  label=_("Mileage date"))
+    return clean
+
+
+def _check_vehicle_duplicates(*, store: Store, clean: dict[str, Any], errors: _Errors,
+                              exclude: int | None = None) -> None:
+    others = Vehicle.objects.filter(store=store).exclude(pk=exclude)
+    if clean.get("vin") and others.filter(vin=clean["vin"]).exists():
+        errors.add("vin", _("A vehicle with this VIN is already registered in this store."))
+    if clean.get("plate") and others.filter(plate=clean["plate"]).exists():
+        errors.add("plate", _("A vehicle with this plate is already registered in this store."))
+
+
+@transaction.atomic
+def vehicle_create(*, customer: Customer, by: Any, **data: Any) -> Vehicle:
+    errors = _Errors()
+    for field in sorted(set(data) - set(VEHICLE_FIELDS)):
+        errors.add(field, _("Unknown field."))
+    clean = _clean_vehicle(data, errors, partial=False)
+    if not errors.by_field:
+        _check_vehicle_duplicates(store=customer.store, clean=clean, errors=errors)
+    errors.raise_if_any()
+    if "mileage_km" in clean and not clean.get("mileage_recorded_on"):
+        clean["mileage_recorded_on"] = clock.today()
+    vehicle = Vehicle(store_id=customer.store_id, customer=customer, **clean)
+    try:
+        with transaction.atomic():
+            vehicle.save()
+    except IntegrityError as exc:  # a concurrent registration of the same VIN or plate
+        raise ValidationError({"vin": [_("A vehicle with this VIN or plate is already registered in this store.")]}) from exc
+    audit_record(actor=by, action="vehicle.create", obj=vehicle, changes={"vin": vehicle.vin, "plate": vehicle.plate})
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_update(*, vehicle: Vehicle, by: Any, **data: Any) -> Vehicle:
+    errors = _Errors()
+    for field in sorted(set(data) - set(VEHICLE_FIELDS)):
+        errors.add(field, _("Unknown field."))
+    clean = _clean_vehicle(data, errors, partial=True)
+    if "mileage_km" in clean and clean["mileage_km"] < vehicle.mileage_km and "mileage_km" not in errors.by_field:
+        errors.add("mileage_km", _("The odometer cannot go back: the last reading was {km} km.").format(
+            km=vehicle.mileage_km))
+    if not errors.by_field:
+        _check_vehicle_duplicates(store=vehicle.store, clean=clean, errors=errors, exclude=vehicle.pk)
+    errors.raise_if_any()
+    if "mileage_km" in clean and "mileage_recorded_on" not in clean and clean["mileage_km"] != vehicle.mileage_km:
+        clean["mileage_recorded_on"] = clock.today()
+    old = {k: getattr(vehicle, k) for k in clean}
+    for key, value in clean.items():
+        setattr(vehicle, key, value)
+    vehicle.save()
+    changes = _audit_changes(clean, old)
+    if changes:
+        audit_record(actor=by, action="vehicle.update", obj=vehicle, changes=changes)
+    return vehicle
+
+
+def customer_reveal(*, customer: Customer, field: str, by: Any) -> str:
+    """The clear value of one personal field; every unmasking is written to the audit trail."""
+    if field not in PERSONAL_FIELDS:
+        raise ValidationError({"field": [_("Unknown personal field.")]})
+    value = getattr(customer, field)
+    audit_record(actor=by, action="customer.reveal", obj=customer, changes={"field": field})
+    return value
+
+
+def customers_rotate_keys(*, batch_size: int = 500) -> int:
+    """Re-encrypt every personal field under the newest key and recompute search hashes; returns rows done.
+
+    Run after putting a new key first in AFTERSALES_FIELD_KEYS (or a new AFTERSALES_HASH_KEY); the old
+    key can be removed once this has finished.
+    """
+    done = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(Customer.objects.select_for_update().filter(pk__gt=last_id).order_by("pk")[:batch_size])
+            if not batch:
+                return done
+            for customer in batch:
+                phone = customer.phone
+                id_number = customer.id_number
+                customer.phone_encrypted = crypto.rotate(customer.phone_encrypted)
+                customer.id_number_encrypted = crypto.rotate(customer.id_number_encrypted)
+                customer.address_encrypted = crypto.rotate(customer.address_encrypted)
+                customer.phone_hash = crypto.search_hash("phone", phone)
+                customer.phone_last4_hash = crypto.search_hash("phone4", phone[-4:])
+                customer.id_number_hash = crypto.search_hash("id", id_number)
+            Customer.objects.bulk_update(batch, ["phone_encrypted", "id_number_encrypted", "address_encrypted",
+                                                 "phone_hash", "phone_last4_hash", "id_number_hash"])
+            done += len(batch)
+            last_id = batch[-1].pk

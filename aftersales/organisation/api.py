@@ -1,0 +1,39 @@
+"""API: token auth and the stores a user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.security import HttpBearer
+
+from aftersales.organisation.selectors import store_list_for_user
+from aftersales.organisation.services import api_token_authenticate
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any | None:
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+router = Router(tags=["organisation"])
+
+
+class StoreOut(Schema):
+    id: int
+    code: str
+    name: str
+    city: str
+    address: str
+    latitude: float
+    longitude: float
+    rescue_capacity: int
+
+
+@router.get("/stores", response=list[StoreOut], summary="Stores the caller may see")
+def stores(request: HttpRequest) -> Any:
+    return list(store_list_for_user(user=request.auth))

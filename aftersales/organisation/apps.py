@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganisationConfig(AppConfig):
+    name = "aftersales.organisation"
+    label = "organisation"
+    verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        from aftersales.core.scoping import register_store_resolver
+        from aftersales.organisation.selectors import store_ids_for_user
+
+        register_store_resolver(store_ids_for_user)

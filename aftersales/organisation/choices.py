@@ -1,0 +1,44 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """What a member of staff does; decides navigation and permissions (SPEC §1)."""
+
+    ADVISOR = "advisor", _("Service advisor")
+    TECHNICIAN = "technician", _("Technician / foreman")
+    AGENT = "agent", _("Customer-service agent")
+    PARTS_CLERK = "parts_clerk", _("Parts clerk")
+    MANAGER = "manager", _("Store manager")
+    GROUP_MANAGER = "group_manager", _("Group / regional manager")
+    ADMIN = "admin", _("Administrator")
+
+
+# Roles whose membership is for the whole dealer group rather than one store.
+GROUP_ROLES = frozenset({Role.GROUP_MANAGER, Role.ADMIN})
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BayCapability(models.TextChoices):
+    GENERAL = "general", _("General repair")
+    MAINTENANCE = "maintenance", _("Quick maintenance")
+    NEV_HIGH_VOLTAGE = "nev_hv", _("NEV high-voltage")
+    BODYWORK = "bodywork", _("Bodywork")
+    PAINT = "paint", _("Paint booth")
+    ALIGNMENT = "alignment", _("Wheel alignment")
+    DIAGNOSIS = "diagnosis", _("Diagnosis")
+
+
+class TechnicianGrade(models.TextChoices):
+    JUNIOR = "junior", _("Junior")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    SENIOR = "senior", _("Senior")

@@ -1,0 +1,43 @@
+"""Navigation, the store switcher and the user's roles for every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.organisation.choices import Role
+from aftersales.organisation.current import current_store
+from aftersales.organisation.permissions import Capability, user_can, user_roles
+from aftersales.organisation.selectors import store_list_for_user
+
+
+def navigation_for(user: Any) -> list[dict[str, Any]]:
+    """Menu entries the user's roles lead to; each entry is only shown when the user may use it."""
+    items: list[dict[str, Any]] = [{"label": _("Today"), "url": reverse("home"), "icon": "house"}]
+    if user_can(user, Capability.VIEW_CUSTOMERS):
+        items.append({"label": _("Customers"), "url": reverse("customers:customer-list"), "icon": "people"})
+    if user_can(user, Capability.EDIT_STORE_SETTINGS):
+        items.append({"label": _("Stores"), "url": reverse("organisation:store-list"), "icon": "shop"})
+        items.append({"label": _("Settings"), "url": reverse("organisation:settings"), "icon": "sliders"})
+    if user_can(user, Capability.VIEW_AUDIT):
+        items.append({"label": _("Audit trail"), "url": reverse("organisation:audit"), "icon": "journal"})
+    if user.is_staff:
+        items.append({"label": _("Administration"), "url": reverse("admin:index"), "icon": "gear"})
+    return items
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {}
+    stores = list(store_list_for_user(user=user))
+    labels = dict(Role.choices)
+    return {
+        "nav_items": navigation_for(user),
+        "shell_stores": stores,
+        "shell_current_store": current_store(request),
+        "shell_roles": [labels[r] for r in sorted(user_roles(user)) if r in labels],
+    }

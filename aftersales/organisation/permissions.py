@@ -1,0 +1,77 @@
+"""What each role may do.  Pages, the API and services ask `user_can`; nothing checks role names directly."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from aftersales.organisation.choices import Role
+
+
+class Capability(StrEnum):
+    VIEW_CUSTOMERS = "view_customers"
+    EDIT_CUSTOMERS = "edit_customers"
+    REVEAL_PERSONAL = "reveal_personal"  # see a phone / ID number / address unmasked (audit-logged)
+    EDIT_STORE_SETTINGS = "edit_store_settings"
+    EDIT_GROUP_SETTINGS = "edit_group_settings"
+    VIEW_AUDIT = "view_audit"
+    SEE_PLATES = "see_plates"  # plates in full; others see 京A·***45
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.ADVISOR: frozenset({Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
+                             Capability.SEE_PLATES}),
+    Role.TECHNICIAN: frozenset({Capability.VIEW_CUSTOMERS, Capability.SEE_PLATES}),
+    Role.AGENT: frozenset({Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
+                           Capability.SEE_PLATES}),
+    Role.PARTS_CLERK: frozenset({Capability.VIEW_CUSTOMERS}),
+    Role.MANAGER: frozenset({
+        Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
+        Capability.EDIT_STORE_SETTINGS, Capability.VIEW_AUDIT, Capability.SEE_PLATES,
+    }),
+    # Group-wide analytics work on masked data: a group manager sees customers but not their numbers.
+    Role.GROUP_MANAGER: frozenset({
+        Capability.VIEW_CUSTOMERS, Capability.EDIT_STORE_SETTINGS, Capability.EDIT_GROUP_SETTINGS,
+        Capability.VIEW_AUDIT,
+    }),
+    Role.ADMIN: frozenset({
+        Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
+        Capability.EDIT_STORE_SETTINGS, Capability.EDIT_GROUP_SETTINGS, Capability.VIEW_AUDIT,
+        Capability.SEE_PLATES,
+    }),
+}
+
+_ROLES_CACHE = "_aftersales_roles"
+
+
+def roles_by_store(user: Any) -> dict[int | None, frozenset[str]]:
+    """{store_id: roles} for the user; key None holds group-wide roles.  Cached on the user object."""
+    cached = getattr(user, _ROLES_CACHE, None)
+    if cached is not None:
+        return cached
+    from aftersales.organisation.models import Membership
+
+    result: dict[int | None, set[str]] = {}
+    if getattr(user, "is_authenticated", False):
+        for store_id, role in Membership.objects.filter(user=user).values_list("store_id", "role"):
+            result.setdefault(store_id, set()).add(role)
+    frozen = {k: frozenset(v) for k, v in result.items()}
+    setattr(user, _ROLES_CACHE, frozen)
+    return frozen
+
+
+def user_roles(user: Any, store_id: int | None = None) -> frozenset[str]:
+    """Roles the user holds in `store_id` (its own plus group-wide ones); all roles when store_id is None."""
+    by_store = roles_by_store(user)
+    if store_id is None:
+        return frozenset().union(*by_store.values()) if by_store else frozenset()
+    return by_store.get(store_id, frozenset()) | by_store.get(None, frozenset())
+
+
+def user_can(user: Any, capability: Capability, store_id: int | None = None) -> bool:
+    """Whether the user may do `capability` in the store (in any of their stores when store_id is None)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(capability in ROLE_CAPABILITIES.get(role, frozenset()) for role in user_roles(user, store_id))

@@ -1,0 +1,162 @@
+"""Writes for organisation: settings changes (validated, recorded) and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
+from aftersales.organisation.selectors import setting_values_for_group, setting_values_for_store
+from aftersales.organisation.settings_catalogue import BY_KEY, SUM_RULES, Setting
+
+INVALID_NUMBER = "Enter a number."
+
+
+def setting_parse(setting: Setting, raw: Any) -> int | Decimal:
+    """A raw value (form text, JSON number) as the setting's type, or ValidationError naming the setting."""
+    text = str(raw).strip() if raw is not None else ""
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValidationError({setting.key: _("Enter a number.")}) from exc
+    if not number.is_finite():
+        raise ValidationError({setting.key: _("Enter a number.")})
+    if not setting.decimal and number != number.to_integral_value():
+        raise ValidationError({setting.key: _("Enter a whole number.")})
+    if number < setting.minimum:
+        raise ValidationError({setting.key: _("{label} cannot be less than {minimum}.").format(
+            label=setting.label, minimum=setting.minimum)})
+    if setting.maximum is not None and number > setting.maximum:
+        raise ValidationError({setting.key: _("{label} cannot be more than {maximum}.").format(
+            label=setting.label, maximum=setting.maximum)})
+    return number if setting.decimal else int(number)
+
+
+def _check_rules(values: dict[str, int | Decimal]) -> None:
+    errors: dict[str, list[str]] = {}
+    for rule in SUM_RULES:
+        total = sum(Decimal(values[k]) for k in rule.keys)
+        if total != rule.total:
+            message = str(rule.message).format(total=total.normalize())
+            for key in rule.keys:
+                errors.setdefault(key, []).append(message)
+    low, promoter = values.get("nps_detractor_to"), values.get("nps_promoter_from")
+    if low is not None and promoter is not None and low >= promoter:
+        errors.setdefault("nps_detractor_to", []).append(
+            _("The detractor range must end below the promoter range."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _json(value: int | Decimal) -> int | str:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@transaction.atomic
+def settings_update(
+    *, group: DealerGroup, store: Store | None, changes: dict[str, Any], by: Any,
+    clear_overrides: frozenset[str] = frozenset(),
+) -> list[SettingChange]:
+    """Set group values (store None) or store overrides; validate all first, write all or nothing.
+
+    `clear_overrides` removes store overrides so the store follows the group again.
+    """
+    if store is not None and store.group_id != group.id:
+        raise ValidationError({"store": _("The store does not belong to this dealer group.")})
+    unknown = [k for k in [*changes, *clear_overrides] if k not in BY_KEY]
+    if unknown:
+        raise ValidationError({unknown[0]: _("Unknown setting.")})
+
+    errors: dict[str, list[str]] = {}
+    parsed: dict[str, int | Decimal] = {}
+    for key, raw in changes.items():
+        try:
+            parsed[key] = setting_parse(BY_KEY[key], raw)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+    before = setting_values_for_store(store) if store is not None else setting_values_for_group(group)
+    after = {**before, **parsed}
+    if store is not None and clear_overrides:
+        group_values = setting_values_for_group(group)
+        for key in clear_overrides:
+            after[key] = group_values[key]
+    _check_rules(after)
+
+    recorded: list[SettingChange] = []
+    existing = {
+        row.key: row
+        for row in SettingValue.objects.select_for_update().filter(group=group, store=store, key__in=[
+            *parsed, *clear_overrides])
+    }
+    for key, value in parsed.items():
+        row = existing.get(key)
+        old = row.value if row else None
+        if row is not None and row.value == _json(value):
+            continue
+        if row is None and value == before[key]:
+            continue  # the value in force already; no override or group row needed
+        SettingValue.objects.update_or_create(group=group, store=store, key=key, defaults={"value": _json(value)})
+        recorded.append(SettingChange.objects.create(
+            changed_by=by if getattr(by, "is_authenticated", False) else None,
+            group=group, store=store, key=key, old_value=old if old is not None else _json(before[key]),
+            new_value=_json(value)))
+    if store is not None:
+        for key in clear_overrides - set(parsed):
+            row = existing.get(key)
+            if row is None:
+                continue
+            row.delete()
+            recorded.append(SettingChange.objects.create(
+                changed_by=by if getattr(by, "is_authenticated", False) else None,
+                group=group, store=store, key=key, old_value=row.value, new_value=None))
+    if recorded:
+        audit_record(actor=by, action="settings.update", object_type="organisation.settings",
+                     object_id=store.code if store else group.code, store_id=store.id if store else None,
+                     changes={c.key: [c.old_value, c.new_value] for c in recorded})
+    return recorded
+
+
+TOKEN_PREFIX_LEN = 8
+
+
+@transaction.atomic
+def api_token_issue(*, username: str, name: str = "") -> tuple[str, ApiToken]:
+    """A new random token for the user; returns the token itself (shown once) and its stored record."""
+    user_model = get_user_model()
+    try:
+        user = user_model.objects.get(username=username)
+    except user_model.DoesNotExist as exc:
+        raise ValidationError({"username": _("No user named {username}.").format(username=username)}) from exc
+    if not user.is_active:
+        raise ValidationError({"username": _("User {username} is inactive.").format(username=username)})
+    token = "as_" + secrets.token_urlsafe(32)
+    record = ApiToken.objects.create(user=user, name=name[:60], digest=ApiToken.digest_of(token),
+                                     prefix=token[:TOKEN_PREFIX_LEN])
+    audit_record(actor=user, action="api_token.issue", obj=record, changes={"prefix": record.prefix})
+    return token, record
+
+
+def api_token_authenticate(token: str) -> Any | None:
+    """The active user owning `token`, or None.  Records when the token was last used."""
+    if not token or len(token) > 200:
+        return None
+    record = ApiToken.objects.select_related("user").filter(
+        digest=ApiToken.digest_of(token), revoked_at__isnull=True).first()
+    if record is None or not record.user.is_active:
+        return None
+    now = clock.now()
+    if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    return record.user

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from aftersales.organisation import views
+
+app_name = "organisation"
+urlpatterns = [
+    path("stores/", views.store_list, name="store-list"),
+    path("settings/", views.settings_edit, name="settings"),
+    path("audit/", views.audit_list, name="audit"),
+]

@@ -1,0 +1,97 @@
+"""Stores, settings and the audit trail for managers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from aftersales.core.models import AuditEntry
+from aftersales.organisation import selectors, services
+from aftersales.organisation.current import current_store, current_store_ids
+from aftersales.organisation.forms import SettingsForm
+from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.settings_catalogue import sections
+
+
+def store_list(request: HttpRequest) -> HttpResponse:
+    if not user_can(request.user, Capability.EDIT_STORE_SETTINGS):
+        raise PermissionDenied(_("Your role may not do this."))
+    stores = (Store.objects.for_user(request.user, store_ids=current_store_ids(request))
+              .select_related("group").prefetch_related("bays", "opening_hours").order_by("code"))
+    return render(request, "organisation/store_list.html", {"stores": stores})
+
+
+def settings_edit(request: HttpRequest) -> HttpResponse:
+    """Group defaults (group managers) or one store's overrides (store managers), chosen with ?scope=."""
+    user = request.user
+    stores = [s for s in selectors.store_list_for_user(user=user)
+              if user_can(user, Capability.EDIT_STORE_SETTINGS, s.pk)]
+    groups = [g for g in selectors.group_list_for_user(user=user)
+              if user_can(user, Capability.EDIT_GROUP_SETTINGS) and any(s.group_id == g.pk for s in stores)]
+    if not stores and not groups:
+        raise PermissionDenied(_("Your role may not change settings."))
+
+    scope = request.GET.get("scope") or request.POST.get("scope") or ""
+    store: Store | None = None
+    if scope.startswith("store-"):
+        store = next((s for s in stores if str(s.pk) == scope[6:]), None)
+    elif not scope.startswith("group-"):
+        store = current_store(request) if current_store(request) in stores else None
+    group = next((g for g in groups if scope == f"group-{g.pk}"), None)
+    if store is None and group is None:
+        if groups and not scope.startswith("store-"):
+            group = groups[0]
+        elif stores:
+            store = stores[0]
+    if store is None and group is None:
+        raise PermissionDenied(_("Your role may not change these settings."))
+    group = group or store.group  # type: ignore[union-attr]
+    scope = f"store-{store.pk}" if store else f"group-{group.pk}"
+
+    group_values = selectors.setting_values_for_group(group)
+    overrides = selectors.setting_overrides_for_store(store) if store else {}
+    initial = overrides if store else group_values
+    form = SettingsForm(request.POST or None, initial_values=initial, for_store=store is not None)
+    if request.method == "POST" and form.is_valid():
+        if store is None:
+            changes = dict(form.cleaned_data)
+            cleared: frozenset[str] = frozenset()
+        else:
+            changes = {k: v for k, v in form.cleaned_data.items() if str(v).strip() != ""}
+            cleared = frozenset(k for k, v in form.cleaned_data.items() if str(v).strip() == "" and k in overrides)
+        try:
+            recorded = services.settings_update(group=group, store=store, changes=changes, by=user,
+                                                clear_overrides=cleared)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            messages.error(request, _("Nothing was saved: please correct the values marked below."))
+        else:
+            messages.success(request, _("{count} settings changed.").format(count=len(recorded)))
+            return redirect(f"{request.path}?scope={scope}")
+
+    rows = []
+    for section in sections():
+        rows.append({"section": section, "items": [
+            {"setting": s, "field": form[s.key], "group_value": group_values[s.key],
+             "overridden": s.key in overrides} for s in section.settings]})
+    return render(request, "organisation/settings.html", {
+        "form": form, "sections": rows, "store": store, "group": group, "scope": scope,
+        "scopes": [(f"group-{g.pk}", _("{group} (group defaults)").format(group=g.name)) for g in groups]
+        + [(f"store-{s.pk}", str(s)) for s in stores],
+        "history": selectors.setting_change_list(group=group, store=store),
+    })
+
+
+def audit_list(request: HttpRequest) -> HttpResponse:
+    if not user_can(request.user, Capability.VIEW_AUDIT):
+        raise PermissionDenied(_("Your role may not do this."))
+    entries = AuditEntry.objects.for_user(request.user, store_ids=current_store_ids(request)).select_related("actor")
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "organisation/audit_list.html", {"page": page})

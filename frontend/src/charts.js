@@ -1,0 +1,17 @@
+// Initialises every [data-chart] element from the JSON options embedded with json_script.
+import * as echarts from "echarts";
+
+function initCharts(root) {
+  root.querySelectorAll("[data-chart]").forEach((el) => {
+    const source = document.getElementById(el.dataset.chart);
+    if (!source) return;
+    const chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "svg" });
+    chart.setOption(JSON.parse(source.textContent));
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => initCharts(document));
+document.addEventListener("htmx:afterSwap", (event) => initCharts(event.target));
+window.addEventListener("resize", () => {
+  document.querySelectorAll("[data-chart]").forEach((el) => echarts.getInstanceByDom(el)?.resize());
+});
