@@ -11,7 +11,7 @@ api = NinjaAPI(
     title="aftersales API",
     version="1",
     description="After-sales service platform. Authenticate with `Authorization: Bearer TOKEN` "
-                "(issue one with `aftersales token USERNAME`).",
+    "(issue one with `aftersales token USERNAME`).",
     auth=BearerToken(),
     urls_namespace="api",
 )

@@ -141,6 +141,6 @@ LOGGING = {
 }
 
 FORMAT_MODULE_PATH = ["aftersales.config.formats"]
-DEMO_PASSWORD = "aftersales-demo"  # documented in the README; only `aftersales demo` / `seed` use it
+DEMO_PASSWORD = "aftersales-demo"  # noqa: S105 - documented in the README; only `aftersales demo` / `seed` use it
 
 SITE_TITLE = _("After-sales")

@@ -21,8 +21,9 @@ def _field_of(loc: list[Any] | tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def field_errors_response(api: NinjaAPI, request: HttpRequest, errors: dict[str, list[str]],
-                          status: int = 422) -> HttpResponse:
+def field_errors_response(
+    api: NinjaAPI, request: HttpRequest, errors: dict[str, list[str]], status: int = 422
+) -> HttpResponse:
     """`{"detail": [{"field", "msg"}], "errors": {field: [messages]}}`: every bad field named."""
     detail = [{"field": field, "msg": msg} for field, messages in errors.items() for msg in messages]
     return api.create_response(request, {"detail": detail, "errors": errors}, status=status)
@@ -63,6 +64,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         response = api.create_response(
-            request, {"detail": "Authentication required: send Authorization: Bearer TOKEN."}, status=401)
+            request, {"detail": "Authentication required: send Authorization: Bearer TOKEN."}, status=401
+        )
         response["WWW-Authenticate"] = "Bearer"
         return response

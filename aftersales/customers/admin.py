@@ -10,8 +10,14 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "store", "is_priority", "created_at")
     list_filter = ("store", "is_priority")
     search_fields = ("name",)
-    exclude = ("phone_encrypted", "phone_hash", "phone_last4_hash", "id_number_encrypted", "id_number_hash",
-               "address_encrypted")
+    exclude = (
+        "phone_encrypted",
+        "phone_hash",
+        "phone_last4_hash",
+        "id_number_encrypted",
+        "id_number_hash",
+        "address_encrypted",
+    )
     readonly_fields = ("store", "name", "gender", "birthday")
 
 

@@ -1,7 +1,5 @@
 """API for customers and vehicles.  Handlers parse, call one selector or service, and answer."""
 
-from __future__ import annotations
-
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -75,9 +73,11 @@ class CustomerIn(Schema):
     id_number: str | None = None
     address: str | None = None
     is_priority: bool = False
-    consents: dict[str, bool] = Field(default_factory=dict,
-                                      description="Only purposes the customer answered: marketing, surveys, "
-                                                  "vehicle_data → true/false. Nothing is assumed.")
+    consents: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Only purposes the customer answered: marketing, surveys, "
+        "vehicle_data → true/false. Nothing is assumed.",
+    )
     consent_channel: str = ConsentChannel.API
 
 
@@ -137,14 +137,12 @@ def _require_edit(request: HttpRequest, store_id: int) -> None:
 @router.get("/customers", response=list[CustomerOut], summary="Customers of the caller's stores")
 @paginate(LimitOffsetPagination)
 def customer_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
-    return selectors.customer_list(user=request.auth, store_ids=_store_ids(request, filters.store),
-                                   query=filters.q)
+    return selectors.customer_list(user=request.auth, store_ids=_store_ids(request, filters.store), query=filters.q)
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
 def customer_detail(request: HttpRequest, customer_id: int) -> Any:
-    customer = selectors.customer_get_for_user(user=request.auth, pk=customer_id)
-    return customer
+    return selectors.customer_get_for_user(user=request.auth, pk=customer_id)
 
 
 @router.post("/customers", response={201: CustomerOut})
@@ -152,8 +150,13 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
     store_id = next(iter(_store_ids(request, payload.store)))
     _require_edit(request, store_id)
     data = payload.dict(exclude={"store", "consents", "consent_channel"}, exclude_none=True)
-    customer = services.customer_create(store=Store.objects.get(pk=store_id), by=request.auth,
-                                        consents=payload.consents, consent_channel=payload.consent_channel, **data)
+    customer = services.customer_create(
+        store=Store.objects.get(pk=store_id),
+        by=request.auth,
+        consents=payload.consents,
+        consent_channel=payload.consent_channel,
+        **data,
+    )
     return 201, selectors.customer_get_for_user(user=request.auth, pk=customer.pk)
 
 
@@ -192,8 +195,9 @@ def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
     except Exception as exc:  # another store's customer looks exactly like a missing one
         raise ValidationError({"customer": [_("No customer with this id that you may see.")]}) from exc
     _require_edit(request, customer.store_id)
-    vehicle = services.vehicle_create(customer=customer, by=request.auth,
-                                      **payload.dict(exclude={"customer"}, exclude_none=True))
+    vehicle = services.vehicle_create(
+        customer=customer, by=request.auth, **payload.dict(exclude={"customer"}, exclude_none=True)
+    )
     return 201, selectors.vehicle_get_for_user(user=request.auth, pk=vehicle.pk)
 
 

@@ -59,13 +59,51 @@ MODEL_RANGES: dict[str, tuple[ModelLine, ...]] = {
     ),
 }
 
-MOBILE_PREFIXES = ("134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "166", "177",
-                   "180", "181", "182", "183", "186", "187", "188", "189", "198", "199")
+MOBILE_PREFIXES = (
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "166",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+)
 ROADS = ("人民路", "中山路", "解放路", "建设路", "长江路", "学府路", "新华路", "东方路", "湖滨路", "文化路", "振兴路")
 # Relative number of new customers per calendar month: quiet around the Spring Festival, busy in spring and autumn.
 MONTH_WEIGHT = {1: 6, 2: 4, 3: 9, 4: 10, 5: 10, 6: 8, 7: 7, 8: 7, 9: 10, 10: 10, 11: 9, 12: 8}
-VIN_YEAR_CODES = {2015: "F", 2016: "G", 2017: "H", 2018: "J", 2019: "K", 2020: "L", 2021: "M", 2022: "N",
-                  2023: "P", 2024: "R", 2025: "S", 2026: "T", 2027: "V", 2028: "W"}
+VIN_YEAR_CODES = {
+    2015: "F",
+    2016: "G",
+    2017: "H",
+    2018: "J",
+    2019: "K",
+    2020: "L",
+    2021: "M",
+    2022: "N",
+    2023: "P",
+    2024: "R",
+    2025: "S",
+    2026: "T",
+    2027: "V",
+    2028: "W",
+}
 _VIN_BODY = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -138,8 +176,16 @@ def _weighted_line(rng: random.Random, lines: tuple[ModelLine, ...]) -> ModelLin
     return rng.choices(lines, weights=[line.share for line in lines], k=1)[0]
 
 
-def seed_customers(*, rng: random.Random, stores: list[Store], per_store: int, today: dt.date, months: int,
-                   progress: Callable[[int], None] = lambda n: None, batch_size: int = 500) -> int:
+def seed_customers(
+    *,
+    rng: random.Random,
+    stores: list[Store],
+    per_store: int,
+    today: dt.date,
+    months: int,
+    progress: Callable[[int], None] = lambda n: None,
+    batch_size: int = 500,
+) -> int:
     """Customers, vehicles and consents for every store; bulk inserts, returns the customer count."""
     templates = {t.code: t for t in STORE_TEMPLATES}
     total = 0
@@ -160,13 +206,23 @@ def seed_customers(*, rng: random.Random, stores: list[Store], per_store: int, t
             vehicles, consents, events = [], [], []
             for customer, profile in zip(customers, profiles, strict=True):
                 for _ in range(rng.choices((1, 2, 3), weights=(88, 10, 2))[0]):
-                    vehicles.append(_vehicle(rng, store, template, lines, customer, profile["registered"], today,
-                                             used_vins, used_plates))
+                    vehicles.append(
+                        _vehicle(
+                            rng, store, template, lines, customer, profile["registered"], today, used_vins, used_plates
+                        )
+                    )
                 for consent in _consents(rng, customer, profile["registered"]):
                     consents.append(consent)
-                    events.append(ConsentEvent(customer=customer, purpose=consent.purpose, granted=consent.granted,
-                                               notice_version=consent.notice_version, channel=consent.channel,
-                                               at=consent.decided_at))
+                    events.append(
+                        ConsentEvent(
+                            customer=customer,
+                            purpose=consent.purpose,
+                            granted=consent.granted,
+                            notice_version=consent.notice_version,
+                            channel=consent.channel,
+                            at=consent.decided_at,
+                        )
+                    )
             Vehicle.objects.bulk_create(vehicles)
             Consent.objects.bulk_create(consents)
             ConsentEvent.objects.bulk_create(events)
@@ -177,11 +233,12 @@ def seed_customers(*, rng: random.Random, stores: list[Store], per_store: int, t
 
 def _chunks(items: list[dt.datetime], size: int) -> Iterator[list[dt.datetime]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def _customer(rng: random.Random, store: Store, template: object, registered: dt.datetime, today: dt.date,
-              used_phones: set[str]) -> tuple[Customer, dict[str, object]]:
+def _customer(
+    rng: random.Random, store: Store, template: object, registered: dt.datetime, today: dt.date, used_phones: set[str]
+) -> tuple[Customer, dict[str, object]]:
     male = rng.random() < 0.68  # most registered owners in after-sales files are men
     age = rng.choices((rng.randint(22, 30), rng.randint(31, 45), rng.randint(46, 65)), weights=(3, 5, 2))[0]
     born = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
@@ -190,21 +247,38 @@ def _customer(rng: random.Random, store: Store, template: object, registered: dt
     ident = id_number(rng, template.id_region, born, male) if has_id else ""  # type: ignore[attr-defined]
     address = ""
     if rng.random() < 0.6:
-        address = (f"{template.city}市{template.district}{rng.choice(ROADS)}{rng.randint(1, 999)}号"  # type: ignore[attr-defined]
-                   f"{rng.randint(1, 30)}栋{rng.randint(1, 28)}{rng.randint(1, 4):02d}室")
+        address = (
+            f"{template.city}市{template.district}{rng.choice(ROADS)}{rng.randint(1, 999)}号"  # type: ignore[attr-defined]
+            f"{rng.randint(1, 30)}栋{rng.randint(1, 28)}{rng.randint(1, 4):02d}室"
+        )
     customer = Customer(
-        store=store, name=chinese_name(rng), gender=Gender.MALE if male else Gender.FEMALE,
+        store=store,
+        name=chinese_name(rng),
+        gender=Gender.MALE if male else Gender.FEMALE,
         birthday=born if (has_id or rng.random() < 0.5) else None,
-        phone_encrypted=crypto.encrypt(phone), phone_hash=crypto.search_hash("phone", phone),
+        phone_encrypted=crypto.encrypt(phone),
+        phone_hash=crypto.search_hash("phone", phone),
         phone_last4_hash=crypto.search_hash("phone4", phone[-4:]),
-        id_number_encrypted=crypto.encrypt(ident), id_number_hash=crypto.search_hash("id", ident),
-        address_encrypted=crypto.encrypt(address), is_priority=rng.random() < 0.08, created_at=registered,
+        id_number_encrypted=crypto.encrypt(ident),
+        id_number_hash=crypto.search_hash("id", ident),
+        address_encrypted=crypto.encrypt(address),
+        is_priority=rng.random() < 0.08,
+        created_at=registered,
     )
     return customer, {"registered": registered}
 
 
-def _vehicle(rng: random.Random, store: Store, template: object, lines: tuple[ModelLine, ...], customer: Customer,
-             registered: dt.datetime, today: dt.date, used_vins: set[str], used_plates: set[str]) -> Vehicle:
+def _vehicle(
+    rng: random.Random,
+    store: Store,
+    template: object,
+    lines: tuple[ModelLine, ...],
+    customer: Customer,
+    registered: dt.datetime,
+    today: dt.date,
+    used_vins: set[str],
+    used_plates: set[str],
+) -> Vehicle:
     line = _weighted_line(rng, lines)
     # Most customers bought the car here when they registered; the rest brought a car bought earlier.
     bought_here = rng.random() < 0.6
@@ -217,23 +291,40 @@ def _vehicle(rng: random.Random, store: Store, template: object, lines: tuple[Mo
     prefix = template.plate_prefix if rng.random() < 0.9 else rng.choice(("沪A", "浙A", "苏E", "苏A", "皖A"))  # type: ignore[attr-defined]
     price = Decimal(rng.randrange(line.price_low, line.price_high, 100)).quantize(Decimal("0.01"))
     return Vehicle(
-        store=store, customer=customer, vin=vin(rng, line.wmi, model_year, used_vins),
-        plate=plate(rng, prefix, nev, used_plates), brand=line.brand, model_name=line.model,
-        powertrain=line.powertrain, purchase_date=purchase, purchase_price=price, mileage_km=mileage,
-        mileage_recorded_on=recorded_on, created_at=registered,
+        store=store,
+        customer=customer,
+        vin=vin(rng, line.wmi, model_year, used_vins),
+        plate=plate(rng, prefix, nev, used_plates),
+        brand=line.brand,
+        model_name=line.model,
+        powertrain=line.powertrain,
+        purchase_date=purchase,
+        purchase_price=price,
+        mileage_km=mileage,
+        mileage_recorded_on=recorded_on,
+        created_at=registered,
     )
 
 
 # (purpose, share of customers asked, share of those asked who agree)
-CONSENT_PATTERN = ((ConsentPurpose.SURVEYS, 0.85, 0.78), (ConsentPurpose.MARKETING, 0.7, 0.45),
-                   (ConsentPurpose.VEHICLE_DATA, 0.4, 0.5))
+CONSENT_PATTERN = (
+    (ConsentPurpose.SURVEYS, 0.85, 0.78),
+    (ConsentPurpose.MARKETING, 0.7, 0.45),
+    (ConsentPurpose.VEHICLE_DATA, 0.4, 0.5),
+)
 
 
 def _consents(rng: random.Random, customer: Customer, registered: dt.datetime) -> Iterator[Consent]:
     for purpose, asked, agree in CONSENT_PATTERN:
         if rng.random() < asked:
-            yield Consent(customer=customer, purpose=purpose, granted=rng.random() < agree,
-                          notice_version=PRIVACY_NOTICE_VERSION,
-                          channel=rng.choices((ConsentChannel.DESK, ConsentChannel.CUSTOMER_LINK,
-                                               ConsentChannel.WECHAT), weights=(6, 3, 1))[0],
-                          decided_at=registered, created_at=registered)
+            yield Consent(
+                customer=customer,
+                purpose=purpose,
+                granted=rng.random() < agree,
+                notice_version=PRIVACY_NOTICE_VERSION,
+                channel=rng.choices(
+                    (ConsentChannel.DESK, ConsentChannel.CUSTOMER_LINK, ConsentChannel.WECHAT), weights=(6, 3, 1)
+                )[0],
+                decided_at=registered,
+                created_at=registered,
+            )

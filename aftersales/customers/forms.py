@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from django import forms
-
-from aftersales.core.forms import StyledForm
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.core.forms import StyledForm
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose, Gender, Powertrain
 
 
 class CustomerForm(StyledForm):
     store = forms.TypedChoiceField(label=_("Store"), coerce=int, required=False)
     name = forms.CharField(label=_("Name"), max_length=60)
-    phone = forms.CharField(label=_("Mobile"), max_length=20,
-                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    phone = forms.CharField(
+        label=_("Mobile"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"})
+    )
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, required=False)
-    birthday = forms.CharField(label=_("Birthday"), required=False,
-                               widget=forms.DateInput(attrs={"type": "date"}))
-    id_number = forms.CharField(label=_("Resident ID number"), max_length=24, required=False,
-                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    birthday = forms.CharField(label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    id_number = forms.CharField(
+        label=_("Resident ID number"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     is_priority = forms.BooleanField(label=_("Priority lane (tier A)"), required=False)
 
-    def __init__(self, *args: object, store_choices: list[tuple[int, str]] | None = None,
-                 personal_optional: bool = False, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        store_choices: list[tuple[int, str]] | None = None,
+        personal_optional: bool = False,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if store_choices and len(store_choices) > 1:
             self.fields["store"].choices = store_choices
@@ -42,8 +50,12 @@ class ConsentForm(StyledForm):
     """One consent question, answered by the customer. Nothing is pre-selected."""
 
     purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices)
-    granted = forms.TypedChoiceField(label=_("Answer"), choices=[("yes", _("Agrees")), ("no", _("Refuses"))],
-                                     coerce=lambda v: v == "yes", widget=forms.RadioSelect)
+    granted = forms.TypedChoiceField(
+        label=_("Answer"),
+        choices=[("yes", _("Agrees")), ("no", _("Refuses"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
     channel = forms.ChoiceField(label=_("How the customer answered"), choices=ConsentChannel.choices)
 
 
@@ -54,8 +66,9 @@ class NewCustomerConsentForm(StyledForm):
     marketing = forms.ChoiceField(label=ConsentPurpose.MARKETING.label, choices=ANSWERS, required=False)
     surveys = forms.ChoiceField(label=ConsentPurpose.SURVEYS.label, choices=ANSWERS, required=False)
     vehicle_data = forms.ChoiceField(label=ConsentPurpose.VEHICLE_DATA.label, choices=ANSWERS, required=False)
-    consent_channel = forms.ChoiceField(label=_("How the customer answered"), choices=ConsentChannel.choices,
-                                        initial=ConsentChannel.DESK)
+    consent_channel = forms.ChoiceField(
+        label=_("How the customer answered"), choices=ConsentChannel.choices, initial=ConsentChannel.DESK
+    )
 
     def answers(self) -> dict[str, bool]:
         return {p: self.cleaned_data[p] == "yes" for p in ConsentPurpose.values if self.cleaned_data.get(p)}
@@ -67,12 +80,15 @@ class VehicleForm(StyledForm):
     brand = forms.CharField(label=_("Brand"), max_length=40)
     model_name = forms.CharField(label=_("Model"), max_length=60)
     powertrain = forms.ChoiceField(label=_("Powertrain"), choices=Powertrain.choices)
-    purchase_date = forms.CharField(label=_("Purchase date"), required=False,
-                                    widget=forms.DateInput(attrs={"type": "date"}))
-    purchase_price = forms.CharField(label=_("Purchase price (CNY)"), required=False,
-                                     widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    mileage_km = forms.CharField(label=_("Mileage (km)"), required=False,
-                                 widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    purchase_date = forms.CharField(
+        label=_("Purchase date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    purchase_price = forms.CharField(
+        label=_("Purchase price (CNY)"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    mileage_km = forms.CharField(
+        label=_("Mileage (km)"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
 
 
 def apply_errors(form: forms.Form, error_dict: dict[str, list[str]]) -> None:

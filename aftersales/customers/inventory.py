@@ -34,52 +34,139 @@ class PersonalField:
 
 
 INVENTORY: tuple[PersonalField, ...] = (
-    PersonalField("customers.Customer", "name", _("Address the customer, identify the vehicle's owner"),
-                  CONTRACT, GENERAL, RECORD_RETENTION),
-    PersonalField("customers.Customer", "gender", _("Address the customer politely"), CONTRACT, GENERAL,
-                  RECORD_RETENTION),
-    PersonalField("customers.Customer", "birthday", _("Birthday greetings (with marketing consent)"), CONSENT,
-                  GENERAL, RECORD_RETENTION),
-    PersonalField("customers.Customer", "phone_encrypted", _("Booking confirmations, progress, follow-up"),
-                  CONTRACT, GENERAL, RECORD_RETENTION, encrypted=True),
-    PersonalField("customers.Customer", "phone_hash", _("Find a customer by full mobile number"), CONTRACT,
-                  GENERAL, RECORD_RETENTION),
-    PersonalField("customers.Customer", "phone_last4_hash", _("Find a customer by the mobile's last four digits"),
-                  CONTRACT, GENERAL, RECORD_RETENTION),
-    PersonalField("customers.Customer", "id_number_encrypted",
-                  _("Warranty claims, insurance and vehicle registration matters"), LEGAL_DUTY, SENSITIVE,
-                  RECORD_RETENTION, encrypted=True),
-    PersonalField("customers.Customer", "id_number_hash", _("Find and de-duplicate customers by ID number"),
-                  LEGAL_DUTY, SENSITIVE, RECORD_RETENTION),
-    PersonalField("customers.Customer", "address_encrypted", _("Pick-up and drop-off, documents by post"),
-                  CONTRACT, GENERAL, RECORD_RETENTION, encrypted=True),
-    PersonalField("customers.Vehicle", "vin", _("Identify the vehicle, parts and recalls"), CONTRACT, GENERAL,
-                  RECORD_RETENTION),
-    PersonalField("customers.Vehicle", "plate", _("Identify the vehicle at the store"), CONTRACT, GENERAL,
-                  RECORD_RETENTION),
-    PersonalField("customers.Vehicle", "purchase_date", _("Warranty and first-maintenance dates"), CONTRACT,
-                  GENERAL, RECORD_RETENTION),
-    PersonalField("customers.Vehicle", "purchase_price", _("Warranty and insurance valuation"), CONTRACT, GENERAL,
-                  RECORD_RETENTION),
-    PersonalField("customers.Vehicle", "mileage_km", _("Maintenance due by distance"), CONTRACT, GENERAL,
-                  RECORD_RETENTION),
-    PersonalField("customers.Vehicle", "mileage_recorded_on", _("Maintenance due by distance"), CONTRACT,
-                  GENERAL, RECORD_RETENTION),
-    PersonalField("customers.Consent", "granted", _("Proof of the customer's choice"), LEGAL_DUTY, GENERAL,
-                  _("as long as the customer record, then 3 years")),
-    PersonalField("customers.ConsentEvent", "granted", _("Proof of the customer's choice over time"), LEGAL_DUTY,
-                  GENERAL, _("as long as the customer record, then 3 years")),
+    PersonalField(
+        "customers.Customer",
+        "name",
+        _("Address the customer, identify the vehicle's owner"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Customer", "gender", _("Address the customer politely"), CONTRACT, GENERAL, RECORD_RETENTION
+    ),
+    PersonalField(
+        "customers.Customer",
+        "birthday",
+        _("Birthday greetings (with marketing consent)"),
+        CONSENT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Customer",
+        "phone_encrypted",
+        _("Booking confirmations, progress, follow-up"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+        encrypted=True,
+    ),
+    PersonalField(
+        "customers.Customer",
+        "phone_hash",
+        _("Find a customer by full mobile number"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Customer",
+        "phone_last4_hash",
+        _("Find a customer by the mobile's last four digits"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Customer",
+        "id_number_encrypted",
+        _("Warranty claims, insurance and vehicle registration matters"),
+        LEGAL_DUTY,
+        SENSITIVE,
+        RECORD_RETENTION,
+        encrypted=True,
+    ),
+    PersonalField(
+        "customers.Customer",
+        "id_number_hash",
+        _("Find and de-duplicate customers by ID number"),
+        LEGAL_DUTY,
+        SENSITIVE,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Customer",
+        "address_encrypted",
+        _("Pick-up and drop-off, documents by post"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+        encrypted=True,
+    ),
+    PersonalField(
+        "customers.Vehicle", "vin", _("Identify the vehicle, parts and recalls"), CONTRACT, GENERAL, RECORD_RETENTION
+    ),
+    PersonalField(
+        "customers.Vehicle", "plate", _("Identify the vehicle at the store"), CONTRACT, GENERAL, RECORD_RETENTION
+    ),
+    PersonalField(
+        "customers.Vehicle",
+        "purchase_date",
+        _("Warranty and first-maintenance dates"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Vehicle",
+        "purchase_price",
+        _("Warranty and insurance valuation"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Vehicle", "mileage_km", _("Maintenance due by distance"), CONTRACT, GENERAL, RECORD_RETENTION
+    ),
+    PersonalField(
+        "customers.Vehicle",
+        "mileage_recorded_on",
+        _("Maintenance due by distance"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Consent",
+        "granted",
+        _("Proof of the customer's choice"),
+        LEGAL_DUTY,
+        GENERAL,
+        _("as long as the customer record, then 3 years"),
+    ),
+    PersonalField(
+        "customers.ConsentEvent",
+        "granted",
+        _("Proof of the customer's choice over time"),
+        LEGAL_DUTY,
+        GENERAL,
+        _("as long as the customer record, then 3 years"),
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
     "customers.Customer": frozenset({"id", "created_at", "updated_at", "store", "is_priority"}),
-    "customers.Vehicle": frozenset({"id", "created_at", "updated_at", "store", "customer", "brand", "model_name",
-                                    "powertrain"}),
-    "customers.Consent": frozenset({"id", "created_at", "updated_at", "customer", "purpose", "notice_version",
-                                    "channel", "decided_at"}),
-    "customers.ConsentEvent": frozenset({"id", "customer", "purpose", "notice_version", "channel", "at",
-                                         "recorded_by"}),
+    "customers.Vehicle": frozenset(
+        {"id", "created_at", "updated_at", "store", "customer", "brand", "model_name", "powertrain"}
+    ),
+    "customers.Consent": frozenset(
+        {"id", "created_at", "updated_at", "customer", "purpose", "notice_version", "channel", "decided_at"}
+    ),
+    "customers.ConsentEvent": frozenset(
+        {"id", "customer", "purpose", "notice_version", "channel", "at", "recorded_by"}
+    ),
 }
 
 

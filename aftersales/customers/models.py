@@ -28,8 +28,10 @@ class Customer(BaseModel):
     id_number_hash = models.CharField(_("ID number search hash"), max_length=64, blank=True, db_index=True)
     address_encrypted = models.TextField(_("address (encrypted)"), blank=True)
     is_priority = models.BooleanField(
-        _("priority lane"), default=False,
-        help_text=_("Served first in the walk-in queue (tier A); set by hand until tiers are computed."))
+        _("priority lane"),
+        default=False,
+        help_text=_("Served first in the walk-in queue (tier A); set by hand until tiers are computed."),
+    )
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"
@@ -60,17 +62,16 @@ class Vehicle(BaseModel):
     """A customer's vehicle: one file per vehicle (一车一档)."""
 
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="vehicles")
-    customer = models.ForeignKey(Customer, verbose_name=_("owner"), on_delete=models.PROTECT,
-                                 related_name="vehicles")
+    customer = models.ForeignKey(Customer, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="vehicles")
     vin = models.CharField(_("VIN"), max_length=17)
     plate = models.CharField(_("plate"), max_length=8, blank=True)
     brand = models.CharField(_("brand"), max_length=40)
     model_name = models.CharField(_("model"), max_length=60)
-    powertrain = models.CharField(_("powertrain"), max_length=8, choices=Powertrain.choices,
-                                  default=Powertrain.PETROL)
+    powertrain = models.CharField(_("powertrain"), max_length=8, choices=Powertrain.choices, default=Powertrain.PETROL)
     purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
-    purchase_price = models.DecimalField(_("purchase price (CNY)"), max_digits=12, decimal_places=2, null=True,
-                                         blank=True)
+    purchase_price = models.DecimalField(
+        _("purchase price (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     mileage_km = models.PositiveIntegerField(_("mileage (km)"), default=0)
     mileage_recorded_on = models.DateField(_("mileage recorded on"), null=True, blank=True)
 
@@ -83,10 +84,13 @@ class Vehicle(BaseModel):
         ordering = ["customer", "id"]
         constraints = [
             models.UniqueConstraint(fields=["store", "vin"], name="vehicle_vin_unique_per_store"),
-            models.UniqueConstraint(fields=["store", "plate"], condition=~Q(plate=""),
-                                    name="vehicle_plate_unique_per_store"),
-            models.CheckConstraint(condition=Q(purchase_price__isnull=True) | Q(purchase_price__gte=0),
-                                   name="vehicle_purchase_price_not_negative"),
+            models.UniqueConstraint(
+                fields=["store", "plate"], condition=~Q(plate=""), name="vehicle_plate_unique_per_store"
+            ),
+            models.CheckConstraint(
+                condition=Q(purchase_price__isnull=True) | Q(purchase_price__gte=0),
+                name="vehicle_purchase_price_not_negative",
+            ),
         ]
         indexes = [models.Index(fields=["plate"]), models.Index(fields=["vin"])]
 
@@ -101,8 +105,9 @@ class Vehicle(BaseModel):
 class Consent(BaseModel):
     """The customer's current answer for one purpose.  Its history is kept in ConsentEvent."""
 
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
-                                 related_name="consents")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consents"
+    )
     purpose = models.CharField(_("purpose"), max_length=16, choices=ConsentPurpose.choices)
     granted = models.BooleanField(_("granted"), default=False)
     notice_version = models.CharField(_("privacy notice version"), max_length=16)
@@ -126,15 +131,17 @@ class Consent(BaseModel):
 class ConsentEvent(models.Model):
     """Every grant and withdrawal, with the notice version, channel, time and the staff member who noted it."""
 
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
-                                 related_name="consent_events")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="consent_events"
+    )
     purpose = models.CharField(_("purpose"), max_length=16, choices=ConsentPurpose.choices)
     granted = models.BooleanField(_("granted"))
     notice_version = models.CharField(_("privacy notice version"), max_length=16)
     channel = models.CharField(_("channel"), max_length=16, choices=ConsentChannel.choices)
     at = models.DateTimeField(_("time"), db_index=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True,
-                                    blank=True, on_delete=models.SET_NULL)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "customer__store_id"

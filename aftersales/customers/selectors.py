@@ -51,9 +51,11 @@ def customer_list(*, user: Any, store_ids: frozenset[int], query: str = "") -> Q
     if query.strip():
         matching = Customer.objects.filter(customer_search_filter(query)).values("pk")
         customers = customers.filter(pk__in=matching)
-    return customers.select_related("store").prefetch_related(
-        Prefetch("vehicles", queryset=Vehicle.objects.order_by("id"))
-    ).order_by("-created_at", "-id")
+    return (
+        customers.select_related("store")
+        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.order_by("id")))
+        .order_by("-created_at", "-id")
+    )
 
 
 def customer_get_for_user(*, user: Any, pk: Any) -> Customer:

@@ -29,8 +29,17 @@ PRIVACY_NOTICE_VERSION = "2026-01"
 
 PERSONAL_FIELDS = ("phone", "id_number", "address")
 CUSTOMER_FIELDS = ("name", "gender", "birthday", "phone", "id_number", "address", "is_priority")
-VEHICLE_FIELDS = ("vin", "plate", "brand", "model_name", "powertrain", "purchase_date", "purchase_price",
-                  "mileage_km", "mileage_recorded_on")
+VEHICLE_FIELDS = (
+    "vin",
+    "plate",
+    "brand",
+    "model_name",
+    "powertrain",
+    "purchase_date",
+    "purchase_price",
+    "mileage_km",
+    "mileage_recorded_on",
+)
 
 
 class _Errors:
@@ -84,8 +93,7 @@ def _clean_date(value: Any, *, label: str, allow_future: bool = False) -> dt.dat
 def _clean_choice(value: Any, choices: Any) -> str:
     value = str(value or "")
     if value not in choices.values:
-        raise ValidationError(_("Choose one of: {options}.").format(
-            options=", ".join(v for v in choices.values if v)))
+        raise ValidationError(_("Choose one of: {options}.").format(options=", ".join(v for v in choices.values if v)))
     return value
 
 
@@ -149,8 +157,14 @@ def _audit_changes(clean: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]
 
 
 @transaction.atomic
-def customer_create(*, store: Store, by: Any, consent_channel: str = ConsentChannel.DESK,
-                    consents: dict[str, bool] | None = None, **data: Any) -> Customer:
+def customer_create(
+    *,
+    store: Store,
+    by: Any,
+    consent_channel: str = ConsentChannel.DESK,
+    consents: dict[str, bool] | None = None,
+    **data: Any,
+) -> Customer:
     """A new customer of `store`.  `consents` holds only the purposes the customer actually answered."""
     errors = _Errors()
     unknown = set(data) - set(CUSTOMER_FIELDS)
@@ -163,12 +177,21 @@ def customer_create(*, store: Store, by: Any, consent_channel: str = ConsentChan
         _check_duplicates(store=store, clean=clean, errors=errors)
     errors.raise_if_any()
 
-    customer = Customer(store=store, name=clean["name"], gender=clean.get("gender") or "",
-                        birthday=clean.get("birthday"), is_priority=clean.get("is_priority", False))
+    customer = Customer(
+        store=store,
+        name=clean["name"],
+        gender=clean.get("gender") or "",
+        birthday=clean.get("birthday"),
+        is_priority=clean.get("is_priority", False),
+    )
     _apply_personal(customer, clean)
     customer.save()
-    audit_record(actor=by, action="customer.create", obj=customer,
-                 changes=_audit_changes({k: v for k, v in clean.items() if v not in (None, "")}, {}))
+    audit_record(
+        actor=by,
+        action="customer.create",
+        obj=customer,
+        changes=_audit_changes({k: v for k, v in clean.items() if v not in (None, "")}, {}),
+    )
     for purpose, granted in consents.items():
         _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
     return customer
@@ -184,8 +207,12 @@ def customer_update(*, customer: Customer, by: Any, **data: Any) -> Customer:
         _check_duplicates(store=customer.store, clean=clean, errors=errors, exclude=customer.pk)
     errors.raise_if_any()
 
-    old = {"name": customer.name, "gender": customer.gender, "birthday": customer.birthday,
-           "is_priority": customer.is_priority}
+    old = {
+        "name": customer.name,
+        "gender": customer.gender,
+        "birthday": customer.birthday,
+        "is_priority": customer.is_priority,
+    }
     for key in PERSONAL_FIELDS:
         if key in clean:
             old[key] = getattr(customer, key)
@@ -213,15 +240,25 @@ def _validate_consents(consents: dict[str, Any], channel: str, errors: _Errors) 
 def _consent_write(*, customer: Customer, purpose: str, granted: bool, channel: str, by: Any) -> Consent:
     now = clock.now()
     consent, _created = Consent.objects.update_or_create(
-        customer=customer, purpose=purpose,
-        defaults={"granted": granted, "notice_version": PRIVACY_NOTICE_VERSION, "channel": channel,
-                  "decided_at": now},
+        customer=customer,
+        purpose=purpose,
+        defaults={"granted": granted, "notice_version": PRIVACY_NOTICE_VERSION, "channel": channel, "decided_at": now},
     )
-    ConsentEvent.objects.create(customer=customer, purpose=purpose, granted=granted,
-                                notice_version=PRIVACY_NOTICE_VERSION, channel=channel, at=now,
-                                recorded_by=by if getattr(by, "is_authenticated", False) else None)
-    audit_record(actor=by, action="consent.grant" if granted else "consent.withdraw", obj=customer,
-                 changes={"purpose": purpose, "channel": channel, "notice_version": PRIVACY_NOTICE_VERSION})
+    ConsentEvent.objects.create(
+        customer=customer,
+        purpose=purpose,
+        granted=granted,
+        notice_version=PRIVACY_NOTICE_VERSION,
+        channel=channel,
+        at=now,
+        recorded_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    audit_record(
+        actor=by,
+        action="consent.grant" if granted else "consent.withdraw",
+        obj=customer,
+        changes={"purpose": purpose, "channel": channel, "notice_version": PRIVACY_NOTICE_VERSION},
+    )
     return consent
 
 
@@ -251,11 +288,13 @@ def _clean_vehicle(data: dict[str, Any], errors: _Errors, *, partial: bool) -> d
                 errors.add(key, _("Too long."))
             clean[key] = text
     if "powertrain" in data or not partial:
-        clean["powertrain"] = errors.run("powertrain", _clean_choice, data.get("powertrain") or Powertrain.PETROL,
-                                         Powertrain)
+        clean["powertrain"] = errors.run(
+            "powertrain", _clean_choice, data.get("powertrain") or Powertrain.PETROL, Powertrain
+        )
     if "purchase_date" in data:
-        clean["purchase_date"] = errors.run("purchase_date", _clean_date, data["purchase_date"],
-                                            label=_("Purchase date"))
+        clean["purchase_date"] = errors.run(
+            "purchase_date", _clean_date, data["purchase_date"], label=_("Purchase date")
+        )
     if "purchase_price" in data:
         raw = data["purchase_price"]
         if raw in (None, ""):
@@ -275,13 +314,15 @@ def _clean_vehicle(data: dict[str, Any], errors: _Errors, *, partial: bool) -> d
         else:
             clean["mileage_km"] = int(str(raw))
     if "mileage_recorded_on" in data:
-        clean["mileage_recorded_on"] = errors.run("mileage_recorded_on", _clean_date, data["mileage_recorded_on"],
-                                                  label=_("Mileage date"))
+        clean["mileage_recorded_on"] = errors.run(
+            "mileage_recorded_on", _clean_date, data["mileage_recorded_on"], label=_("Mileage date")
+        )
     return clean
 
 
-def _check_vehicle_duplicates(*, store: Store, clean: dict[str, Any], errors: _Errors,
-                              exclude: int | None = None) -> None:
+def _check_vehicle_duplicates(
+    *, store: Store, clean: dict[str, Any], errors: _Errors, exclude: int | None = None
+) -> None:
     others = Vehicle.objects.filter(store=store).exclude(pk=exclude)
     if clean.get("vin") and others.filter(vin=clean["vin"]).exists():
         errors.add("vin", _("A vehicle with this VIN is already registered in this store."))
@@ -305,7 +346,9 @@ def vehicle_create(*, customer: Customer, by: Any, **data: Any) -> Vehicle:
         with transaction.atomic():
             vehicle.save()
     except IntegrityError as exc:  # a concurrent registration of the same VIN or plate
-        raise ValidationError({"vin": [_("A vehicle with this VIN or plate is already registered in this store.")]}) from exc
+        raise ValidationError(
+            {"vin": [_("A vehicle with this VIN or plate is already registered in this store.")]}
+        ) from exc
     audit_record(actor=by, action="vehicle.create", obj=vehicle, changes={"vin": vehicle.vin, "plate": vehicle.plate})
     return vehicle
 
@@ -317,8 +360,9 @@ def vehicle_update(*, vehicle: Vehicle, by: Any, **data: Any) -> Vehicle:
         errors.add(field, _("Unknown field."))
     clean = _clean_vehicle(data, errors, partial=True)
     if "mileage_km" in clean and clean["mileage_km"] < vehicle.mileage_km and "mileage_km" not in errors.by_field:
-        errors.add("mileage_km", _("The odometer cannot go back: the last reading was {km} km.").format(
-            km=vehicle.mileage_km))
+        errors.add(
+            "mileage_km", _("The odometer cannot go back: the last reading was {km} km.").format(km=vehicle.mileage_km)
+        )
     if not errors.by_field:
         _check_vehicle_duplicates(store=vehicle.store, clean=clean, errors=errors, exclude=vehicle.pk)
     errors.raise_if_any()
@@ -365,7 +409,16 @@ def customers_rotate_keys(*, batch_size: int = 500) -> int:
                 customer.phone_hash = crypto.search_hash("phone", phone)
                 customer.phone_last4_hash = crypto.search_hash("phone4", phone[-4:])
                 customer.id_number_hash = crypto.search_hash("id", id_number)
-            Customer.objects.bulk_update(batch, ["phone_encrypted", "id_number_encrypted", "address_encrypted",
-                                                 "phone_hash", "phone_last4_hash", "id_number_hash"])
+            Customer.objects.bulk_update(
+                batch,
+                [
+                    "phone_encrypted",
+                    "id_number_encrypted",
+                    "address_encrypted",
+                    "phone_hash",
+                    "phone_last4_hash",
+                    "id_number_hash",
+                ],
+            )
             done += len(batch)
             last_id = batch[-1].pk

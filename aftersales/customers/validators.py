@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -25,15 +26,51 @@ VIN_LETTERS = _("A VIN never contains the letters I, O or Q.")
 VIN_CHECK = _("The VIN's check digit (9th character) should be {expected}, not {got}. Please re-check the VIN.")
 
 _SEPARATORS = re.compile(r"[\s\-·.•]")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 # GB 11643-1999: weights for the first 17 digits and the check character for each remainder mod 11.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_PROVINCE_CODES = frozenset({
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
-    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83", "91",
-})
+_PROVINCE_CODES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+        "91",
+    }
+)
 
 PROVINCE_CHARS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _LETTER = "A-HJ-NP-Z"  # plate letters never include I or O
@@ -44,9 +81,29 @@ _PLATE_NEV_LARGE = re.compile(rf"^[{PROVINCE_CHARS}][{_LETTER}][0-9]{{5}}[DF]$")
 # ISO 3779 / GB 16735: transliteration of letters and the position weights for the check digit.
 _VIN_VALUES = {
     **{str(d): d for d in range(10)},
-    "A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6, "G": 7, "H": 8,
-    "J": 1, "K": 2, "L": 3, "M": 4, "N": 5, "P": 7, "R": 9,
-    "S": 2, "T": 3, "U": 4, "V": 5, "W": 6, "X": 7, "Y": 8, "Z": 9,
+    "A": 1,
+    "B": 2,
+    "C": 3,
+    "D": 4,
+    "E": 5,
+    "F": 6,
+    "G": 7,
+    "H": 8,
+    "J": 1,
+    "K": 2,
+    "L": 3,
+    "M": 4,
+    "N": 5,
+    "P": 7,
+    "R": 9,
+    "S": 2,
+    "T": 3,
+    "U": 4,
+    "V": 5,
+    "W": 6,
+    "X": 7,
+    "Y": 8,
+    "Z": 9,
 }
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
@@ -55,9 +112,14 @@ _VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 _VIN_CHECKED_REGIONS = frozenset("12345L")
 
 
+def _plain(value: object) -> str:
+    """Full-width characters typed with a Chinese input method (１３８, Ａ) become their ASCII forms."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value or "")))
+
+
 def normalize_mobile(value: str) -> str:
-    digits = _SEPARATORS.sub("", str(value or ""))
-    digits = re.sub(r"^(\+86|0086|86)(?=1\d{10}$)", "", digits)
+    digits = _plain(value)
+    digits = re.sub(r"^(\+86|0086|86)(?=1[0-9]{10}$)", "", digits)
     if not _MOBILE.match(digits):
         raise ValidationError(MOBILE_INVALID, code="invalid_mobile")
     return digits
@@ -68,8 +130,8 @@ def id_number_check_char(first17: str) -> str:
 
 
 def normalize_id_number(value: str, *, today: dt.date | None = None) -> str:
-    text = _SEPARATORS.sub("", str(value or "")).upper()
-    if not re.fullmatch(r"\d{17}[\dX]", text):
+    text = _plain(value).upper()
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", text):
         raise ValidationError(ID_LENGTH, code="invalid_id_length")
     if text[:2] not in _PROVINCE_CODES:
         raise ValidationError(str(ID_REGION).format(code=text[:2]), code="invalid_id_region")
@@ -86,7 +148,7 @@ def normalize_id_number(value: str, *, today: dt.date | None = None) -> str:
 
 
 def normalize_plate(value: str) -> str:
-    text = _SEPARATORS.sub("", str(value or "")).upper()
+    text = _plain(value).upper()
     if not (_PLATE_REGULAR.match(text) or _PLATE_NEV_SMALL.match(text) or _PLATE_NEV_LARGE.match(text)):
         raise ValidationError(PLATE_INVALID, code="invalid_plate")
     return text
@@ -103,7 +165,7 @@ def vin_check_digit(vin: str) -> str:
 
 
 def normalize_vin(value: str) -> str:
-    text = _SEPARATORS.sub("", str(value or "")).upper()
+    text = _plain(value).upper()
     if len(text) != 17:
         raise ValidationError(VIN_LENGTH, code="invalid_vin_length")
     if any(c in "IOQ" for c in text):

@@ -43,8 +43,12 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         }
         for c in page.object_list
     ]
-    context = {"page": page, "rows": rows, "query": query,
-               "can_create": user_can(request.user, Capability.EDIT_CUSTOMERS)}
+    context = {
+        "page": page,
+        "rows": rows,
+        "query": query,
+        "can_create": user_can(request.user, Capability.EDIT_CUSTOMERS),
+    }
     template = "customers/partials/_customer_table.html" if request.htmx else "customers/customer_list.html"
     return render(request, template, context)
 
@@ -57,21 +61,27 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for v in customer.vehicles.order_by("id")
     ]
     states = selectors.consent_states(customer)
-    consents = [{"purpose": value, "label": label, "state": states.get(value)}
-                for value, label in ConsentPurpose.choices]
+    consents = [
+        {"purpose": value, "label": label, "state": states.get(value)} for value, label in ConsentPurpose.choices
+    ]
     can_edit = user_can(request.user, Capability.EDIT_CUSTOMERS, customer.store_id)
-    return render(request, "customers/customer_detail.html", {
-        "customer": customer,
-        "personal": selectors.personal_view(customer, user=request.user),
-        "can_reveal": selectors.can_reveal(request.user, customer),
-        "can_edit": can_edit,
-        "vehicles": vehicles,
-        "consents": consents,
-        "consent_form": ConsentForm() if can_edit else None,
-        "consent_history": selectors.consent_history(customer),
-        "audit": selectors.customer_audit_trail(customer) if user_can(
-            request.user, Capability.VIEW_AUDIT, customer.store_id) else None,
-    })
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "personal": selectors.personal_view(customer, user=request.user),
+            "can_reveal": selectors.can_reveal(request.user, customer),
+            "can_edit": can_edit,
+            "vehicles": vehicles,
+            "consents": consents,
+            "consent_form": ConsentForm() if can_edit else None,
+            "consent_history": selectors.consent_history(customer),
+            "audit": selectors.customer_audit_trail(customer)
+            if user_can(request.user, Capability.VIEW_AUDIT, customer.store_id)
+            else None,
+        },
+    )
 
 
 def _editable_stores(request: HttpRequest) -> list[Store]:
@@ -94,26 +104,38 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         store = next(s for s in stores if s.pk == store_id)
         try:
             customer = services.customer_create(
-                store=store, by=request.user, consents=consent_form.answers(),
-                consent_channel=consent_form.cleaned_data["consent_channel"], **data)
+                store=store,
+                by=request.user,
+                consents=consent_form.answers(),
+                consent_channel=consent_form.cleaned_data["consent_channel"],
+                **data,
+            )
         except ValidationError as exc:
             apply_errors(form, exc.message_dict)
         else:
             messages.success(request, _("Customer {name} registered.").format(name=customer.name))
             return redirect("customers:customer-detail", pk=customer.pk)
-    return render(request, "customers/customer_form.html", {"form": form, "consent_form": consent_form,
-                                                            "title": _("New customer")})
+    return render(
+        request,
+        "customers/customer_form.html",
+        {"form": form, "consent_form": consent_form, "title": _("New customer")},
+    )
 
 
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get_for_user(user=request.user, pk=pk)
     _require(request, Capability.EDIT_CUSTOMERS, customer.store_id)
-    initial = {"name": customer.name, "gender": customer.gender, "is_priority": customer.is_priority,
-               "birthday": customer.birthday.isoformat() if customer.birthday else ""}
+    initial = {
+        "name": customer.name,
+        "gender": customer.gender,
+        "is_priority": customer.is_priority,
+        "birthday": customer.birthday.isoformat() if customer.birthday else "",
+    }
     form = CustomerForm(request.POST or None, initial=initial, personal_optional=True)
     if request.method == "POST" and form.is_valid():
-        data: dict[str, Any] = {k: v for k, v in form.cleaned_data.items()
-                                if k not in ("phone", "id_number", "address") or v}
+        data: dict[str, Any] = {
+            k: v for k, v in form.cleaned_data.items() if k not in ("phone", "id_number", "address") or v
+        }
         try:
             services.customer_update(customer=customer, by=request.user, **data)
         except ValidationError as exc:
@@ -121,9 +143,16 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("customers:customer-detail", pk=customer.pk)
-    return render(request, "customers/customer_form.html", {
-        "form": form, "customer": customer, "title": _("Edit {name}").format(name=customer.name),
-        "personal": selectors.personal_view(customer, user=request.user)})
+    return render(
+        request,
+        "customers/customer_form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "title": _("Edit {name}").format(name=customer.name),
+            "personal": selectors.personal_view(customer, user=request.user),
+        },
+    )
 
 
 @require_POST
@@ -167,20 +196,28 @@ def vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc.message_dict)
         else:
-            messages.success(request, _("Vehicle {plate} added.").format(
-                plate=format_plate(vehicle.plate) or vehicle.vin))
+            messages.success(
+                request, _("Vehicle {plate} added.").format(plate=format_plate(vehicle.plate) or vehicle.vin)
+            )
             return redirect("customers:customer-detail", pk=customer.pk)
-    return render(request, "customers/vehicle_form.html", {"form": form, "customer": customer,
-                                                           "title": _("Add a vehicle")})
+    return render(
+        request, "customers/vehicle_form.html", {"form": form, "customer": customer, "title": _("Add a vehicle")}
+    )
 
 
 def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
     vehicle = selectors.vehicle_get_for_user(user=request.user, pk=pk)
     _require(request, Capability.EDIT_CUSTOMERS, vehicle.store_id)
-    initial = {"vin": vehicle.vin, "plate": vehicle.plate, "brand": vehicle.brand, "model_name": vehicle.model_name,
-               "powertrain": vehicle.powertrain, "mileage_km": vehicle.mileage_km,
-               "purchase_date": vehicle.purchase_date.isoformat() if vehicle.purchase_date else "",
-               "purchase_price": vehicle.purchase_price if vehicle.purchase_price is not None else ""}
+    initial = {
+        "vin": vehicle.vin,
+        "plate": vehicle.plate,
+        "brand": vehicle.brand,
+        "model_name": vehicle.model_name,
+        "powertrain": vehicle.powertrain,
+        "mileage_km": vehicle.mileage_km,
+        "purchase_date": vehicle.purchase_date.isoformat() if vehicle.purchase_date else "",
+        "purchase_price": vehicle.purchase_price if vehicle.purchase_price is not None else "",
+    }
     form = VehicleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -190,5 +227,8 @@ def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("customers:customer-detail", pk=vehicle.customer_id)
-    return render(request, "customers/vehicle_form.html", {"form": form, "customer": vehicle.customer,
-                                                           "vehicle": vehicle, "title": _("Edit vehicle")})
+    return render(
+        request,
+        "customers/vehicle_form.html",
+        {"form": form, "customer": vehicle.customer, "vehicle": vehicle, "title": _("Edit vehicle")},
+    )

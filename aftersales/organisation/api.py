@@ -1,7 +1,5 @@
 """API: token auth and the stores a user may see."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest

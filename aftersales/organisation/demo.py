@@ -30,24 +30,88 @@ class StoreTemplate:
 
 
 STORE_TEMPLATES: tuple[StoreTemplate, ...] = (
-    StoreTemplate("SH01", "上海浦东大众4S店", "上海", "浦东新区", "上海市浦东新区张杨路1888号", "31.228900",
-                  "121.544800", "沪A", "310115", "svw"),
-    StoreTemplate("HZ01", "杭州西湖比亚迪4S店", "杭州", "西湖区", "浙江省杭州市西湖区文三路477号", "30.278900",
-                  "120.125400", "浙A", "330106", "byd"),
-    StoreTemplate("SZ01", "苏州园区丰田4S店", "苏州", "工业园区", "江苏省苏州市工业园区星湖街328号", "31.304500",
-                  "120.671300", "苏E", "320506", "toyota"),
-    StoreTemplate("NJ01", "南京江宁大众4S店", "南京", "江宁区", "江苏省南京市江宁区双龙大道1118号", "31.953100",
-                  "118.839900", "苏A", "320115", "svw"),
-    StoreTemplate("NB01", "宁波鄞州比亚迪4S店", "宁波", "鄞州区", "浙江省宁波市鄞州区天童南路588号", "29.818400",
-                  "121.558300", "浙B", "330212", "byd"),
-    StoreTemplate("WX01", "无锡滨湖丰田4S店", "无锡", "滨湖区", "江苏省无锡市滨湖区蠡湖大道2099号", "31.530400",
-                  "120.262200", "苏B", "320211", "toyota"),
+    StoreTemplate(
+        "SH01",
+        "上海浦东大众4S店",
+        "上海",
+        "浦东新区",
+        "上海市浦东新区张杨路1888号",
+        "31.228900",
+        "121.544800",
+        "沪A",
+        "310115",
+        "svw",
+    ),
+    StoreTemplate(
+        "HZ01",
+        "杭州西湖比亚迪4S店",
+        "杭州",
+        "西湖区",
+        "浙江省杭州市西湖区文三路477号",
+        "30.278900",
+        "120.125400",
+        "浙A",
+        "330106",
+        "byd",
+    ),
+    StoreTemplate(
+        "SZ01",
+        "苏州园区丰田4S店",
+        "苏州",
+        "工业园区",
+        "江苏省苏州市工业园区星湖街328号",
+        "31.304500",
+        "120.671300",
+        "苏E",
+        "320506",
+        "toyota",
+    ),
+    StoreTemplate(
+        "NJ01",
+        "南京江宁大众4S店",
+        "南京",
+        "江宁区",
+        "江苏省南京市江宁区双龙大道1118号",
+        "31.953100",
+        "118.839900",
+        "苏A",
+        "320115",
+        "svw",
+    ),
+    StoreTemplate(
+        "NB01",
+        "宁波鄞州比亚迪4S店",
+        "宁波",
+        "鄞州区",
+        "浙江省宁波市鄞州区天童南路588号",
+        "29.818400",
+        "121.558300",
+        "浙B",
+        "330212",
+        "byd",
+    ),
+    StoreTemplate(
+        "WX01",
+        "无锡滨湖丰田4S店",
+        "无锡",
+        "滨湖区",
+        "江苏省无锡市滨湖区蠡湖大道2099号",
+        "31.530400",
+        "120.262200",
+        "苏B",
+        "320211",
+        "toyota",
+    ),
 )
 
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤")
-GIVEN_CHARS = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕晓东文斌子涵欣怡浩然梓萱"
-               "宇轩雨桐思远晨曦佳怡俊杰嘉怡一诺博文若曦鹏飞晓燕丹丹婷婷慧敏家豪志伟振华春梅秋菊玉兰红梅立新")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤"
+)
+GIVEN_CHARS = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕晓东文斌子涵欣怡浩然梓萱"
+    "宇轩雨桐思远晨曦佳怡俊杰嘉怡一诺博文若曦鹏飞晓燕丹丹婷婷慧敏家豪志伟振华春梅秋菊玉兰红梅立新"
+)
 
 DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     # username (named after the role, as the README lists them), role, display name
@@ -85,17 +149,24 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
         template = STORE_TEMPLATES[index % len(STORE_TEMPLATES)]
         suffix = "" if index < len(STORE_TEMPLATES) else str(index // len(STORE_TEMPLATES) + 1)
         store = Store.objects.create(
-            group=group, code=template.code if not suffix else f"{template.code[:2]}{index + 1:02d}",
-            name=template.name + suffix, city=template.city, address=template.address,
+            group=group,
+            code=template.code if not suffix else f"{template.code[:2]}{index + 1:02d}",
+            name=template.name + suffix,
+            city=template.city,
+            address=template.address,
             phone=f"400-8{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
-            latitude=Decimal(template.latitude), longitude=Decimal(template.longitude),
-            plate_prefix=template.plate_prefix, rescue_capacity=rng.choice((1, 2, 2, 3)),
+            latitude=Decimal(template.latitude),
+            longitude=Decimal(template.longitude),
+            plate_prefix=template.plate_prefix,
+            rescue_capacity=rng.choice((1, 2, 2, 3)),
         )
         OpeningHours.objects.bulk_create(
             [OpeningHours(store=store, weekday=d, opens=dt.time(8, 30), closes=dt.time(20, 0)) for d in range(5)]
             + [OpeningHours(store=store, weekday=d, opens=dt.time(9, 0), closes=dt.time(18, 0)) for d in (5, 6)]
         )
-        Bay.objects.bulk_create([Bay(store=store, code=c, name=n, capabilities=list(caps)) for c, n, caps in BAY_LAYOUT])
+        Bay.objects.bulk_create(
+            [Bay(store=store, code=c, name=n, capabilities=list(caps)) for c, n, caps in BAY_LAYOUT]
+        )
         created.append(store)
 
     # One password hash for every demo account: hashing is deliberately slow, and they share the password.
@@ -104,28 +175,43 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
     users: dict[str, object] = {}
     first = created[0]
     for username, role, display in DEMO_USERS:
-        user = user_model.objects.create(username=username, password=password, is_staff=role == Role.ADMIN,
-                                         is_superuser=role == Role.ADMIN, first_name=display)
-        StaffProfile.objects.create(user=user, display_name=display,
-                                    technician_grade=TechnicianGrade.SENIOR if role == Role.TECHNICIAN else "")
+        user = user_model.objects.create(
+            username=username,
+            password=password,
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
+            first_name=display,
+        )
+        StaffProfile.objects.create(
+            user=user, display_name=display, technician_grade=TechnicianGrade.SENIOR if role == Role.TECHNICIAN else ""
+        )
         in_group = role in (Role.GROUP_MANAGER, Role.ADMIN)
         Membership.objects.create(user=user, group=group, store=None if in_group else first, role=role)
         users[username] = user
 
     # A realistic team in every store, so lists of advisors and technicians are not empty.
     team = ((Role.ADVISOR, 3), (Role.TECHNICIAN, 6), (Role.AGENT, 1), (Role.PARTS_CLERK, 1), (Role.MANAGER, 1))
-    grades = (TechnicianGrade.SENIOR, TechnicianGrade.SENIOR, TechnicianGrade.INTERMEDIATE,
-              TechnicianGrade.INTERMEDIATE, TechnicianGrade.JUNIOR, TechnicianGrade.SENIOR)
+    grades = (
+        TechnicianGrade.SENIOR,
+        TechnicianGrade.SENIOR,
+        TechnicianGrade.INTERMEDIATE,
+        TechnicianGrade.INTERMEDIATE,
+        TechnicianGrade.JUNIOR,
+        TechnicianGrade.SENIOR,
+    )
     for store in created:
         for role, count in team:
             for n in range(1, count + 1):
                 if store is first and n == 1 and role != Role.TECHNICIAN:
                     continue  # the named demo user already fills this place
                 name = chinese_name(rng)
-                user = user_model.objects.create(username=f"{store.code.lower()}-{role}-{n}", password=password,
-                                                 first_name=name)
+                user = user_model.objects.create(
+                    username=f"{store.code.lower()}-{role}-{n}", password=password, first_name=name
+                )
                 StaffProfile.objects.create(
-                    user=user, display_name=name,
-                    technician_grade=grades[(n - 1) % len(grades)] if role == Role.TECHNICIAN else "")
+                    user=user,
+                    display_name=name,
+                    technician_grade=grades[(n - 1) % len(grades)] if role == Role.TECHNICIAN else "",
+                )
                 Membership.objects.create(user=user, group=group, store=store, role=role)
     return group, created, users

@@ -3,8 +3,6 @@ from __future__ import annotations
 from django import forms
 
 from aftersales.core.forms import StyledForm
-from django.utils.translation import gettext_lazy as _
-
 from aftersales.organisation.settings_catalogue import SETTINGS
 
 
@@ -15,5 +13,9 @@ class SettingsForm(StyledForm):
         super().__init__(*args, **kwargs)
         for setting in SETTINGS:
             self.fields[setting.key] = forms.CharField(
-                label=setting.label, required=not for_store, initial=initial_values.get(setting.key, ""),
-                help_text=setting.help, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
+                label=setting.label,
+                required=not for_store,
+                initial=initial_values.get(setting.key, ""),
+                help_text=setting.help,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
+            )

@@ -32,18 +32,24 @@ class DealerGroup(BaseModel):
 class Store(BaseModel):
     """A 4S store: the unit that owns customers, bays, staff and (later) every order."""
 
-    group = models.ForeignKey(DealerGroup, verbose_name=_("dealer group"), on_delete=models.PROTECT,
-                              related_name="stores")
-    code = models.CharField(_("code"), max_length=16, unique=True,
-                            help_text=_("Short unique code used in the API, e.g. SH01."))
+    group = models.ForeignKey(
+        DealerGroup, verbose_name=_("dealer group"), on_delete=models.PROTECT, related_name="stores"
+    )
+    code = models.CharField(
+        _("code"), max_length=16, unique=True, help_text=_("Short unique code used in the API, e.g. SH01.")
+    )
     name = models.CharField(_("name"), max_length=120)
     city = models.CharField(_("city"), max_length=60)
     address = models.CharField(_("address"), max_length=255)
     phone = models.CharField(_("service hotline"), max_length=32, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
-    plate_prefix = models.CharField(_("local plate prefix"), max_length=2, blank=True,
-                                    help_text=_("Province character and authority letter, e.g. 沪A."))
+    plate_prefix = models.CharField(
+        _("local plate prefix"),
+        max_length=2,
+        blank=True,
+        help_text=_("Province character and authority letter, e.g. 沪A."),
+    )
     rescue_capacity = models.PositiveSmallIntegerField(
         _("rescue vehicles"), default=0, help_text=_("Roadside rescue vehicles this store can dispatch at once.")
     )
@@ -58,8 +64,9 @@ class Store(BaseModel):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(latitude__gte=-90) & Q(latitude__lte=90), name="store_latitude_range"),
-            models.CheckConstraint(condition=Q(longitude__gte=-180) & Q(longitude__lte=180),
-                                   name="store_longitude_range"),
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180) & Q(longitude__lte=180), name="store_longitude_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -69,8 +76,7 @@ class Store(BaseModel):
 class OpeningHours(BaseModel):
     """When a store's service reception is open on one weekday; evening and weekend hours included."""
 
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE,
-                              related_name="opening_hours")
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))
@@ -96,8 +102,9 @@ class Bay(BaseModel):
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="bays")
     code = models.CharField(_("code"), max_length=16)
     name = models.CharField(_("name"), max_length=60)
-    capabilities = models.JSONField(_("capabilities"), default=list, blank=True,
-                                    help_text=_("Kinds of work the bay is equipped for."))
+    capabilities = models.JSONField(
+        _("capabilities"), default=list, blank=True, help_text=_("Kinds of work the bay is equipped for.")
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -120,13 +127,21 @@ class Bay(BaseModel):
 class Membership(BaseModel):
     """A user's role in one store, or in a whole dealer group (store left empty)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
-                             related_name="memberships")
-    group = models.ForeignKey(DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE,
-                              related_name="memberships")
-    store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="memberships",
-                              help_text=_("Leave empty for a group-wide role."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    group = models.ForeignKey(
+        DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        help_text=_("Leave empty for a group-wide role."),
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
     class Meta:
@@ -135,8 +150,9 @@ class Membership(BaseModel):
         ordering = ["group", "store", "role"]
         constraints = [
             models.UniqueConstraint(fields=["user", "store", "role"], name="membership_unique_store_role"),
-            models.UniqueConstraint(fields=["user", "group", "role"], condition=Q(store__isnull=True),
-                                    name="membership_unique_group_role"),
+            models.UniqueConstraint(
+                fields=["user", "group", "role"], condition=Q(store__isnull=True), name="membership_unique_group_role"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -147,11 +163,13 @@ class Membership(BaseModel):
 class StaffProfile(BaseModel):
     """What the product needs to know about a member of staff beyond the login."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
-                                related_name="staff_profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="staff_profile"
+    )
     display_name = models.CharField(_("display name"), max_length=60)
-    technician_grade = models.CharField(_("technician grade"), max_length=16, choices=TechnicianGrade.choices,
-                                        blank=True)
+    technician_grade = models.CharField(
+        _("technician grade"), max_length=16, choices=TechnicianGrade.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("staff profile")
@@ -164,8 +182,9 @@ class StaffProfile(BaseModel):
 class ApiToken(BaseModel):
     """A bearer token for the API.  Only its SHA-256 digest is stored; the token is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(_("name"), max_length=60, blank=True)
     digest = models.CharField(_("digest"), max_length=64, unique=True)
     prefix = models.CharField(_("prefix"), max_length=8, help_text=_("First characters, to tell tokens apart."))
@@ -187,10 +206,12 @@ class ApiToken(BaseModel):
 class SettingValue(BaseModel):
     """A setting's value for a group (store empty) or a store's override.  Keys come from settings_catalogue."""
 
-    group = models.ForeignKey(DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE,
-                              related_name="setting_values")
-    store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="setting_values")
+    group = models.ForeignKey(
+        DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE, related_name="setting_values"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="setting_values"
+    )
     key = models.CharField(_("key"), max_length=64)
     value = models.JSONField(_("value"))
 
@@ -198,10 +219,12 @@ class SettingValue(BaseModel):
         verbose_name = _("setting value")
         verbose_name_plural = _("setting values")
         constraints = [
-            models.UniqueConstraint(fields=["group", "key"], condition=Q(store__isnull=True),
-                                    name="setting_unique_group_key"),
-            models.UniqueConstraint(fields=["store", "key"], condition=Q(store__isnull=False),
-                                    name="setting_unique_store_key"),
+            models.UniqueConstraint(
+                fields=["group", "key"], condition=Q(store__isnull=True), name="setting_unique_group_key"
+            ),
+            models.UniqueConstraint(
+                fields=["store", "key"], condition=Q(store__isnull=False), name="setting_unique_store_key"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -212,8 +235,9 @@ class SettingChange(models.Model):
     """Every change to a setting: who, when, where, from what to what."""
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True,
-                                   on_delete=models.SET_NULL)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, on_delete=models.SET_NULL
+    )
     group = models.ForeignKey(DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE)
     store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE)
     key = models.CharField(_("key"), max_length=64)

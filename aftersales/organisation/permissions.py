@@ -19,26 +19,44 @@ class Capability(StrEnum):
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.ADVISOR: frozenset({Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
-                             Capability.SEE_PLATES}),
+    Role.ADVISOR: frozenset(
+        {Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL, Capability.SEE_PLATES}
+    ),
     Role.TECHNICIAN: frozenset({Capability.VIEW_CUSTOMERS, Capability.SEE_PLATES}),
-    Role.AGENT: frozenset({Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
-                           Capability.SEE_PLATES}),
+    Role.AGENT: frozenset(
+        {Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL, Capability.SEE_PLATES}
+    ),
     Role.PARTS_CLERK: frozenset({Capability.VIEW_CUSTOMERS}),
-    Role.MANAGER: frozenset({
-        Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
-        Capability.EDIT_STORE_SETTINGS, Capability.VIEW_AUDIT, Capability.SEE_PLATES,
-    }),
+    Role.MANAGER: frozenset(
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.EDIT_CUSTOMERS,
+            Capability.REVEAL_PERSONAL,
+            Capability.EDIT_STORE_SETTINGS,
+            Capability.VIEW_AUDIT,
+            Capability.SEE_PLATES,
+        }
+    ),
     # Group-wide analytics work on masked data: a group manager sees customers but not their numbers.
-    Role.GROUP_MANAGER: frozenset({
-        Capability.VIEW_CUSTOMERS, Capability.EDIT_STORE_SETTINGS, Capability.EDIT_GROUP_SETTINGS,
-        Capability.VIEW_AUDIT,
-    }),
-    Role.ADMIN: frozenset({
-        Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL,
-        Capability.EDIT_STORE_SETTINGS, Capability.EDIT_GROUP_SETTINGS, Capability.VIEW_AUDIT,
-        Capability.SEE_PLATES,
-    }),
+    Role.GROUP_MANAGER: frozenset(
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.EDIT_STORE_SETTINGS,
+            Capability.EDIT_GROUP_SETTINGS,
+            Capability.VIEW_AUDIT,
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {
+            Capability.VIEW_CUSTOMERS,
+            Capability.EDIT_CUSTOMERS,
+            Capability.REVEAL_PERSONAL,
+            Capability.EDIT_STORE_SETTINGS,
+            Capability.EDIT_GROUP_SETTINGS,
+            Capability.VIEW_AUDIT,
+            Capability.SEE_PLATES,
+        }
+    ),
 }
 
 _ROLES_CACHE = "_aftersales_roles"

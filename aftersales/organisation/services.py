@@ -32,11 +32,21 @@ def setting_parse(setting: Setting, raw: Any) -> int | Decimal:
     if not setting.decimal and number != number.to_integral_value():
         raise ValidationError({setting.key: _("Enter a whole number.")})
     if number < setting.minimum:
-        raise ValidationError({setting.key: _("{label} cannot be less than {minimum}.").format(
-            label=setting.label, minimum=setting.minimum)})
+        raise ValidationError(
+            {
+                setting.key: _("{label} cannot be less than {minimum}.").format(
+                    label=setting.label, minimum=setting.minimum
+                )
+            }
+        )
     if setting.maximum is not None and number > setting.maximum:
-        raise ValidationError({setting.key: _("{label} cannot be more than {maximum}.").format(
-            label=setting.label, maximum=setting.maximum)})
+        raise ValidationError(
+            {
+                setting.key: _("{label} cannot be more than {maximum}.").format(
+                    label=setting.label, maximum=setting.maximum
+                )
+            }
+        )
     return number if setting.decimal else int(number)
 
 
@@ -50,8 +60,7 @@ def _check_rules(values: dict[str, int | Decimal]) -> None:
                 errors.setdefault(key, []).append(message)
     low, promoter = values.get("nps_detractor_to"), values.get("nps_promoter_from")
     if low is not None and promoter is not None and low >= promoter:
-        errors.setdefault("nps_detractor_to", []).append(
-            _("The detractor range must end below the promoter range."))
+        errors.setdefault("nps_detractor_to", []).append(_("The detractor range must end below the promoter range."))
     if errors:
         raise ValidationError(errors)
 
@@ -62,7 +71,11 @@ def _json(value: int | Decimal) -> int | str:
 
 @transaction.atomic
 def settings_update(
-    *, group: DealerGroup, store: Store | None, changes: dict[str, Any], by: Any,
+    *,
+    group: DealerGroup,
+    store: Store | None,
+    changes: dict[str, Any],
+    by: Any,
     clear_overrides: frozenset[str] = frozenset(),
 ) -> list[SettingChange]:
     """Set group values (store None) or store overrides; validate all first, write all or nothing.
@@ -97,8 +110,9 @@ def settings_update(
     recorded: list[SettingChange] = []
     existing = {
         row.key: row
-        for row in SettingValue.objects.select_for_update().filter(group=group, store=store, key__in=[
-            *parsed, *clear_overrides])
+        for row in SettingValue.objects.select_for_update().filter(
+            group=group, store=store, key__in=[*parsed, *clear_overrides]
+        )
     }
     for key, value in parsed.items():
         row = existing.get(key)
@@ -108,23 +122,41 @@ def settings_update(
         if row is None and value == before[key]:
             continue  # the value in force already; no override or group row needed
         SettingValue.objects.update_or_create(group=group, store=store, key=key, defaults={"value": _json(value)})
-        recorded.append(SettingChange.objects.create(
-            changed_by=by if getattr(by, "is_authenticated", False) else None,
-            group=group, store=store, key=key, old_value=old if old is not None else _json(before[key]),
-            new_value=_json(value)))
+        recorded.append(
+            SettingChange.objects.create(
+                changed_by=by if getattr(by, "is_authenticated", False) else None,
+                group=group,
+                store=store,
+                key=key,
+                old_value=old if old is not None else _json(before[key]),
+                new_value=_json(value),
+            )
+        )
     if store is not None:
         for key in clear_overrides - set(parsed):
             row = existing.get(key)
             if row is None:
                 continue
             row.delete()
-            recorded.append(SettingChange.objects.create(
-                changed_by=by if getattr(by, "is_authenticated", False) else None,
-                group=group, store=store, key=key, old_value=row.value, new_value=None))
+            recorded.append(
+                SettingChange.objects.create(
+                    changed_by=by if getattr(by, "is_authenticated", False) else None,
+                    group=group,
+                    store=store,
+                    key=key,
+                    old_value=row.value,
+                    new_value=None,
+                )
+            )
     if recorded:
-        audit_record(actor=by, action="settings.update", object_type="organisation.settings",
-                     object_id=store.code if store else group.code, store_id=store.id if store else None,
-                     changes={c.key: [c.old_value, c.new_value] for c in recorded})
+        audit_record(
+            actor=by,
+            action="settings.update",
+            object_type="organisation.settings",
+            object_id=store.code if store else group.code,
+            store_id=store.id if store else None,
+            changes={c.key: [c.old_value, c.new_value] for c in recorded},
+        )
     return recorded
 
 
@@ -142,8 +174,9 @@ def api_token_issue(*, username: str, name: str = "") -> tuple[str, ApiToken]:
     if not user.is_active:
         raise ValidationError({"username": _("User {username} is inactive.").format(username=username)})
     token = "as_" + secrets.token_urlsafe(32)
-    record = ApiToken.objects.create(user=user, name=name[:60], digest=ApiToken.digest_of(token),
-                                     prefix=token[:TOKEN_PREFIX_LEN])
+    record = ApiToken.objects.create(
+        user=user, name=name[:60], digest=ApiToken.digest_of(token), prefix=token[:TOKEN_PREFIX_LEN]
+    )
     audit_record(actor=user, action="api_token.issue", obj=record, changes={"prefix": record.prefix})
     return token, record
 
@@ -152,8 +185,11 @@ def api_token_authenticate(token: str) -> Any | None:
     """The active user owning `token`, or None.  Records when the token was last used."""
     if not token or len(token) > 200:
         return None
-    record = ApiToken.objects.select_related("user").filter(
-        digest=ApiToken.digest_of(token), revoked_at__isnull=True).first()
+    record = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
+        .first()
+    )
     if record is None or not record.user.is_active:
         return None
     now = clock.now()

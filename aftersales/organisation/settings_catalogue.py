@@ -71,18 +71,34 @@ SECTIONS: dict[str, Promise] = {
 SETTINGS: list[Setting] = [
     # §3 service process
     Setting("walk_in_to_bay_minutes", "process", _("Walk-in: arrival to bay assignment"), 10, MIN, 1, 240),
-    Setting("inspection_shown_minutes", "process", _("Initial inspection shown to the customer within"), 30, MIN,
-            1, 240),
-    Setting("efficiency_warning_percent", "process", _("Efficiency warning when work exceeds standard time by"),
-            10, PCT, 0, 500),
+    Setting(
+        "inspection_shown_minutes", "process", _("Initial inspection shown to the customer within"), 30, MIN, 1, 240
+    ),
+    Setting(
+        "efficiency_warning_percent",
+        "process",
+        _("Efficiency warning when work exceeds standard time by"),
+        10,
+        PCT,
+        0,
+        500,
+    ),
     Setting("on_time_start_minutes", "process", _("Booked work counts as started on time within"), 15, MIN, 0, 240),
-    Setting("comeback_window_days", "process", _("A return for the same complaint counts as a comeback within"),
-            30, DAYS, 1, 365),
+    Setting(
+        "comeback_window_days",
+        "process",
+        _("A return for the same complaint counts as a comeback within"),
+        30,
+        DAYS,
+        1,
+        365,
+    ),
     # §3.7 and §4 follow-up
     Setting("follow_up_due_hours", "feedback", _("Follow-up due after delivery"), 24, HOURS, 1, 720),
     Setting("follow_up_max_attempts", "feedback", _("Follow-up call attempts"), 3, COUNT, 1, 10),
-    Setting("low_score_threshold", "feedback", _("An overall score below this opens service recovery"), 8, SCORE,
-            1, 10),
+    Setting(
+        "low_score_threshold", "feedback", _("An overall score below this opens service recovery"), 8, SCORE, 1, 10
+    ),
     Setting("recovery_due_minutes", "feedback", _("Service recovery due within"), 60, MIN, 1, 10080),
     Setting("csat_satisfied_from", "feedback", _("Overall score counted as satisfied from"), 8, SCORE, 0, 10),
     Setting("nps_promoter_from", "feedback", _("Recommend score counted as promoter from"), 9, SCORE, 0, 10),
@@ -91,26 +107,45 @@ SETTINGS: list[Setting] = [
     Setting("complaint_acknowledge_hours", "complaints", _("Complaint: acknowledge within"), 2, HOURS, 1, 720),
     Setting("complaint_contact_hours", "complaints", _("Complaint: contact the customer within"), 24, HOURS, 1, 720),
     Setting("complaint_resolve_hours", "complaints", _("Complaint: resolve within"), 72, HOURS, 1, 2160),
-    Setting("online_review_resolve_hours", "complaints", _("Negative online review: resolve within"), 48, HOURS,
-            1, 2160),
-    Setting("suggestion_decision_working_days", "complaints", _("Suggestion: decide and tell the customer within"),
-            3, _("working days"), 1, 60),
+    Setting(
+        "online_review_resolve_hours", "complaints", _("Negative online review: resolve within"), 48, HOURS, 1, 2160
+    ),
+    Setting(
+        "suggestion_decision_working_days",
+        "complaints",
+        _("Suggestion: decide and tell the customer within"),
+        3,
+        _("working days"),
+        1,
+        60,
+    ),
     # §5 tiers
     Setting("tier_window_months", "tiers", _("RFM window"), 12, MONTHS, 1, 60),
-    Setting("tier_d_recency_days", "tiers", _("Tier D (churn risk): days since last visit more than"), 180, DAYS,
-            1, 3650),
+    Setting(
+        "tier_d_recency_days", "tiers", _("Tier D (churn risk): days since last visit more than"), 180, DAYS, 1, 3650
+    ),
     Setting("tier_c_recency_days", "tiers", _("Tier C (new): first visit within"), 30, DAYS, 1, 365),
     Setting("tier_a_recency_days", "tiers", _("Tier A (loyal): last visit within"), 90, DAYS, 1, 3650),
     Setting("tier_a_min_visits", "tiers", _("Tier A (loyal): closed orders at least"), 4, COUNT, 1, 100),
-    Setting("tier_a_min_amount", "tiers", _("Tier A (loyal): amount paid at least"), Decimal("15000"), CNY, 0,
-            10_000_000, decimal=True),
+    Setting(
+        "tier_a_min_amount",
+        "tiers",
+        _("Tier A (loyal): amount paid at least"),
+        Decimal("15000"),
+        CNY,
+        0,
+        10_000_000,
+        decimal=True,
+    ),
     # §5 care actions
-    Setting("first_maintenance_reminder_days", "care", _("First-maintenance reminder before it is due"), 3, DAYS,
-            0, 60),
+    Setting(
+        "first_maintenance_reminder_days", "care", _("First-maintenance reminder before it is due"), 3, DAYS, 0, 60
+    ),
     Setting("recall_after_months", "care", _("Recall notice after months without a visit"), 6, MONTHS, 1, 60),
     Setting("insurance_reminder_days", "care", _("Insurance expiry reminder before"), 30, DAYS, 0, 180),
-    Setting("extended_warranty_discount_percent", "care", _("Upgrade offer: extended-warranty discount"), 20, PCT,
-            0, 100),
+    Setting(
+        "extended_warranty_discount_percent", "care", _("Upgrade offer: extended-warranty discount"), 20, PCT, 0, 100
+    ),
     Setting("win_back_labour_discount_percent", "care", _("Win-back offer: labour discount"), 30, PCT, 0, 100),
     Setting("win_back_return_days", "care", _("Win-back counts a return within"), 90, DAYS, 1, 365),
     Setting("maintenance_interval_km", "care", _("Maintenance interval (distance)"), 10000, KM, 1000, 100000),
@@ -132,8 +167,7 @@ SETTINGS: list[Setting] = [
     Setting("target_first_maintenance_percent", "targets", _("First-maintenance conversion"), 100, PCT, 0, 100),
     Setting("target_follow_up_in_time_percent", "targets", _("Follow-up within 24 h"), 95, PCT, 0, 100),
     Setting("target_recovery_in_time_percent", "targets", _("Low-score recovery within 1 h"), 100, PCT, 0, 100),
-    Setting("target_complaint_acknowledged_percent", "targets", _("Complaints acknowledged in time"), 100, PCT,
-            0, 100),
+    Setting("target_complaint_acknowledged_percent", "targets", _("Complaints acknowledged in time"), 100, PCT, 0, 100),
     Setting("target_complaint_resolved_percent", "targets", _("Complaints resolved in time"), 95, PCT, 0, 100),
     Setting("target_complaint_satisfied_percent", "targets", _("Complaints closed satisfied"), 90, PCT, 0, 100),
     Setting("target_online_booking_percent", "targets", _("Online booking rate"), 80, PCT, 0, 100),
@@ -143,8 +177,16 @@ SETTINGS: list[Setting] = [
     Setting("target_core_parts_availability_percent", "targets", _("Core parts availability"), 95, PCT, 0, 100),
     Setting("target_senior_technician_percent", "targets", _("Senior technician share"), 50, PCT, 0, 100),
     Setting("target_profit_share_percent", "targets", _("After-sales profit share"), 55, PCT, 0, 100),
-    Setting("kpi_amber_margin_percent", "targets", _("Amber band below a target"), 5, PCT, 0, 100,
-            help=_("A KPI this close to its target shows amber instead of red.")),
+    Setting(
+        "kpi_amber_margin_percent",
+        "targets",
+        _("Amber band below a target"),
+        5,
+        PCT,
+        0,
+        100,
+        help=_("A KPI this close to its target shows amber instead of red."),
+    ),
     # §7 scorecard
     Setting("scorecard_weight_csat", "scorecard", _("Weight: CSAT"), 30, PCT, 0, 100),
     Setting("scorecard_weight_repurchase", "scorecard", _("Weight: repurchase"), 20, PCT, 0, 100),
@@ -152,8 +194,16 @@ SETTINGS: list[Setting] = [
     Setting("scorecard_weight_efficiency", "scorecard", _("Weight: repair efficiency"), 15, PCT, 0, 100),
     Setting("scorecard_weight_complaints", "scorecard", _("Weight: complaint handling"), 20, PCT, 0, 100),
     # §8 evaluation
-    Setting("ahp_max_consistency_ratio", "evaluation", _("AHP: largest accepted consistency ratio"), Decimal("0.10"),
-            _("ratio"), 0, 1, decimal=True),
+    Setting(
+        "ahp_max_consistency_ratio",
+        "evaluation",
+        _("AHP: largest accepted consistency ratio"),
+        Decimal("0.10"),
+        _("ratio"),
+        0,
+        1,
+        decimal=True,
+    ),
     Setting("fuzzy_grade_value_1", "evaluation", _("Fuzzy grade value: very satisfied"), 100, POINTS, 0, 100),
     Setting("fuzzy_grade_value_2", "evaluation", _("Fuzzy grade value: satisfied"), 80, POINTS, 0, 100),
     Setting("fuzzy_grade_value_3", "evaluation", _("Fuzzy grade value: neutral"), 60, POINTS, 0, 100),
@@ -166,15 +216,27 @@ SETTINGS: list[Setting] = [
     # §10 privacy
     Setting("record_retention_years", "privacy", _("Keep records for"), 3, YEARS, 1, 30),
     Setting("data_request_days", "privacy", _("Answer a personal-data request within"), 30, DAYS, 1, 30),
-    Setting("vehicle_data_erasure_working_days", "privacy", _("Erase vehicle data on request within"), 10,
-            _("working days"), 1, 30),
+    Setting(
+        "vehicle_data_erasure_working_days",
+        "privacy",
+        _("Erase vehicle data on request within"),
+        10,
+        _("working days"),
+        1,
+        30,
+    ),
     Setting("location_retention_days", "privacy", _("Keep precise locations for"), 30, DAYS, 1, 365),
 ]
 
 SUM_RULES: list[SumRule] = [
     SumRule(
-        ("scorecard_weight_csat", "scorecard_weight_repurchase", "scorecard_weight_referrals",
-         "scorecard_weight_efficiency", "scorecard_weight_complaints"),
+        (
+            "scorecard_weight_csat",
+            "scorecard_weight_repurchase",
+            "scorecard_weight_referrals",
+            "scorecard_weight_efficiency",
+            "scorecard_weight_complaints",
+        ),
         100,
         _("The scorecard weights must add up to 100 %; they add up to {total} %."),
     ),

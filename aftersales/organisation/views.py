@@ -21,18 +21,26 @@ from aftersales.organisation.settings_catalogue import sections
 def store_list(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, Capability.EDIT_STORE_SETTINGS):
         raise PermissionDenied(_("Your role may not do this."))
-    stores = (Store.objects.for_user(request.user, store_ids=current_store_ids(request))
-              .select_related("group").prefetch_related("bays", "opening_hours").order_by("code"))
+    stores = (
+        Store.objects.for_user(request.user, store_ids=current_store_ids(request))
+        .select_related("group")
+        .prefetch_related("bays", "opening_hours")
+        .order_by("code")
+    )
     return render(request, "organisation/store_list.html", {"stores": stores})
 
 
 def settings_edit(request: HttpRequest) -> HttpResponse:
     """Group defaults (group managers) or one store's overrides (store managers), chosen with ?scope=."""
     user = request.user
-    stores = [s for s in selectors.store_list_for_user(user=user)
-              if user_can(user, Capability.EDIT_STORE_SETTINGS, s.pk)]
-    groups = [g for g in selectors.group_list_for_user(user=user)
-              if user_can(user, Capability.EDIT_GROUP_SETTINGS) and any(s.group_id == g.pk for s in stores)]
+    stores = [
+        s for s in selectors.store_list_for_user(user=user) if user_can(user, Capability.EDIT_STORE_SETTINGS, s.pk)
+    ]
+    groups = [
+        g
+        for g in selectors.group_list_for_user(user=user)
+        if user_can(user, Capability.EDIT_GROUP_SETTINGS) and any(s.group_id == g.pk for s in stores)
+    ]
     if not stores and not groups:
         raise PermissionDenied(_("Your role may not change settings."))
 
@@ -65,8 +73,9 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
             changes = {k: v for k, v in form.cleaned_data.items() if str(v).strip() != ""}
             cleared = frozenset(k for k, v in form.cleaned_data.items() if str(v).strip() == "" and k in overrides)
         try:
-            recorded = services.settings_update(group=group, store=store, changes=changes, by=user,
-                                                clear_overrides=cleared)
+            recorded = services.settings_update(
+                group=group, store=store, changes=changes, by=user, clear_overrides=cleared
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
@@ -78,15 +87,34 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
 
     rows = []
     for section in sections():
-        rows.append({"section": section, "items": [
-            {"setting": s, "field": form[s.key], "group_value": group_values[s.key],
-             "overridden": s.key in overrides} for s in section.settings]})
-    return render(request, "organisation/settings.html", {
-        "form": form, "sections": rows, "store": store, "group": group, "scope": scope,
-        "scopes": [(f"group-{g.pk}", _("{group} (group defaults)").format(group=g.name)) for g in groups]
-        + [(f"store-{s.pk}", str(s)) for s in stores],
-        "history": selectors.setting_change_list(group=group, store=store),
-    })
+        rows.append(
+            {
+                "section": section,
+                "items": [
+                    {
+                        "setting": s,
+                        "field": form[s.key],
+                        "group_value": group_values[s.key],
+                        "overridden": s.key in overrides,
+                    }
+                    for s in section.settings
+                ],
+            }
+        )
+    return render(
+        request,
+        "organisation/settings.html",
+        {
+            "form": form,
+            "sections": rows,
+            "store": store,
+            "group": group,
+            "scope": scope,
+            "scopes": [(f"group-{g.pk}", _("{group} (group defaults)").format(group=g.name)) for g in groups]
+            + [(f"store-{s.pk}", str(s)) for s in stores],
+            "history": selectors.setting_change_list(group=group, store=store),
+        },
+    )
 
 
 def audit_list(request: HttpRequest) -> HttpResponse:

@@ -19,23 +19,34 @@ def message_of(func, value, **kwargs) -> str:
 
 
 class MobileTests:
-    __test__ = True  # collected although pytest only looks for Test* classes by default
-
-    @pytest.mark.parametrize("raw", [
-        "13812345678", " 138 1234 5678 ", "138-1234-5678", "+86 138 1234 5678", "0086-13812345678",
-        "8613812345678", "+86-138.1234.5678",
-    ])
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "13812345678",
+            " 138 1234 5678 ",
+            "138-1234-5678",
+            "+86 138 1234 5678",
+            "0086-13812345678",
+            "8613812345678",
+            "+86-138.1234.5678",
+        ],
+    )
     def test_it_strips_separators_and_the_country_prefix(self, raw):
         assert v.normalize_mobile(raw) == "13812345678"
 
-    @pytest.mark.parametrize("raw", [
-        "12812345678",  # second digit 2 is not a mobile range
-        "1381234567",  # 10 digits
-        "138123456789",  # 12 digits
-        "23812345678",  # does not start with 1
-        "+85213812345678",  # a Hong Kong prefix is not stripped
-        "1381234567a", "", None,
-    ])
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "12812345678",  # second digit 2 is not a mobile range
+            "1381234567",  # 10 digits
+            "138123456789",  # 12 digits
+            "23812345678",  # does not start with 1
+            "+85213812345678",  # a Hong Kong prefix is not stripped
+            "1381234567a",
+            "",
+            None,
+        ],
+    )
     def test_it_rejects_anything_but_eleven_digits_from_13_to_19(self, raw):
         assert message_of(v.normalize_mobile, raw) == str(v.MOBILE_INVALID)
 
@@ -45,8 +56,6 @@ class MobileTests:
 
 
 class IdNumberTests:
-    __test__ = True
-
     def test_it_computes_the_check_character_of_known_numbers(self):
         # 1 1 0 1 0 5 1 9 4 9 1 2 3 1 0 0 2 x weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2:
         # 7+9+0+5+0+20+2+9+24+27+7+18+30+5+0+0+4 = 167; 167 % 11 = 2 -> "10X98765432"[2] = X
@@ -56,15 +65,18 @@ class IdNumberTests:
         # 7+9+0+5+0+4+2+9+54+0+0+9+0+5+8+8+6 = 126; 126 % 11 = 5 -> "7"
         assert v.id_number_check_char("11010119900101123") == "7"
 
-    @pytest.mark.parametrize(("raw", "expected"), [
-        ("11010519491231002X", "11010519491231002X"),
-        ("11010519491231002x", "11010519491231002X"),
-        ("110105 19491231 002X", "11010519491231002X"),
-        ("440301-19900307-1230", "440301199003071230"),
-        ("110101199001011237", "110101199001011237"),
-        # leap day 2000-02-29: 21+9+0+5+8+20+4+0+0+0+0+18+20+45+0+0+2 = 152; 152 % 11 = 9 -> "3"
-        ("310115200002290013", "310115200002290013"),
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("11010519491231002X", "11010519491231002X"),
+            ("11010519491231002x", "11010519491231002X"),
+            ("110105 19491231 002X", "11010519491231002X"),
+            ("440301-19900307-1230", "440301199003071230"),
+            ("110101199001011237", "110101199001011237"),
+            # leap day 2000-02-29: 21+9+0+5+8+20+4+0+0+0+0+18+20+45+0+0+2 = 152; 152 % 11 = 9 -> "3"
+            ("310115200002290013", "310115200002290013"),
+        ],
+    )
     def test_it_accepts_valid_numbers_in_canonical_upper_case(self, raw, expected):
         assert v.normalize_id_number(raw, today=TODAY) == expected
 
@@ -101,34 +113,55 @@ class IdNumberTests:
 
 
 class PlateTests:
-    __test__ = True
-
-    @pytest.mark.parametrize(("raw", "expected"), [
-        ("沪A12345", "沪A12345"),
-        ("京a·12345", "京A12345"),
-        (" 京 A-1234x ", "京A1234X"),
-        ("粤Z1234港", "粤Z1234港"),
-        ("京A1234警", "京A1234警"),
-        ("沪A·D12345", "沪AD12345"),  # small new-energy vehicle
-        ("沪adf1234", "沪ADF1234"),
-        ("粤b12345f", "粤B12345F"),  # large new-energy vehicle
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("沪A12345", "沪A12345"),
+            ("京a·12345", "京A12345"),
+            (" 京 A-1234x ", "京A1234X"),
+            ("粤Z1234港", "粤Z1234港"),
+            ("京A1234警", "京A1234警"),
+            ("沪A·D12345", "沪AD12345"),  # small new-energy vehicle
+            ("沪adf1234", "沪ADF1234"),
+            ("粤b12345f", "粤B12345F"),  # large new-energy vehicle
+        ],
+    )
     def test_it_normalises_regular_and_new_energy_plates(self, raw, expected):
         assert v.normalize_plate(raw) == expected
 
-    @pytest.mark.parametrize("raw", [
-        "沪AI2345", "沪AO2345", "沪I12345", "沪O12345",  # letters I and O are never used
-        "XA12345", "A12345", "沪A1234", "沪A123456",
-        "沪AA12345",  # 8 characters but not D/F
-        "沪AD1234A", "粤B12345X", "粤B1234DF", "", None,
-    ])
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "沪AI2345",
+            "沪AO2345",
+            "沪I12345",
+            "沪O12345",  # letters I and O are never used
+            "XA12345",
+            "A12345",
+            "沪A1234",
+            "沪A123456",
+            "沪AA12345",  # 8 characters but not D/F
+            "沪AD1234A",
+            "粤B12345X",
+            "粤B1234DF",
+            "",
+            None,
+        ],
+    )
     def test_it_rejects_malformed_plates(self, raw):
         assert message_of(v.normalize_plate, raw) == str(v.PLATE_INVALID)
 
-    @pytest.mark.parametrize(("plate", "nev"), [
-        ("沪AD12345", True), ("沪AF1234", False), ("粤B12345F", True), ("粤B12345D", True),
-        ("沪A12345", False), ("沪ADF1234", True),
-    ])
+    @pytest.mark.parametrize(
+        ("plate", "nev"),
+        [
+            ("沪AD12345", True),
+            ("沪AF1234", False),
+            ("粤B12345F", True),
+            ("粤B12345D", True),
+            ("沪A12345", False),
+            ("沪ADF1234", True),
+        ],
+    )
     def test_it_recognises_new_energy_plates(self, plate, nev):
         assert v.is_nev_plate(plate) is nev
 
@@ -141,8 +174,6 @@ class PlateTests:
 
 
 class VinTests:
-    __test__ = True
-
     def test_it_computes_the_classic_check_digit(self):
         # 1M8GDM9A?KP042788 -> values 1 4 8 7 4 4 9 1 _ 2 7 0 4 2 7 8 8, weights 8 7 6 5 4 3 2 10 0 9 8..2:
         # 8+28+48+35+16+12+18+10+0+18+56+0+24+10+28+24+16 = 351; 351 % 11 = 10 -> X
@@ -150,13 +181,16 @@ class VinTests:
         # L F V 2 A 2 1 K _ A 3 0... -> 24+42+30+10+4+6+2+20+0+9+24 = 171; 171 % 11 = 6
         assert v.vin_check_digit("LFV2A21K0A3000000") == "6"
 
-    @pytest.mark.parametrize(("raw", "expected"), [
-        ("1M8GDM9AXKP042788", "1M8GDM9AXKP042788"),
-        (" 1m8gdm9a-xkp042788 ", "1M8GDM9AXKP042788"),
-        ("LFV2A21K6A3000000", "LFV2A21K6A3000000"),
-        ("WVWZZZ1JZXW000001", "WVWZZZ1JZXW000001"),  # Europe: position 9 is not a check digit
-        ("JHMZZZ1JZXW000001", "JHMZZZ1JZXW000001"),  # Japan: likewise not enforced
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("1M8GDM9AXKP042788", "1M8GDM9AXKP042788"),
+            (" 1m8gdm9a-xkp042788 ", "1M8GDM9AXKP042788"),
+            ("LFV2A21K6A3000000", "LFV2A21K6A3000000"),
+            ("WVWZZZ1JZXW000001", "WVWZZZ1JZXW000001"),  # Europe: position 9 is not a check digit
+            ("JHMZZZ1JZXW000001", "JHMZZZ1JZXW000001"),  # Japan: likewise not enforced
+        ],
+    )
     def test_it_accepts_valid_vins_in_upper_case(self, raw, expected):
         assert v.normalize_vin(raw) == expected
 
@@ -173,17 +207,18 @@ class VinTests:
     def test_it_rejects_punctuation_inside_a_vin(self):
         assert message_of(v.normalize_vin, "WVWZZZ1JZXW00000_") == str(v.VIN_LENGTH)
 
-    @pytest.mark.parametrize(("raw", "expected", "got"), [
-        ("1M8GDM9A1KP042788", "X", "1"),
-        ("LFV2A21K0A3000000", "6", "0"),  # China (GB 16735) enforces the check digit too
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "expected", "got"),
+        [
+            ("1M8GDM9A1KP042788", "X", "1"),
+            ("LFV2A21K0A3000000", "6", "0"),  # China (GB 16735) enforces the check digit too
+        ],
+    )
     def test_it_rejects_a_wrong_check_digit_in_checked_regions(self, raw, expected, got):
         assert message_of(v.normalize_vin, raw) == str(v.VIN_CHECK).format(expected=expected, got=got)
 
 
 class MaskAddressTests:
-    __test__ = True
-
     def test_it_keeps_about_the_district_and_hides_the_rest(self):
         # 21 characters -> keep min(6, 21 // 3) = 6; 15 characters -> keep 15 // 3 = 5
         assert v.mask_address("上海市浦东新区世纪大道100号1号楼802") == "上海市浦东新****"
@@ -226,3 +261,20 @@ def test_a_chinese_vin_is_accepted_only_with_its_computed_check_digit(body, othe
         with pytest.raises(ValidationError) as info:
             v.normalize_vin(f"L{body[:7]}{other}{body[7:]}")
         assert info.value.code == "invalid_vin_check"
+
+
+class FullWidthInputTests:
+    """Digits typed with a Chinese input method are full-width; they must become one canonical ASCII form."""
+
+    def test_it_turns_full_width_mobile_digits_into_ascii(self):
+        assert v.normalize_mobile("13８１２３４５６７８") == "13812345678"
+
+    def test_it_rejects_other_scripts_digits(self):
+        with pytest.raises(ValidationError):
+            v.normalize_mobile("13٨١٢٣٤٥٦٧٨")
+
+    def test_it_turns_a_full_width_id_number_into_ascii(self):
+        assert (
+            v.normalize_id_number("11０１０５１９４９１２３１００２Ｘ", today=dt.date(2026, 1, 1))
+            == "11010519491231002X"
+        )

@@ -38,11 +38,24 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         self.stdout.flush()
-        command = [sys.executable, "-m", "gunicorn", "aftersales.config.wsgi:application",
-                   "--bind", f"{options['host']}:{options['port']}", "--workers", str(options["workers"]),
-                   "--access-logfile", "-", "--graceful-timeout", "5"]
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
-                                                                      "aftersales.config.settings")}
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "aftersales.config.wsgi:application",
+            "--bind",
+            f"{options['host']}:{options['port']}",
+            "--workers",
+            str(options["workers"]),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
+        ]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "aftersales.config.settings"),
+        }
         try:
             subprocess.run(command, env=env, check=False)  # noqa: S603 - our own interpreter and arguments
         except KeyboardInterrupt:

@@ -46,37 +46,63 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--stores", type=_positive("stores", 1, 50), default=3, help="stores (default 3)")
-        parser.add_argument("--customers", type=_positive("customers", 1, 1_000_000), default=3000,
-                            help="customers in all, shared between the stores (default 3000)")
-        parser.add_argument("--months", type=_positive("months", 1, 120), default=24,
-                            help="months of history (default 24)")
+        parser.add_argument(
+            "--customers",
+            type=_positive("customers", 1, 1_000_000),
+            default=3000,
+            help="customers in all, shared between the stores (default 3000)",
+        )
+        parser.add_argument(
+            "--months", type=_positive("months", 1, 120), default=24, help="months of history (default 24)"
+        )
         parser.add_argument("--seed", type=_positive("seed", 0, 2**31), default=2026, help="random seed")
-        parser.add_argument("--today", type=_date, default=None,
-                            help="the day the history ends (default: today); fix it for identical data")
-        parser.add_argument("--flush", action="store_true",
-                            help="delete existing stores, customers and demo users first")
+        parser.add_argument(
+            "--today",
+            type=_date,
+            default=None,
+            help="the day the history ends (default: today); fix it for identical data",
+        )
+        parser.add_argument(
+            "--flush", action="store_true", help="delete existing stores, customers and demo users first"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         if Store.objects.exists() or get_user_model().objects.filter(username="advisor").exists():
             if not options["flush"]:
-                raise CommandError("The database already has stores or demo users. Run with --flush to replace "
-                                   "them (this deletes every store, customer and demo user).")
+                raise CommandError(
+                    "The database already has stores or demo users. Run with --flush to replace "
+                    "them (this deletes every store, customer and demo user)."
+                )
             self._flush()
         rng = random.Random(options["seed"])
         today = options["today"] or clock.today()
         per_store = max(1, options["customers"] // options["stores"])
         with transaction.atomic():
             group, stores, _users = seed_organisation(rng=rng, stores=options["stores"])
-            with tqdm(total=per_store * len(stores), desc="customers", unit="cust",
-                      disable=options["no_progress"], file=self.stderr._out) as bar:  # type: ignore[attr-defined]
-                count = seed_customers(rng=rng, stores=stores, per_store=per_store, today=today,
-                                       months=options["months"], progress=bar.update)
+            with tqdm(
+                total=per_store * len(stores),
+                desc="customers",
+                unit="cust",
+                disable=options["no_progress"],
+                file=self.stderr._out,
+            ) as bar:  # type: ignore[attr-defined]
+                count = seed_customers(
+                    rng=rng,
+                    stores=stores,
+                    per_store=per_store,
+                    today=today,
+                    months=options["months"],
+                    progress=bar.update,
+                )
         elapsed = time.monotonic() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {group.name}: {len(stores)} stores, {count} customers, "
-            f"{Vehicle.objects.count()} vehicles, {options['months']} months of history in {elapsed:.1f} s."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {group.name}: {len(stores)} stores, {count} customers, "
+                f"{Vehicle.objects.count()} vehicles, {options['months']} months of history in {elapsed:.1f} s."
+            )
+        )
 
     def _flush(self) -> None:
         with transaction.atomic():
@@ -85,5 +111,6 @@ class Command(BaseCommand):
             Store.objects.all().delete()
             DealerGroup.objects.all().delete()
             get_user_model().objects.filter(memberships__isnull=False).delete()
-            get_user_model().objects.filter(username__in=["advisor", "technician", "agent", "parts", "manager",
-                                                          "group", "admin"]).delete()
+            get_user_model().objects.filter(
+                username__in=["advisor", "technician", "agent", "parts", "manager", "group", "admin"]
+            ).delete()

@@ -10,8 +10,10 @@ from aftersales.customers.services import customers_rotate_keys
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt every phone, ID number and address with the first key of AFTERSALES_FIELD_KEYS and "
-            "recompute the search hashes with AFTERSALES_HASH_KEY. Safe to run again.")
+    help = (
+        "Re-encrypt every phone, ID number and address with the first key of AFTERSALES_FIELD_KEYS and "
+        "recompute the search hashes with AFTERSALES_HASH_KEY. Safe to run again."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         done = customers_rotate_keys()

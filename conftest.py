@@ -1,0 +1,22 @@
+"""Fixtures for the whole suite."""
+
+import pytest
+
+from aftersales.core.testing import make_cast
+
+
+@pytest.fixture
+def cast(db):
+    return make_cast()
+
+
+@pytest.fixture
+def api_token(db):
+    """A function: user → bearer header dict, through the real token service."""
+    from aftersales.organisation.services import api_token_issue
+
+    def issue(user):
+        token, _record = api_token_issue(username=user.username)
+        return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    return issue
