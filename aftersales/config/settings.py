@@ -117,6 +117,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise expects it even when serving from the finders
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Serve straight from the app folders so the demo needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True

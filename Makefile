@@ -1,0 +1,52 @@
+# Two commands for a new machine (Debian/Ubuntu with Python 3.11+, Node.js and make):
+#   make demo   installs everything and runs the demo (site + demo data, logins printed)
+#   make test   installs everything and runs the whole suite (lint, SQLite, PostgreSQL, real browser)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/aftersales
+
+.PHONY: demo test install assets system-deps lint test-sqlite test-postgres messages check-messages clean
+
+demo: install
+	$(BIN)/aftersales demo
+
+test: install system-deps lint check-messages test-sqlite test-postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python assets
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+assets:
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+# Debian's chromium for the browser tests, CJK fonts for screenshots and PDFs, gettext for catalogues.
+system-deps:
+	@bash .ci/system-deps.sh
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/aftersales makemigrations --check --dry-run > /dev/null
+
+test-sqlite:
+	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/sqlite $(BIN)/pytest
+
+test-postgres:
+	@bash .ci/ensure-postgres.sh
+	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/postgres DATABASE_URL=$$(cat .test-data/pg-url 2>/dev/null || echo $(PG_URL)) $(BIN)/pytest
+
+# Rebuild the translation catalogues after changing user-facing strings (needs gettext).
+messages:
+	cd aftersales && ../$(BIN)/aftersales makemessages -l zh_Hans -l en --no-obsolete --ignore 'static/*'
+	cd aftersales && ../$(BIN)/aftersales compilemessages
+
+check-messages:
+	@bash .ci/check-messages.sh $(BIN)
+
+clean:
+	rm -rf $(VENV) .test-data frontend/node_modules aftersales/static/dist
