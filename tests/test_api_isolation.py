@@ -3,18 +3,28 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from aftersales.core.testing import make_customer, make_vehicle
+
 pytestmark = pytest.mark.django_db
+
 
 def test_probe(client, cast, api_token):
     h = api_token(cast.alice)
+
     def show(m, url, body=None, **kw):
         fn = getattr(client, m)
         if body is None:
             r = fn(url, **h, **kw)
         else:
-            r = fn(url, data=body if isinstance(body, str) else json.dumps(body), content_type="application/json", **h, **kw)
+            r = fn(
+                url,
+                data=body if isinstance(body, str) else json.dumps(body),
+                content_type="application/json",
+                **h,
+                **kw,
+            )
         print(m, url, body, r.status_code, r.content[:300].decode(errors="replace"))
         return r
+
     c = make_customer(cast.store_a)
     v = make_vehicle(c, plate="沪A12345")
     show("get", "/api/v1/customers")
@@ -29,7 +39,11 @@ def test_probe(client, cast, api_token):
     show("post", "/api/v1/customers", {"store": "SH01", "name": "x", "phone": "13800000001", "consents": {"foo": True}})
     show("post", "/api/v1/customers", {})
     show("post", "/api/v1/vehicles", {"customer": c.pk, "vin": "LSVAB12C0T0000001", "brand": "b", "model_name": "m"})
-    show("post", "/api/v1/vehicles", {"customer": 99999999999999999999, "vin": "LSVAB12C0T0000001", "brand": "b", "model_name": "m"})
+    show(
+        "post",
+        "/api/v1/vehicles",
+        {"customer": 99999999999999999999, "vin": "LSVAB12C0T0000001", "brand": "b", "model_name": "m"},
+    )
     show("patch", f"/api/v1/vehicles/{v.pk}", {"mileage_km": None})
     show("patch", f"/api/v1/vehicles/{v.pk}", {"purchase_price": "abc"})
     show("patch", f"/api/v1/vehicles/{v.pk}", {"purchase_price": 1e308})

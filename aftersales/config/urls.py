@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
@@ -20,7 +21,8 @@ def _public(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLRe
 api_patterns, api_app, api_namespace = api.urls
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("store/switch/", views.store_switch, name="store-switch"),
     path("customers/", include("aftersales.customers.urls")),
