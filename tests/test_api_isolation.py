@@ -1,71 +1,132 @@
+"""Sweeps over every operation in the OpenAPI document.
+
+* Store isolation: every path with a path parameter is filled with the id of an object of store B (HZ01);
+  users who may not see store B get 404 for every method, exactly as for a missing object, and the object
+  is left unchanged.  A new path parameter without an entry in `objects_of_store_b` fails the sweep.
+* Authentication: every operation answers 401 without a token, with an unknown token and with a revoked one.
+"""
+
 import json
+import re
+
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from aftersales.core.models import AuditEntry
 from aftersales.core.testing import make_customer, make_vehicle
+from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.organisation.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
+OPENAPI = "/api/v1/openapi.json"
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+_PARAM = re.compile(r"{([^}]+)}")
 
-def test_probe(client, cast, api_token):
-    h = api_token(cast.alice)
 
-    def show(m, url, body=None, **kw):
-        fn = getattr(client, m)
-        if body is None:
-            r = fn(url, **h, **kw)
-        else:
-            r = fn(
-                url,
-                data=body if isinstance(body, str) else json.dumps(body),
-                content_type="application/json",
-                **h,
-                **kw,
-            )
-        print(m, url, body, r.status_code, r.content[:300].decode(errors="replace"))
-        return r
+def operations(client):
+    """[(method, path template)] for every operation in the OpenAPI document."""
+    response = client.get(OPENAPI)
+    assert response.status_code == 200
+    paths = json.loads(response.content)["paths"]
+    ops = [(method, path) for path, item in paths.items() for method in item if method in HTTP_METHODS]
+    assert len(ops) >= 10, ops  # the sweep must never pass vacuously
+    return ops
 
-    c = make_customer(cast.store_a)
-    v = make_vehicle(c, plate="沪A12345")
-    show("get", "/api/v1/customers")
-    show("get", "/api/v1/customers?limit=0")
-    show("get", "/api/v1/customers?limit=abc")
-    show("get", "/api/v1/customers/99999999999999999999")
-    show("get", "/api/v1/customers/abc")
-    show("post", "/api/v1/customers", "{bad json")
-    show("post", "/api/v1/customers", "[1,2]")
-    show("post", "/api/v1/customers", {"store": "SH01", "name": 123, "phone": "13800000000"})
-    show("post", "/api/v1/customers", {"store": "SH01", "name": "x", "phone": "13800000000", "is_priority": "maybe"})
-    show("post", "/api/v1/customers", {"store": "SH01", "name": "x", "phone": "13800000001", "consents": {"foo": True}})
-    show("post", "/api/v1/customers", {})
-    show("post", "/api/v1/vehicles", {"customer": c.pk, "vin": "LSVAB12C0T0000001", "brand": "b", "model_name": "m"})
-    show(
-        "post",
-        "/api/v1/vehicles",
-        {"customer": 99999999999999999999, "vin": "LSVAB12C0T0000001", "brand": "b", "model_name": "m"},
-    )
-    show("patch", f"/api/v1/vehicles/{v.pk}", {"mileage_km": None})
-    show("patch", f"/api/v1/vehicles/{v.pk}", {"purchase_price": "abc"})
-    show("patch", f"/api/v1/vehicles/{v.pk}", {"purchase_price": 1e308})
-    show("patch", f"/api/v1/customers/{c.pk}", {"birthday": "2999-01-01"})
-    show("patch", f"/api/v1/customers/{c.pk}", {"gender": "x"})
-    show("patch", f"/api/v1/customers/{c.pk}", {"address": "a" * 5000})
-    show("patch", f"/api/v1/customers/{c.pk}", {"name": "x" * 5000})
-    show("patch", f"/api/v1/customers/{c.pk}", {"name": "\x00"})
-    show("get", "/api/v1/customers?q=%00")
-    show("get", "/api/v1/stores")
-    r = client.get("/api/v1/openapi.json")
-    print(r.status_code, list(r.json()["paths"]))
-    for p, ops in r.json()["paths"].items():
-        for m, op in ops.items():
-            print(p, m, op.get("security"), [x["name"] for x in op.get("parameters", []) if x["in"] == "path"])
-    for n in (1, 25):
-        for i in range(n):
-            cc = make_customer(cast.store_a)
-            make_vehicle(cc)
-        with CaptureQueriesContext(connection) as ctx:
-            client.get("/api/v1/customers", **h)
-        print(n, len(ctx.captured_queries))
-        with CaptureQueriesContext(connection) as ctx:
-            client.get("/api/v1/vehicles", **h)
-        print("veh", n, len(ctx.captured_queries))
+
+def fill(path, ids):
+    return _PARAM.sub(lambda m: str(ids[m.group(1)]), path)
+
+
+def call(client, method, url, headers):
+    kwargs = dict(headers)
+    if method != "get":
+        kwargs.update(data="{}", content_type="application/json")
+    return getattr(client, method)(url, **kwargs)
+
+
+def row_counts():
+    return [model.objects.count() for model in (Customer, Vehicle, Consent, ConsentEvent, AuditEntry)]
+
+
+def objects_of_store_b(cast):
+    """Path parameter name → an object of store B (HZ01).  Add an entry for every new path parameter."""
+    customer = make_customer(cast.store_b, by=cast.carol, name="杭州客户")
+    vehicle = make_vehicle(customer, by=cast.carol, plate="浙A12345")
+    return {"customer_id": customer, "vehicle_id": vehicle}
+
+
+def snapshot(objects):
+    return {name: type(obj).objects.filter(pk=obj.pk).values().get() for name, obj in objects.items()}
+
+
+class StoreIsolationSweepTests:
+    def test_every_path_parameter_has_a_store_b_object(self, client, cast):
+        found = {name for _method, path in operations(client) for name in _PARAM.findall(path)}
+        assert found, "no path with a parameter found; the sweep would prove nothing"
+        mapped = set(objects_of_store_b(cast))
+        assert found <= mapped, f"add these path parameters to objects_of_store_b: {sorted(found - mapped)}"
+
+    @pytest.mark.parametrize("persona", ["alice", "bob", "tom", "mia", "otto"])
+    def test_users_outside_store_b_get_404_on_every_operation_on_its_objects(self, client, cast, api_token, persona):
+        objects = objects_of_store_b(cast)
+        ids = {name: obj.pk for name, obj in objects.items()}
+        headers = api_token(getattr(cast, persona))
+        with_params = [(m, p) for m, p in operations(client) if _PARAM.search(p)]
+        assert with_params
+        assert set(_PARAM.findall(" ".join(p for _m, p in with_params))) <= set(ids)
+
+        before_rows, before = row_counts(), snapshot(objects)
+        answers = {(m, p): call(client, m, fill(p, ids), headers).status_code for m, p in with_params}
+        assert answers == dict.fromkeys(answers, 404), answers
+        assert snapshot(objects) == before
+        assert row_counts() == before_rows
+
+    def test_store_b_users_reach_the_same_objects_so_the_404s_mean_isolation(self, client, cast, api_token):
+        objects = objects_of_store_b(cast)
+        ids = {name: obj.pk for name, obj in objects.items()}
+        for persona in ("carol", "grace"):
+            headers = api_token(getattr(cast, persona))
+            for method, path in operations(client):
+                if method == "get" and _PARAM.search(path):
+                    assert call(client, method, fill(path, ids), headers).status_code == 200, (persona, path)
+
+    def test_alice_gets_the_same_answer_for_store_b_objects_as_for_missing_ones(self, client, cast, api_token):
+        objects = objects_of_store_b(cast)
+        real = {name: obj.pk for name, obj in objects.items()}
+        missing = {name: 10_000_000 + obj.pk for name, obj in objects.items()}
+        headers = api_token(cast.alice)
+        for method, path in operations(client):
+            if not _PARAM.search(path):
+                continue
+            theirs = call(client, method, fill(path, real), headers)
+            nothing = call(client, method, fill(path, missing), headers)
+            assert (theirs.status_code, theirs.json()) == (nothing.status_code, nothing.json()), (method, path)
+
+
+class AuthenticationSweepTests:
+    @pytest.fixture
+    def own_ids(self, cast):
+        """Ids of store A objects, so that a request slipping past authentication would succeed."""
+        customer = make_customer(cast.store_a, name="上海客户")
+        vehicle = make_vehicle(customer)
+        return {"customer_id": customer.pk, "vehicle_id": vehicle.pk}
+
+    def _assert_all_401(self, client, own_ids, headers):
+        before = row_counts()
+        answers = {(m, p): call(client, m, fill(p, own_ids), headers) for m, p in operations(client)}
+        assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 401)
+        assert all(r["WWW-Authenticate"] == "Bearer" for r in answers.values())
+        assert row_counts() == before
+
+    def test_every_operation_answers_401_without_a_token(self, client, cast, own_ids):
+        self._assert_all_401(client, own_ids, {})
+
+    def test_every_operation_answers_401_with_an_unknown_token(self, client, cast, own_ids):
+        self._assert_all_401(client, own_ids, {"HTTP_AUTHORIZATION": "Bearer as_unknown-token"})
+
+    def test_every_operation_answers_401_with_a_revoked_token(self, client, cast, own_ids, api_token):
+        headers = api_token(cast.alice)
+        assert client.get("/api/v1/stores", **headers).status_code == 200
+        ApiToken.objects.filter(user=cast.alice).update(revoked_at=timezone.now())
+        self._assert_all_401(client, own_ids, headers)

@@ -38,7 +38,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         {
             "customer": c,
             "phone": selectors.personal_view(c, user=request.user).phone,
-            "plates": [selectors.plate_for(request.user, v.plate, c.store_id) or v.vin for v in c.vehicles.all()],
+            "plates": [
+                {"text": selectors.plate_for(request.user, v.plate, c.store_id) or v.vin, "nev": v.is_nev}
+                for v in c.vehicles.all()
+            ],
             "models": [f"{v.brand} {v.model_name}" for v in c.vehicles.all()],
         }
         for c in page.object_list

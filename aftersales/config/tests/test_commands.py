@@ -1,0 +1,426 @@
+"""The management commands: token, seed, demo and customers_rotate_keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import statistics
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from aftersales.core.testing import make_customer, make_vehicle, valid_id_number
+from aftersales.customers import crypto
+from aftersales.customers.models import Consent, Customer, Vehicle
+from aftersales.customers.selectors import customer_search_filter
+from aftersales.customers.validators import (
+    is_nev_plate,
+    normalize_id_number,
+    normalize_mobile,
+    normalize_plate,
+    normalize_vin,
+)
+from aftersales.organisation.demo import DEMO_USERS
+from aftersales.organisation.models import ApiToken, DealerGroup, Membership, Store
+from aftersales.organisation.services import api_token_authenticate
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TODAY = dt.date(2026, 6, 30)
+DEMO_USERNAMES = ["advisor", "technician", "agent", "parts", "manager", "group", "admin"]
+SEED_ARGS = ["--stores", "2", "--customers", "40", "--months", "6", "--today", "2026-06-30", "--no-progress"]
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def seed(*extra: str, seed_value: int = 7) -> str:
+    out, _err = run("seed", *SEED_ARGS, "--seed", str(seed_value), *extra)
+    return out
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """The seeded data with database ids replaced by their offset from the first one."""
+    customers = list(Customer.objects.select_related("store").order_by("id"))
+    first = customers[0].id if customers else 0
+    return {
+        "stores": list(Store.objects.order_by("id").values_list("code", "name", "phone", "rescue_capacity")),
+        "customers": [
+            (
+                c.id - first,
+                c.store.code,
+                c.name,
+                c.gender,
+                c.birthday,
+                c.phone,
+                c.id_number,
+                c.address,
+                c.is_priority,
+                c.created_at,
+            )
+            for c in customers
+        ],
+        "vehicles": [
+            (
+                v.customer_id - first,
+                v.vin,
+                v.plate,
+                v.brand,
+                v.model_name,
+                v.powertrain,
+                v.purchase_date,
+                v.purchase_price,
+                v.mileage_km,
+                v.mileage_recorded_on,
+            )
+            for v in Vehicle.objects.order_by("id")
+        ],
+        "consents": [
+            (cust - first, purpose, granted, channel)
+            for cust, purpose, granted, channel in Consent.objects.order_by("id").values_list(
+                "customer_id", "purpose", "granted", "channel"
+            )
+        ],
+        "staff": list(
+            get_user_model().objects.filter(memberships__isnull=False).order_by("username").values_list(
+                "username", "first_name"
+            )
+        ),
+    }
+
+
+def flush_database() -> None:
+    """An emptied database, without relying on `seed --flush`."""
+    call_command("flush", interactive=False, verbosity=0)
+    assert nothing_seeded()
+
+
+def nothing_seeded() -> bool:
+    return not (
+        Store.objects.exists()
+        or DealerGroup.objects.exists()
+        or Customer.objects.exists()
+        or get_user_model().objects.exists()
+    )
+
+
+class TokenCommandTests:
+    def test_the_token_is_the_last_word_and_authenticates_its_user(self, cast):
+        out, _err = run("token", "alice")
+        lines = out.strip().splitlines()
+        assert len(lines) == 1
+        assert "alice" in lines[0]
+        token = lines[0].split()[-1]
+        assert len(token) >= 32
+        assert api_token_authenticate(token) == cast.alice
+
+    def test_only_the_sha256_digest_of_the_token_is_stored(self, cast):
+        out, _err = run("token", "alice", "--name", "review importer")
+        token = out.split()[-1]
+        record = ApiToken.objects.get()
+        assert record.user == cast.alice
+        assert record.name == "review importer"
+        assert record.digest == hashlib.sha256(token.encode()).hexdigest()
+        stored = [str(value) for value in ApiToken.objects.values().get().values()]
+        assert token not in stored
+        assert not any(token in value for value in stored)
+        assert record.prefix == token[: len(record.prefix)]
+        assert len(record.prefix) < len(token) // 2
+
+    def test_each_run_issues_a_different_token(self, cast):
+        first = run("token", "alice")[0].split()[-1]
+        second = run("token", "alice")[0].split()[-1]
+        assert first != second
+        assert api_token_authenticate(first) == api_token_authenticate(second) == cast.alice
+        assert ApiToken.objects.filter(user=cast.alice).count() == 2
+
+    def test_a_wrong_token_does_not_authenticate(self, cast):
+        token = run("token", "alice")[0].split()[-1]
+        assert api_token_authenticate(token + "x") is None
+        assert api_token_authenticate(token[:-1]) is None
+        assert api_token_authenticate("") is None
+
+    def test_an_unknown_user_is_an_error_naming_the_user(self, cast):
+        with pytest.raises(CommandError, match="ghost-user"):
+            run("token", "ghost-user")
+        assert not ApiToken.objects.exists()
+
+    def test_an_inactive_user_gets_no_token(self, cast):
+        cast.bob.is_active = False
+        cast.bob.save()
+        with pytest.raises(CommandError, match="bob"):
+            run("token", "bob")
+        assert not ApiToken.objects.exists()
+
+    def test_a_username_is_required(self, db):
+        with pytest.raises(CommandError, match="username"):
+            run("token")
+
+
+class SeedCommandTests:
+    def test_it_creates_the_stores_customers_and_a_summary(self, db):
+        out = seed()
+        assert list(Store.objects.order_by("code").values_list("code", flat=True)) == ["HZ01", "SH01"]
+        assert Customer.objects.count() == 40
+        assert Customer.objects.filter(store__code="SH01").count() == 20
+        assert Vehicle.objects.count() >= 40
+        assert Vehicle.objects.filter(customer__isnull=True).count() == 0
+        assert not Customer.objects.filter(vehicles__isnull=True).exists()
+        assert "2" in out and "40" in out
+
+    def test_the_same_arguments_on_a_flushed_database_give_identical_data(self, db):
+        seed()
+        first = snapshot()
+        flush_database()
+        seed()
+        second = snapshot()
+        assert len(first["customers"]) == 40
+        for part in first:
+            assert second[part] == first[part], part
+
+    def test_a_different_seed_gives_different_data(self, db):
+        seed()
+        first = snapshot()
+        flush_database()
+        seed(seed_value=8)
+        second = snapshot()
+        assert [c[2] for c in second["customers"]] != [c[2] for c in first["customers"]]
+        assert {c[5] for c in second["customers"]}.isdisjoint({c[5] for c in first["customers"]})
+        assert {v[1] for v in second["vehicles"]}.isdisjoint({v[1] for v in first["vehicles"]})
+
+    def test_every_phone_id_number_plate_and_vin_passes_the_validators(self, db):
+        seed()
+        phones = []
+        for customer in Customer.objects.all():
+            phone = customer.phone
+            assert normalize_mobile(phone) == phone
+            phones.append(phone)
+            if customer.id_number:
+                assert normalize_id_number(customer.id_number, today=TODAY) == customer.id_number
+            assert customer.phone_hash == crypto.search_hash("phone", phone)
+            assert customer.phone_last4_hash == crypto.search_hash("phone4", phone[-4:])
+        assert len(set(phones)) == len(phones)
+        assert Customer.objects.exclude(id_number_encrypted="").exists()
+        for vehicle in Vehicle.objects.all():
+            assert normalize_plate(vehicle.plate) == vehicle.plate
+            assert normalize_vin(vehicle.vin) == vehicle.vin
+
+    def test_the_search_by_phone_finds_a_seeded_customer(self, db):
+        seed()
+        customer = Customer.objects.order_by("id").first()
+        assert list(Customer.objects.filter(customer_search_filter(customer.phone)).distinct()) == [customer]
+
+    def test_mileage_is_positive_and_grows_with_the_age_of_the_vehicle(self, db):
+        seed()
+        vehicles = list(Vehicle.objects.all())
+        for v in vehicles:
+            assert v.purchase_date <= v.mileage_recorded_on <= TODAY
+            years = (v.mileage_recorded_on - v.purchase_date).days / 365
+            assert v.mileage_km > 0
+            assert 8_000 * years <= v.mileage_km <= 25_000 * years + 60, v.pk
+        old = [v.mileage_km for v in vehicles if v.purchase_date < TODAY - dt.timedelta(days=3 * 365)]
+        new = [v.mileage_km for v in vehicles if v.purchase_date > TODAY - dt.timedelta(days=365)]
+        assert len(old) >= 3
+        assert len(new) >= 10
+        assert statistics.mean(old) > statistics.mean(new)
+        assert min(old) > statistics.median(new)
+
+    def test_registrations_lie_within_the_months_window(self, db):
+        seed()
+        window_start = dt.date(2026, 1, 1)  # six months ending June 2026
+        days = [c.created_at.astimezone(SHANGHAI).date() for c in Customer.objects.all()]
+        assert all(window_start <= day <= TODAY for day in days)
+        assert len({day.month for day in days}) >= 4  # spread over the window, not bunched up
+        for vehicle in Vehicle.objects.select_related("customer"):
+            assert vehicle.created_at == vehicle.customer.created_at
+            assert vehicle.purchase_date <= vehicle.customer.created_at.astimezone(SHANGHAI).date()
+
+    def test_nev_vehicles_get_eight_character_plates(self, db):
+        seed()
+        vehicles = list(Vehicle.objects.all())
+        nev = [v for v in vehicles if v.is_nev]
+        assert nev, "the model ranges include NEVs"
+        assert [v for v in vehicles if not v.is_nev]
+        for v in vehicles:
+            assert len(v.plate) == (8 if v.is_nev else 7), v.plate
+            assert is_nev_plate(v.plate) is v.is_nev
+
+    def test_the_seven_demo_users_exist_and_can_log_in(self, db, settings):
+        seed()
+        assert [u for u, _role, _name in DEMO_USERS] == DEMO_USERNAMES
+        for username, role, _display in DEMO_USERS:
+            user = authenticate(username=username, password=settings.DEMO_PASSWORD)
+            assert user is not None, username
+            assert user.memberships.get().role == role
+            assert authenticate(username=username, password="wrong") is None
+        assert get_user_model().objects.get(username="admin").is_superuser
+        assert Membership.objects.get(user__username="group").store is None
+        assert Membership.objects.get(user__username="advisor").store.code == "SH01"
+
+    def test_a_non_empty_database_is_refused_without_flush(self, cast):
+        with pytest.raises(CommandError, match="--flush"):
+            seed()
+        assert set(Store.objects.values_list("code", flat=True)) == {"SH01", "HZ01", "BJ01"}
+        assert not Customer.objects.exists()
+        assert get_user_model().objects.filter(username="alice").exists()
+
+    def test_demo_users_alone_make_the_database_non_empty(self, db):
+        get_user_model().objects.create_user("advisor", password="x")
+        with pytest.raises(CommandError):
+            seed()
+        assert not Store.objects.exists()
+
+    def test_flush_replaces_the_existing_data(self, cast):
+        make_customer(cast.store_a, name="旧客户")
+        seed("--flush")
+        assert set(Store.objects.values_list("code", flat=True)) == {"SH01", "HZ01"}
+        assert not DealerGroup.objects.filter(code__in=["g1", "g2"]).exists()
+        assert not Customer.objects.filter(name="旧客户").exists()
+        assert Customer.objects.count() == 40
+        assert not Membership.objects.filter(user__username__in=["alice", "grace", "otto"]).exists()
+
+    @pytest.mark.xfail(
+        reason="bug: seed._flush deletes stores and groups (cascading their memberships) before it deletes "
+        "'users with memberships', so the seeded staff users survive and the re-seed fails with "
+        "IntegrityError on auth_user.username",
+        strict=True,
+    )
+    def test_flush_replaces_a_previously_seeded_database(self, db):
+        seed()
+        first = snapshot()
+        seed("--flush")
+        assert snapshot() == first
+
+    @pytest.mark.xfail(
+        reason="bug: seed._flush deletes users 'with memberships' after the cascade removed the memberships, "
+        "so the staff of the replaced stores stay behind",
+        strict=True,
+    )
+    def test_flush_removes_the_staff_of_the_replaced_stores(self, cast):
+        seed("--flush")
+        assert not get_user_model().objects.filter(username__in=["alice", "grace", "otto"]).exists()
+
+    @pytest.mark.parametrize(
+        ("flag", "value"),
+        [
+            ("--stores", "0"),
+            ("--stores", "abc"),
+            ("--stores", "51"),
+            ("--customers", "0"),
+            ("--months", "0"),
+            ("--months", "-3"),
+            ("--seed", "-1"),
+            ("--today", "2026-13-01"),
+            ("--today", "yesterday"),
+        ],
+    )
+    def test_a_bad_flag_is_an_error_naming_the_flag_and_writes_nothing(self, db, flag, value):
+        args = {"--stores": "2", "--customers": "40", "--months": "6", "--seed": "7", "--today": "2026-06-30"}
+        args[flag] = value
+        argv = [part for pair in args.items() for part in pair]
+        with pytest.raises((CommandError, SystemExit)) as excinfo:
+            run("seed", *argv, "--no-progress")
+        assert flag in str(excinfo.value)
+        assert value in str(excinfo.value)
+        assert nothing_seeded()
+
+
+class DemoCommandTests:
+    def test_on_an_empty_database_it_seeds_and_prints_the_logins(self, db, settings):
+        out, _err = run("demo", "--no-serve")
+        assert "Empty database" in out
+        assert Store.objects.count() == 3
+        assert Customer.objects.count() == 3000
+        assert settings.DEMO_PASSWORD in out
+        lines = out.splitlines()
+        for username in DEMO_USERNAMES:
+            assert any(line.split()[:1] == [username] for line in lines), username
+            assert authenticate(username=username, password=settings.DEMO_PASSWORD) is not None
+        assert "http://127.0.0.1:8000/" in out
+
+    def test_on_a_non_empty_database_it_does_not_seed_again(self, cast, settings):
+        out, _err = run("demo", "--no-serve", "--port", "8123")
+        assert "Empty database" not in out
+        assert Store.objects.count() == 3
+        assert not Customer.objects.exists()
+        assert not get_user_model().objects.filter(username="advisor").exists()
+        assert "http://127.0.0.1:8123/" in out
+        assert settings.DEMO_PASSWORD in out
+
+
+class RotateKeysCommandTests:
+    @pytest.fixture
+    def customers(self, cast):
+        people = [
+            make_customer(
+                cast.store_a,
+                name="王伟",
+                phone="13912345678",
+                id_number=valid_id_number(),
+                address="上海市浦东新区张杨路1号",
+            ),
+            make_customer(cast.store_b, name="李娜", phone="13887654321"),
+        ]
+        make_vehicle(people[0])
+        return {c.pk: (c.phone, c.id_number, c.address) for c in people}
+
+    def test_after_rotation_the_new_key_alone_decrypts_every_field(self, settings, customers):
+        old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+        new_key = Fernet.generate_key().decode()
+        settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+        out, _err = run("customers_rotate_keys")
+        assert "2" in out
+        new, old = Fernet(new_key.encode()), Fernet(old_key.encode())
+        for customer in Customer.objects.all():
+            phone, id_number, address = customers[customer.pk]
+            assert new.decrypt(customer.phone_encrypted.encode()).decode() == phone
+            with pytest.raises(InvalidToken):
+                old.decrypt(customer.phone_encrypted.encode())
+            if id_number:
+                assert new.decrypt(customer.id_number_encrypted.encode()).decode() == id_number
+            else:
+                assert customer.id_number_encrypted == ""
+            if address:
+                assert new.decrypt(customer.address_encrypted.encode()).decode() == address
+        settings.FIELD_ENCRYPTION_KEYS = [new_key]
+        assert {c.pk: (c.phone, c.id_number, c.address) for c in Customer.objects.all()} == customers
+
+    def test_phone_search_still_finds_the_customer_after_rotation(self, settings, customers):
+        settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]
+        run("customers_rotate_keys")
+        settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]
+        for pk, (phone, _id_number, _address) in customers.items():
+            assert list(Customer.objects.filter(customer_search_filter(phone)).values_list("pk", flat=True)) == [pk]
+            assert list(Customer.objects.filter(customer_search_filter(phone[-4:])).values_list("pk", flat=True)) == [
+                pk
+            ]
+            customer = Customer.objects.get(pk=pk)
+            assert customer.phone_hash == crypto.search_hash("phone", phone)
+
+    def test_a_new_hash_key_is_applied_to_the_search_hashes(self, settings, customers):
+        settings.SEARCH_HASH_KEY = "another-hash-key"
+        phone = "13912345678"
+        assert not Customer.objects.filter(customer_search_filter(phone)).exists()
+        run("customers_rotate_keys")
+        assert Customer.objects.filter(customer_search_filter(phone)).count() == 1
+        customer = Customer.objects.get(name="王伟")
+        assert customer.id_number_hash == crypto.search_hash("id", customers[customer.pk][1])
+
+    def test_running_it_twice_is_harmless(self, settings, customers):
+        settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]
+        run("customers_rotate_keys")
+        run("customers_rotate_keys")
+        assert {c.pk: (c.phone, c.id_number, c.address) for c in Customer.objects.all()} == customers
+
+    def test_an_empty_database_rotates_nothing(self, db):
+        out, _err = run("customers_rotate_keys")
+        assert "0" in out
