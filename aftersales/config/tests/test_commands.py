@@ -91,9 +91,10 @@ def snapshot() -> dict[str, list[tuple]]:
             )
         ],
         "staff": list(
-            get_user_model().objects.filter(memberships__isnull=False).order_by("username").values_list(
-                "username", "first_name"
-            )
+            get_user_model()
+            .objects.filter(memberships__isnull=False)
+            .order_by("username")
+            .values_list("username", "first_name")
         ),
     }
 
