@@ -42,7 +42,7 @@ test-postgres:
 
 # Rebuild the translation catalogues after changing user-facing strings (needs gettext).
 messages:
-	cd aftersales && ../$(BIN)/aftersales makemessages -l zh_Hans -l en --no-obsolete --ignore 'static/*'
+	cd aftersales && ../$(BIN)/aftersales makemessages -l zh_Hans --no-obsolete --ignore 'static/*'
 	cd aftersales && ../$(BIN)/aftersales compilemessages
 
 check-messages:

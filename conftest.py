@@ -20,3 +20,12 @@ def api_token(db):
         return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
     return issue
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Tests assert on English texts; a request served in Chinese earlier must not leak its language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

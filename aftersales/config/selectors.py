@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
 
 from aftersales.core import clock
 from aftersales.customers.choices import NEV_POWERTRAINS
@@ -21,6 +22,7 @@ class HomeSummary:
     new_customers_30d: int
     vehicles: int
     nev_vehicles: int
+    registrations_chart: dict[str, Any]
 
 
 def home_summary(*, user: Any, store_ids: frozenset[int]) -> HomeSummary:
@@ -38,4 +40,31 @@ def home_summary(*, user: Any, store_ids: frozenset[int]) -> HomeSummary:
         new_customers_30d=customer_counts["recent"],
         vehicles=vehicle_counts["total"],
         nev_vehicles=vehicle_counts["nev"],
+        registrations_chart=registrations_by_month(user=user, store_ids=store_ids, stores=stores),
     )
+
+
+def registrations_by_month(*, user: Any, store_ids: frozenset[int], stores: list[Any], months: int = 24) -> dict:
+    """ECharts options: new customers per month and store over the last `months` months (one SQL query)."""
+    today = clock.today()
+    start = dt.date(today.year - months // 12, today.month, 1)
+    rows = (
+        Customer.objects.for_user(user, store_ids=store_ids)
+        .filter(created_at__date__gte=start)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "store_id")
+        .annotate(n=Count("id"))
+    )
+    counts = {(r["month"].strftime("%Y-%m"), r["store_id"]): r["n"] for r in rows}
+    labels = sorted({month for month, _ in counts})
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 40, "right": 10, "top": 40, "bottom": 30},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": {"type": "value", "minInterval": 1},
+        "series": [
+            {"name": s.name, "type": "bar", "stack": "all", "data": [counts.get((m, s.pk), 0) for m in labels]}
+            for s in stores
+        ],
+    }

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from aftersales.core.exceptions import ApplicationError
@@ -52,6 +52,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApplicationError)
     def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
         return api.create_response(request, {"detail": exc.message, **exc.extra}, status=409)
+
+    @api.exception_handler(HttpError)
+    def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400:  # e.g. a body that is not JSON
+            return field_errors_response(api, request, {"body": [str(exc)]}, status=400)
+        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
     @api.exception_handler(Http404)
     def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

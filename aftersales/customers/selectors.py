@@ -28,7 +28,7 @@ _FOUR_DIGITS = re.compile(r"^\d{4}$")
 def customer_search_filter(query: str) -> Q:
     """What a search box text matches: full mobile or its last four digits (through keyed hashes),
     a plate or VIN fragment, or part of the name."""
-    text = " ".join(query.split())
+    text = " ".join(query.replace("\x00", "").split())
     if not text:
         return Q()
     compact = re.sub(r"[\s\-·]", "", text).upper()
@@ -53,7 +53,7 @@ def customer_list(*, user: Any, store_ids: frozenset[int], query: str = "") -> Q
         customers = customers.filter(pk__in=matching)
     return (
         customers.select_related("store")
-        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.order_by("id")))
+        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.select_related("store").order_by("id")))
         .order_by("-created_at", "-id")
     )
 
@@ -64,7 +64,7 @@ def customer_get_for_user(*, user: Any, pk: Any) -> Customer:
 
 def vehicle_list(*, user: Any, store_ids: frozenset[int], query: str = "") -> QuerySet[Vehicle]:
     vehicles = Vehicle.objects.for_user(user, store_ids=store_ids).select_related("customer", "store")
-    compact = re.sub(r"[\s\-·]", "", query).upper()
+    compact = re.sub(r"[\s\-·\x00]", "", query).upper()
     if compact:
         vehicles = vehicles.filter(Q(plate__icontains=compact) | Q(vin__icontains=compact))
     return vehicles.order_by("-created_at", "-id")

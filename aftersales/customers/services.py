@@ -59,6 +59,12 @@ class _Errors:
                 self.add(field, message)
             return None
 
+    def reject_control_characters(self, data: dict[str, Any]) -> None:
+        """PostgreSQL cannot store NUL in text, and no real name or address contains control characters."""
+        for field, value in data.items():
+            if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+                self.add(field, _("Remove the invisible control characters from this value."))
+
     def raise_if_any(self) -> None:
         if self.by_field:
             raise ValidationError(self.by_field)
@@ -167,6 +173,7 @@ def customer_create(
 ) -> Customer:
     """A new customer of `store`.  `consents` holds only the purposes the customer actually answered."""
     errors = _Errors()
+    errors.reject_control_characters(data)
     unknown = set(data) - set(CUSTOMER_FIELDS)
     for field in sorted(unknown):
         errors.add(field, _("Unknown field."))
@@ -200,6 +207,7 @@ def customer_create(
 @transaction.atomic
 def customer_update(*, customer: Customer, by: Any, **data: Any) -> Customer:
     errors = _Errors()
+    errors.reject_control_characters(data)
     for field in sorted(set(data) - set(CUSTOMER_FIELDS)):
         errors.add(field, _("Unknown field."))
     clean = _clean_customer(data, errors, partial=True)
@@ -333,6 +341,7 @@ def _check_vehicle_duplicates(
 @transaction.atomic
 def vehicle_create(*, customer: Customer, by: Any, **data: Any) -> Vehicle:
     errors = _Errors()
+    errors.reject_control_characters(data)
     for field in sorted(set(data) - set(VEHICLE_FIELDS)):
         errors.add(field, _("Unknown field."))
     clean = _clean_vehicle(data, errors, partial=False)
@@ -356,6 +365,7 @@ def vehicle_create(*, customer: Customer, by: Any, **data: Any) -> Vehicle:
 @transaction.atomic
 def vehicle_update(*, vehicle: Vehicle, by: Any, **data: Any) -> Vehicle:
     errors = _Errors()
+    errors.reject_control_characters(data)
     for field in sorted(set(data) - set(VEHICLE_FIELDS)):
         errors.add(field, _("Unknown field."))
     clean = _clean_vehicle(data, errors, partial=True)

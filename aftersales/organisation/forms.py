@@ -17,5 +17,5 @@ class SettingsForm(StyledForm):
                 required=not for_store,
                 initial=initial_values.get(setting.key, ""),
                 help_text=setting.help,
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "form-control form-control-sm"}),
             )

@@ -62,28 +62,37 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 _ROLES_CACHE = "_aftersales_roles"
 
 
-def roles_by_store(user: Any) -> dict[int | None, frozenset[str]]:
-    """{store_id: roles} for the user; key None holds group-wide roles.  Cached on the user object."""
+def roles_by_store(user: Any) -> dict[int, frozenset[str]]:
+    """{store_id: roles} for the user.  A group-wide role counts in every store of that group (and only
+    there).  Cached on the user object, so a request asks the database at most twice."""
     cached = getattr(user, _ROLES_CACHE, None)
     if cached is not None:
         return cached
-    from aftersales.organisation.models import Membership
+    from aftersales.organisation.models import Membership, Store
 
-    result: dict[int | None, set[str]] = {}
+    result: dict[int, set[str]] = {}
     if getattr(user, "is_authenticated", False):
-        for store_id, role in Membership.objects.filter(user=user).values_list("store_id", "role"):
-            result.setdefault(store_id, set()).add(role)
+        group_roles: dict[int, set[str]] = {}
+        memberships = Membership.objects.filter(user=user).values_list("store_id", "group_id", "role")
+        for store_id, group_id, role in memberships:
+            if store_id is None:
+                group_roles.setdefault(group_id, set()).add(role)
+            else:
+                result.setdefault(store_id, set()).add(role)
+        if group_roles:
+            for store_id, group_id in Store.objects.filter(group_id__in=group_roles).values_list("id", "group_id"):
+                result.setdefault(store_id, set()).update(group_roles[group_id])
     frozen = {k: frozenset(v) for k, v in result.items()}
     setattr(user, _ROLES_CACHE, frozen)
     return frozen
 
 
 def user_roles(user: Any, store_id: int | None = None) -> frozenset[str]:
-    """Roles the user holds in `store_id` (its own plus group-wide ones); all roles when store_id is None."""
+    """Roles the user holds in `store_id` (store and group memberships); in any store when store_id is None."""
     by_store = roles_by_store(user)
     if store_id is None:
         return frozenset().union(*by_store.values()) if by_store else frozenset()
-    return by_store.get(store_id, frozenset()) | by_store.get(None, frozenset())
+    return by_store.get(store_id, frozenset())
 
 
 def user_can(user: Any, capability: Capability, store_id: int | None = None) -> bool:

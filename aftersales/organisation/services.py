@@ -14,7 +14,11 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
-from aftersales.organisation.selectors import setting_values_for_group, setting_values_for_store
+from aftersales.organisation.selectors import (
+    setting_overrides_for_store,
+    setting_values_for_group,
+    setting_values_for_store,
+)
 from aftersales.organisation.settings_catalogue import BY_KEY, SUM_RULES, Setting
 
 INVALID_NUMBER = "Enter a number."
@@ -50,19 +54,27 @@ def setting_parse(setting: Setting, raw: Any) -> int | Decimal:
     return number if setting.decimal else int(number)
 
 
-def _check_rules(values: dict[str, int | Decimal]) -> None:
+def _check_rules(values: dict[str, int | Decimal], *, store_name: str = "") -> None:
     errors: dict[str, list[str]] = {}
     for rule in SUM_RULES:
         total = sum(Decimal(values[k]) for k in rule.keys)
         if total != rule.total:
-            message = str(rule.message).format(total=total.normalize())
+            message = str(rule.message).format(total=format(total.normalize(), "f"))
             for key in rule.keys:
-                errors.setdefault(key, []).append(message)
+                errors.setdefault(key, []).append(_prefixed(message, store_name))
     low, promoter = values.get("nps_detractor_to"), values.get("nps_promoter_from")
     if low is not None and promoter is not None and low >= promoter:
-        errors.setdefault("nps_detractor_to", []).append(_("The detractor range must end below the promoter range."))
+        errors.setdefault("nps_detractor_to", []).append(
+            _prefixed(_("The detractor range must end below the promoter range."), store_name)
+        )
     if errors:
         raise ValidationError(errors)
+
+
+def _prefixed(message: str, store_name: str) -> str:
+    if not store_name:
+        return message
+    return _("With the overrides of {store}: {message}").format(store=store_name, message=message)
 
 
 def _json(value: int | Decimal) -> int | str:
@@ -106,6 +118,11 @@ def settings_update(
         for key in clear_overrides:
             after[key] = group_values[key]
     _check_rules(after)
+    if store is None:
+        # New group values must also make sense in every store that overrides only some of a rule's keys.
+        for member in Store.objects.filter(group=group, setting_values__isnull=False).distinct():
+            overrides = setting_overrides_for_store(member)
+            _check_rules({**after, **overrides}, store_name=member.name)
 
     recorded: list[SettingChange] = []
     existing = {
@@ -117,7 +134,7 @@ def settings_update(
     for key, value in parsed.items():
         row = existing.get(key)
         old = row.value if row else None
-        if row is not None and row.value == _json(value):
+        if row is not None and setting_parse(BY_KEY[key], row.value) == value:
             continue
         if row is None and value == before[key]:
             continue  # the value in force already; no override or group row needed

@@ -13,7 +13,7 @@ from aftersales.core.models import AuditEntry
 from aftersales.organisation import selectors, services
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.forms import SettingsForm
-from aftersales.organisation.models import Store
+from aftersales.organisation.models import DealerGroup, Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.settings_catalogue import sections
 
@@ -39,27 +39,21 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     groups = [
         g
         for g in selectors.group_list_for_user(user=user)
-        if user_can(user, Capability.EDIT_GROUP_SETTINGS) and any(s.group_id == g.pk for s in stores)
+        if any(s.group_id == g.pk and user_can(user, Capability.EDIT_GROUP_SETTINGS, s.pk) for s in stores)
     ]
-    if not stores and not groups:
+    editable: dict[str, tuple[DealerGroup, Store | None]] = {f"group-{g.pk}": (g, None) for g in groups}
+    editable.update({f"store-{s.pk}": (s.group, s) for s in stores})
+    if not editable:
         raise PermissionDenied(_("Your role may not change settings."))
 
-    scope = request.GET.get("scope") or request.POST.get("scope") or ""
-    store: Store | None = None
-    if scope.startswith("store-"):
-        store = next((s for s in stores if str(s.pk) == scope[6:]), None)
-    elif not scope.startswith("group-"):
-        store = current_store(request) if current_store(request) in stores else None
-    group = next((g for g in groups if scope == f"group-{g.pk}"), None)
-    if store is None and group is None:
-        if groups and not scope.startswith("store-"):
-            group = groups[0]
-        elif stores:
-            store = stores[0]
-    if store is None and group is None:
-        raise PermissionDenied(_("Your role may not change these settings."))
-    group = group or store.group  # type: ignore[union-attr]
-    scope = f"store-{store.pk}" if store else f"group-{group.pk}"
+    scope = request.POST.get("scope") if request.method == "POST" else request.GET.get("scope")
+    if scope:
+        if scope not in editable:  # never fall back to another scope: a form for B must not land in A
+            raise PermissionDenied(_("Your role may not change these settings."))
+    else:
+        chosen = current_store(request)
+        scope = f"store-{chosen.pk}" if chosen and f"store-{chosen.pk}" in editable else next(iter(editable))
+    group, store = editable[scope]
 
     group_values = selectors.setting_values_for_group(group)
     overrides = selectors.setting_overrides_for_store(store) if store else {}

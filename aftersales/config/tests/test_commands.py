@@ -289,23 +289,12 @@ class SeedCommandTests:
         assert Customer.objects.count() == 40
         assert not Membership.objects.filter(user__username__in=["alice", "grace", "otto"]).exists()
 
-    @pytest.mark.xfail(
-        reason="bug: seed._flush deletes stores and groups (cascading their memberships) before it deletes "
-        "'users with memberships', so the seeded staff users survive and the re-seed fails with "
-        "IntegrityError on auth_user.username",
-        strict=True,
-    )
     def test_flush_replaces_a_previously_seeded_database(self, db):
         seed()
         first = snapshot()
         seed("--flush")
         assert snapshot() == first
 
-    @pytest.mark.xfail(
-        reason="bug: seed._flush deletes users 'with memberships' after the cascade removed the memberships, "
-        "so the staff of the replaced stores stay behind",
-        strict=True,
-    )
     def test_flush_removes_the_staff_of_the_replaced_stores(self, cast):
         seed("--flush")
         assert not get_user_model().objects.filter(username__in=["alice", "grace", "otto"]).exists()

@@ -202,11 +202,6 @@ class CustomerListTests:
         response = client.get(f"{API}/customers?{query}", **as_alice)
         assert_field_error(response, query.split("=")[0])
 
-    @pytest.mark.xfail(
-        reason="bug: the vehicles prefetch in customers/selectors.py customer_list does not select the "
-        "vehicle's store, so VehicleOut.resolve_store runs one query per vehicle (N+1)",
-        strict=True,
-    )
     def test_the_query_count_does_not_grow_with_the_number_of_customers(self, client, cast, as_alice):
         def queries_for_list():
             with CaptureQueriesContext(connection) as ctx:
@@ -431,21 +426,11 @@ class CustomerCreateTests:
         assert response.json()["detail"]
         assert row_counts() == before
 
-    @pytest.mark.xfail(
-        reason="bug: ninja answers malformed JSON with HttpError 400 {'detail': 'Cannot parse request body'}, "
-        "not the documented field-error body; core/api.py install_error_handlers has no handler for it",
-        strict=True,
-    )
     def test_a_malformed_json_body_uses_the_field_error_shape_naming_body(self, client, cast, as_alice):
         response = client.post(f"{API}/customers", data="{not json", content_type="application/json", **as_alice)
         assert 400 <= response.status_code < 500
         assert "body" in response.json()["errors"]
 
-    @pytest.mark.xfail(
-        reason="bug: a NUL character in a name is accepted (customers/services.py _clean_name); SQLite stores "
-        "it, PostgreSQL refuses NUL in text and the request ends in a 500",
-        strict=True,
-    )
     def test_a_name_with_a_nul_character_is_422_on_name(self, client, cast, as_alice):
         before = row_counts()
         response = send(client, "post", f"{API}/customers", as_alice, customer_body(name="张\x00三"))

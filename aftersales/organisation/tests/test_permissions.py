@@ -109,22 +109,12 @@ class GroupRoleTests:
         assert not user_can(cast.grace, C.SEE_PLATES, cast.store_b.pk)
         assert not user_can(cast.grace, C.EDIT_CUSTOMERS, cast.store_b.pk)
 
-    @pytest.mark.xfail(
-        reason="bug: roles_by_store keys group-wide roles by None, so user_roles/user_can apply them to stores "
-        "of every dealer group, not only the member's own",
-        strict=True,
-    )
     @pytest.mark.parametrize("role", sorted(GROUP_ROLES))
     def test_a_group_role_gives_nothing_in_another_groups_store(self, cast, role):
         user = member(cast, role)
         assert user_roles(user, cast.store_c.pk) == frozenset()
         assert not any(user_can(user, capability, cast.store_c.pk) for capability in Capability)
 
-    @pytest.mark.xfail(
-        reason="bug: roles_by_store keys group-wide roles by None, so otto (group manager of G2) may edit "
-        "settings of store A in G1 as far as user_can is concerned",
-        strict=True,
-    )
     def test_the_other_groups_manager_may_not_edit_this_groups_store(self, cast):
         assert not user_can(cast.otto, C.EDIT_STORE_SETTINGS, cast.store_a.pk)
         assert not user_can(cast.grace, C.EDIT_STORE_SETTINGS, cast.store_c.pk)

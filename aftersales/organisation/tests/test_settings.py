@@ -206,11 +206,6 @@ class SettingValidationTests:
             assert "100" in errors[key][0]
         assert written() == before
 
-    @pytest.mark.xfail(
-        reason="bug: services._check_rules formats total.normalize(), which prints a round total such as 110 "
-        "as '1.1E+2'",
-        strict=True,
-    )
     @pytest.mark.parametrize(("weight", "total"), [(40, "110"), (20, "90"), (50, "120")])
     def test_a_round_total_is_shown_as_a_plain_number(self, cast, weight, total):
         with pytest.raises(ValidationError) as excinfo:
@@ -284,11 +279,6 @@ class SettingValidationTests:
             set_store(cast, cast.store_a, {"follow_up_due_hours": 48, "scorecard_weight_csat": 31})
         assert written() == before
 
-    @pytest.mark.xfail(
-        reason="bug: settings_update checks the sum rules only for the scope written; a group change can "
-        "leave a store with overrides whose weights in force no longer add up to 100",
-        strict=True,
-    )
     def test_a_group_change_that_would_break_a_stores_weights_is_refused(self, cast):
         # Store A moves 5 points from complaints to csat; valid (35+20+15+15+15 = 100).
         set_store(cast, cast.store_a, {"scorecard_weight_csat": 35, "scorecard_weight_complaints": 15})
@@ -336,10 +326,6 @@ class SettingChangeRecordTests:
         assert set_group(cast, {s.key: s.default for s in SETTINGS}) == []
         assert written() == before
 
-    @pytest.mark.xfail(
-        reason="bug: settings_update compares the stored JSON text, so 20000.5 after 20000.50 counts as a change",
-        strict=True,
-    )
     def test_an_equal_decimal_written_differently_records_nothing(self, cast):
         set_group(cast, {"tier_a_min_amount": "20000.50"})
         before = written()
@@ -464,11 +450,6 @@ class SettingsPageTests:
         assert not SettingValue.objects.filter(store=cast.store_b).exists()
         assert setting_get(store=cast.store_b, key=KEY) == 2
 
-    @pytest.mark.xfail(
-        reason="bug: settings_edit falls back to the user's first editable scope when the posted scope is not "
-        "theirs, so a form posted for store B or the group silently writes store A's overrides",
-        strict=True,
-    )
     @pytest.mark.parametrize("target", ["group", "store_b"])
     def test_a_post_for_a_scope_she_may_not_edit_writes_nothing_at_all(self, client, cast, url, target):
         client.force_login(cast.mia)
@@ -481,11 +462,6 @@ class SettingsPageTests:
         assert response.status_code in (400, 403, 404)
         assert written() == before
 
-    @pytest.mark.xfail(
-        reason="bug: settings_edit falls back to the first group the user manages, so another group's form "
-        "posted by otto is written to his own group g2",
-        strict=True,
-    )
     def test_a_group_manager_posting_another_groups_form_writes_nothing(self, client, cast, url):
         client.force_login(cast.otto)
         data = group_form(setting_values_for_group(cast.group), scope_of(group=cast.group), **{KEY: 5})

@@ -10,13 +10,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Q
 from tqdm import tqdm
 
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
 from aftersales.customers.demo import seed_customers
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
-from aftersales.organisation.demo import seed_organisation
+from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
 
 
@@ -106,11 +107,12 @@ class Command(BaseCommand):
 
     def _flush(self) -> None:
         with transaction.atomic():
+            # Staff are found through their memberships, so collect them before the stores go.
+            staff_ids = set(get_user_model().objects.filter(memberships__isnull=False).values_list("id", flat=True))
             for model in (ConsentEvent, Consent, Vehicle, Customer, SettingChange, SettingValue, ApiToken, AuditEntry):
                 model.objects.all().delete()
             Store.objects.all().delete()
             DealerGroup.objects.all().delete()
-            get_user_model().objects.filter(memberships__isnull=False).delete()
             get_user_model().objects.filter(
-                username__in=["advisor", "technician", "agent", "parts", "manager", "group", "admin"]
+                Q(id__in=staff_ids) | Q(username__in=[username for username, _role, _name in DEMO_USERS])
             ).delete()
