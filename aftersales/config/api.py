@@ -14,6 +14,7 @@ api = NinjaAPI(
     "(issue one with `aftersales token USERNAME`).",
     auth=BearerToken(),
     urls_namespace="api",
+    docs_url=None,  # the interactive docs page loads Swagger UI from a CDN; the schema stays at openapi.json
 )
 install_error_handlers(api)
 api.add_router("", organisation_router)

@@ -35,6 +35,8 @@ class TokenCommandTests:
         from aftersales.__main__ import main
 
         monkeypatch.setattr("sys.argv", ["aftersales", "token", "carol", "--name", "importer"])
+        # A command run from the console closes every connection when it ends; the test's must stay open.
+        monkeypatch.setattr("django.db.connections.close_all", lambda: None)
         main()
         token = capsys.readouterr().out.strip().split()[-1]
         assert client.get(f"{API}/stores", **bearer(token)).json()[0]["code"] == "HZ01"

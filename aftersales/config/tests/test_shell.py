@@ -1,0 +1,88 @@
+"""The web shell: home page, navigation per role, language, Django admin for administrators."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from aftersales.core.testing import make_customer
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_PAGES = [
+    "admin:index",
+    "admin:organisation_store_changelist",
+    "admin:organisation_membership_changelist",
+    "admin:organisation_settingchange_changelist",
+    "admin:customers_customer_changelist",
+    "admin:customers_vehicle_changelist",
+    "admin:core_auditentry_changelist",
+    "admin:auth_user_changelist",
+]
+
+
+class HomeTests:
+    def test_the_home_page_counts_only_the_users_stores(self, client, cast):
+        make_customer(cast.store_a)
+        make_customer(cast.store_b)
+        make_customer(cast.store_b)
+        client.force_login(cast.alice)
+        html = client.get(reverse("home")).content.decode()
+        assert 'id="figure-customers">1<' in html
+        client.force_login(cast.grace)
+        html = client.get(reverse("home")).content.decode()
+        assert 'id="figure-customers">3<' in html
+        assert 'data-chart="registrations-chart"' in html
+
+    def test_a_user_without_a_store_is_told_what_to_do(self, client, db):
+        loner = get_user_model().objects.create_user("loner", password="x")
+        client.force_login(loner)
+        assert "Ask your administrator" in client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    @pytest.mark.parametrize(
+        ("persona", "shown", "hidden"),
+        [
+            ("alice", ["/customers/"], ["/organisation/settings/", "/organisation/audit/", "/admin/"]),
+            ("tom", ["/customers/"], ["/organisation/settings/", "/organisation/audit/"]),
+            ("mia", ["/customers/", "/organisation/settings/", "/organisation/audit/"], ["/admin/"]),
+            ("grace", ["/customers/", "/organisation/settings/", "/organisation/stores/"], ["/admin/"]),
+        ],
+    )
+    def test_each_role_sees_its_own_navigation(self, client, cast, persona, shown, hidden):
+        client.force_login(getattr(cast, persona))
+        html = client.get(reverse("home")).content.decode()
+        nav = html[html.index('id="mainnav"') : html.index("</ul>", html.index('id="mainnav"'))]
+        for url in shown:
+            assert f'href="{url}"' in nav, url
+        for url in hidden:
+            assert f'href="{url}"' not in nav, url
+
+
+class LanguageTests:
+    def test_the_browser_language_decides_and_chinese_is_the_default(self, client, db):
+        assert 'lang="en"' in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en").content.decode()
+        assert 'lang="zh-hans"' in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh").content.decode()
+        assert 'lang="zh-hans"' in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="de-DE").content.decode()
+
+    def test_the_switch_works_before_logging_in(self, client, db):
+        response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+        assert response.status_code == 302
+        assert 'lang="en"' in client.get("/accounts/login/").content.decode()
+
+
+class AdminTests:
+    @pytest.mark.parametrize("name", ADMIN_PAGES)
+    def test_every_admin_list_opens_for_an_administrator(self, client, cast, name):
+        make_customer(cast.store_a)
+        admin = get_user_model().objects.create_superuser("root", password="x")
+        client.force_login(admin)
+        assert client.get(reverse(name)).status_code == 200
+
+    def test_staff_without_admin_rights_cannot_open_the_admin(self, client, cast):
+        client.force_login(cast.mia)
+        assert client.get(reverse("admin:index")).status_code == 302
+
+    def test_the_admin_never_shows_personal_fields_in_clear(self, client, cast):
+        customer = make_customer(cast.store_a, phone="13812345678")
+        client.force_login(get_user_model().objects.create_superuser("root", password="x"))
+        html = client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+        assert "13812345678" not in html and "phone_encrypted" not in html

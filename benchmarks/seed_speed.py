@@ -1,0 +1,58 @@
+"""How long `aftersales seed` takes for the default demo (3 stores, 3 000 customers, 24 months).
+
+Usage:  .venv/bin/python benchmarks/seed_speed.py [--runs 3] [--database-url postgres://…]
+Each run migrates a fresh database (SQLite in a temporary data folder unless --database-url is given),
+then times the seed command alone as a separate process. Prints each run and the median.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent / "aftersales"
+
+
+def run_once(database_url: str | None) -> float:
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "AFTERSALES_DATA_DIR": data}
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        subprocess.run([BIN, "migrate", "-v", "0"], env=env, check=True)
+        if database_url:
+            subprocess.run(
+                [BIN, "seed", "--flush", "--customers", "1", "--stores", "1", "--no-progress"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        args = [BIN, "seed", "--no-progress", "--seed", "2026", "--today", "2026-11-23"]
+        if database_url:
+            args.append("--flush")
+        started = time.perf_counter()
+        subprocess.run(args, env=env, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", default=None)
+    options = parser.parse_args()
+    label = "PostgreSQL" if options.database_url else "SQLite"
+    times = []
+    for run in range(1, options.runs + 1):
+        seconds = run_once(options.database_url)
+        times.append(seconds)
+        print(f"run {run}: {seconds:.2f} s")
+    print(
+        f"seed, default demo (3 stores, 3000 customers, 24 months) on {label}: median {statistics.median(times):.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
