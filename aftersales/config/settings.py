@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "aftersales.core",
     "aftersales.organisation",
     "aftersales.customers",
+    "aftersales.messaging",
+    "aftersales.service",
     "aftersales.config",  # the web shell's templates and static files
 ]
 
@@ -133,6 +135,14 @@ SESSION_COOKIE_SECURE = env.env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 REDIS_URL = env.env_str("REDIS_URL")
+# The address customers' links start with (messages carry absolute links).
+PUBLIC_BASE_URL = env.env_str("AFTERSALES_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Outbox delivery backend: "console" (log line only, the default), "email" (Django send_mail) or "webhook".
+AFTERSALES_MESSAGE_BACKEND = env.env_str("AFTERSALES_MESSAGE_BACKEND", "console")
+# Webhook backend: the SMS/WeChat gateway's URL and its HMAC-SHA256 signing secret (derived from SECRET_KEY if empty).
+AFTERSALES_WEBHOOK_URL = env.env_str("AFTERSALES_WEBHOOK_URL")
+AFTERSALES_WEBHOOK_SECRET = env.env_str("AFTERSALES_WEBHOOK_SECRET")
 
 LOGGING = {
     "version": 1,

@@ -27,6 +27,7 @@ urlpatterns = [
     path("store/switch/", views.store_switch, name="store-switch"),
     path("customers/", include("aftersales.customers.urls")),
     path("organisation/", include("aftersales.organisation.urls")),
+    path("", include("aftersales.service.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),
 ]

@@ -153,6 +153,23 @@ INVENTORY: tuple[PersonalField, ...] = (
         GENERAL,
         _("as long as the customer record, then 3 years"),
     ),
+    PersonalField(
+        "messaging.OutboxMessage",
+        "recipient_encrypted",
+        _("Deliver booking, repair and (with consent) care messages to the customer's mobile"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+        encrypted=True,
+    ),
+    PersonalField(
+        "messaging.OutboxMessage",
+        "body",
+        _("Proof of what was sent to the customer (the text may contain the name and plate)"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
@@ -166,6 +183,30 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     ),
     "customers.ConsentEvent": frozenset(
         {"id", "customer", "purpose", "notice_version", "channel", "at", "recorded_by"}
+    ),
+    "messaging.OutboxMessage": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "store",
+            "customer",
+            "recipient_user",
+            "channel",
+            "purpose",
+            "template",
+            "language",
+            "subject",
+            "status",
+            "suppressed_reason",
+            "attempts",
+            "next_attempt_at",
+            "sent_at",
+            "last_error",
+            "dedupe_key",
+            "related_type",
+            "related_id",
+        }
     ),
 }
 

@@ -6,7 +6,8 @@ class Role(models.TextChoices):
     """What a member of staff does; decides navigation and permissions (SPEC §1)."""
 
     ADVISOR = "advisor", _("Service advisor")
-    TECHNICIAN = "technician", _("Technician / foreman")
+    TECHNICIAN = "technician", _("Technician")
+    FOREMAN = "foreman", _("Workshop foreman")
     AGENT = "agent", _("Customer-service agent")
     PARTS_CLERK = "parts_clerk", _("Parts clerk")
     MANAGER = "manager", _("Store manager")

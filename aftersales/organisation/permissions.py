@@ -16,47 +16,41 @@ class Capability(StrEnum):
     EDIT_GROUP_SETTINGS = "edit_group_settings"
     VIEW_AUDIT = "view_audit"
     SEE_PLATES = "see_plates"  # plates in full; others see 京A·***45
+    VIEW_SERVICE = "view_service"  # appointments, repair orders, the workshop board
+    BOOK = "book"  # make, move and cancel appointments
+    RECEIVE = "receive"  # check in, inspect, write and send estimates, note desk decisions, deliver
+    WORK = "work"  # move one's own jobs through the workshop states, add evidence
+    DISPATCH = "dispatch"  # assign technicians and bays (派工)
+    QUALITY_CHECK = "quality_check"
 
+
+_C = Capability
+_ADVISOR = {
+    _C.VIEW_CUSTOMERS,
+    _C.EDIT_CUSTOMERS,
+    _C.REVEAL_PERSONAL,
+    _C.SEE_PLATES,
+    _C.VIEW_SERVICE,
+    _C.BOOK,
+    _C.RECEIVE,
+}
+_TECHNICIAN = {_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.WORK}
+_MANAGER = _ADVISOR | _TECHNICIAN | {_C.EDIT_STORE_SETTINGS, _C.VIEW_AUDIT, _C.DISPATCH, _C.QUALITY_CHECK}
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.ADVISOR: frozenset(
-        {Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL, Capability.SEE_PLATES}
-    ),
-    Role.TECHNICIAN: frozenset({Capability.VIEW_CUSTOMERS, Capability.SEE_PLATES}),
+    Role.ADVISOR: frozenset(_ADVISOR),
+    Role.TECHNICIAN: frozenset(_TECHNICIAN),
+    Role.FOREMAN: frozenset(_TECHNICIAN | {_C.DISPATCH, _C.QUALITY_CHECK}),
     Role.AGENT: frozenset(
-        {Capability.VIEW_CUSTOMERS, Capability.EDIT_CUSTOMERS, Capability.REVEAL_PERSONAL, Capability.SEE_PLATES}
+        {_C.VIEW_CUSTOMERS, _C.EDIT_CUSTOMERS, _C.REVEAL_PERSONAL, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.BOOK}
     ),
-    Role.PARTS_CLERK: frozenset({Capability.VIEW_CUSTOMERS}),
-    Role.MANAGER: frozenset(
-        {
-            Capability.VIEW_CUSTOMERS,
-            Capability.EDIT_CUSTOMERS,
-            Capability.REVEAL_PERSONAL,
-            Capability.EDIT_STORE_SETTINGS,
-            Capability.VIEW_AUDIT,
-            Capability.SEE_PLATES,
-        }
-    ),
+    Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.VIEW_SERVICE}),
+    Role.MANAGER: frozenset(_MANAGER),
     # Group-wide analytics work on masked data: a group manager sees customers but not their numbers.
     Role.GROUP_MANAGER: frozenset(
-        {
-            Capability.VIEW_CUSTOMERS,
-            Capability.EDIT_STORE_SETTINGS,
-            Capability.EDIT_GROUP_SETTINGS,
-            Capability.VIEW_AUDIT,
-        }
+        {_C.VIEW_CUSTOMERS, _C.EDIT_STORE_SETTINGS, _C.EDIT_GROUP_SETTINGS, _C.VIEW_AUDIT, _C.VIEW_SERVICE}
     ),
-    Role.ADMIN: frozenset(
-        {
-            Capability.VIEW_CUSTOMERS,
-            Capability.EDIT_CUSTOMERS,
-            Capability.REVEAL_PERSONAL,
-            Capability.EDIT_STORE_SETTINGS,
-            Capability.EDIT_GROUP_SETTINGS,
-            Capability.VIEW_AUDIT,
-            Capability.SEE_PLATES,
-        }
-    ),
+    Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS}),
 }
 
 _ROLES_CACHE = "_aftersales_roles"

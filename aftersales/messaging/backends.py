@@ -1,0 +1,201 @@
+"""Delivery backends: what actually carries an outbox message out of the system.
+
+Chosen by the setting `AFTERSALES_MESSAGE_BACKEND`: `console` (default: a log line, and the last
+messages kept in memory for tests), `email` (Django's `send_mail`, for staff e-mail addresses) or
+`webhook` (an HTTP POST of signed JSON to an SMS / WeChat gateway).  A dotted path to a class with
+the same interface also works (tests use one that fails on purpose).
+
+A backend never raises for a delivery problem: it answers with a `SendResult`.  `permanent=True`
+says that trying again cannot help (no URL configured, wrong channel), so the message fails at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import send_mail
+from django.utils.crypto import salted_hmac
+from django.utils.module_loading import import_string
+
+from aftersales.customers.validators import mask_mobile
+from aftersales.messaging.choices import Channel
+
+if TYPE_CHECKING:
+    from aftersales.messaging.models import OutboxMessage
+
+logger = logging.getLogger("aftersales.messaging")
+
+WEBHOOK_TIMEOUT_SECONDS = 5
+SIGNATURE_HEADER = "X-Aftersales-Signature"
+TIMESTAMP_HEADER = "X-Aftersales-Timestamp"
+MESSAGE_ID_HEADER = "X-Aftersales-Message-Id"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    detail: str = ""
+    permanent: bool = False
+
+
+class Backend(Protocol):
+    name: str
+
+    def send(self, message: OutboxMessage, *, recipient: str) -> SendResult: ...
+
+
+def mask_address(channel: str, address: str) -> str:
+    """The only form of an address that may appear in a log line."""
+    if not address:
+        return "-"
+    if channel == Channel.EMAIL or "@" in address:
+        local, _at, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return mask_mobile(address)
+
+
+class ConsoleBackend:
+    """One log line per message (masked address, no text); the last `KEEP` messages stay in `sent`."""
+
+    name = "console"
+    KEEP = 200
+    sent: ClassVar[deque[dict[str, Any]]] = deque(maxlen=KEEP)
+
+    def send(self, message: OutboxMessage, *, recipient: str) -> SendResult:
+        masked = mask_address(message.channel, recipient)
+        logger.info(
+            "outbox #%s store=%s channel=%s purpose=%s template=%s to=%s",
+            message.pk,
+            message.store_id,
+            message.channel,
+            message.purpose,
+            message.template,
+            masked,
+        )
+        self.sent.append(
+            {
+                "id": message.pk,
+                "channel": message.channel,
+                "to": masked,
+                "subject": message.subject,
+                "body": message.body,
+            }
+        )
+        return SendResult(ok=True, detail=f"logged to {masked}")
+
+    @classmethod
+    def clear(cls) -> None:
+        cls.sent.clear()
+
+
+class EmailBackend:
+    """Django's `send_mail` (its own EMAIL_BACKEND decides SMTP, console, …); e-mail channel only."""
+
+    name = "email"
+
+    def send(self, message: OutboxMessage, *, recipient: str) -> SendResult:
+        if message.channel != Channel.EMAIL:
+            return SendResult(
+                ok=False, detail=f"the email backend cannot send {message.channel} messages", permanent=True
+            )
+        if not recipient:
+            return SendResult(ok=False, detail="no e-mail address", permanent=True)
+        try:
+            send_mail(message.subject, message.body, None, [recipient], fail_silently=False)
+        except Exception as exc:  # any SMTP or connection error is a failed attempt
+            return SendResult(ok=False, detail=f"{type(exc).__name__}: {exc}")
+        return SendResult(ok=True, detail=f"mailed to {mask_address(Channel.EMAIL, recipient)}")
+
+
+def webhook_secret() -> bytes:
+    """AFTERSALES_WEBHOOK_SECRET, or a key derived from SECRET_KEY (never SECRET_KEY itself)."""
+    configured = getattr(settings, "AFTERSALES_WEBHOOK_SECRET", "")
+    if configured:
+        return configured.encode()
+    return salted_hmac("aftersales.messaging.webhook", "signing-key").hexdigest().encode()
+
+
+def webhook_signature(*, secret: bytes, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`; the gateway recomputes and compares."""
+    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class WebhookBackend:
+    """POST signed JSON to AFTERSALES_WEBHOOK_URL; any answer other than 2xx is a failed attempt.
+
+    Delivery is at least once: a gateway should drop repeats by the message id header.
+    """
+
+    name = "webhook"
+
+    def send(self, message: OutboxMessage, *, recipient: str) -> SendResult:
+        url = getattr(settings, "AFTERSALES_WEBHOOK_URL", "")
+        if not url.startswith(("http://", "https://")):
+            return SendResult(ok=False, detail="AFTERSALES_WEBHOOK_URL is not an http(s) URL", permanent=True)
+        payload = {
+            "id": message.pk,
+            "store": message.store.code,
+            "channel": message.channel,
+            "purpose": message.purpose,
+            "template": message.template,
+            "language": message.language,
+            "to": recipient,
+            "subject": message.subject,
+            "body": message.body,
+            "related": {"type": message.related_type, "id": message.related_id} if message.related_type else None,
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: webhook_signature(secret=webhook_secret(), timestamp=timestamp, body=body),
+                MESSAGE_ID_HEADER: str(message.pk),
+                "User-Agent": "aftersales-outbox",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:  # urllib raises for 4xx/5xx
+            return SendResult(ok=False, detail=f"HTTP {exc.code}")
+        except (urllib.error.URLError, OSError) as exc:
+            return SendResult(ok=False, detail=f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+        if not 200 <= status < 300:
+            return SendResult(ok=False, detail=f"HTTP {status}")
+        return SendResult(ok=True, detail=f"HTTP {status}")
+
+
+BUILT_IN: dict[str, type[Backend]] = {
+    "console": ConsoleBackend,
+    "email": EmailBackend,
+    "webhook": WebhookBackend,
+}
+
+
+def get_backend() -> Backend:
+    name = getattr(settings, "AFTERSALES_MESSAGE_BACKEND", "console") or "console"
+    if name in BUILT_IN:
+        return BUILT_IN[name]()
+    try:
+        return import_string(name)()
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"AFTERSALES_MESSAGE_BACKEND: {name!r} is neither one of {', '.join(BUILT_IN)} nor an importable class"
+        ) from exc

@@ -1,0 +1,44 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    """How the message reaches the person; which *backend* carries it is configured separately."""
+
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("E-mail")
+
+
+class Purpose(models.TextChoices):
+    """Why we write; decides the consent needed and whether quiet hours apply (SPEC §5, §10)."""
+
+    # Booking, estimate and pick-up notices rest on the service contract: no consent needed, sent at any hour.
+    SERVICE = "service", _("Service notice")
+    # Care offers and reminders: only with the customer's marketing consent, never in quiet hours.
+    MARKETING = "marketing", _("Marketing and care")
+    # Satisfaction surveys: only with the customer's survey consent, never in quiet hours.
+    SURVEY = "survey", _("Satisfaction survey")
+    # Internal notifications to a member of staff.
+    STAFF = "staff", _("Staff notification")
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Not sent (suppressed)")
+
+
+class SuppressionReason(models.TextChoices):
+    NONE = "", _("—")
+    NO_MARKETING_CONSENT = "no_marketing_consent", _("No marketing consent")
+    NO_SURVEY_CONSENT = "no_survey_consent", _("No survey consent")
+    NO_ADDRESS = "no_address", _("No address for this channel")
+    RECIPIENT_INACTIVE = "recipient_inactive", _("The staff account is inactive")

@@ -1,0 +1,320 @@
+"""Writes for the outbox: queue a message, deliver one, deliver every due one.
+
+Every message to a customer or a member of staff goes through `message_enqueue`; it renders the
+text, checks consent and quiet hours, and hands delivery to `transaction.on_commit`, so a caller whose
+transaction rolls back sends nothing.  Delivery claims a row with a conditional UPDATE (pending →
+sending), so two workers never send the same message, and a rerun sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.core import clock
+from aftersales.core.exceptions import ApplicationError
+from aftersales.customers import crypto
+from aftersales.customers.choices import ConsentPurpose
+from aftersales.customers.models import Consent, Customer
+from aftersales.messaging import templates
+from aftersales.messaging.backends import SendResult, get_backend
+from aftersales.messaging.choices import Channel, Language, MessageStatus, Purpose, SuppressionReason
+from aftersales.messaging.models import DeliveryAttempt, OutboxMessage
+from aftersales.messaging.selectors import due_condition
+from aftersales.messaging.transitions import can_move
+from aftersales.organisation.models import Store
+from aftersales.organisation.selectors import setting_values_for_store
+
+logger = logging.getLogger("aftersales.messaging")
+
+# Minutes to wait after the 1st, 2nd, 3rd, 4th failed attempt; the 5th failure is final.
+RETRY_BACKOFF_MINUTES: tuple[int, ...] = (1, 5, 30, 120)
+MAX_ATTEMPTS = len(RETRY_BACKOFF_MINUTES) + 1
+# How long a worker may hold a message in `sending` before another may take it over (a crashed worker).
+CLAIM_LEASE = dt.timedelta(minutes=10)
+
+# Purposes that need the customer's consent, and the consent purpose that grants it.
+CONSENT_FOR: dict[str, tuple[str, SuppressionReason]] = {
+    Purpose.MARKETING: (ConsentPurpose.MARKETING, SuppressionReason.NO_MARKETING_CONSENT),
+    Purpose.SURVEY: (ConsentPurpose.SURVEYS, SuppressionReason.NO_SURVEY_CONSENT),
+}
+# Purposes held back during the store's quiet hours (service notices and staff alerts go at any hour).
+QUIET_HOURS_PURPOSES = frozenset({Purpose.MARKETING, Purpose.SURVEY})
+
+UNKNOWN_PURPOSE = _("Unknown message purpose {purpose!r}.")
+UNKNOWN_CHANNEL = _("Unknown message channel {channel!r}.")
+UNKNOWN_LANGUAGE = _("Unknown message language {language!r}.")
+STAFF_NEEDS_USER = _("A staff notification needs a staff recipient and no customer.")
+CUSTOMER_NEEDS_CUSTOMER = _("A message of purpose {purpose!r} needs a customer and no staff recipient.")
+CUSTOMER_OTHER_STORE = _("The customer belongs to another store.")
+DEDUPE_TOO_LONG = _("A de-duplication key has at most 128 characters.")
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+def consent_missing(*, customer: Customer | None, purpose: str) -> SuppressionReason | None:
+    """Why a message of `purpose` may not go to `customer` (None when it may)."""
+    if purpose not in CONSENT_FOR or customer is None:
+        return None
+    consent_purpose, reason = CONSENT_FOR[purpose]
+    granted = Consent.objects.filter(customer=customer, purpose=consent_purpose, granted=True).exists()
+    return None if granted else reason
+
+
+def quiet_hours_end(*, at: dt.datetime, start: int, end: int) -> dt.datetime | None:
+    """When the quiet hours that include `at` end (store-local, China time), or None if `at` is outside them.
+
+    Hours are whole o'clock values; start > end spans midnight (21 → 8), start == end means none.
+    """
+    local = timezone.localtime(at, timezone.get_default_timezone())
+    hour = local.hour
+    if start == end:
+        return None
+    inside = (hour >= start or hour < end) if start > end else (start <= hour < end)
+    if not inside:
+        return None
+    candidate = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += dt.timedelta(days=1)
+    return candidate
+
+
+def _not_before(*, store: Store, purpose: str, at: dt.datetime) -> dt.datetime:
+    """The earliest time a message of `purpose` may be sent at `store`, starting from `at`."""
+    if purpose not in QUIET_HOURS_PURPOSES:
+        return at
+    values = setting_values_for_store(store)
+    end = quiet_hours_end(at=at, start=int(values["quiet_hours_start"]), end=int(values["quiet_hours_end"]))
+    return at if end is None else end
+
+
+def _recipient_address(*, customer: Customer | None, user: Any, channel: str) -> str:
+    if customer is not None:
+        # Customers have a mobile number only; SMS and WeChat gateways both address them by it.
+        return customer.phone if channel in (Channel.SMS, Channel.WECHAT) else ""
+    if channel == Channel.EMAIL:
+        return (getattr(user, "email", "") or "").strip()
+    return ""
+
+
+# -------------------------------------------------------------------------------------------- enqueue
+
+
+@transaction.atomic
+def message_enqueue(
+    *,
+    store: Store,
+    template: str,
+    context: Mapping[str, Any],
+    customer: Customer | None = None,
+    recipient_user: Any = None,
+    purpose: str,
+    channel: str | None = None,
+    language: str = Language.ZH_HANS,
+    dedupe_key: str = "",
+    related: models.Model | None = None,
+) -> OutboxMessage:
+    """Queue one message and schedule its delivery after the caller's transaction commits.
+
+    Returns the existing message when `dedupe_key` was used before.  A message that must not go
+    (consent missing, no address) is stored with status `suppressed` and the reason, and never sent.
+    """
+    if purpose not in Purpose.values:
+        raise ApplicationError(str(UNKNOWN_PURPOSE).format(purpose=purpose))
+    if language not in Language.values:
+        raise ApplicationError(str(UNKNOWN_LANGUAGE).format(language=language))
+    if purpose == Purpose.STAFF:
+        if recipient_user is None or customer is not None:
+            raise ApplicationError(str(STAFF_NEEDS_USER))
+    else:
+        if customer is None or recipient_user is not None:
+            raise ApplicationError(str(CUSTOMER_NEEDS_CUSTOMER).format(purpose=purpose))
+        if customer.store_id != store.pk:
+            raise ApplicationError(str(CUSTOMER_OTHER_STORE))
+    if channel is None:
+        channel = Channel.EMAIL if purpose == Purpose.STAFF else Channel.SMS
+    if channel not in Channel.values:
+        raise ApplicationError(str(UNKNOWN_CHANNEL).format(channel=channel))
+    if len(dedupe_key) > 128:
+        raise ApplicationError(str(DEDUPE_TOO_LONG))
+
+    if dedupe_key:
+        existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+
+    rendered = templates.render(
+        template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
+    )
+    now = clock.now()
+    address = _recipient_address(customer=customer, user=recipient_user, channel=channel)
+    reason: SuppressionReason | None
+    if recipient_user is not None and not recipient_user.is_active:
+        reason = SuppressionReason.RECIPIENT_INACTIVE
+    elif not address:
+        reason = SuppressionReason.NO_ADDRESS
+    else:
+        reason = consent_missing(customer=customer, purpose=purpose)
+
+    message = OutboxMessage(
+        store=store,
+        customer=customer,
+        recipient_user=recipient_user,
+        channel=channel,
+        purpose=purpose,
+        template=template,
+        language=language,
+        subject=rendered.subject[:200],
+        body=rendered.body,
+        recipient_encrypted=crypto.encrypt(address),
+        status=MessageStatus.SUPPRESSED if reason else MessageStatus.PENDING,
+        suppressed_reason=reason or "",
+        next_attempt_at=None if reason else _not_before(store=store, purpose=purpose, at=now),
+        dedupe_key=dedupe_key,
+        related_type=related._meta.label_lower if related is not None else "",
+        related_id=str(related.pk) if related is not None else "",
+        created_at=now,
+    )
+    message.full_clean()
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        # A concurrent caller queued the same dedupe_key between our check and our insert.
+        existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first() if dedupe_key else None
+        if existing is None:
+            raise
+        return existing
+
+    if message.status == MessageStatus.PENDING:
+        message_id = message.pk
+        transaction.on_commit(lambda: _deliver_after_commit(message_id))
+    return message
+
+
+def _deliver_after_commit(message_id: int) -> None:
+    """Try at once; whatever happens, the periodic `outbox_deliver_due` sweep picks up what is left."""
+    try:
+        outbox_deliver(message_id=message_id)
+    except Exception:
+        logger.exception("outbox #%s: immediate delivery failed; the sweep will retry", message_id)
+
+
+# -------------------------------------------------------------------------------------------- deliver
+
+
+def _move(
+    message_id: int, *, old: list[MessageStatus], new: MessageStatus, extra: Q | None = None, **fields: Any
+) -> int:
+    """Compare-and-set status change: rows still in one of `old` (and matching `extra`); 0 = lost the race."""
+    if not all(can_move(status, new) for status in old):
+        raise ValueError(f"outbox: no move from {old} to {new}")
+    rows = OutboxMessage.objects.filter(pk=message_id, status__in=old)
+    if extra is not None:
+        rows = rows.filter(extra)
+    return rows.update(status=new, updated_at=clock.now(), **fields)
+
+
+def _retry_at(*, message: OutboxMessage, attempts: int, now: dt.datetime) -> dt.datetime:
+    wait = dt.timedelta(minutes=RETRY_BACKOFF_MINUTES[min(attempts, len(RETRY_BACKOFF_MINUTES)) - 1])
+    return _not_before(store=message.store, purpose=message.purpose, at=now + wait)
+
+
+def outbox_deliver(*, message_id: int) -> bool:
+    """Send one message if it is due and nobody else is sending it; True when this call sent it.
+
+    Not one transaction on purpose: the claim commits before the backend is called (an HTTP call may
+    take seconds and must not hold a database lock), and the outcome is written afterwards.
+    """
+    message = OutboxMessage.objects.select_related("store").filter(pk=message_id).first()
+    if message is None or message.status not in (MessageStatus.PENDING, MessageStatus.SENDING):
+        return False
+    now = clock.now()
+    due = due_condition(now)
+
+    # Consent is checked again at the last moment: a withdrawal works at once, even for queued messages.
+    reason = consent_missing(customer=message.customer, purpose=message.purpose)
+    if reason is not None:
+        _move(
+            message_id,
+            old=[MessageStatus.PENDING, MessageStatus.SENDING],
+            new=MessageStatus.SUPPRESSED,
+            extra=due,
+            suppressed_reason=reason,
+            next_attempt_at=None,
+        )
+        return False
+    # Quiet hours are checked again too (a retry or a late worker may fall into them).
+    not_before = _not_before(store=message.store, purpose=message.purpose, at=now)
+    if not_before > now:
+        OutboxMessage.objects.filter(due, pk=message_id).update(next_attempt_at=not_before, updated_at=now)
+        return False
+
+    claimed = _move(
+        message_id,
+        old=[MessageStatus.PENDING, MessageStatus.SENDING],
+        new=MessageStatus.SENDING,
+        extra=due,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + CLAIM_LEASE,
+    )
+    if not claimed:
+        return False
+    message.refresh_from_db()
+
+    backend = get_backend()
+    try:
+        result = backend.send(message, recipient=message.recipient)
+    except Exception as exc:  # a broken backend is a failed attempt, not a crashed sweep
+        logger.exception("outbox #%s: backend %s raised", message_id, backend.name)
+        result = SendResult(ok=False, detail=f"{type(exc).__name__}: {exc}")
+    _record_outcome(message=message, backend_name=backend.name, result=result)
+    return result.ok
+
+
+@transaction.atomic
+def _record_outcome(*, message: OutboxMessage, backend_name: str, result: SendResult) -> None:
+    now = clock.now()
+    detail = result.detail[:500]
+    DeliveryAttempt.objects.create(message=message, at=now, backend=backend_name, ok=result.ok, detail=detail)
+    if result.ok:
+        _move(
+            message.pk,
+            old=[MessageStatus.SENDING],
+            new=MessageStatus.SENT,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error="",
+        )
+    elif result.permanent or message.attempts >= MAX_ATTEMPTS:
+        _move(
+            message.pk, old=[MessageStatus.SENDING], new=MessageStatus.FAILED, next_attempt_at=None, last_error=detail
+        )
+        logger.warning("outbox #%s failed after %s attempts: %s", message.pk, message.attempts, detail)
+    else:
+        _move(
+            message.pk,
+            old=[MessageStatus.SENDING],
+            new=MessageStatus.PENDING,
+            next_attempt_at=_retry_at(message=message, attempts=message.attempts, now=now),
+            last_error=detail,
+        )
+
+
+def outbox_deliver_due(*, limit: int = 100) -> int:
+    """Deliver up to `limit` due messages, oldest due first; returns how many were sent.  Safe to rerun."""
+    now = clock.now()
+    ids = list(
+        OutboxMessage.objects.filter(due_condition(now))
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[: max(limit, 0)]
+    )
+    return sum(1 for message_id in ids if outbox_deliver(message_id=message_id))

@@ -1,0 +1,302 @@
+"""Reads of the service process for pages and the API.  Each returns in a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from aftersales.core import clock
+from aftersales.organisation.models import Store
+from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.service import transitions
+from aftersales.service.choices import (
+    AppointmentStatus,
+    DeferredStatus,
+    EstimateStatus,
+    LineDecision,
+    LineKind,
+    RepairOrderStatus,
+)
+from aftersales.service.models import (
+    Appointment,
+    Attachment,
+    DeferredWork,
+    Estimate,
+    EstimateLine,
+    RepairOrder,
+    RepairOrderEvent,
+    Slot,
+)
+from aftersales.service.services.booking import slots_ensure
+from aftersales.service.services.orders import clock_state, local_day_bounds
+
+S = RepairOrderStatus
+
+
+def slot_list(*, store: Store, day: dt.date) -> list[Slot]:
+    """The day's slots with their remaining places (created from opening hours when first asked)."""
+    return slots_ensure(store=store, day=day)
+
+
+def order_get_for_user(*, user: Any, pk: Any) -> RepairOrder:
+    return RepairOrder.objects.select_related(
+        "store", "customer", "vehicle", "advisor__staff_profile", "technician__staff_profile", "bay", "appointment"
+    ).get_for_user_or_404(user, pk=pk)
+
+
+def appointment_get_for_user(*, user: Any, pk: Any) -> Appointment:
+    return Appointment.objects.select_related(
+        "store", "slot", "customer", "vehicle", "advisor__staff_profile"
+    ).get_for_user_or_404(user, pk=pk)
+
+
+def appointment_list(
+    *, user: Any, store_ids: frozenset[int], day: dt.date | None = None, status: str | None = None
+) -> QuerySet[Appointment]:
+    appointments = Appointment.objects.for_user(user, store_ids=store_ids).select_related(
+        "slot", "customer", "vehicle", "advisor__staff_profile", "store"
+    )
+    if day is not None:
+        start, end = local_day_bounds(day)
+        appointments = appointments.filter(slot__start__gte=start, slot__start__lt=end)
+    if status:
+        appointments = appointments.filter(status=status)
+    return appointments.order_by("slot__start", "id")
+
+
+def order_list(*, user: Any, store_ids: frozenset[int], statuses: list[str] | None = None) -> QuerySet[RepairOrder]:
+    orders = RepairOrder.objects.for_user(user, store_ids=store_ids).select_related(
+        "customer", "vehicle", "technician__staff_profile", "advisor__staff_profile", "bay", "store"
+    )
+    if statuses:
+        orders = orders.filter(status__in=statuses)
+    return orders
+
+
+@dataclass
+class LineView:
+    line: EstimateLine
+    attachments: list[Attachment]
+
+
+@dataclass
+class EstimateView:
+    estimate: Estimate
+    lines: list[LineView]
+    groups: dict[int, list[EstimateLine]]
+    total: Decimal
+    pending: int
+
+
+@dataclass
+class OrderPage:
+    """Everything the customer's page and the order page show, gathered in a fixed number of queries."""
+
+    order: RepairOrder
+    events: list[RepairOrderEvent]
+    estimates: list[EstimateView]
+    inspection_photos: list[Attachment]
+    approved: list[EstimateLine]
+    parts: list[EstimateLine]
+    bill_total: Decimal
+    pending_lines: int
+    progress_steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+PROGRESS_STEPS = (S.RECEPTION, S.WAITING, S.IN_PROGRESS, S.QC, S.READY, S.DELIVERED)
+
+
+def order_page(order: RepairOrder, *, include_drafts: bool = False) -> OrderPage:
+    """3 queries: events, estimates with lines, attachments."""
+    events = list(order.events.select_related("by__staff_profile").order_by("at", "id"))
+    estimates_qs = order.estimates.prefetch_related(Prefetch("lines", queryset=EstimateLine.objects.order_by("id")))
+    if not include_drafts:
+        estimates_qs = estimates_qs.exclude(status=EstimateStatus.DRAFT)
+    estimates = list(estimates_qs.order_by("number"))
+    attachments = list(order.attachments.order_by("id"))
+    by_line: dict[int, list[Attachment]] = defaultdict(list)
+    for attachment in attachments:
+        if attachment.line_id:
+            by_line[attachment.line_id].append(attachment)
+    views, approved = [], []
+    pending = 0
+    for estimate in estimates:
+        lines = list(estimate.lines.all())
+        groups: dict[int, list[EstimateLine]] = defaultdict(list)
+        for line in lines:
+            if line.choice_group is not None:
+                groups[line.choice_group].append(line)
+        estimate_pending = sum(1 for line in lines if line.decision == LineDecision.PENDING)
+        if estimate.status != EstimateStatus.DRAFT:
+            pending += estimate_pending
+        views.append(
+            EstimateView(
+                estimate=estimate,
+                lines=[LineView(line, by_line.get(line.pk, [])) for line in lines],
+                groups=dict(groups),
+                total=sum((line.amount for line in lines if line.decision != LineDecision.DECLINED), Decimal("0")),
+                pending=estimate_pending,
+            )
+        )
+        approved.extend(line for line in lines if line.decision == LineDecision.APPROVED)
+    reached = {event.to_status for event in events}
+    steps = []
+    for status in PROGRESS_STEPS:
+        steps.append(
+            {
+                "status": status,
+                "label": S(status).label,
+                "done": status in reached,
+                "current": order.status == status
+                or (status == S.IN_PROGRESS and order.status in (S.IN_BAY, S.WAITING_PARTS))
+                or (status == S.QC and order.status == S.WASHING),
+            }
+        )
+    return OrderPage(
+        order=order,
+        events=events,
+        estimates=views,
+        inspection_photos=[a for a in attachments if a.line_id is None],
+        approved=approved,
+        parts=[line for line in approved if line.kind == LineKind.PART],
+        bill_total=sum((line.amount for line in approved), Decimal("0")),
+        pending_lines=pending,
+        progress_steps=steps,
+    )
+
+
+@dataclass
+class Workbench:
+    appointments: list[Appointment]
+    queue: list[dict[str, Any]]
+    open_by_state: list[dict[str, Any]]
+    waiting_approval: list[RepairOrder]
+    overdue: list[dict[str, Any]]
+    ready: list[RepairOrder]
+
+
+def workbench(*, user: Any, store_ids: frozenset[int], day: dt.date | None = None) -> Workbench:
+    """The advisor's day: bookings and arrivals, the reception queue with its clocks, open orders by state,
+    estimates waiting for the customer, overdue clocks and cars ready to hand over."""
+    day = day or clock.today()
+    now = clock.now()
+    appointments = list(
+        appointment_list(user=user, store_ids=store_ids, day=day).exclude(status=AppointmentStatus.CANCELLED)
+    )
+    open_orders = list(order_list(user=user, store_ids=store_ids, statuses=list(transitions.OPEN_STATES)))
+    settings_by_store = {sid: setting_values_for_store(Store(pk=sid)) for sid in {o.store_id for o in open_orders}}
+    queue = []
+    for order in open_orders:
+        if order.status in (S.RECEPTION, S.WAITING) and order.bay_id is None:
+            queue.append({"order": order, **clock_state(order, now, settings_by_store[order.store_id])})
+    queue.sort(key=lambda row: (not row["order"].priority, row["order"].arrived_at))
+    counts = defaultdict(int)
+    for order in open_orders:
+        counts[order.status] += 1
+    by_state = [
+        {"status": s, "label": S(s).label, "count": counts[s]} for s in S.values if s in transitions.OPEN_STATES
+    ]
+    pending_ids = set(
+        EstimateLine.objects.filter(
+            estimate__order__in=[o.pk for o in open_orders],
+            estimate__status=EstimateStatus.SENT,
+            decision=LineDecision.PENDING,
+        ).values_list("estimate__order_id", flat=True)
+    )
+    waiting = [o for o in open_orders if o.pk in pending_ids]
+    overdue = [row for row in queue if row["inspection_overdue"] or row["bay_overdue"]]
+    ready = [o for o in open_orders if o.status == S.READY]
+    return Workbench(
+        appointments=appointments,
+        queue=queue,
+        open_by_state=by_state,
+        waiting_approval=waiting,
+        overdue=overdue,
+        ready=ready,
+    )
+
+
+def _approved_labour_hours(order_ids: list[int]) -> dict[int, float]:
+    hours: dict[int, float] = defaultdict(float)
+    for order_id, value in EstimateLine.objects.filter(
+        estimate__order__in=order_ids, decision=LineDecision.APPROVED, kind=LineKind.LABOUR
+    ).values_list("estimate__order_id", "standard_hours"):
+        hours[order_id] += float(value or 0)
+    return hours
+
+
+def workshop_board(*, user: Any, store_ids: frozenset[int]) -> list[dict[str, Any]]:
+    """Columns of the foreman's board: each workshop state with its cars, work time against standard time."""
+    from aftersales.service.services.orders import work_minutes
+
+    now = clock.now()
+    orders = list(
+        order_list(user=user, store_ids=store_ids, statuses=list(transitions.WORKSHOP_STATES)).prefetch_related(
+            Prefetch("events", queryset=RepairOrderEvent.objects.order_by("at", "id"))
+        )
+    )
+    hours = _approved_labour_hours([o.pk for o in orders])
+    columns = []
+    for status in transitions.WORKSHOP_STATES:
+        cards = []
+        for order in (o for o in orders if o.status == status):
+            spent = work_minutes(order, list(order.events.all()), now)
+            standard = hours[order.pk] * 60
+            cards.append(
+                {
+                    "order": order,
+                    "work_minutes": int(spent),
+                    "standard_minutes": int(standard),
+                    "over": bool(standard) and spent > standard,
+                }
+            )
+        columns.append({"status": status, "label": S(status).label, "cards": cards})
+    return columns
+
+
+def technician_jobs(*, user: Any) -> list[dict[str, Any]]:
+    """The technician's own open jobs with the lines they may work on (approved ones only)."""
+    orders = list(
+        RepairOrder.objects.for_user(user)
+        .filter(technician=user, status__in=transitions.WORKSHOP_STATES)
+        .select_related("vehicle", "bay", "customer")
+        .order_by("arrived_at")
+    )
+    per_order: dict[int, list[EstimateLine]] = defaultdict(list)
+    for line in (
+        EstimateLine.objects.filter(estimate__order__in=[o.pk for o in orders], decision=LineDecision.APPROVED)
+        .select_related("estimate")
+        .order_by("id")
+    ):
+        per_order[line.estimate.order_id].append(line)
+    return [
+        {"order": o, "lines": per_order[o.pk], "next": sorted(transitions.REPAIR_ORDER_FLOW[o.status])} for o in orders
+    ]
+
+
+def deferred_work_list(
+    *, user: Any, store_ids: frozenset[int], vehicle_id: int | None = None
+) -> QuerySet[DeferredWork]:
+    items = (
+        DeferredWork.objects.for_user(user, store_ids=store_ids)
+        .filter(status=DeferredStatus.OPEN)
+        .select_related("vehicle__customer", "source_line__estimate__order")
+    )
+    if vehicle_id is not None:
+        items = items.filter(vehicle_id=vehicle_id)
+    return items.order_by("suggested_date", "id")
+
+
+def open_deferred_for_vehicle(vehicle_id: int) -> list[DeferredWork]:
+    return list(
+        DeferredWork.objects.filter(vehicle_id=vehicle_id, status=DeferredStatus.OPEN).order_by("suggested_date")
+    )
+
+
+def vehicle_history(*, vehicle_id: int) -> QuerySet[RepairOrder]:
+    return RepairOrder.objects.filter(vehicle_id=vehicle_id).order_by("-arrived_at")

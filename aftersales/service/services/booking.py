@@ -1,0 +1,252 @@
+"""Slots and appointments.  The last place of a slot is taken with a conditional UPDATE
+(`booked < capacity`), so two bookings can never take it both — on PostgreSQL and on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.core.exceptions import ApplicationError
+from aftersales.customers import crypto
+from aftersales.customers.models import Customer, Vehicle
+from aftersales.organisation.choices import Role
+from aftersales.organisation.models import Bay, Membership, OpeningHours, Store
+from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.service.choices import AppointmentStatus, BookingChannel, ServiceType
+from aftersales.service.models import AdvisorSlotLoad, Appointment, Slot
+
+SLOT_FULL = "This slot is full. Please choose another time."
+ADVISOR_FULL = "The chosen advisor has no place left in this slot. Choose another advisor or time."
+
+
+def slot_capacity(store: Store, *, per_advisor: int) -> int:
+    """Cars a slot can take: limited by active bays and by what the advisors can receive."""
+    bays = Bay.objects.filter(store=store, is_active=True).count()
+    advisors = Membership.objects.filter(store=store, role=Role.ADVISOR).values("user").distinct().count()
+    return max(min(bays, advisors * per_advisor), 0)
+
+
+def slots_ensure(*, store: Store, day: dt.date) -> list[Slot]:
+    """The store's slots of `day`, created from its opening hours the first time anybody asks."""
+    tz = timezone.get_current_timezone()
+    day_start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    existing = list(Slot.objects.filter(store=store, start__gte=day_start, start__lt=day_start + dt.timedelta(days=1)))
+    if existing:
+        return sorted(existing, key=lambda s: s.start)
+    values = setting_values_for_store(store)
+    length = dt.timedelta(minutes=int(values["slot_minutes"]))
+    capacity = slot_capacity(store, per_advisor=int(values["bookings_per_advisor_per_slot"]))
+    slots = []
+    for hours in OpeningHours.objects.filter(store=store, weekday=day.weekday()).order_by("opens"):
+        start = dt.datetime.combine(day, hours.opens, tzinfo=tz)
+        closes = dt.datetime.combine(day, hours.closes, tzinfo=tz)
+        while start + length <= closes:
+            slots.append(Slot(store=store, start=start, end=start + length, capacity=capacity))
+            start += length
+    if not slots or capacity == 0:
+        return []
+    Slot.objects.bulk_create(slots, ignore_conflicts=True)  # another request may have created them meanwhile
+    return list(
+        Slot.objects.filter(store=store, start__gte=day_start, start__lt=day_start + dt.timedelta(days=1)).order_by(
+            "start"
+        )
+    )
+
+
+def _bookable_window(store: Store) -> tuple[dt.datetime, dt.datetime]:
+    values = setting_values_for_store(store)
+    now = clock.now()
+    return now + dt.timedelta(minutes=int(values["booking_lead_minutes"])), now + dt.timedelta(
+        days=int(values["booking_horizon_days"])
+    )
+
+
+def _slot_at(store: Store, start: dt.datetime, errors: dict[str, list[str]]) -> Slot | None:
+    if timezone.is_naive(start):
+        errors.setdefault("start", []).append(_("Give the time with its offset, e.g. 2026-11-24T09:00:00+08:00."))
+        return None
+    earliest, latest = _bookable_window(store)
+    if start < earliest:
+        errors.setdefault("start", []).append(_("This time has passed or is too soon to book."))
+        return None
+    if start > latest:
+        errors.setdefault("start", []).append(
+            _("Bookings are open for the coming {days} days only.").format(days=(latest - clock.now()).days)
+        )
+        return None
+    local = timezone.localtime(start)
+    slot = next((s for s in slots_ensure(store=store, day=local.date()) if s.start == start), None)
+    if slot is None:
+        errors.setdefault("start", []).append(_("The store has no slot starting at this time."))
+    return slot
+
+
+def _claim(slot: Slot, advisor: Any, per_advisor: int) -> None:
+    if not Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity")).update(booked=F("booked") + 1):
+        raise ApplicationError(_(SLOT_FULL), {"code": "slot_full"})
+    if advisor is not None:
+        AdvisorSlotLoad.objects.bulk_create([AdvisorSlotLoad(slot=slot, advisor=advisor)], ignore_conflicts=True)
+        if not AdvisorSlotLoad.objects.filter(slot=slot, advisor=advisor, booked__lt=per_advisor).update(
+            booked=F("booked") + 1
+        ):
+            raise ApplicationError(_(ADVISOR_FULL), {"code": "advisor_full"})
+
+
+def _release(slot: Slot, advisor: Any) -> None:
+    Slot.objects.filter(pk=slot.pk, booked__gt=0).update(booked=F("booked") - 1)
+    if advisor is not None:
+        AdvisorSlotLoad.objects.filter(slot=slot, advisor=advisor, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def _check_advisor(store: Store, advisor: Any, errors: dict[str, list[str]]) -> None:
+    if advisor is not None and not Membership.objects.filter(user=advisor, store=store, role=Role.ADVISOR).exists():
+        errors.setdefault("advisor", []).append(_("This person is not an advisor of the store."))
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    store: Store,
+    start: dt.datetime,
+    service_type: str,
+    channel: str,
+    customer: Customer,
+    vehicle: Vehicle,
+    by: Any = None,
+    advisor: Any = None,
+    customer_words: str = "",
+    pickup_address: str = "",
+    pickup_from: dt.datetime | None = None,
+    pickup_to: dt.datetime | None = None,
+) -> Appointment:
+    """Book a place; raises ValidationError naming bad fields, ApplicationError when the slot is full."""
+    errors: dict[str, list[str]] = {}
+    if service_type not in ServiceType.values:
+        errors["service_type"] = [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]
+    if channel not in BookingChannel.values:
+        errors["channel"] = [_("Choose one of: {options}.").format(options=", ".join(BookingChannel.values))]
+    if customer.store_id != store.pk:
+        errors["customer"] = [_("No customer with this id in the store.")]
+    if vehicle.customer_id != customer.pk:
+        errors["vehicle"] = [_("This vehicle does not belong to the customer.")]
+    if len(customer_words) > 300:
+        errors["customer_words"] = [_("At most 300 characters.")]
+    _check_advisor(store, advisor, errors)
+    pickup = bool(pickup_address or pickup_from or pickup_to)
+    if pickup:
+        if not pickup_address.strip():
+            errors["pickup_address"] = [_("Enter the address where the car is picked up.")]
+        if not (pickup_from and pickup_to) or pickup_to <= pickup_from:
+            errors["pickup_from"] = [_("Give a pick-up window whose end is after its start.")]
+        elif pickup_to > start:
+            errors["pickup_to"] = [_("The pick-up window must end before the booked time.")]
+    slot = _slot_at(store, start, errors) if "start" not in errors else None
+    if errors:
+        raise ValidationError(errors)
+    per_advisor = int(setting_values_for_store(store)["bookings_per_advisor_per_slot"])
+    _claim(slot, advisor, per_advisor)  # type: ignore[arg-type]
+    appointment = Appointment.objects.create(
+        store=store,
+        slot=slot,
+        customer=customer,
+        vehicle=vehicle,
+        service_type=service_type,
+        channel=channel,
+        advisor=advisor,
+        customer_words=customer_words.strip(),
+        pickup=pickup,
+        pickup_address_encrypted=crypto.encrypt(pickup_address.strip()) if pickup else "",
+        pickup_from=pickup_from if pickup else None,
+        pickup_to=pickup_to if pickup else None,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    audit_record(
+        actor=by,
+        action="appointment.book",
+        obj=appointment,
+        changes={"start": start.isoformat(), "channel": channel, "service_type": service_type},
+    )
+    _notify(appointment, "booking_confirmed")
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: Any = None) -> Appointment:
+    """Move a booking to another slot: the new place is claimed before the old one is given back."""
+    appointment = Appointment.objects.select_for_update().select_related("slot", "store").get(pk=appointment.pk)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise ApplicationError(
+            _("Only a booked appointment can be moved; this one is {status}.").format(
+                status=appointment.get_status_display()
+            )
+        )
+    errors: dict[str, list[str]] = {}
+    slot = _slot_at(appointment.store, start, errors)
+    if errors:
+        raise ValidationError(errors)
+    if slot.pk == appointment.slot_id:  # type: ignore[union-attr]
+        return appointment
+    per_advisor = int(setting_values_for_store(appointment.store)["bookings_per_advisor_per_slot"])
+    _claim(slot, appointment.advisor, per_advisor)  # type: ignore[arg-type]
+    old = appointment.slot
+    _release(old, appointment.advisor)
+    appointment.slot = slot  # type: ignore[assignment]
+    appointment.save(update_fields=["slot", "updated_at"])
+    audit_record(
+        actor=by,
+        action="appointment.reschedule",
+        obj=appointment,
+        changes={"start": [old.start.isoformat(), start.isoformat()]},
+    )
+    _notify(appointment, "booking_rescheduled")
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, appointment: Appointment, by: Any = None, reason: str = "") -> Appointment:
+    appointment = Appointment.objects.select_for_update().select_related("slot").get(pk=appointment.pk)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise ApplicationError(
+            _("Only a booked appointment can be cancelled; this one is {status}.").format(
+                status=appointment.get_status_display()
+            )
+        )
+    if len(reason) > 200:
+        raise ValidationError({"reason": [_("At most 200 characters.")]})
+    updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
+        status=AppointmentStatus.CANCELLED, cancelled_at=clock.now(), cancel_reason=reason.strip()
+    )
+    if not updated:
+        raise ApplicationError(_("Someone else changed this appointment meanwhile; reload and try again."))
+    _release(appointment.slot, appointment.advisor)
+    appointment.refresh_from_db()
+    audit_record(actor=by, action="appointment.cancel", obj=appointment, changes={"reason": reason})
+    _notify(appointment, "booking_cancelled")
+    return appointment
+
+
+@transaction.atomic
+def appointment_assign_driver(*, appointment: Appointment, driver: Any, by: Any) -> Appointment:
+    if not appointment.pickup:
+        raise ApplicationError(_("This booking has no pick-up."))
+    if not Membership.objects.filter(user=driver, store_id=appointment.store_id).exists():
+        raise ValidationError({"driver": [_("The driver must be a member of the store's staff.")]})
+    appointment.driver = driver
+    appointment.save(update_fields=["driver", "updated_at"])
+    audit_record(actor=by, action="appointment.driver", obj=appointment, changes={"driver": driver.pk})
+    return appointment
+
+
+def _notify(appointment: Appointment, template: str) -> None:
+    """The confirmation message through the outbox (service notices need no consent)."""
+    from aftersales.service.services.notifications import appointment_message
+
+    appointment_message(appointment=appointment, template=template)

@@ -1,0 +1,261 @@
+"""Estimates and the customer's decisions, line by line, with the evidence behind each line.
+Declined work is kept as deferred work on the vehicle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.core.exceptions import ApplicationError
+from aftersales.organisation.choices import TechnicianGrade
+from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.service import transitions
+from aftersales.service.choices import (
+    DecisionChannel,
+    DeferredStatus,
+    EstimateStatus,
+    LineDecision,
+    LineKind,
+    PartGrade,
+)
+from aftersales.service.models import DeferredWork, Estimate, EstimateLine, RepairOrder
+
+CENT = Decimal("0.01")
+
+
+def estimate_draft(*, order: RepairOrder) -> Estimate:
+    """The order's draft estimate; a new (supplementary) one when every earlier one has been sent."""
+    if order.status not in transitions.ESTIMATE_EDITABLE:
+        raise ApplicationError(_("Lines can no longer be added to this order."))
+    draft = order.estimates.filter(status=EstimateStatus.DRAFT).order_by("-number").first()
+    if draft:
+        return draft
+    number = (order.estimates.aggregate(m=Max("number"))["m"] or 0) + 1
+    return Estimate.objects.create(order=order, number=number)
+
+
+def _money(value: Any, field: str, errors: dict[str, list[str]], *, required: bool = True) -> Decimal | None:
+    if value in (None, ""):
+        if required:
+            errors.setdefault(field, []).append(_("This field is required."))
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append(_("Enter an amount, e.g. 380.00."))
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e9"):
+        errors.setdefault(field, []).append(_("Enter an amount of zero or more."))
+        return None
+    return amount.quantize(CENT)
+
+
+def _positive(value: Any, field: str, errors: dict[str, list[str]]) -> Decimal | None:
+    number = _money(value, field, errors)
+    if number is not None and number <= 0:
+        errors.setdefault(field, []).append(_("Must be more than zero."))
+        return None
+    return number
+
+
+@transaction.atomic
+def estimate_line_add(
+    *,
+    order: RepairOrder,
+    by: Any,
+    kind: str,
+    description: str,
+    standard_hours: Any = None,
+    hourly_rate: Any = None,
+    min_grade: str = "",
+    operation_code: str = "",
+    part_number: str = "",
+    grade: str = "",
+    unit_price: Any = None,
+    quantity: Any = 1,
+    amount: Any = None,
+    alternative_to: EstimateLine | None = None,
+) -> EstimateLine:
+    """A labour line (hours × rate), a part line (unit price × quantity, with its grade) or a fee, added to
+    the order's draft.  `alternative_to` offers this part as a choice against another line of the draft."""
+    errors: dict[str, list[str]] = {}
+    description = " ".join(str(description or "").split())
+    if not description:
+        errors["description"] = [_("Describe the work or the part.")]
+    elif len(description) > 200:
+        errors["description"] = [_("At most 200 characters.")]
+    if kind not in LineKind.values:
+        errors["kind"] = [_("Choose one of: {options}.").format(options=", ".join(LineKind.values))]
+    line = EstimateLine(kind=kind, description=description, operation_code=str(operation_code)[:32])
+    if kind == LineKind.LABOUR:
+        hours = _positive(standard_hours, "standard_hours", errors)
+        if hourly_rate in (None, ""):
+            hourly_rate = setting_values_for_store(order.store)["default_hourly_rate"]
+        rate = _money(hourly_rate, "hourly_rate", errors)
+        if min_grade and min_grade not in TechnicianGrade.values:
+            errors["min_grade"] = [_("Choose one of: {options}.").format(options=", ".join(TechnicianGrade.values))]
+        if hours is not None and rate is not None:
+            line.standard_hours, line.hourly_rate, line.min_grade = hours, rate, min_grade
+            line.amount = (hours * rate).quantize(CENT)
+    elif kind == LineKind.PART:
+        price = _money(unit_price, "unit_price", errors)
+        qty = _positive(quantity, "quantity", errors)
+        if grade not in PartGrade.values:
+            errors["grade"] = [_("Choose one of: {options}.").format(options=", ".join(PartGrade.values))]
+        if price is not None and qty is not None:
+            line.unit_price, line.quantity, line.grade = price, qty, grade
+            line.part_number = str(part_number)[:40]
+            line.amount = (price * qty).quantize(CENT)
+    elif kind == LineKind.FEE:
+        fee = _money(amount, "amount", errors)
+        if fee is not None:
+            line.amount = fee
+    if alternative_to is not None:
+        if kind != LineKind.PART or alternative_to.kind != LineKind.PART:
+            errors["alternative_to"] = [_("Only a part can be offered as an alternative to another part.")]
+        elif alternative_to.estimate.order_id != order.pk or alternative_to.estimate.status != EstimateStatus.DRAFT:
+            errors["alternative_to"] = [_("The alternative must be a part line of this order's draft.")]
+        elif grade == alternative_to.grade:
+            errors["grade"] = [_("An alternative must be of another grade.")]
+    if errors:
+        raise ValidationError(errors)
+    estimate = estimate_draft(order=order)
+    line.estimate = estimate
+    if alternative_to is not None:
+        group = alternative_to.choice_group or alternative_to.pk
+        if alternative_to.choice_group is None:
+            EstimateLine.objects.filter(pk=alternative_to.pk).update(choice_group=group)
+        line.choice_group = group
+    line.save()
+    audit_record(
+        actor=by,
+        action="estimate.line_add",
+        obj=order,
+        changes={"line": line.pk, "kind": kind, "amount": str(line.amount)},
+    )
+    return line
+
+
+@transaction.atomic
+def estimate_line_remove(*, line: EstimateLine, by: Any) -> None:
+    if line.estimate.status != EstimateStatus.DRAFT:
+        raise ApplicationError(_("A sent line cannot be removed; the customer can decline it."))
+    order = line.estimate.order
+    group = line.choice_group
+    line.delete()
+    if group is not None and EstimateLine.objects.filter(choice_group=group, estimate__order=order).count() == 1:
+        EstimateLine.objects.filter(choice_group=group, estimate__order=order).update(choice_group=None)
+    audit_record(actor=by, action="estimate.line_remove", obj=order, changes={"line": line.description})
+
+
+@transaction.atomic
+def estimate_send(*, estimate: Estimate, by: Any) -> Estimate:
+    """The draft goes to the customer (a signed link by message); from now on lines are decided, not edited."""
+    if estimate.status != EstimateStatus.DRAFT:
+        raise ApplicationError(_("This estimate has already been sent."))
+    if not estimate.lines.exists():
+        raise ApplicationError(_("Add at least one line before sending the estimate."))
+    now = clock.now()
+    if not Estimate.objects.filter(pk=estimate.pk, status=EstimateStatus.DRAFT).update(
+        status=EstimateStatus.SENT, sent_at=now, sent_by=by if getattr(by, "is_authenticated", False) else None
+    ):
+        raise ApplicationError(_("Someone else sent this estimate meanwhile."))
+    estimate.refresh_from_db()
+    audit_record(actor=by, action="estimate.send", obj=estimate.order, changes={"estimate": estimate.number})
+    from aftersales.service.services.notifications import order_message
+
+    order_message(order=estimate.order, template="estimate_ready", dedupe_key=f"estimate:{estimate.pk}")
+    return estimate
+
+
+@transaction.atomic
+def estimate_line_decide(
+    *, line: EstimateLine, decision: str, channel: str, by: Any = None, reason: str = ""
+) -> EstimateLine:
+    """The customer's decision on one line, with its channel and time.  Approving one of a group of
+    alternatives declines the others; a declined line becomes deferred work on the vehicle."""
+    if decision not in (LineDecision.APPROVED, LineDecision.DECLINED):
+        raise ValidationError({"decision": [_("Choose approved or declined.")]})
+    if channel not in DecisionChannel.values:
+        raise ValidationError(
+            {"channel": [_("Choose one of: {options}.").format(options=", ".join(DecisionChannel.values))]}
+        )
+    if channel != DecisionChannel.LINK and not getattr(by, "is_authenticated", False):
+        raise ValidationError({"channel": [_("A desk or phone decision is noted by a member of staff.")]})
+    if len(reason) > 200:
+        raise ValidationError({"reason": [_("At most 200 characters.")]})
+    line = EstimateLine.objects.select_related("estimate__order__store", "estimate__order__vehicle").get(pk=line.pk)
+    estimate, order = line.estimate, line.estimate.order
+    if estimate.status == EstimateStatus.DRAFT:
+        raise ApplicationError(_("This estimate has not been sent yet."))
+    if order.status in (transitions.S.DELIVERED, transitions.S.CANCELLED):
+        raise ApplicationError(_("This order is closed."))
+    now = clock.now()
+    staff = by if getattr(by, "is_authenticated", False) else None
+    if not EstimateLine.objects.filter(pk=line.pk, decision=LineDecision.PENDING).update(
+        decision=decision, decided_at=now, decision_channel=channel, decided_by=staff, decline_reason=reason.strip()
+    ):
+        raise ApplicationError(_("This line has already been decided."), {"code": "already_decided"})
+    line.refresh_from_db()
+    if decision == LineDecision.APPROVED and line.choice_group is not None:
+        EstimateLine.objects.filter(
+            estimate=estimate, choice_group=line.choice_group, decision=LineDecision.PENDING
+        ).exclude(pk=line.pk).update(
+            decision=LineDecision.DECLINED,
+            decided_at=now,
+            decision_channel=channel,
+            decided_by=staff,
+            decline_reason=_("another grade chosen"),
+        )
+    if decision == LineDecision.DECLINED and not _alternative_approved(line):
+        days = int(setting_values_for_store(order.store)["deferred_work_days"])
+        DeferredWork.objects.create(
+            store=order.store,
+            vehicle=order.vehicle,
+            source_line=line,
+            description=line.description,
+            amount=line.amount,
+            reason=reason.strip()[:200],
+            suggested_date=clock.today() + dt.timedelta(days=days),
+        )
+    if not estimate.lines.filter(decision=LineDecision.PENDING).exists():
+        Estimate.objects.filter(pk=estimate.pk).update(status=EstimateStatus.DECIDED)
+    audit_record(
+        actor=by,
+        action=f"estimate.line_{decision}",
+        obj=order,
+        changes={"line": line.pk, "channel": channel, "reason": reason},
+    )
+    return line
+
+
+def _alternative_approved(line: EstimateLine) -> bool:
+    """A declined part whose alternative was approved is a choice, not lost work."""
+    if line.choice_group is None:
+        return False
+    siblings = EstimateLine.objects.filter(estimate=line.estimate, choice_group=line.choice_group).exclude(pk=line.pk)
+    if siblings.filter(decision=LineDecision.APPROVED).exists():
+        return True
+    # Declining the first of a pair while its alternative is still open: defer only when all are declined.
+    return siblings.filter(decision=LineDecision.PENDING).exists()
+
+
+@transaction.atomic
+def deferred_work_close(*, item: DeferredWork, by: Any, status: str, order: RepairOrder | None = None) -> DeferredWork:
+    if status not in (DeferredStatus.DONE, DeferredStatus.DISMISSED):
+        raise ValidationError({"status": [_("Choose done or dismissed.")]})
+    if item.status != DeferredStatus.OPEN:
+        raise ApplicationError(_("This item is already closed."))
+    item.status = status
+    item.resolved_order = order
+    item.save(update_fields=["status", "resolved_order", "updated_at"])
+    audit_record(actor=by, action=f"deferred_work.{status}", obj=item, changes={"order": getattr(order, "pk", None)})
+    return item

@@ -1,0 +1,633 @@
+"""Repair orders: arrival (booked or walk-in), the initial inspection, assignment, the state machine,
+quality checks, delivery and the efficiency warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.core.exceptions import ApplicationError
+from aftersales.customers import services as customer_services
+from aftersales.customers.models import Customer, Vehicle
+from aftersales.customers.validators import normalize_mobile, normalize_plate
+from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
+from aftersales.organisation.models import Bay, Membership, Store
+from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.service import transitions
+from aftersales.service.choices import (
+    DAMAGE_KINDS,
+    DAMAGE_ZONES,
+    AppointmentStatus,
+    EstimateStatus,
+    LineDecision,
+    LineKind,
+    RepairOrderStatus,
+    ServiceType,
+)
+from aftersales.service.models import Appointment, EstimateLine, QualityCheck, RepairOrder, RepairOrderEvent
+
+S = RepairOrderStatus
+GRADE_RANK = {"": 0, TechnicianGrade.JUNIOR: 1, TechnicianGrade.INTERMEDIATE: 2, TechnicianGrade.SENIOR: 3}
+# Service types that need a bay with a given capability.
+BAY_NEEDS: dict[str, set[str]] = {
+    ServiceType.NEV_CHECK: {BayCapability.NEV_HIGH_VOLTAGE},
+    ServiceType.BODYWORK: {BayCapability.BODYWORK, BayCapability.PAINT},
+}
+QC_CHECKLIST: tuple[tuple[str, str], ...] = (
+    ("work_done", "All approved work done"),
+    ("road_test", "Road test or function test passed"),
+    ("no_leaks", "No leaks, fluids topped up"),
+    ("warning_lights", "No warning lights on the dashboard"),
+    ("tightening", "Wheels and fasteners tightened to torque"),
+    ("clean", "Car clean inside, protective covers removed"),
+    ("old_parts", "Old parts ready to show the customer"),
+)
+
+
+def _number(store: Store) -> str:
+    """RO numbers read SH01-20261123-0007: store, day, running count of the day."""
+    today = clock.today()
+    prefix = f"{store.code}-{today:%Y%m%d}-"
+    last = RepairOrder.objects.filter(number__startswith=prefix).aggregate(m=Max("number"))["m"]
+    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{sequence:04d}"
+
+
+def _record_event(
+    order: RepairOrder, old: str, new: str, by: Any, reason: str = "", at: dt.datetime | None = None
+) -> None:
+    RepairOrderEvent.objects.create(
+        order=order,
+        from_status=old,
+        to_status=new,
+        at=at or clock.now(),
+        by=by if getattr(by, "is_authenticated", False) else None,
+        reason=reason[:300],
+    )
+
+
+def _open(
+    *,
+    store: Store,
+    customer: Customer,
+    vehicle: Vehicle,
+    service_type: str,
+    by: Any,
+    walk_in: bool,
+    appointment: Appointment | None = None,
+    customer_words: str = "",
+) -> RepairOrder:
+    if vehicle.repair_orders.filter(status__in=transitions.OPEN_STATES).exists():
+        raise ApplicationError(_("This vehicle already has an open repair order."), {"code": "already_open"})
+    now = clock.now()
+    order = RepairOrder.objects.create(
+        store=store,
+        number=_number(store),
+        customer=customer,
+        vehicle=vehicle,
+        appointment=appointment,
+        service_type=service_type,
+        walk_in=walk_in,
+        priority=customer.is_priority,
+        arrived_at=now,
+        advisor=(
+            appointment.advisor
+            if appointment and appointment.advisor
+            else (by if getattr(by, "is_authenticated", False) else None)
+        ),
+        customer_words=customer_words,
+        link_nonce=secrets.token_hex(8),
+    )
+    _record_event(order, "", S.RECEPTION, by, _("walk-in") if walk_in else _("booked arrival"), at=now)
+    audit_record(actor=by, action="repair_order.open", obj=order, changes={"walk_in": walk_in})
+    return order
+
+
+@transaction.atomic
+def appointment_check_in(*, appointment: Appointment, by: Any) -> RepairOrder:
+    """The booked customer has arrived: the appointment becomes a repair order in reception."""
+    updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
+        status=AppointmentStatus.ARRIVED
+    )
+    if not updated:
+        raise ApplicationError(_("Only a booked appointment can be checked in."))
+    return _open(
+        store=appointment.store,
+        customer=appointment.customer,
+        vehicle=appointment.vehicle,
+        service_type=appointment.service_type,
+        by=by,
+        walk_in=False,
+        appointment=appointment,
+        customer_words=appointment.customer_words,
+    )
+
+
+@transaction.atomic
+def walk_in_register(
+    *,
+    store: Store,
+    by: Any,
+    service_type: str,
+    plate: str = "",
+    phone: str = "",
+    name: str = "",
+    vin: str = "",
+    brand: str = "",
+    model_name: str = "",
+    customer_words: str = "",
+) -> RepairOrder:
+    """Fast registration: the plate or the phone first; what is known is found, the rest filled in."""
+    errors: dict[str, list[str]] = {}
+    if service_type not in ServiceType.values:
+        errors["service_type"] = [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]
+    clean_plate = clean_phone = ""
+    if plate:
+        try:
+            clean_plate = normalize_plate(plate)
+        except ValidationError as exc:
+            errors["plate"] = list(exc.messages)
+    if phone:
+        try:
+            clean_phone = normalize_mobile(phone)
+        except ValidationError as exc:
+            errors["phone"] = list(exc.messages)
+    if not plate and not phone:
+        errors["plate"] = [_("Enter the plate or the customer's mobile number.")]
+    if errors:
+        raise ValidationError(errors)
+    vehicle = (
+        Vehicle.objects.select_related("customer").filter(store=store, plate=clean_plate).first()
+        if clean_plate
+        else None
+    )
+    customer = vehicle.customer if vehicle else None
+    if customer is None and clean_phone:
+        from aftersales.customers import crypto
+
+        customer = Customer.objects.filter(store=store, phone_hash=crypto.search_hash("phone", clean_phone)).first()
+    if customer is None:
+        if not (name and clean_phone):
+            raise ValidationError({"name": [_("New customer: enter the name and the mobile number.")]})
+        customer = customer_services.customer_create(store=store, by=by, name=name, phone=clean_phone)
+    if vehicle is None:
+        vehicle = customer.vehicles.filter(plate=clean_plate).first() if clean_plate else None
+        if vehicle is None and not clean_plate:
+            vehicle = customer.vehicles.order_by("-id").first()
+        if vehicle is None:
+            if not vin:
+                raise ValidationError({"vin": [_("New vehicle: enter the VIN, brand and model.")]})
+            vehicle = customer_services.vehicle_create(
+                customer=customer, by=by, vin=vin, plate=clean_plate, brand=brand, model_name=model_name
+            )
+    return _open(
+        store=store,
+        customer=customer,
+        vehicle=vehicle,
+        service_type=service_type,
+        by=by,
+        walk_in=True,
+        customer_words=customer_words,
+    )
+
+
+def _clean_damage(marks: Any) -> list[dict[str, str]]:
+    if not isinstance(marks, list) or len(marks) > 40:
+        raise ValidationError({"damage_marks": [_("Give a list of at most 40 marks.")]})
+    zones, kinds = dict(DAMAGE_ZONES), dict(DAMAGE_KINDS)
+    clean = []
+    for mark in marks:
+        if not isinstance(mark, dict) or mark.get("zone") not in zones or mark.get("kind") not in kinds:
+            raise ValidationError({"damage_marks": [_("Each mark needs a known zone and kind.")]})
+        note = str(mark.get("note", ""))[:80]
+        clean.append({"zone": mark["zone"], "kind": mark["kind"], "note": note})
+    return clean
+
+
+@transaction.atomic
+def inspection_record(
+    *,
+    order: RepairOrder,
+    by: Any,
+    mileage_in: Any,
+    fuel_level: Any,
+    damage_marks: Any = (),
+    valuables_reminded: bool = False,
+    customer_words: str = "",
+) -> RepairOrder:
+    """The walk-around inspection; the first save marks it done (the 30-minute clock of SPEC §3.2)."""
+    errors: dict[str, list[str]] = {}
+    if order.status != S.RECEPTION:
+        raise ApplicationError(_("The inspection is recorded at reception, before work starts."))
+    try:
+        mileage = int(str(mileage_in))
+        if not 0 <= mileage <= 3_000_000:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["mileage_in"] = [_("Enter the odometer reading in whole kilometres.")]
+        mileage = None
+    try:
+        fuel = int(str(fuel_level))
+        if not 0 <= fuel <= 100:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["fuel_level"] = [_("Enter the fuel or battery level as a percentage from 0 to 100.")]
+        fuel = None
+    try:
+        marks = _clean_damage(list(damage_marks))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        marks = []
+    if len(customer_words) > 2000:
+        errors["customer_words"] = [_("At most 2000 characters.")]
+    if mileage is not None and mileage < order.vehicle.mileage_km:
+        errors["mileage_in"] = [
+            _("The odometer cannot go back: the last reading was {km} km.").format(km=order.vehicle.mileage_km)
+        ]
+    if errors:
+        raise ValidationError(errors)
+    order.mileage_in, order.fuel_level, order.damage_marks = mileage, fuel, marks
+    order.valuables_reminded = bool(valuables_reminded)
+    if customer_words:
+        order.customer_words = customer_words.strip()
+    order.inspection_done_at = order.inspection_done_at or clock.now()
+    order.save(
+        update_fields=[
+            "mileage_in",
+            "fuel_level",
+            "damage_marks",
+            "valuables_reminded",
+            "customer_words",
+            "inspection_done_at",
+            "updated_at",
+        ]
+    )
+    if mileage != order.vehicle.mileage_km:
+        customer_services.vehicle_update(vehicle=order.vehicle, by=by, mileage_km=mileage)
+    audit_record(
+        actor=by,
+        action="repair_order.inspection",
+        obj=order,
+        changes={"mileage_in": mileage, "fuel_level": fuel, "marks": len(marks)},
+    )
+    return order
+
+
+def required_grade(order: RepairOrder) -> str:
+    """The highest minimum grade among the order's labour lines that are or may become work."""
+    grades = (
+        EstimateLine.objects.filter(estimate__order=order, kind=LineKind.LABOUR)
+        .exclude(decision=LineDecision.DECLINED)
+        .values_list("min_grade", flat=True)
+    )
+    return max(grades, key=lambda g: GRADE_RANK.get(g, 0), default="")
+
+
+@transaction.atomic
+def repair_order_assign(*, order: RepairOrder, by: Any, technician: Any = None, bay: Bay | None = None) -> RepairOrder:
+    """Dispatch (派工): a technician of the store whose grade the job allows, and a bay that can take it."""
+    errors: dict[str, list[str]] = {}
+    if order.status in (S.DELIVERED, S.CANCELLED):
+        raise ApplicationError(_("This order is closed."))
+    if technician is not None:
+        if not Membership.objects.filter(
+            user=technician, store=order.store, role__in=[Role.TECHNICIAN, Role.FOREMAN]
+        ).exists():
+            errors["technician"] = [_("This person is not a technician of the store.")]
+        else:
+            grade = getattr(getattr(technician, "staff_profile", None), "technician_grade", "")
+            needed = required_grade(order)
+            if GRADE_RANK.get(grade, 0) < GRADE_RANK.get(needed, 0):
+                errors["technician"] = [
+                    _("This job needs a {needed} technician; {name} is {grade}.").format(
+                        needed=TechnicianGrade(needed).label,
+                        name=technician.staff_profile.display_name,
+                        grade=TechnicianGrade(grade).label if grade else _("not graded"),
+                    )
+                ]
+    if bay is not None:
+        if bay.store_id != order.store_id or not bay.is_active:
+            errors["bay"] = [_("No active bay with this id in the store.")]
+        else:
+            needs = BAY_NEEDS.get(order.service_type)
+            if needs and not needs & set(bay.capabilities):
+                errors["bay"] = [
+                    _("A {service} needs a bay equipped for it.").format(service=ServiceType(order.service_type).label)
+                ]
+            elif (
+                RepairOrder.objects.filter(bay=bay, status__in=[S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS])
+                .exclude(pk=order.pk)
+                .exists()
+            ):
+                errors["bay"] = [_("This bay is taken by another car.")]
+    if errors:
+        raise ValidationError(errors)
+    fields = ["updated_at"]
+    if technician is not None:
+        order.technician = technician
+        fields.append("technician")
+    if bay is not None:
+        order.bay = bay
+        order.bay_assigned_at = order.bay_assigned_at or clock.now()
+        fields += ["bay", "bay_assigned_at"]
+    order.save(update_fields=fields)
+    audit_record(
+        actor=by,
+        action="repair_order.assign",
+        obj=order,
+        changes={"technician": getattr(technician, "pk", None), "bay": getattr(bay, "pk", None)},
+    )
+    return order
+
+
+def approved_lines(order: RepairOrder):  # noqa: ANN201 - QuerySet[EstimateLine]
+    return EstimateLine.objects.filter(estimate__order=order, decision=LineDecision.APPROVED)
+
+
+def _guard(order: RepairOrder, target: str, reason: str) -> None:
+    """Business rules a move must satisfy beyond the transition table."""
+    if target == S.WAITING and not approved_lines(order).exists():
+        raise ApplicationError(_("Work cannot start before the customer has approved at least one line."))
+    if target == S.WAITING and order.inspection_done_at is None:
+        raise ApplicationError(_("Complete the initial inspection first."))
+    if target == S.IN_BAY and order.bay_id is None:
+        raise ApplicationError(_("Assign a bay first."))
+    if target == S.IN_PROGRESS:
+        if order.technician_id is None:
+            raise ApplicationError(_("Assign a technician first."))
+        if not approved_lines(order).exists():
+            raise ApplicationError(_("Work cannot start on lines the customer has not approved."))
+    if target in (S.WAITING_PARTS, S.CANCELLED) and not reason.strip():
+        raise ValidationError({"reason": [_("Say why.")]})
+    if target in (S.WASHING, S.READY) and order.status == S.QC:
+        last = order.quality_checks.order_by("-at", "-id").first()
+        if last is None or not last.passed:
+            raise ApplicationError(_("Record a passed quality check first."))
+    if target == S.DELIVERED:
+        raise ApplicationError(_("Use the delivery form: it records the explanation and the next maintenance."))
+
+
+@transaction.atomic
+def repair_order_transition(*, order: RepairOrder, to: str, by: Any, reason: str = "") -> RepairOrder:
+    """The only way a repair order's status changes: table check, guards, compare-and-set, event, side effects."""
+    old = order.status
+    if to not in S.values:
+        raise ValidationError({"to": [_("Unknown state.")]})
+    if not transitions.allowed(old, to):
+        raise ApplicationError(
+            _("A repair order cannot go from “{old}” to “{new}”.").format(old=S(old).label, new=S(to).label),
+            {"code": "invalid_transition"},
+        )
+    _guard(order, to, reason)
+    return _move(order, old, to, by, reason)
+
+
+def _move(order: RepairOrder, old: str, to: str, by: Any, reason: str = "") -> RepairOrder:
+    now = clock.now()
+    changes: dict[str, Any] = {"status": to}
+    if to == S.IN_PROGRESS and order.work_started_at is None:
+        changes["work_started_at"] = now
+    if to == S.WAITING_PARTS:
+        changes["waiting_parts_reason"] = reason.strip()[:200]
+    if to == S.READY:
+        changes["ready_at"] = now
+    if to == S.DELIVERED:
+        changes["delivered_at"] = now
+    if not RepairOrder.objects.filter(pk=order.pk, status=old).update(**changes, updated_at=now):
+        raise ApplicationError(
+            _("Someone else changed this order meanwhile; reload and try again."), {"code": "conflict"}
+        )
+    for key, value in changes.items():
+        setattr(order, key, value)
+    _record_event(order, old, to, by, reason, at=now)
+    audit_record(actor=by, action="repair_order.transition", obj=order, changes={"status": [old, to], "reason": reason})
+    if to == S.READY:
+        from aftersales.service.services.notifications import order_message
+
+        order_message(order=order, template="vehicle_ready")
+    if to == S.CANCELLED and order.appointment_id:
+        Appointment.objects.filter(pk=order.appointment_id).update(status=AppointmentStatus.CANCELLED)
+    return order
+
+
+@transaction.atomic
+def quality_check_record(
+    *, order: RepairOrder, by: Any, passed: bool, checklist: dict[str, Any], notes: str = "", skip_washing: bool = False
+) -> QualityCheck:
+    """The foreman's check.  A failure sends the job back to work and is counted; a pass moves it on."""
+    if order.status != S.QC:
+        raise ApplicationError(_("The car is not waiting for a quality check."))
+    known = {key for key, _label in QC_CHECKLIST}
+    if not isinstance(checklist, dict) or set(checklist) - known:
+        raise ValidationError({"checklist": [_("Unknown checklist item.")]})
+    ticked = {key: bool(checklist.get(key)) for key in known}
+    if passed and not all(ticked.values()):
+        raise ValidationError({"checklist": [_("A pass needs every item ticked.")]})
+    if not passed and not notes.strip():
+        raise ValidationError({"notes": [_("Say what failed, so the technician knows what to redo.")]})
+    check = QualityCheck.objects.create(
+        order=order,
+        passed=passed,
+        checklist=ticked,
+        notes=notes.strip()[:300],
+        by=by if getattr(by, "is_authenticated", False) else None,
+        at=clock.now(),
+    )
+    if passed:
+        _move(order, S.QC, S.READY if skip_washing else S.WASHING, by, _("quality check passed"))
+    else:
+        RepairOrder.objects.filter(pk=order.pk).update(qc_failures=order.qc_failures + 1)
+        order.qc_failures += 1
+        _move(order, S.QC, S.IN_PROGRESS, by, _("quality check failed: {notes}").format(notes=notes.strip()))
+    return check
+
+
+def bill_total(order: RepairOrder) -> Decimal:
+    """The bill: exactly the approved lines, nothing else."""
+    return approved_lines(order).aggregate(t=Sum("amount"))["t"] or Decimal("0.00")
+
+
+@transaction.atomic
+def repair_order_deliver(
+    *,
+    order: RepairOrder,
+    by: Any,
+    explanation: str,
+    next_service_date: dt.date | None,
+    next_service_km: int | None,
+    rating: int | None = None,
+) -> RepairOrder:
+    """Hand the car back: the explanation, the next maintenance, the bill (= approved lines) and the rating."""
+    errors: dict[str, list[str]] = {}
+    if order.status != S.READY:
+        raise ApplicationError(_("Only a car that is ready can be delivered."))
+    if not explanation.strip():
+        errors["explanation"] = [_("Note what was explained to the customer.")]
+    if next_service_date is not None and next_service_date <= clock.today():
+        errors["next_service_date"] = [_("The next maintenance must be in the future.")]
+    if next_service_km is not None and next_service_km <= (order.mileage_in or 0):
+        errors["next_service_km"] = [_("The next maintenance mileage must be above today's reading.")]
+    if rating is not None and not (isinstance(rating, int) and 0 <= rating <= 10):
+        errors["rating"] = [_("A rating is a whole number from 0 to 10.")]
+    pending = EstimateLine.objects.filter(
+        estimate__order=order, estimate__status=EstimateStatus.SENT, decision=LineDecision.PENDING
+    ).exists()
+    if pending:
+        errors["estimate"] = [_("Some sent lines still wait for the customer's decision.")]
+    if errors:
+        raise ValidationError(errors)
+    order.delivery_explanation = explanation.strip()
+    order.next_service_date = next_service_date
+    order.next_service_km = next_service_km
+    order.rating = rating
+    order.billed_total = bill_total(order)
+    order.save(
+        update_fields=[
+            "delivery_explanation",
+            "next_service_date",
+            "next_service_km",
+            "rating",
+            "billed_total",
+            "updated_at",
+        ]
+    )
+    return _move(order, S.READY, S.DELIVERED, by, "")
+
+
+@transaction.atomic
+def repair_order_rate(*, order: RepairOrder, rating: Any) -> RepairOrder:
+    """The customer's own rating of the visit (0–10) from the link, once."""
+    if order.status != S.DELIVERED:
+        raise ApplicationError(_("You can rate the visit once the car is delivered."))
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 10:
+        raise ValidationError({"rating": [_("A rating is a whole number from 0 to 10.")]})
+    if not RepairOrder.objects.filter(pk=order.pk, rating__isnull=True).update(rating=rating):
+        raise ApplicationError(_("This visit has already been rated. Thank you!"))
+    order.rating = rating
+    return order
+
+
+def work_minutes(order: RepairOrder, events: list[RepairOrderEvent], now: dt.datetime) -> float:
+    """Minutes spent in the work states, from the order's events (a job can stop and start again)."""
+    total = 0.0
+    started: dt.datetime | None = None
+    for event in events:
+        if event.to_status in transitions.WORK_CLOCK_STATES and started is None:
+            started = event.at
+        elif event.to_status not in transitions.WORK_CLOCK_STATES and started is not None:
+            total += (event.at - started).total_seconds() / 60
+            started = None
+    if started is not None:
+        total += (now - started).total_seconds() / 60
+    return total
+
+
+def standard_minutes(order: RepairOrder) -> float:
+    hours = approved_lines(order).filter(kind=LineKind.LABOUR).aggregate(h=Sum("standard_hours"))["h"]
+    return float(hours or 0) * 60
+
+
+def efficiency_sweep(*, store: Store | None = None) -> int:
+    """Warn the foreman once per order when work exceeds standard time by more than the setting (10 %).
+    Idempotent: an order already warned is never warned again."""
+    from aftersales.service.services.notifications import staff_alert
+
+    now = clock.now()
+    orders = RepairOrder.objects.filter(status=S.IN_PROGRESS, efficiency_warned_at__isnull=True).select_related(
+        "store", "technician__staff_profile"
+    )
+    if store is not None:
+        orders = orders.filter(store=store)
+    warned = 0
+    for order in orders:
+        standard = standard_minutes(order)
+        if not standard:
+            continue
+        limit = standard * (1 + float(setting_values_for_store(order.store)["efficiency_warning_percent"]) / 100)
+        spent = work_minutes(order, list(order.events.all()), now)
+        if spent <= limit:
+            continue
+        if RepairOrder.objects.filter(pk=order.pk, efficiency_warned_at__isnull=True).update(efficiency_warned_at=now):
+            warned += 1
+            staff_alert(
+                store=order.store,
+                roles=[Role.FOREMAN],
+                related=order,
+                dedupe_key=f"efficiency:{order.pk}",
+                text=_("{number}: work has taken {spent} min against {standard} min standard.").format(
+                    number=order.number, spent=round(spent), standard=round(standard)
+                ),
+            )
+    return warned
+
+
+def clock_state(order: RepairOrder, now: dt.datetime, values: dict[str, Any]) -> dict[str, Any]:
+    """The reception clocks of one order: minutes since arrival against the walk-in and inspection targets."""
+    minutes = (now - order.arrived_at).total_seconds() / 60
+    inspection_target = int(values["inspection_shown_minutes"])
+    bay_target = int(values["walk_in_to_bay_minutes"])
+    return {
+        "minutes": int(minutes),
+        "inspection_overdue": order.inspection_done_at is None and minutes > inspection_target,
+        "bay_overdue": order.walk_in and order.bay_assigned_at is None and minutes > bay_target,
+        "inspection_target": inspection_target,
+        "bay_target": bay_target,
+    }
+
+
+def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+    return start, start + dt.timedelta(days=1)
+
+
+@transaction.atomic
+def part_trace_record(
+    *,
+    line: EstimateLine,
+    by: Any,
+    batch_number: str,
+    origin: str = "",
+    production_date: dt.date | None = None,
+    warranty_months: Any = None,
+) -> EstimateLine:
+    """Batch, origin, production date and warranty of the part fitted, shown to the customer."""
+    errors: dict[str, list[str]] = {}
+    if line.kind != LineKind.PART:
+        raise ApplicationError(_("Only part lines carry a batch."))
+    if line.decision != LineDecision.APPROVED:
+        raise ApplicationError(_("Only an approved part is fitted."))
+    batch_number = str(batch_number or "").strip()
+    if not batch_number or len(batch_number) > 40:
+        errors["batch_number"] = [_("Enter the batch number printed on the part (at most 40 characters).")]
+    if production_date is not None and production_date > clock.today():
+        errors["production_date"] = [_("The production date cannot be in the future.")]
+    months = None
+    if warranty_months not in (None, ""):
+        try:
+            months = int(str(warranty_months))
+            if not 0 <= months <= 240:
+                raise ValueError
+        except ValueError:
+            errors["warranty_months"] = [_("Enter the warranty in whole months (0 to 240).")]
+    if errors:
+        raise ValidationError(errors)
+    line.batch_number, line.origin = batch_number, str(origin or "").strip()[:60]
+    line.production_date, line.warranty_months = production_date, months
+    line.save(update_fields=["batch_number", "origin", "production_date", "warranty_months", "updated_at"])
+    audit_record(
+        actor=by,
+        action="estimate.part_trace",
+        obj=line.estimate.order,
+        changes={"line": line.pk, "batch": batch_number},
+    )
+    return line

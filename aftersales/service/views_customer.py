@@ -1,0 +1,207 @@
+"""The customer's pages: online booking, the appointment link, the repair-order link (progress, estimate
+decisions, evidence, parts, bill, rating).  No account: each link is signed, expiring and single-purpose."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from aftersales.core import clock
+from aftersales.core.exceptions import ApplicationError
+from aftersales.organisation.models import Store
+from aftersales.service import selectors, services
+from aftersales.service.choices import BookingChannel, DecisionChannel, LineDecision, ServiceType
+from aftersales.service.forms import CustomerBookingForm, RescheduleForm
+from aftersales.service.models import EstimateLine
+from aftersales.service.services.links import appointment_from_token, order_from_token, order_link_token
+
+
+def _link_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return render(request, "service/customer/link_error.html", {"message": exc.message}, status=403)
+
+
+def _day(raw: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw or "")
+    except ValueError:
+        return clock.today() + dt.timedelta(days=1)
+
+
+@login_not_required
+def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
+    """Online booking from the customer's phone: service, day and slot, who and which car."""
+    store = get_object_or_404(Store, code=store_code, is_active=True)
+    form = CustomerBookingForm(request.POST or None, store=store, initial={"day": _day(request.GET.get("day"))})
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = form.book(channel=BookingChannel.ONLINE)
+        except ApplicationError as exc:
+            form.add_error("start", exc.message)
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        else:
+            from aftersales.service.services.links import appointment_link_token
+
+            return redirect("service:customer-appointment", token=appointment_link_token(appointment))
+    day = form.chosen_day()
+    return render(
+        request,
+        "service/customer/booking.html",
+        {
+            "store": store,
+            "form": form,
+            "day": day,
+            "slots": selectors.slot_list(store=store, day=day),
+            "service_types": ServiceType.choices,
+            "now": clock.now(),
+        },
+    )
+
+
+@login_not_required
+def booking_slots(request: HttpRequest, store_code: str) -> HttpResponse:
+    store = get_object_or_404(Store, code=store_code, is_active=True)
+    day = _day(request.GET.get("day"))
+    return render(
+        request,
+        "service/customer/partials/_slots.html",
+        {
+            "slots": selectors.slot_list(store=store, day=day),
+            "day": day,
+            "selected": request.GET.get("start", ""),
+            "now": clock.now(),
+        },
+    )
+
+
+@login_not_required
+def appointment_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        appointment = appointment_from_token(token)
+    except ApplicationError as exc:
+        return _link_error(request, exc)
+    form = RescheduleForm(
+        request.POST or None,
+        store=appointment.store,
+        initial={"day": timezone.localtime(appointment.slot.start).date()},
+    )
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                services.appointment_cancel(appointment=appointment, reason=request.POST.get("reason", "")[:200])
+                return redirect(request.path + "?done=cancelled")
+            if form.is_valid():
+                services.appointment_reschedule(appointment=appointment, start=form.cleaned_data["start"])
+                return redirect(request.path + "?done=moved")
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        appointment.refresh_from_db()
+    day = form.chosen_day()
+    order = getattr(appointment, "repair_order", None)
+    return render(
+        request,
+        "service/customer/appointment.html",
+        {
+            "appointment": appointment,
+            "form": form,
+            "day": day,
+            "done": request.GET.get("done"),
+            "slots": selectors.slot_list(store=appointment.store, day=day) if appointment.status == "booked" else [],
+            "order_link": order_link_token(order) if order else None,
+            "now": clock.now(),
+        },
+    )
+
+
+def _order_or_error(request: HttpRequest, token: str) -> Any:
+    try:
+        return order_from_token(token)
+    except ApplicationError as exc:
+        return _link_error(request, exc)
+
+
+@login_not_required
+def order_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The page customers open most: where the car is, what it costs, what to decide."""
+    order = _order_or_error(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    page = selectors.order_page(order)
+    return render(
+        request,
+        "service/customer/order.html",
+        {
+            "page": page,
+            "order": order,
+            "token": token,
+            "error": request.GET.get("error", ""),
+            "LineDecision": LineDecision,
+        },
+    )
+
+
+@login_not_required
+@require_POST
+def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse:
+    order = _order_or_error(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    line = EstimateLine.objects.filter(pk=line_id, estimate__order=order).first()
+    if line is None:
+        raise Http404
+    decision = request.POST.get("decision", "")
+    try:
+        services.estimate_line_decide(
+            line=line, decision=decision, channel=DecisionChannel.LINK, reason=request.POST.get("reason", "")[:200]
+        )
+    except (ApplicationError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+        return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/?error={message}#estimate")
+    return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/#line-{line.pk}")
+
+
+@login_not_required
+@require_POST
+def order_rate(request: HttpRequest, token: str) -> HttpResponse:
+    order = _order_or_error(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    raw = request.POST.get("rating", "")
+    try:
+        services.repair_order_rate(order=order, rating=int(raw) if raw.isdigit() else -1)
+    except (ApplicationError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+        return redirect(f"{request.path.rsplit('/rate/', 1)[0]}/?error={message}#rating")
+    return redirect(f"{request.path.rsplit('/rate/', 1)[0]}/#rating")
+
+
+@login_not_required
+def order_file(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+    order = _order_or_error(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    attachment = order.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_not_required
+def order_bill_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    order = _order_or_error(request, token)
+    if isinstance(order, HttpResponse):
+        return order
+    from aftersales.service.bill import bill_pdf
+
+    return bill_pdf(request, order)
