@@ -602,6 +602,7 @@ def part_trace_record(
 ) -> EstimateLine:
     """Batch, origin, production date and warranty of the part fitted, shown to the customer."""
     errors: dict[str, list[str]] = {}
+    line = EstimateLine.objects.select_related("estimate__order").get(pk=line.pk)  # the decision as it is now
     if line.kind != LineKind.PART:
         raise ApplicationError(_("Only part lines carry a batch."))
     if line.decision != LineDecision.APPROVED:
