@@ -149,6 +149,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.env_str("DJANGO_LOG_LEVEL", "WARNING")},
+    # The console message backend writes each sent message here; the demo shows them in its output.
+    "loggers": {"aftersales.messaging": {"level": "INFO", "handlers": ["console"], "propagate": False}},
 }
 
 FORMAT_MODULE_PATH = ["aftersales.config.formats"]

@@ -146,14 +146,15 @@ def message_enqueue(
     if len(dedupe_key) > 128:
         raise ApplicationError(str(DEDUPE_TOO_LONG))
 
+    # Rendered before the de-duplication check, so a caller's missing value is an error every time.
+    rendered = templates.render(
+        template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
+    )
     if dedupe_key:
         existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
             return existing
 
-    rendered = templates.render(
-        template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
-    )
     now = clock.now()
     address = _recipient_address(customer=customer, user=recipient_user, channel=channel)
     reason: SuppressionReason | None
@@ -201,7 +202,8 @@ def message_enqueue(
 
 
 def _deliver_after_commit(message_id: int) -> None:
-    """Try at once; whatever happens, the periodic `outbox_deliver_due` sweep picks up what is left."""
+    """Try at once, in the committing process; whatever happens, the `outbox_deliver_due` sweep picks up
+    what is left.  (When the Huey worker is wired up, this is the one place to enqueue a task instead.)"""
     try:
         outbox_deliver(message_id=message_id)
     except Exception:
