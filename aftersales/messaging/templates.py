@@ -22,13 +22,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-hans": (
             "预约成功｜{store}",
             "{name}您好！您已成功预约{store}的{service}服务，到店时间{time}，到店后预计等候约{wait_minutes}分钟。"
-            "门店地址：{address}，路线与预约详情：{link}。请携带：{documents}。如需改期或取消，请致电{phone}。",
+            "门店地址：{address}（{directions}），预约详情：{link}。请携带：{documents}。如需改期或取消，请致电{phone}。",
         ),
         "en": (
             "Booking confirmed – {store}",
             "Dear {name}, your {service} visit to {store} is booked for {time}. "
             "Expect to wait about {wait_minutes} minutes after you arrive. "
-            "Address: {address}; directions and booking details: {link}. Please bring: {documents}. "
+            "Address: {address} ({directions}); booking details: {link}. Please bring: {documents}. "
             "To change or cancel, call {phone}.",
         ),
     },

@@ -17,6 +17,7 @@ BOOKING_CONFIRMED = {
     "time": "2026-03-05 09:30",
     "wait_minutes": 20,
     "address": "上海市浦东新区测试路1号",
+    "directions": "地铁2号线世纪公园站3号口",
     "link": "https://svc.example/a/abc",
     "documents": "行驶证、保养手册",
     "phone": "021-12345678",

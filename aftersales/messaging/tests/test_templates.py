@@ -44,7 +44,8 @@ class RenderTests:
         assert rendered.subject == "预约成功｜上海店"
         assert rendered.body == (
             "张三您好！您已成功预约上海店的常规保养服务，到店时间2026-03-05 09:30，到店后预计等候约20分钟。"
-            "门店地址：上海市浦东新区测试路1号，路线与预约详情：https://svc.example/a/abc。"
+            "门店地址：上海市浦东新区测试路1号（地铁2号线世纪公园站3号口）"
+            "，预约详情：https://svc.example/a/abc。"
             "请携带：行驶证、保养手册。如需改期或取消，请致电021-12345678。"
         )
 
@@ -53,7 +54,7 @@ class RenderTests:
         assert rendered.subject == "Booking confirmed – 上海店"
         assert "Expect to wait about 20 minutes after you arrive." in rendered.body
         assert (
-            "Address: 上海市浦东新区测试路1号; directions and booking details: https://svc.example/a/abc."
+            "Address: 上海市浦东新区测试路1号 (地铁2号线世纪公园站3号口); booking details: https://svc.example/a/abc."
             in rendered.body
         )
         assert "Please bring: 行驶证、保养手册." in rendered.body

@@ -46,6 +46,7 @@ def appointment_message(*, appointment: Appointment, template: str) -> None:
             "name": appointment.customer.name,
             "store": store.name,
             "address": store.address,
+            "directions": store.directions or store.address,
             "phone": store.phone,
             "time": f"{start:%Y-%m-%d %H:%M}",
             "service": appointment.get_service_type_display(),
