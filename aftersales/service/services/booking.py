@@ -61,19 +61,19 @@ def slots_ensure(*, store: Store, day: dt.date) -> list[Slot]:
     )
 
 
-def _bookable_window(store: Store) -> tuple[dt.datetime, dt.datetime]:
-    values = setting_values_for_store(store)
+def _bookable_window(values: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     now = clock.now()
     return now + dt.timedelta(minutes=int(values["booking_lead_minutes"])), now + dt.timedelta(
         days=int(values["booking_horizon_days"])
     )
 
 
-def _slot_at(store: Store, start: dt.datetime, errors: dict[str, list[str]]) -> Slot | None:
+def _slot_at(store: Store, start: dt.datetime, errors: dict[str, list[str]], values: dict[str, Any]) -> Slot | None:
+    """The slot starting at `start`: one indexed lookup; the day's slots are made only the first time."""
     if timezone.is_naive(start):
         errors.setdefault("start", []).append(_("Give the time with its offset, e.g. 2026-11-24T09:00:00+08:00."))
         return None
-    earliest, latest = _bookable_window(store)
+    earliest, latest = _bookable_window(values)
     if start < earliest:
         errors.setdefault("start", []).append(_("This time has passed or is too soon to book."))
         return None
@@ -82,8 +82,10 @@ def _slot_at(store: Store, start: dt.datetime, errors: dict[str, list[str]]) -> 
             _("Bookings are open for the coming {days} days only.").format(days=(latest - clock.now()).days)
         )
         return None
-    local = timezone.localtime(start)
-    slot = next((s for s in slots_ensure(store=store, day=local.date()) if s.start == start), None)
+    slot = Slot.objects.filter(store=store, start=start).first()
+    if slot is None:
+        local = timezone.localtime(start)
+        slot = next((s for s in slots_ensure(store=store, day=local.date()) if s.start == start), None)
     if slot is None:
         errors.setdefault("start", []).append(_("The store has no slot starting at this time."))
     return slot
@@ -148,10 +150,11 @@ def appointment_book(
             errors["pickup_from"] = [_("Give a pick-up window whose end is after its start.")]
         elif pickup_to > start:
             errors["pickup_to"] = [_("The pick-up window must end before the booked time.")]
-    slot = _slot_at(store, start, errors) if "start" not in errors else None
+    values = setting_values_for_store(store)
+    slot = _slot_at(store, start, errors, values) if "start" not in errors else None
     if errors:
         raise ValidationError(errors)
-    per_advisor = int(setting_values_for_store(store)["bookings_per_advisor_per_slot"])
+    per_advisor = int(values["bookings_per_advisor_per_slot"])
     _claim(slot, advisor, per_advisor)  # type: ignore[arg-type]
     appointment = Appointment.objects.create(
         store=store,
@@ -189,12 +192,13 @@ def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: 
             )
         )
     errors: dict[str, list[str]] = {}
-    slot = _slot_at(appointment.store, start, errors)
+    values = setting_values_for_store(appointment.store)
+    slot = _slot_at(appointment.store, start, errors, values)
     if errors:
         raise ValidationError(errors)
     if slot.pk == appointment.slot_id:  # type: ignore[union-attr]
         return appointment
-    per_advisor = int(setting_values_for_store(appointment.store)["bookings_per_advisor_per_slot"])
+    per_advisor = int(values["bookings_per_advisor_per_slot"])
     _claim(slot, appointment.advisor, per_advisor)  # type: ignore[arg-type]
     old = appointment.slot
     _release(old, appointment.advisor)
