@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +43,8 @@ BAY_NEEDS: dict[str, set[str]] = {
     ServiceType.NEV_CHECK: {BayCapability.NEV_HIGH_VOLTAGE},
     ServiceType.BODYWORK: {BayCapability.BODYWORK, BayCapability.PAINT},
 }
+# An order holds its bay from assignment until the car leaves it for QC.
+BAY_HOLDING_STATES = (S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS)
 QC_CHECKLIST: tuple[tuple[str, str], ...] = (
     ("work_done", "All approved work done"),
     ("road_test", "Road test or function test passed"),
@@ -362,6 +364,13 @@ def _guard(order: RepairOrder, target: str, reason: str) -> None:
         raise ApplicationError(_("Complete the initial inspection first."))
     if target == S.IN_BAY and order.bay_id is None:
         raise ApplicationError(_("Assign a bay first."))
+    if (
+        target == S.IN_BAY
+        and RepairOrder.objects.filter(bay_id=order.bay_id, status__in=[S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS])
+        .exclude(pk=order.pk)
+        .exists()
+    ):
+        raise ApplicationError(_("Another car is in this bay."))
     if target == S.IN_PROGRESS:
         if order.technician_id is None:
             raise ApplicationError(_("Assign a technician first."))
@@ -446,8 +455,8 @@ def quality_check_record(
     if passed:
         _move(order, S.QC, S.READY if skip_washing else S.WASHING, by, _("quality check passed"))
     else:
-        RepairOrder.objects.filter(pk=order.pk).update(qc_failures=order.qc_failures + 1)
-        order.qc_failures += 1
+        RepairOrder.objects.filter(pk=order.pk).update(qc_failures=F("qc_failures") + 1)
+        order.refresh_from_db(fields=["qc_failures"])
         _move(order, S.QC, S.IN_PROGRESS, by, _("quality check failed: {notes}").format(notes=notes.strip()))
     return check
 
@@ -477,7 +486,7 @@ def repair_order_deliver(
         errors["next_service_date"] = [_("The next maintenance must be in the future.")]
     if next_service_km is not None and next_service_km <= (order.mileage_in or 0):
         errors["next_service_km"] = [_("The next maintenance mileage must be above today's reading.")]
-    if rating is not None and not (isinstance(rating, int) and 0 <= rating <= 10):
+    if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 10):
         errors["rating"] = [_("A rating is a whole number from 0 to 10.")]
     pending = EstimateLine.objects.filter(
         estimate__order=order, estimate__status=EstimateStatus.SENT, decision=LineDecision.PENDING

@@ -53,7 +53,9 @@ def attachment_add(
 ) -> Attachment:
     if purpose not in AttachmentPurpose.values:
         raise ValidationError({"purpose": [_("Unknown purpose.")]})
-    if purpose == AttachmentPurpose.EVIDENCE and (line is None or line.estimate.order_id != order.pk):
+    if (purpose == AttachmentPurpose.EVIDENCE and line is None) or (
+        line is not None and line.estimate.order_id != order.pk
+    ):
         raise ValidationError({"line": [_("Evidence belongs to a line of this order.")]})
     if order.status in ("delivered", "cancelled"):
         raise ApplicationError(_("This order is closed."))
