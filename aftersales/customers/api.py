@@ -123,6 +123,8 @@ def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
     visible = visible_store_ids(request.auth)
     if not code:
         return visible
+    if len(code) > 16 or not code.isprintable():
+        raise ValidationError({"store": [_("No store with this code that you may see.")]})
     store_id = Store.objects.filter(code=code, id__in=visible).values_list("id", flat=True).first()
     if store_id is None:
         raise ValidationError({"store": [_("No store with this code that you may see.")]})

@@ -42,8 +42,9 @@ class Store(BaseModel):
     city = models.CharField(_("city"), max_length=60)
     address = models.CharField(_("address"), max_length=255)
     phone = models.CharField(_("service hotline"), max_length=32, blank=True)
-    directions = models.CharField(_("directions"), max_length=200, blank=True,
-                                  help_text=_("How to get there, sent with booking confirmations."))
+    directions = models.CharField(
+        _("directions"), max_length=200, blank=True, help_text=_("How to get there, sent with booking confirmations.")
+    )
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
     plate_prefix = models.CharField(

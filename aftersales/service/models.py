@@ -150,7 +150,7 @@ class RepairOrder(BaseModel):
     through `services.repair_order_transition`, which also writes a RepairOrderEvent."""
 
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="repair_orders")
-    number = models.CharField(_("number"), max_length=24, unique=True)
+    number = models.CharField(_("number"), max_length=32, unique=True)
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="repair_orders"
     )
@@ -323,7 +323,7 @@ class EstimateLine(BaseModel):
     unit_price = models.DecimalField(_("unit price (CNY)"), null=True, blank=True, **MONEY)
     quantity = models.DecimalField(_("quantity"), max_digits=8, decimal_places=2, default=Decimal("1"))
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
-    choice_group = models.PositiveSmallIntegerField(_("alternative group"), null=True, blank=True)
+    choice_group = models.PositiveIntegerField(_("alternative group"), null=True, blank=True)
     decision = models.CharField(_("decision"), max_length=8, choices=LineDecision.choices, default=LineDecision.PENDING)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_channel = models.CharField(_("decided through"), max_length=8, choices=DecisionChannel.choices, blank=True)

@@ -39,8 +39,16 @@ S = RepairOrderStatus
 
 
 def slot_list(*, store: Store, day: dt.date) -> list[Slot]:
-    """The day's slots with their remaining places (created from opening hours when first asked)."""
-    return slots_ensure(store=store, day=day)
+    """The day's slots with their remaining places.  Inside the booking window they are created from the
+    opening hours when first asked; outside it a page or the API only reads (a far date creates nothing)."""
+    today = clock.today()
+    horizon = int(setting_values_for_store(store)["booking_horizon_days"])
+    if today - dt.timedelta(days=1) <= day <= today + dt.timedelta(days=horizon + 1):
+        return slots_ensure(store=store, day=day)
+    start, end = local_day_bounds(day) if dt.date.min < day < dt.date.max else (None, None)
+    if start is None:
+        return []
+    return list(Slot.objects.filter(store=store, start__gte=start, start__lt=end).order_by("start"))
 
 
 def order_get_for_user(*, user: Any, pk: Any) -> RepairOrder:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.text import refuse_control_characters
 from aftersales.customers import crypto
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role
@@ -130,6 +131,7 @@ def appointment_book(
     pickup_to: dt.datetime | None = None,
 ) -> Appointment:
     """Book a place; raises ValidationError naming bad fields, ApplicationError when the slot is full."""
+    refuse_control_characters(customer_words=customer_words, pickup_address=pickup_address)
     errors: dict[str, list[str]] = {}
     if service_type not in ServiceType.values:
         errors["service_type"] = [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]
@@ -223,6 +225,7 @@ def appointment_cancel(*, appointment: Appointment, by: Any = None, reason: str 
                 status=appointment.get_status_display()
             )
         )
+    refuse_control_characters(reason=reason)
     if len(reason) > 200:
         raise ValidationError({"reason": [_("At most 200 characters.")]})
     updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(

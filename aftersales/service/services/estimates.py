@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.text import refuse_control_characters
 from aftersales.organisation.choices import TechnicianGrade
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service import transitions
@@ -86,6 +87,7 @@ def estimate_line_add(
 ) -> EstimateLine:
     """A labour line (hours × rate), a part line (unit price × quantity, with its grade) or a fee, added to
     the order's draft.  `alternative_to` offers this part as a choice against another line of the draft."""
+    refuse_control_characters(description=description, operation_code=operation_code, part_number=part_number)
     errors: dict[str, list[str]] = {}
     description = " ".join(str(description or "").split())
     if not description:
@@ -97,6 +99,9 @@ def estimate_line_add(
     line = EstimateLine(kind=kind, description=description, operation_code=str(operation_code)[:32])
     if kind == LineKind.LABOUR:
         hours = _positive(standard_hours, "standard_hours", errors)
+        if hours is not None and hours > 999:
+            errors["standard_hours"] = [_("At most 999 hours.")]
+            hours = None
         if hourly_rate in (None, ""):
             hourly_rate = setting_values_for_store(order.store)["default_hourly_rate"]
         rate = _money(hourly_rate, "hourly_rate", errors)
@@ -108,12 +113,17 @@ def estimate_line_add(
     elif kind == LineKind.PART:
         price = _money(unit_price, "unit_price", errors)
         qty = _positive(quantity, "quantity", errors)
+        if qty is not None and qty > 99999:
+            errors["quantity"] = [_("At most 99 999.")]
+            qty = None
         if grade not in PartGrade.values:
             errors["grade"] = [_("Choose one of: {options}.").format(options=", ".join(PartGrade.values))]
         if price is not None and qty is not None:
             line.unit_price, line.quantity, line.grade = price, qty, grade
             line.part_number = str(part_number)[:40]
             line.amount = (price * qty).quantize(CENT)
+            if line.amount >= Decimal("1e9"):
+                errors["quantity"] = [_("The line comes to more than ¥1 000 000 000; check price and quantity.")]
     elif kind == LineKind.FEE:
         fee = _money(amount, "amount", errors)
         if fee is not None:
@@ -182,6 +192,7 @@ def estimate_line_decide(
 ) -> EstimateLine:
     """The customer's decision on one line, with its channel and time.  Approving one of a group of
     alternatives declines the others; a declined line becomes deferred work on the vehicle."""
+    refuse_control_characters(reason=reason)
     if decision not in (LineDecision.APPROVED, LineDecision.DECLINED):
         raise ValidationError({"decision": [_("Choose approved or declined.")]})
     if channel not in DecisionChannel.values:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.text import refuse_control_characters
 from aftersales.customers import services as customer_services
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.validators import normalize_mobile, normalize_plate
@@ -63,6 +64,17 @@ def _number(store: Store) -> str:
     last = RepairOrder.objects.filter(number__startswith=prefix).aggregate(m=Max("number"))["m"]
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{sequence:04d}"
+
+
+def _create_numbered(**fields: Any) -> RepairOrder:
+    """Create with the next number of the day; two arrivals at the same moment retry instead of failing."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return RepairOrder.objects.create(number=_number(fields["store"]), **fields)
+        except IntegrityError:
+            continue
+    raise ApplicationError(_("The store is very busy; please try again."), {"code": "conflict"})
 
 
 def _record_event(
@@ -118,6 +130,7 @@ def _open(
 @transaction.atomic
 def appointment_check_in(*, appointment: Appointment, by: Any) -> RepairOrder:
     """The booked customer has arrived: the appointment becomes a repair order in reception."""
+    # A customer who comes on another day than booked is still received; on-time KPIs compare with the slot.
     updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
         status=AppointmentStatus.ARRIVED
     )
@@ -150,6 +163,9 @@ def walk_in_register(
     customer_words: str = "",
 ) -> RepairOrder:
     """Fast registration: the plate or the phone first; what is known is found, the rest filled in."""
+    refuse_control_characters(
+        plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name, customer_words=customer_words
+    )
     errors: dict[str, list[str]] = {}
     if service_type not in ServiceType.values:
         errors["service_type"] = [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]
@@ -228,6 +244,7 @@ def inspection_record(
     customer_words: str = "",
 ) -> RepairOrder:
     """The walk-around inspection; the first save marks it done (the 30-minute clock of SPEC §3.2)."""
+    refuse_control_characters(customer_words=customer_words)
     errors: dict[str, list[str]] = {}
     if order.status != S.RECEPTION:
         raise ApplicationError(_("The inspection is recorded at reception, before work starts."))
@@ -246,7 +263,7 @@ def inspection_record(
         errors["fuel_level"] = [_("Enter the fuel or battery level as a percentage from 0 to 100.")]
         fuel = None
     try:
-        marks = _clean_damage(list(damage_marks))
+        marks = _clean_damage(list(damage_marks or []))
     except ValidationError as exc:
         errors.update(exc.message_dict)
         marks = []
@@ -376,6 +393,8 @@ def _guard(order: RepairOrder, target: str, reason: str) -> None:
             raise ApplicationError(_("Assign a technician first."))
         if not approved_lines(order).exists():
             raise ApplicationError(_("Work cannot start on lines the customer has not approved."))
+    if order.status == S.QC and target == S.IN_PROGRESS:
+        raise ApplicationError(_("Record the failed quality check instead: it sends the car back and counts it."))
     if target in (S.WAITING_PARTS, S.CANCELLED) and not reason.strip():
         raise ValidationError({"reason": [_("Say why.")]})
     if target in (S.WASHING, S.READY) and order.status == S.QC:
@@ -389,6 +408,7 @@ def _guard(order: RepairOrder, target: str, reason: str) -> None:
 @transaction.atomic
 def repair_order_transition(*, order: RepairOrder, to: str, by: Any, reason: str = "") -> RepairOrder:
     """The only way a repair order's status changes: table check, guards, compare-and-set, event, side effects."""
+    refuse_control_characters(reason=reason)
     old = order.status
     if to not in S.values:
         raise ValidationError({"to": [_("Unknown state.")]})
@@ -434,6 +454,7 @@ def quality_check_record(
     *, order: RepairOrder, by: Any, passed: bool, checklist: dict[str, Any], notes: str = "", skip_washing: bool = False
 ) -> QualityCheck:
     """The foreman's check.  A failure sends the job back to work and is counted; a pass moves it on."""
+    refuse_control_characters(notes=notes)
     if order.status != S.QC:
         raise ApplicationError(_("The car is not waiting for a quality check."))
     known = {key for key, _label in QC_CHECKLIST}
@@ -477,6 +498,7 @@ def repair_order_deliver(
     rating: int | None = None,
 ) -> RepairOrder:
     """Hand the car back: the explanation, the next maintenance, the bill (= approved lines) and the rating."""
+    refuse_control_characters(explanation=explanation)
     errors: dict[str, list[str]] = {}
     if order.status != S.READY:
         raise ApplicationError(_("Only a car that is ready can be delivered."))
@@ -484,7 +506,7 @@ def repair_order_deliver(
         errors["explanation"] = [_("Note what was explained to the customer.")]
     if next_service_date is not None and next_service_date <= clock.today():
         errors["next_service_date"] = [_("The next maintenance must be in the future.")]
-    if next_service_km is not None and next_service_km <= (order.mileage_in or 0):
+    if next_service_km is not None and not (order.mileage_in or 0) < next_service_km <= 3_000_000:
         errors["next_service_km"] = [_("The next maintenance mileage must be above today's reading.")]
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 10):
         errors["rating"] = [_("A rating is a whole number from 0 to 10.")]
@@ -611,6 +633,7 @@ def part_trace_record(
 ) -> EstimateLine:
     """Batch, origin, production date and warranty of the part fitted, shown to the customer."""
     errors: dict[str, list[str]] = {}
+    refuse_control_characters(batch_number=batch_number, origin=origin)
     line = EstimateLine.objects.select_related("estimate__order").get(pk=line.pk)  # the decision as it is now
     if line.kind != LineKind.PART:
         raise ApplicationError(_("Only part lines carry a batch."))

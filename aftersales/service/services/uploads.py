@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.text import refuse_control_characters
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import AttachmentPurpose
 from aftersales.service.models import Attachment, EstimateLine, RepairOrder
@@ -51,6 +52,7 @@ def attachment_add(
     line: EstimateLine | None = None,
     caption: str = "",
 ) -> Attachment:
+    refuse_control_characters(caption=caption)
     if purpose not in AttachmentPurpose.values:
         raise ValidationError({"purpose": [_("Unknown purpose.")]})
     if (purpose == AttachmentPurpose.EVIDENCE and line is None) or (
