@@ -3,19 +3,33 @@
 * Store isolation: every path with a path parameter is filled with the id of an object of store B (HZ01);
   users who may not see store B get 404 for every method, exactly as for a missing object, and the object
   is left unchanged.  A new path parameter without an entry in `objects_of_store_b` fails the sweep.
+  Writes carry a minimal body that satisfies the operation's schema (built from the OpenAPI document), so
+  the request reaches the handler: a 404 then means isolation, not a rejected body.
 * Authentication: every operation answers 401 without a token, with an unknown token and with a revoked one.
 """
 
+import datetime as dt
 import json
 import re
 
 import pytest
 from django.utils import timezone
 
+from aftersales.core import clock
 from aftersales.core.models import AuditEntry
 from aftersales.core.testing import make_customer, make_vehicle
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
-from aftersales.organisation.models import ApiToken
+from aftersales.organisation.models import ApiToken, Bay, OpeningHours
+from aftersales.service import services
+from aftersales.service.models import (
+    Appointment,
+    Estimate,
+    EstimateLine,
+    QualityCheck,
+    RepairOrder,
+    RepairOrderEvent,
+    Slot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,36 +38,123 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 _PARAM = re.compile(r"{([^}]+)}")
 
 
-def operations(client):
-    """[(method, path template)] for every operation in the OpenAPI document."""
+def openapi(client):
     response = client.get(OPENAPI)
     assert response.status_code == 200
-    paths = json.loads(response.content)["paths"]
+    return json.loads(response.content)
+
+
+def operations(client):
+    """[(method, path template)] for every operation in the OpenAPI document."""
+    paths = openapi(client)["paths"]
     ops = [(method, path) for path, item in paths.items() for method in item if method in HTTP_METHODS]
     assert len(ops) >= 10, ops  # the sweep must never pass vacuously
     return ops
+
+
+def example(schema, components):
+    """The smallest value the schema accepts (required properties only)."""
+    if "$ref" in schema:
+        return example(components[schema["$ref"].rsplit("/", 1)[1]], components)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [option for option in schema[key] if option.get("type") != "null"]
+            return example(options[0], components)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: example(properties[name], components) for name in schema.get("required", [])}
+    if kind == "array":
+        return []
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return max(1, schema.get("minimum", 1))
+    if schema.get("format") == "date-time":
+        return "2030-01-07T10:00:00+08:00"
+    if schema.get("format") == "date":
+        return "2030-01-07"
+    return "x"
+
+
+def bodies(client):
+    """{(method, path): a JSON body the operation's schema accepts}."""
+    document = openapi(client)
+    components = document.get("components", {}).get("schemas", {})
+    found = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if content:
+                found[(method, path)] = json.dumps(example(content["schema"], components))
+    return found
 
 
 def fill(path, ids):
     return _PARAM.sub(lambda m: str(ids[m.group(1)]), path)
 
 
-def call(client, method, url, headers):
+def call(client, method, url, headers, body="{}"):
     kwargs = dict(headers)
     if method != "get":
-        kwargs.update(data="{}", content_type="application/json")
+        kwargs.update(data=body, content_type="application/json")
     return getattr(client, method)(url, **kwargs)
 
 
+MODELS = (
+    Customer,
+    Vehicle,
+    Consent,
+    ConsentEvent,
+    AuditEntry,
+    Appointment,
+    RepairOrder,
+    RepairOrderEvent,
+    Estimate,
+    EstimateLine,
+    QualityCheck,
+)
+
+
 def row_counts():
-    return [model.objects.count() for model in (Customer, Vehicle, Consent, ConsentEvent, AuditEntry)]
+    return [model.objects.count() for model in MODELS] + [sum(Slot.objects.values_list("booked", flat=True))]
+
+
+def objects_of_store(store, by, plate_prefix):
+    """Path parameter name → an object of `store`, each made through the real services.  Add an entry for
+    every new path parameter."""
+    for weekday in range(7):
+        OpeningHours.objects.create(store=store, weekday=weekday, opens=dt.time(8), closes=dt.time(22))
+    Bay.objects.create(store=store, code="B1", name="工位1")
+    customer = make_customer(store, by=by, name="杭州客户")
+    vehicle = make_vehicle(customer, by=by, plate=f"{plate_prefix}12345")
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    appointment = services.appointment_book(
+        store=store,
+        start=timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(10))),
+        service_type="maintenance",
+        channel="phone",
+        customer=customer,
+        vehicle=vehicle,
+        by=by,
+    )
+    walk_in_car = make_vehicle(customer, by=by, plate=f"{plate_prefix}54321")
+    order = services.walk_in_register(store=store, by=by, service_type="repair", plate=walk_in_car.plate)
+    line = services.estimate_line_add(order=order, by=by, kind="fee", description="检测费", amount="50")
+    return {
+        "customer_id": customer,
+        "vehicle_id": vehicle,
+        "appointment_id": appointment,
+        "order_id": order,
+        "line_id": line,
+    }
 
 
 def objects_of_store_b(cast):
     """Path parameter name → an object of store B (HZ01).  Add an entry for every new path parameter."""
-    customer = make_customer(cast.store_b, by=cast.carol, name="杭州客户")
-    vehicle = make_vehicle(customer, by=cast.carol, plate="浙A12345")
-    return {"customer_id": customer, "vehicle_id": vehicle}
+    return objects_of_store(cast.store_b, cast.carol, "浙A")
 
 
 def snapshot(objects):
@@ -76,8 +177,12 @@ class StoreIsolationSweepTests:
         assert with_params
         assert set(_PARAM.findall(" ".join(p for _m, p in with_params))) <= set(ids)
 
+        body_of = bodies(client)
         before_rows, before = row_counts(), snapshot(objects)
-        answers = {(m, p): call(client, m, fill(p, ids), headers).status_code for m, p in with_params}
+        answers = {
+            (m, p): call(client, m, fill(p, ids), headers, body_of.get((m, p), "{}")).status_code
+            for m, p in with_params
+        }
         assert answers == dict.fromkeys(answers, 404), answers
         assert snapshot(objects) == before
         assert row_counts() == before_rows
@@ -96,11 +201,13 @@ class StoreIsolationSweepTests:
         real = {name: obj.pk for name, obj in objects.items()}
         missing = {name: 10_000_000 + obj.pk for name, obj in objects.items()}
         headers = api_token(cast.alice)
+        body_of = bodies(client)
         for method, path in operations(client):
             if not _PARAM.search(path):
                 continue
-            theirs = call(client, method, fill(path, real), headers)
-            nothing = call(client, method, fill(path, missing), headers)
+            body = body_of.get((method, path), "{}")
+            theirs = call(client, method, fill(path, real), headers, body)
+            nothing = call(client, method, fill(path, missing), headers, body)
             assert (theirs.status_code, theirs.json()) == (nothing.status_code, nothing.json()), (method, path)
 
 
@@ -108,13 +215,14 @@ class AuthenticationSweepTests:
     @pytest.fixture
     def own_ids(self, cast):
         """Ids of store A objects, so that a request slipping past authentication would succeed."""
-        customer = make_customer(cast.store_a, name="上海客户")
-        vehicle = make_vehicle(customer)
-        return {"customer_id": customer.pk, "vehicle_id": vehicle.pk}
+        return {name: obj.pk for name, obj in objects_of_store(cast.store_a, cast.alice, "沪A").items()}
 
     def _assert_all_401(self, client, own_ids, headers):
+        body_of = bodies(client)
         before = row_counts()
-        answers = {(m, p): call(client, m, fill(p, own_ids), headers) for m, p in operations(client)}
+        answers = {
+            (m, p): call(client, m, fill(p, own_ids), headers, body_of.get((m, p), "{}")) for m, p in operations(client)
+        }
         assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 401)
         assert all(r["WWW-Authenticate"] == "Bearer" for r in answers.values())
         assert row_counts() == before

@@ -6,6 +6,7 @@ from aftersales.core.api import install_error_handlers
 from aftersales.customers.api import router as customers_router
 from aftersales.organisation.api import BearerToken
 from aftersales.organisation.api import router as organisation_router
+from aftersales.service.api import router as service_router
 
 api = NinjaAPI(
     title="aftersales API",
@@ -19,3 +20,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", organisation_router)
 api.add_router("", customers_router)
+api.add_router("", service_router)

@@ -1,0 +1,840 @@
+"""API of the service process: slots, appointments and repair orders (estimates, decisions, state changes,
+quality checks, delivery).  Each handler parses, resolves the scoped object (404 for other stores), checks
+the capability (403), calls one service and answers.
+
+`/slots` and `/appointments` are a public contract (integrations rely on their names); the repair-order
+endpoints follow the same rules.
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import AfterValidator
+
+from aftersales.core import clock
+from aftersales.core.exceptions import ApplicationError
+from aftersales.core.scoping import visible_store_ids
+from aftersales.customers.models import Customer, Vehicle
+from aftersales.organisation.models import Bay, Store
+from aftersales.organisation.permissions import Capability, user_can
+from aftersales.service import selectors, services, transitions
+from aftersales.service.choices import (
+    AppointmentStatus,
+    BookingChannel,
+    EstimateStatus,
+    RepairOrderStatus,
+    ServiceType,
+)
+from aftersales.service.models import Appointment, EstimateLine, RepairOrder
+from aftersales.service.services.links import appointment_link_token, order_link_token
+
+router = Router(tags=["service"])
+S = RepairOrderStatus
+
+# How far back and ahead the slot list answers (slots are created on first request; see the note in the report).
+SLOT_DAYS_BACK = 366
+SLOT_DAYS_AHEAD = 366
+
+
+# --------------------------------------------------------------------------------------------- input types
+
+
+def _no_control_characters(value: str) -> str:
+    """PostgreSQL cannot store NUL, and no note a person types contains control characters."""
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError(_("Remove the invisible control characters from this value."))
+    return value
+
+
+def _plausible_time(value: dt.datetime) -> dt.datetime:
+    """Keeps absurd years out of the services' date arithmetic (which would overflow)."""
+    if not 2000 <= value.year <= 2100:
+        raise ValueError(_("Give a date and time between the years 2000 and 2100."))
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+DateTime = Annotated[dt.datetime, AfterValidator(_plausible_time)]
+ServiceTypeName = Literal["maintenance", "repair", "inspection", "warranty", "bodywork", "nev_check"]
+ChannelName = Literal["online", "phone", "wechat", "walk_in"]
+StatusName = Literal[
+    "reception", "waiting", "in_bay", "in_progress", "waiting_parts", "qc", "washing", "ready", "delivered", "cancelled"
+]
+AppointmentStatusName = Literal["booked", "arrived", "cancelled", "no_show"]
+
+assert set(ServiceTypeName.__args__) == set(ServiceType.values)  # noqa: S101 - the contract follows the model
+assert set(ChannelName.__args__) == set(BookingChannel.values)  # noqa: S101
+assert set(StatusName.__args__) == set(S.values)  # noqa: S101
+assert set(AppointmentStatusName.__args__) == set(AppointmentStatus.values)  # noqa: S101
+
+
+def local(value: dt.datetime | None) -> dt.datetime | None:
+    """Datetimes are answered in the store's time zone, with its offset (+08:00)."""
+    return timezone.localtime(value) if value is not None else None
+
+
+LocalDateTime = Annotated[dt.datetime, AfterValidator(local)]
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _store_for(request: HttpRequest, code: str, field: str = "store") -> Store:
+    """A visible store by its code; anything else is a 422 naming the field."""
+    store = None
+    if code.isprintable():  # PostgreSQL refuses NUL in a query: answer like any unknown code
+        store = Store.objects.filter(code=code, id__in=visible_store_ids(request.auth)).first()
+    if store is None:
+        raise ValidationError({field: [_("No store with this code that you may see.")]})
+    return store
+
+
+def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
+    visible = visible_store_ids(request.auth)
+    if not code:
+        return visible
+    return frozenset({_store_for(request, code).pk})
+
+
+def _require(request: HttpRequest, store_id: int, *capabilities: Capability) -> None:
+    if not any(user_can(request.auth, capability, store_id) for capability in capabilities):
+        raise PermissionDenied(_("Your role may not do this in this store."))
+
+
+def _user(pk: int | None, field: str) -> Any:
+    if pk is None:
+        return None
+    user = get_user_model().objects.select_related("staff_profile").filter(pk=pk, is_active=True).first()
+    if user is None:
+        raise ValidationError({field: [_("No member of staff with this id.")]})
+    return user
+
+
+def _order(request: HttpRequest, order_id: int) -> RepairOrder:
+    return selectors.order_get_for_user(user=request.auth, pk=order_id)
+
+
+def _line_or_404(order: RepairOrder, line_id: int) -> EstimateLine:
+    line = EstimateLine.objects.select_related("estimate").filter(pk=line_id, estimate__order=order).first()
+    if line is None:
+        raise Http404("No estimate line matches the given query.")
+    line.estimate.order = order
+    return line
+
+
+def _absolute(request: HttpRequest, path: str) -> str:
+    return request.build_absolute_uri(path)
+
+
+def _transition_capabilities(order: RepairOrder, to: str, user: Any) -> tuple[Capability, ...]:
+    """Reception moves (release to the workshop, cancel, hand over) belong to the advisor; workshop moves to the
+    technician on the job, or to whoever dispatches."""
+    if to in (S.CANCELLED, S.DELIVERED) or (order.status == S.RECEPTION and to == S.WAITING):
+        return (Capability.RECEIVE,)
+    if order.technician_id is not None and order.technician_id == getattr(user, "pk", None):
+        return (Capability.WORK, Capability.DISPATCH)
+    return (Capability.DISPATCH,)
+
+
+# --------------------------------------------------------------------------------------------- output schemas
+
+
+class SlotOut(Schema):
+    start: LocalDateTime
+    end: LocalDateTime
+    capacity: int
+    remaining: int
+
+
+class AppointmentOut(Schema):
+    id: int
+    store: str
+    start: LocalDateTime
+    end: LocalDateTime
+    status: str
+    service_type: str
+    channel: str
+    customer: int = Field(..., alias="customer_id")
+    vehicle: int = Field(..., alias="vehicle_id")
+    advisor: int | None = Field(None, alias="advisor_id")
+    customer_words: str
+    pickup: bool
+    pickup_from: LocalDateTime | None
+    pickup_to: LocalDateTime | None
+    driver: int | None = Field(None, alias="driver_id")
+    cancelled_at: LocalDateTime | None
+    cancel_reason: str
+
+    @staticmethod
+    def resolve_store(obj: Appointment) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_start(obj: Appointment) -> dt.datetime:
+        return obj.slot.start
+
+    @staticmethod
+    def resolve_end(obj: Appointment) -> dt.datetime:
+        return obj.slot.end
+
+
+class AppointmentCreated(AppointmentOut):
+    customer_link: str
+
+    @staticmethod
+    def resolve_customer_link(obj: Appointment, context: dict[str, Any]) -> str:
+        token = appointment_link_token(obj)
+        return _absolute(context["request"], reverse("service:customer-appointment", args=[token]))
+
+
+class EventOut(Schema):
+    from_status: str
+    to_status: str
+    at: LocalDateTime
+    by: str | None
+    reason: str
+
+    @staticmethod
+    def resolve_by(obj: Any) -> str | None:
+        if obj.by is None:
+            return None
+        profile = getattr(obj.by, "staff_profile", None)
+        return profile.display_name if profile else obj.by.get_username()
+
+
+class LineOut(Schema):
+    id: int
+    estimate: int = Field(..., alias="estimate_id")
+    kind: str
+    description: str
+    operation_code: str
+    standard_hours: Decimal | None
+    hourly_rate: Decimal | None
+    min_grade: str
+    part_number: str
+    grade: str
+    unit_price: Decimal | None
+    quantity: Decimal
+    amount: Decimal
+    choice_group: int | None
+    decision: str
+    decided_at: LocalDateTime | None
+    decision_channel: str
+    decided_by: int | None = Field(None, alias="decided_by_id")
+    decline_reason: str
+    batch_number: str
+    origin: str
+    production_date: dt.date | None
+    warranty_months: int | None
+
+
+class EvidenceOut(Schema):
+    id: int
+    line: int | None = Field(None, alias="line_id")
+    purpose: str
+    content_type: str
+    size: int
+    caption: str
+
+
+class EstimateOut(Schema):
+    id: int
+    number: int
+    status: str
+    supplementary: bool
+    sent_at: LocalDateTime | None
+    total: Decimal
+    pending: int
+    lines: list[LineOut]
+    evidence: list[EvidenceOut]
+
+    @staticmethod
+    def resolve_id(view: Any) -> int:
+        return view.estimate.pk
+
+    @staticmethod
+    def resolve_number(view: Any) -> int:
+        return view.estimate.number
+
+    @staticmethod
+    def resolve_status(view: Any) -> str:
+        return view.estimate.status
+
+    @staticmethod
+    def resolve_supplementary(view: Any) -> bool:
+        return view.estimate.is_supplementary
+
+    @staticmethod
+    def resolve_sent_at(view: Any) -> dt.datetime | None:
+        return view.estimate.sent_at
+
+    @staticmethod
+    def resolve_lines(view: Any) -> list[EstimateLine]:
+        return [row.line for row in view.lines]
+
+    @staticmethod
+    def resolve_evidence(view: Any) -> list[Any]:
+        return [attachment for row in view.lines for attachment in row.attachments]
+
+
+class RepairOrderSummaryOut(Schema):
+    id: int
+    number: str
+    store: str
+    status: str
+    service_type: str
+    customer: int = Field(..., alias="customer_id")
+    vehicle: int = Field(..., alias="vehicle_id")
+    appointment: int | None = Field(None, alias="appointment_id")
+    advisor: int | None = Field(None, alias="advisor_id")
+    technician: int | None = Field(None, alias="technician_id")
+    bay: str | None
+    walk_in: bool
+    priority: bool
+    arrived_at: LocalDateTime
+    ready_at: LocalDateTime | None
+    delivered_at: LocalDateTime | None
+    qc_failures: int
+
+    @staticmethod
+    def resolve_store(obj: RepairOrder) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_bay(obj: RepairOrder) -> str | None:
+        return obj.bay.code if obj.bay_id else None
+
+
+class RepairOrderOut(RepairOrderSummaryOut):
+    next_states: list[str]
+    mileage_in: int | None
+    fuel_level: int | None
+    damage_marks: list[dict[str, str]]
+    valuables_reminded: bool
+    customer_words: str
+    inspection_done_at: LocalDateTime | None
+    bay_assigned_at: LocalDateTime | None
+    work_started_at: LocalDateTime | None
+    waiting_parts_reason: str
+    delivery_explanation: str
+    next_service_date: dt.date | None
+    next_service_km: int | None
+    rating: int | None
+    billed_total: Decimal | None = Field(None, description="Fixed at delivery.")
+    bill_total: Decimal = Field(..., description="The sum of the approved lines: exactly what the bill shows.")
+    pending_lines: int = Field(..., description="Sent lines still waiting for the customer's decision.")
+    events: list[EventOut]
+    estimates: list[EstimateOut]
+    customer_link: str = Field(..., description="The customer's signed link: progress, approvals, bill.")
+
+    @staticmethod
+    def resolve_next_states(obj: RepairOrder) -> list[str]:
+        return sorted(transitions.REPAIR_ORDER_FLOW[obj.status])
+
+    @staticmethod
+    def resolve_bill_total(obj: RepairOrder) -> Decimal:
+        return obj.page.bill_total  # type: ignore[attr-defined]
+
+    @staticmethod
+    def resolve_pending_lines(obj: RepairOrder) -> int:
+        return obj.page.pending_lines  # type: ignore[attr-defined]
+
+    @staticmethod
+    def resolve_events(obj: RepairOrder) -> list[Any]:
+        return obj.page.events  # type: ignore[attr-defined]
+
+    @staticmethod
+    def resolve_estimates(obj: RepairOrder) -> list[Any]:
+        return obj.page.estimates  # type: ignore[attr-defined]
+
+    @staticmethod
+    def resolve_customer_link(obj: RepairOrder, context: dict[str, Any]) -> str:
+        return _absolute(context["request"], reverse("service:customer-order", args=[order_link_token(obj)]))
+
+
+def _with_page(order: RepairOrder) -> RepairOrder:
+    """The order with its timeline, estimates (drafts included, for staff) and bill, in a fixed few queries."""
+    order.page = selectors.order_page(order, include_drafts=True)  # type: ignore[attr-defined]
+    return order
+
+
+def _fresh(request: HttpRequest, order_id: int) -> RepairOrder:
+    return _with_page(_order(request, order_id))
+
+
+class QualityCheckOut(Schema):
+    id: int
+    order: int = Field(..., alias="order_id")
+    passed: bool
+    checklist: dict[str, bool]
+    notes: str
+    at: LocalDateTime
+    order_status: str
+    qc_failures: int
+
+    @staticmethod
+    def resolve_order_status(obj: Any) -> str:
+        return obj.order.status
+
+    @staticmethod
+    def resolve_qc_failures(obj: Any) -> int:
+        return obj.order.qc_failures
+
+
+# --------------------------------------------------------------------------------------------- input schemas
+
+
+class SlotFilter(Schema):
+    store: str = Field(..., description="A store code, e.g. SH01")
+    date: dt.date = Field(..., description="The day, YYYY-MM-DD (store's local time)")
+
+
+class AppointmentIn(Schema):
+    store: str = Field(..., description="Store code")
+    start: DateTime = Field(..., description="The start of a slot, ISO 8601 with its offset")
+    service_type: ServiceTypeName
+    channel: ChannelName
+    customer: int = Field(..., description="Customer id (of the same store)")
+    vehicle: int = Field(..., description="Vehicle id (of that customer)")
+    advisor: int | None = Field(None, description="User id of the advisor the customer chose")
+    customer_words: Text = Field("", max_length=300)
+    pickup_address: Text = Field("", max_length=300)
+    pickup_from: DateTime | None = None
+    pickup_to: DateTime | None = None
+
+
+class AppointmentFilter(Schema):
+    store: str | None = Field(None, description="A store code; all visible stores when omitted")
+    date: dt.date | None = Field(None, description="Only bookings of this day")
+    status: AppointmentStatusName | None = None
+
+
+class RescheduleIn(Schema):
+    start: DateTime = Field(..., description="The start of another slot, ISO 8601 with its offset")
+
+
+class CancelIn(Schema):
+    reason: Text = Field("", max_length=200)
+
+
+class RepairOrderFilter(Schema):
+    store: str | None = Field(None, description="A store code; all visible stores when omitted")
+    status: StatusName | None = None
+
+
+class WalkInIn(Schema):
+    store: str
+    service_type: ServiceTypeName
+    plate: Text = Field("", max_length=16, description="The plate, or leave empty and give the phone")
+    phone: Text = Field("", max_length=20)
+    name: Text = Field("", max_length=60, description="A new customer's name")
+    vin: Text = Field("", max_length=17, description="A new vehicle's VIN")
+    brand: Text = Field("", max_length=60)
+    model_name: Text = Field("", max_length=60)
+    customer_words: Text = Field("", max_length=2000)
+
+
+class DamageMarkIn(Schema):
+    zone: str = Field(..., max_length=40)
+    kind: str = Field(..., max_length=40)
+    note: Text = Field("", max_length=80)
+
+
+class InspectionIn(Schema):
+    mileage_in: int = Field(..., description="Odometer in km")
+    fuel_level: int = Field(..., description="Fuel or battery level, percent")
+    damage_marks: list[DamageMarkIn] = Field(default_factory=list, max_length=40)
+    valuables_reminded: bool = False
+    customer_words: Text = Field("", max_length=2000)
+
+
+class LineIn(Schema):
+    kind: Literal["labour", "part", "fee"]
+    description: Text = Field(..., max_length=200)
+    operation_code: Text = Field("", max_length=32)
+    standard_hours: Decimal | None = Field(None, ge=0, le=999)
+    hourly_rate: Decimal | None = Field(None, ge=0, le=100_000)
+    min_grade: Literal["", "junior", "intermediate", "senior"] = ""
+    part_number: Text = Field("", max_length=40)
+    grade: Literal["", "oem", "brand", "other"] = ""
+    unit_price: Decimal | None = Field(None, ge=0, le=1_000_000)
+    quantity: Decimal = Field(Decimal("1"), gt=0, le=1000)
+    amount: Decimal | None = Field(None, ge=0, le=1_000_000, description="A fee's amount")
+    alternative_to: int | None = Field(
+        None, description="Id of a part line of the same draft this part is an alternative to (another grade)"
+    )
+
+
+class DecisionIn(Schema):
+    decision: Literal["approved", "declined"]
+    channel: Literal["desk", "phone"] = Field(..., description="desk: signed at the desk; phone: noted from a call")
+    reason: Text = Field("", max_length=200)
+
+
+class AssignIn(Schema):
+    technician: int | None = Field(None, description="User id of a technician of the store")
+    bay: int | None = Field(None, description="Bay id")
+
+
+class TransitionIn(Schema):
+    to: StatusName
+    reason: Text = Field("", max_length=300)
+
+
+class QualityCheckIn(Schema):
+    passed: bool
+    checklist: dict[str, bool] = Field(default_factory=dict)
+    notes: Text = Field("", max_length=300)
+    skip_washing: bool = False
+
+
+class DeliveryIn(Schema):
+    explanation: Text = Field(..., max_length=4000)
+    next_service_date: dt.date | None = None
+    next_service_km: int | None = Field(None, ge=0, le=3_000_000)
+    rating: int | None = Field(None, ge=0, le=10)
+
+
+# --------------------------------------------------------------------------------------------- slots
+
+
+@router.get(
+    "/slots",
+    response=list[SlotOut],
+    summary="Bookable slots of a store and day",
+    description="Every slot of the day with its capacity and remaining places; times in ISO 8601 with the "
+    "store's offset (+08:00). Needs the right to view the service process or to book in the store.",
+)
+def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> Any:
+    store = _store_for(request, filters.store)
+    today = clock.today()
+    if not (today - dt.timedelta(days=SLOT_DAYS_BACK) <= filters.date <= today + dt.timedelta(days=SLOT_DAYS_AHEAD)):
+        raise ValidationError({"date": [_("Choose a day within a year of today.")]})
+    _require(request, store.pk, Capability.VIEW_SERVICE, Capability.BOOK)
+    return selectors.slot_list(store=store, day=filters.date)
+
+
+# --------------------------------------------------------------------------------------------- appointments
+
+
+@router.post(
+    "/appointments",
+    response={201: AppointmentCreated},
+    summary="Book a slot",
+    description="201 with the appointment. A full slot (or a chosen advisor with no place left) is 409 with a "
+    "message and a `code` (`slot_full`, `advisor_full`); a bad field is 422 naming it. Nothing is written then.",
+)
+def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
+    store = _store_for(request, payload.store)
+    _require(request, store.pk, Capability.BOOK)
+    customer = Customer.objects.filter(pk=payload.customer, store=store).first()
+    vehicle = Vehicle.objects.filter(pk=payload.vehicle, store=store).first()
+    errors = {}
+    if customer is None:
+        errors["customer"] = [_("No customer with this id in the store.")]
+    if vehicle is None or (customer is not None and vehicle.customer_id != customer.pk):
+        errors["vehicle"] = [_("No vehicle with this id belonging to the customer.")]
+    if errors:
+        raise ValidationError(errors)
+    appointment = services.appointment_book(
+        store=store,
+        start=payload.start,
+        service_type=payload.service_type,
+        channel=payload.channel,
+        customer=customer,
+        vehicle=vehicle,
+        by=request.auth,
+        advisor=_user(payload.advisor, "advisor"),
+        customer_words=payload.customer_words,
+        pickup_address=payload.pickup_address,
+        pickup_from=payload.pickup_from,
+        pickup_to=payload.pickup_to,
+    )
+    return 201, appointment
+
+
+@router.get("/appointments", response=list[AppointmentOut], summary="Bookings of the caller's stores")
+@paginate(LimitOffsetPagination)
+def appointment_list(request: HttpRequest, filters: Query[AppointmentFilter]) -> Any:
+    return selectors.appointment_list(
+        user=request.auth, store_ids=_store_ids(request, filters.store), day=filters.date, status=filters.status
+    )
+
+
+@router.get("/appointments/{appointment_id}", response=AppointmentOut, summary="One booking")
+def appointment_detail(request: HttpRequest, appointment_id: int) -> Any:
+    appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
+    _require(request, appointment.store_id, Capability.VIEW_SERVICE)
+    return appointment
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response=AppointmentOut,
+    summary="Move a booking to another slot",
+    description="The new place is taken before the old one is given back: a full slot is 409 and the booking "
+    "stays where it was.",
+)
+def appointment_reschedule(request: HttpRequest, appointment_id: int, payload: RescheduleIn) -> Any:
+    appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
+    _require(request, appointment.store_id, Capability.BOOK)
+    services.appointment_reschedule(appointment=appointment, start=payload.start, by=request.auth)
+    return selectors.appointment_get_for_user(user=request.auth, pk=appointment.pk)
+
+
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response=AppointmentOut,
+    summary="Cancel a booking",
+    description="The place is given back. Only a booked appointment can be cancelled (409 otherwise).",
+)
+def appointment_cancel(request: HttpRequest, appointment_id: int, payload: CancelIn) -> Any:
+    appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
+    _require(request, appointment.store_id, Capability.BOOK)
+    services.appointment_cancel(appointment=appointment, by=request.auth, reason=payload.reason)
+    return selectors.appointment_get_for_user(user=request.auth, pk=appointment.pk)
+
+
+# --------------------------------------------------------------------------------------------- repair orders
+
+
+@router.post(
+    "/appointments/{appointment_id}/check-in",
+    response={201: RepairOrderOut},
+    summary="Check in a booked car",
+    description="The customer has arrived: the booking becomes a repair order in reception (201 with the order).",
+)
+def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
+    appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
+    _require(request, appointment.store_id, Capability.RECEIVE)
+    order = services.appointment_check_in(appointment=appointment, by=request.auth)
+    return 201, _fresh(request, order.pk)
+
+
+@router.get(
+    "/repair-orders",
+    response=list[RepairOrderSummaryOut],
+    summary="Repair orders of the caller's stores",
+    description="Newest arrival first; filter by store code and state.",
+)
+@paginate(LimitOffsetPagination)
+def repair_order_list(request: HttpRequest, filters: Query[RepairOrderFilter]) -> Any:
+    return selectors.order_list(
+        user=request.auth,
+        store_ids=_store_ids(request, filters.store),
+        statuses=[filters.status] if filters.status else None,
+    )
+
+
+@router.get(
+    "/repair-orders/{order_id}",
+    response=RepairOrderOut,
+    summary="One repair order",
+    description="State, the states it may go to next, the timeline of state changes (who, when, why), every "
+    "estimate with its lines and the customer's decisions, the bill total (= the approved lines) and the "
+    "customer's link.",
+)
+def repair_order_detail(request: HttpRequest, order_id: int) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.VIEW_SERVICE)
+    return _with_page(order)
+
+
+@router.post(
+    "/repair-orders",
+    response={201: RepairOrderOut},
+    summary="Register a walk-in",
+    description="Plate or phone first: a known vehicle or customer is found, a new one needs the name (customer) "
+    "and VIN, brand and model (vehicle). 409 when the vehicle already has an open order.",
+)
+def repair_order_create(request: HttpRequest, payload: WalkInIn) -> Any:
+    store = _store_for(request, payload.store)
+    _require(request, store.pk, Capability.RECEIVE)
+    order = services.walk_in_register(by=request.auth, store=store, **payload.dict(exclude={"store"}))
+    return 201, _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/inspection",
+    response=RepairOrderOut,
+    summary="Record the initial inspection",
+    description="Mileage, fuel or battery level, damage marks (zone and kind from the car outline), the "
+    "valuables reminder and the customer's words. Only at reception (409 later).",
+)
+def repair_order_inspection(request: HttpRequest, order_id: int, payload: InspectionIn) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.RECEIVE)
+    services.inspection_record(
+        order=order,
+        by=request.auth,
+        mileage_in=payload.mileage_in,
+        fuel_level=payload.fuel_level,
+        damage_marks=[mark.dict() for mark in payload.damage_marks],
+        valuables_reminded=payload.valuables_reminded,
+        customer_words=payload.customer_words,
+    )
+    return _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/lines",
+    response={201: LineOut},
+    summary="Add an estimate line to the draft",
+    description="A labour line (standard hours × rate, optional minimum technician grade), a part (unit price × "
+    "quantity, with its grade; `alternative_to` offers it against another part of the draft) or a fee. The line "
+    "goes to the order's draft estimate (a supplementary one once earlier estimates were sent).",
+)
+def repair_order_line_add(request: HttpRequest, order_id: int, payload: LineIn) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.RECEIVE)
+    alternative = None
+    if payload.alternative_to is not None:
+        alternative = (
+            EstimateLine.objects.select_related("estimate")
+            .filter(pk=payload.alternative_to, estimate__order=order)
+            .first()
+        )
+        if alternative is None:
+            raise ValidationError({"alternative_to": [_("No line with this id on this order.")]})
+    data = payload.dict(exclude={"alternative_to"})
+    return 201, services.estimate_line_add(order=order, by=request.auth, alternative_to=alternative, **data)
+
+
+@router.delete(
+    "/repair-orders/{order_id}/lines/{line_id}",
+    response={204: None},
+    summary="Remove a line of the draft",
+    description="Only while its estimate is a draft; a sent line is declined by the customer instead (409).",
+)
+def repair_order_line_remove(request: HttpRequest, order_id: int, line_id: int) -> Any:
+    order = _order(request, order_id)
+    line = _line_or_404(order, line_id)
+    _require(request, order.store_id, Capability.RECEIVE)
+    services.estimate_line_remove(line=line, by=request.auth)
+    return 204, None
+
+
+@router.post(
+    "/repair-orders/{order_id}/estimates/send",
+    response=EstimateOut,
+    summary="Send the draft estimate to the customer",
+    description="The current draft goes to the customer (signed link by message); from now on its lines are "
+    "decided, not edited. 409 when there is no draft or it has no lines.",
+)
+def repair_order_estimate_send(request: HttpRequest, order_id: int) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.RECEIVE)
+    draft = order.estimates.filter(status=EstimateStatus.DRAFT).order_by("-number").first()
+    if draft is None:
+        raise ApplicationError(_("There is no draft estimate to send: add a line first."), {"code": "no_draft"})
+    draft.order = order
+    services.estimate_send(estimate=draft, by=request.auth)
+    page = selectors.order_page(order, include_drafts=True)
+    return next(view for view in page.estimates if view.estimate.pk == draft.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/lines/{line_id}/decision",
+    response=LineOut,
+    summary="Note the customer's decision on a line",
+    description="Approved or declined, at the desk (signature) or by phone (noted by the advisor), with the time "
+    "and who noted it. Approving one of a group of alternatives declines the others; a declined line becomes "
+    "deferred work on the vehicle. A line is decided once (409 after).",
+)
+def repair_order_line_decide(request: HttpRequest, order_id: int, line_id: int, payload: DecisionIn) -> Any:
+    order = _order(request, order_id)
+    line = _line_or_404(order, line_id)
+    _require(request, order.store_id, Capability.RECEIVE)
+    return services.estimate_line_decide(
+        line=line, decision=payload.decision, channel=payload.channel, by=request.auth, reason=payload.reason
+    )
+
+
+@router.post(
+    "/repair-orders/{order_id}/assign",
+    response=RepairOrderOut,
+    summary="Assign a technician and/or a bay (dispatch)",
+    description="The technician must be of the store and of the grade the job needs; the bay active, free and "
+    "equipped for the service type.",
+)
+def repair_order_assign(request: HttpRequest, order_id: int, payload: AssignIn) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.DISPATCH)
+    if payload.technician is None and payload.bay is None:
+        raise ValidationError({"technician": [_("Choose a technician or a bay.")]})
+    bay = None
+    if payload.bay is not None:
+        bay = Bay.objects.filter(pk=payload.bay, store_id=order.store_id).first()
+        if bay is None:
+            raise ValidationError({"bay": [_("No active bay with this id in the store.")]})
+    services.repair_order_assign(
+        order=order, by=request.auth, technician=_user(payload.technician, "technician"), bay=bay
+    )
+    return _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/transitions",
+    response=RepairOrderOut,
+    summary="Move the order to another state",
+    description="Along the transition table only (`next_states` of the order): anything else is 409 with the "
+    "message (`code` invalid_transition), as is a move somebody else made first (`code` conflict). Waiting for "
+    "parts and cancelling need a `reason`. Releasing to the workshop, cancelling and delivering are the "
+    "advisor's; workshop moves belong to the technician on the job or to whoever dispatches.",
+)
+def repair_order_transition(request: HttpRequest, order_id: int, payload: TransitionIn) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, *_transition_capabilities(order, payload.to, request.auth))
+    services.repair_order_transition(order=order, to=payload.to, by=request.auth, reason=payload.reason)
+    return _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/quality-checks",
+    response={201: QualityCheckOut},
+    summary="Record a quality check",
+    description="A pass needs every checklist item ticked and moves the car on (to washing, or ready with "
+    "`skip_washing`); a failure needs notes, is counted and sends the job back to work.",
+)
+def repair_order_quality_check(request: HttpRequest, order_id: int, payload: QualityCheckIn) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.QUALITY_CHECK)
+    check = services.quality_check_record(
+        order=order,
+        by=request.auth,
+        passed=payload.passed,
+        checklist=payload.checklist,
+        notes=payload.notes,
+        skip_washing=payload.skip_washing,
+    )
+    return 201, check
+
+
+@router.post(
+    "/repair-orders/{order_id}/delivery",
+    response=RepairOrderOut,
+    summary="Deliver the car",
+    description="Only a car that is ready: the explanation given, the next maintenance date and mileage, the "
+    "rating (0–10). The bill total is fixed to the approved lines.",
+)
+def repair_order_delivery(request: HttpRequest, order_id: int, payload: DeliveryIn) -> Any:
+    order = _order(request, order_id)
+    _require(request, order.store_id, Capability.RECEIVE)
+    services.repair_order_deliver(
+        order=order,
+        by=request.auth,
+        explanation=payload.explanation,
+        next_service_date=payload.next_service_date,
+        next_service_km=payload.next_service_km,
+        rating=payload.rating,
+    )
+    return _fresh(request, order.pk)
