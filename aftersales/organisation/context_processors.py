@@ -19,6 +19,14 @@ def navigation_for(user: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [{"label": _("Today"), "url": reverse("home"), "icon": "house"}]
     if user_can(user, Capability.VIEW_CUSTOMERS):
         items.append({"label": _("Customers"), "url": reverse("customers:customer-list"), "icon": "people"})
+    if user_can(user, Capability.RECEIVE) or user_can(user, Capability.BOOK):
+        items.append({"label": _("Workbench"), "url": reverse("service:workbench"), "icon": "clipboard-check"})
+    if any(user_can(user, c) for c in (Capability.DISPATCH, Capability.QUALITY_CHECK, Capability.VIEW_SERVICE)):
+        items.append({"label": _("Workshop"), "url": reverse("service:board"), "icon": "kanban"})
+    if user_can(user, Capability.WORK):
+        items.append({"label": _("My jobs"), "url": reverse("service:my-jobs"), "icon": "wrench-adjustable"})
+    if user_can(user, Capability.RECEIVE):
+        items.append({"label": _("Deferred"), "url": reverse("service:deferred-list"), "icon": "hourglass-split"})
     if user_can(user, Capability.EDIT_STORE_SETTINGS):
         items.append({"label": _("Stores"), "url": reverse("organisation:store-list"), "icon": "shop"})
         items.append({"label": _("Settings"), "url": reverse("organisation:settings"), "icon": "sliders"})

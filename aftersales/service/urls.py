@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftersales.service import views_customer
+from aftersales.service import views, views_customer
 
 app_name = "service"
 urlpatterns = [
@@ -13,4 +13,41 @@ urlpatterns = [
     path("r/<str:token>/rate/", views_customer.order_rate, name="customer-order-rate"),
     path("r/<str:token>/files/<int:attachment_id>/", views_customer.order_file, name="customer-order-file"),
     path("r/<str:token>/bill.pdf", views_customer.order_bill_pdf, name="customer-order-bill"),
+]
+
+# Staff pages (login required; each checks the role in the object's store).
+urlpatterns += [
+    path("service/", views.workbench, name="workbench"),
+    path("service/walk-in/", views.walk_in, name="walk-in"),
+    path("service/appointments/", views.appointment_list, name="appointment-list"),
+    path("service/appointments/new/", views.appointment_create, name="appointment-create"),
+    path("service/appointments/slots/", views.appointment_slots, name="appointment-slots"),
+    path("service/appointments/<int:pk>/reschedule/", views.appointment_reschedule, name="appointment-reschedule"),
+    path("service/appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment-cancel"),
+    path("service/appointments/<int:pk>/driver/", views.appointment_driver, name="appointment-driver"),
+    path("service/appointments/<int:pk>/check-in/", views.appointment_check_in, name="appointment-check-in"),
+    path("service/orders/<int:pk>/", views.order_detail, name="order-detail"),
+    path("service/orders/<int:pk>/inspection/", views.order_inspection, name="order-inspection"),
+    path("service/orders/<int:pk>/files/", views.order_attachment_add, name="order-attachment-add"),
+    path("service/orders/<int:pk>/lines/", views.estimate_line_add, name="estimate-line-add"),
+    path("service/orders/<int:pk>/assign/", views.order_assign, name="order-assign"),
+    path("service/orders/<int:pk>/transition/", views.order_transition, name="order-transition"),
+    path("service/orders/<int:pk>/quality-check/", views.order_quality_check, name="order-quality-check"),
+    path("service/orders/<int:pk>/deliver/", views.order_deliver, name="order-deliver"),
+    path("service/orders/<int:pk>/bill.pdf", views.order_bill, name="order-bill"),
+    path(
+        "service/orders/<int:pk>/deferred/<int:item_pk>/add/",
+        views.deferred_add_to_order,
+        name="deferred-add-to-order",
+    ),
+    path("service/lines/<int:pk>/remove/", views.estimate_line_remove, name="estimate-line-remove"),
+    path("service/lines/<int:pk>/decide/", views.estimate_line_decide, name="estimate-line-decide"),
+    path("service/lines/<int:pk>/trace/", views.part_trace, name="part-trace"),
+    path("service/estimates/<int:pk>/send/", views.estimate_send, name="estimate-send"),
+    path("service/files/<int:pk>/", views.attachment_file, name="file"),
+    path("service/customers/<int:pk>/", views.customer_history, name="customer-history"),
+    path("service/board/", views.board, name="board"),
+    path("service/my-jobs/", views.my_jobs, name="my-jobs"),
+    path("service/deferred/", views.deferred_list, name="deferred-list"),
+    path("service/deferred/<int:pk>/dismiss/", views.deferred_dismiss, name="deferred-dismiss"),
 ]

@@ -1,0 +1,46 @@
+"""Template helpers of the service pages, and the service section other apps' pages include.
+
+Other apps' templates may `{% load service_tags %}` (templates may cross layers; Python imports may not),
+so the customer profile shows repair history, deferred work and bookings without `customers` importing
+`service`: the tag puts a placeholder there, which htmx fills from `service:customer-history`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from aftersales.customers.selectors import plate_for
+from aftersales.organisation.permissions import Capability, user_can
+from aftersales.service.choices import STATUS_BADGES
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def plate(context: dict[str, Any], vehicle: Any) -> str:
+    """The plate as this user may see it (masked for roles that do not work with the car)."""
+    request = context.get("request")
+    if vehicle is None or request is None:
+        return ""
+    return plate_for(request.user, vehicle.plate, vehicle.store_id) or vehicle.vin[-6:]
+
+
+@register.filter
+def badge(status: str) -> str:
+    """Bootstrap colour of a repair order state."""
+    return STATUS_BADGES.get(status, "secondary")
+
+
+@register.filter
+def get_item(mapping: dict[Any, Any], key: Any) -> Any:
+    return mapping.get(key) if mapping else None
+
+
+@register.inclusion_tag("service/partials/_customer_service_placeholder.html", takes_context=True)
+def customer_service_history(context: dict[str, Any], customer: Any) -> dict[str, Any]:
+    """A placeholder that loads the customer's service section (history, deferred work, bookings) with htmx
+    once the profile is shown, so the profile itself runs no service query."""
+    request = context.get("request")
+    visible = request is not None and user_can(request.user, Capability.VIEW_SERVICE, customer.store_id)
+    return {"visible": visible, "customer": customer}
