@@ -15,7 +15,8 @@ from aftersales.organisation.selectors import store_list_for_user
 
 
 def navigation_for(user: Any) -> list[dict[str, Any]]:
-    """Menu entries the user's roles lead to; each entry is only shown when the user may use it."""
+    """Menu entries the user's roles lead to; each entry is only shown when the user may use it.
+    Entries marked `manage` (stores, settings, audit, admin) sit in the user menu to keep the bar short."""
     items: list[dict[str, Any]] = [{"label": _("Today"), "url": reverse("home"), "icon": "house"}]
     if user_can(user, Capability.VIEW_CUSTOMERS):
         items.append({"label": _("Customers"), "url": reverse("customers:customer-list"), "icon": "people"})
@@ -28,12 +29,16 @@ def navigation_for(user: Any) -> list[dict[str, Any]]:
     if user_can(user, Capability.RECEIVE):
         items.append({"label": _("Deferred"), "url": reverse("service:deferred-list"), "icon": "hourglass-split"})
     if user_can(user, Capability.EDIT_STORE_SETTINGS):
-        items.append({"label": _("Stores"), "url": reverse("organisation:store-list"), "icon": "shop"})
-        items.append({"label": _("Settings"), "url": reverse("organisation:settings"), "icon": "sliders"})
+        items.append({"label": _("Stores"), "url": reverse("organisation:store-list"), "icon": "shop", "manage": True})
+        items.append(
+            {"label": _("Settings"), "url": reverse("organisation:settings"), "icon": "sliders", "manage": True}
+        )
     if user_can(user, Capability.VIEW_AUDIT):
-        items.append({"label": _("Audit trail"), "url": reverse("organisation:audit"), "icon": "journal"})
+        items.append(
+            {"label": _("Audit trail"), "url": reverse("organisation:audit"), "icon": "journal", "manage": True}
+        )
     if user.is_staff:
-        items.append({"label": _("Administration"), "url": reverse("admin:index"), "icon": "gear"})
+        items.append({"label": _("Administration"), "url": reverse("admin:index"), "icon": "gear", "manage": True})
     return items
 
 

@@ -50,7 +50,7 @@ class HomeTests:
     def test_each_role_sees_its_own_navigation(self, client, cast, persona, shown, hidden):
         client.force_login(getattr(cast, persona))
         html = client.get(reverse("home")).content.decode()
-        nav = html[html.index('id="mainnav"') : html.index("</ul>", html.index('id="mainnav"'))]
+        nav = html[html.index('id="mainnav"') : html.index("</nav>")]
         for url in shown:
             assert f'href="{url}"' in nav, url
         for url in hidden:
