@@ -1,0 +1,154 @@
+"""The workshop board, the technician's jobs, service history and deferred work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aftersales.core import clock
+from aftersales.core.exceptions import ApplicationError
+from aftersales.customers import selectors as customer_selectors
+from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.permissions import user_can
+from aftersales.service import selectors, services
+from aftersales.service.choices import (
+    STATUS_BADGES,
+    AppointmentStatus,
+    DeferredStatus,
+    LineKind,
+)
+from aftersales.service.models import DeferredWork
+from aftersales.service.views._common import (
+    BUTTON_LABELS,
+    REASON_TARGETS,
+    C,
+    S,
+    _field_errors,
+    _next_or,
+    _order_url,
+    _require,
+)
+from aftersales.service.views.orders import _order
+
+
+def board(request: HttpRequest) -> HttpResponse:
+    """The foreman's board: a column per workshop state, work time against standard time."""
+    _require(request, C.DISPATCH, C.QUALITY_CHECK, C.VIEW_SERVICE)
+    columns = selectors.workshop_board(user=request.user, store_ids=current_store_ids(request))
+    context = {"columns": columns, "badges": STATUS_BADGES, "now": clock.now()}
+    if request.htmx:
+        return render(request, "service/partials/_board.html", context)
+    return render(request, "service/board.html", context)
+
+
+def my_jobs(request: HttpRequest) -> HttpResponse:
+    """The technician's own jobs, phone first: big buttons for the next states, approved lines only."""
+    _require(request, C.WORK)
+    jobs = selectors.technician_jobs(user=request.user)
+    hidden = {S.DELIVERED, S.CANCELLED, S.WAITING}
+    for job in jobs:
+        targets = [] if job["order"].status == S.QC else [t for t in job["next"] if t not in hidden]
+        job["buttons"] = [
+            {"target": t, "label": BUTTON_LABELS.get(t, S(t).label), "needs_reason": t in REASON_TARGETS}
+            for t in targets
+        ]
+    return render(request, "service/my_jobs.html", {"jobs": jobs, "badges": STATUS_BADGES})
+
+
+# --------------------------------------------------------------------------------------------- customer profile
+
+
+def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The service section of the customer profile (loaded by htmx): visits, open deferred work, bookings."""
+    customer = customer_selectors.customer_get_for_user(user=request.user, pk=pk)
+    _require(request, C.VIEW_SERVICE, store_id=customer.store_id)
+    user, store_ids = request.user, frozenset({customer.store_id})
+    orders = selectors.order_list(user=user, store_ids=store_ids).filter(customer=customer).order_by("-arrived_at")
+    upcoming = selectors.appointment_list(user=user, store_ids=store_ids, status=AppointmentStatus.BOOKED)
+    return render(
+        request,
+        "service/partials/_customer_service.html",
+        {
+            "customer": customer,
+            "orders": list(orders[:10]),
+            "deferred": list(
+                selectors.deferred_work_list(user=user, store_ids=store_ids).filter(vehicle__customer=customer)
+            ),
+            "upcoming": list(upcoming.filter(customer=customer, slot__start__gte=clock.now())),
+            "can_book": user_can(user, C.BOOK, customer.store_id),
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------- deferred work
+
+
+def deferred_list(request: HttpRequest) -> HttpResponse:
+    _require(request, C.RECEIVE)
+    items = list(selectors.deferred_work_list(user=request.user, store_ids=current_store_ids(request)))
+    return render(request, "service/deferred_list.html", {"items": items, "today": clock.today()})
+
+
+def _deferred(request: HttpRequest, pk: int) -> DeferredWork:
+    item = DeferredWork.objects.select_related("source_line", "vehicle").get_for_user_or_404(request.user, pk=pk)
+    _require(request, C.RECEIVE, store_id=item.store_id)
+    return item
+
+
+@require_POST
+def deferred_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _deferred(request, pk)
+    try:
+        services.deferred_work_close(item=item, by=request.user, status=DeferredStatus.DISMISSED)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Dismissed: {item}.").format(item=item.description))
+    return redirect(_next_or(request, reverse("service:deferred-list")))
+
+
+@require_POST
+def deferred_add_to_order(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Declined last time, wanted now: the same line goes on this order's draft and the item is done.
+    Two services in one transaction, so the item is never closed without its line."""
+    order = _order(request, pk)
+    _require(request, C.RECEIVE, store_id=order.store_id)
+    item = _deferred(request, item_pk)
+    if item.vehicle_id != order.vehicle_id:
+        messages.error(request, _("This deferred work belongs to another vehicle."))
+        return redirect(_order_url(order, "deferred"))
+    source = item.source_line
+    line: dict[str, Any] = {"kind": LineKind.FEE, "description": item.description, "amount": item.amount}
+    if source is not None:
+        line = {
+            "kind": source.kind,
+            "description": source.description,
+            "operation_code": source.operation_code,
+            "standard_hours": source.standard_hours,
+            "hourly_rate": source.hourly_rate,
+            "min_grade": source.min_grade,
+            "part_number": source.part_number,
+            "grade": source.grade,
+            "unit_price": source.unit_price,
+            "quantity": source.quantity,
+            "amount": source.amount,
+        }
+    try:
+        with transaction.atomic():
+            services.estimate_line_add(order=order, by=request.user, **line)
+            services.deferred_work_close(item=item, by=request.user, status=DeferredStatus.DONE, order=order)
+    except ValidationError as exc:
+        messages.error(request, _field_errors(exc))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Added to the draft estimate: {item}.").format(item=item.description))
+    return redirect(_order_url(order, "estimate"))
