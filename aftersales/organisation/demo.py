@@ -187,10 +187,21 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
         )
         in_group = role in (Role.GROUP_MANAGER, Role.ADMIN)
         Membership.objects.create(user=user, group=group, store=None if in_group else first, role=role)
+        if role == Role.TECHNICIAN:
+            # The senior technician is also the workshop foreman: QC, the board and efficiency warnings.
+            Membership.objects.create(user=user, group=group, store=first, role=Role.FOREMAN)
         users[username] = user
 
-    # A realistic team in every store, so lists of advisors and technicians are not empty.
-    team = ((Role.ADVISOR, 3), (Role.TECHNICIAN, 6), (Role.AGENT, 1), (Role.PARTS_CLERK, 1), (Role.MANAGER, 1))
+    # A realistic team in every store (a 4S workshop with eight bays): four advisors at the desk, eight
+    # technicians of mixed grades under a foreman, two customer-service agents and two parts clerks.
+    team = (
+        (Role.ADVISOR, 4),
+        (Role.TECHNICIAN, 8),
+        (Role.FOREMAN, 1),
+        (Role.AGENT, 2),
+        (Role.PARTS_CLERK, 2),
+        (Role.MANAGER, 1),
+    )
     grades = (
         TechnicianGrade.SENIOR,
         TechnicianGrade.SENIOR,
@@ -198,12 +209,14 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
         TechnicianGrade.INTERMEDIATE,
         TechnicianGrade.JUNIOR,
         TechnicianGrade.SENIOR,
+        TechnicianGrade.INTERMEDIATE,
+        TechnicianGrade.JUNIOR,
     )
     for store in created:
         for role, count in team:
             for n in range(1, count + 1):
                 if store is first and n == 1 and role != Role.TECHNICIAN:
-                    continue  # the named demo user already fills this place
+                    continue  # the named demo user already fills this place (the demo technician is the foreman)
                 name = chinese_name(rng)
                 user = user_model.objects.create(
                     username=f"{store.code.lower()}-{role}-{n}", password=password, first_name=name
@@ -211,7 +224,13 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
                 StaffProfile.objects.create(
                     user=user,
                     display_name=name,
-                    technician_grade=grades[(n - 1) % len(grades)] if role == Role.TECHNICIAN else "",
+                    technician_grade=(
+                        grades[(n - 1) % len(grades)]
+                        if role == Role.TECHNICIAN
+                        else TechnicianGrade.SENIOR
+                        if role == Role.FOREMAN
+                        else ""
+                    ),
                 )
                 Membership.objects.create(user=user, group=group, store=store, role=role)
     return group, created, users

@@ -25,9 +25,24 @@ from aftersales.customers.validators import (
     normalize_plate,
     normalize_vin,
 )
+from aftersales.organisation.choices import Role
 from aftersales.organisation.demo import DEMO_USERS
 from aftersales.organisation.models import ApiToken, DealerGroup, Membership, Store
 from aftersales.organisation.services import api_token_authenticate
+from aftersales.service import transitions
+from aftersales.service.choices import DeferredStatus, EstimateStatus, LineDecision, LineKind, RepairOrderStatus
+from aftersales.service.demo import complaint_category
+from aftersales.service.models import (
+    AdvisorSlotLoad,
+    Appointment,
+    DeferredWork,
+    EstimateLine,
+    QualityCheck,
+    RepairOrder,
+    RepairOrderEvent,
+    Slot,
+)
+from aftersales.service.services.orders import standard_minutes, work_minutes
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +108,45 @@ def snapshot() -> dict[str, list[tuple]]:
         "staff": list(
             get_user_model()
             .objects.filter(memberships__isnull=False)
+            .distinct()
             .order_by("username")
             .values_list("username", "first_name")
+        ),
+        "slots": list(Slot.objects.order_by("store__code", "start").values_list("store__code", "start", "booked")),
+        "appointments": [
+            (a.store.code, a.slot.start, a.vehicle.vin, a.service_type, a.channel, a.status, a.pickup, a.created_at)
+            for a in Appointment.objects.select_related("store", "slot", "vehicle").order_by("id")
+        ],
+        "orders": list(
+            RepairOrder.objects.order_by("number").values_list(
+                "number",
+                "status",
+                "billed_total",
+                "vehicle__vin",
+                "service_type",
+                "arrived_at",
+                "delivered_at",
+                "mileage_in",
+                "qc_failures",
+                "rating",
+                "technician__username",
+                "link_nonce",
+            )
+        ),
+        "events": list(
+            RepairOrderEvent.objects.order_by("order__number", "at", "id").values_list(
+                "order__number", "from_status", "to_status", "at", "by__username", "reason"
+            )
+        ),
+        "lines": list(
+            EstimateLine.objects.order_by("estimate__order__number", "estimate__number", "id").values_list(
+                "estimate__order__number", "kind", "description", "amount", "grade", "decision", "batch_number"
+            )
+        ),
+        "deferred": list(
+            DeferredWork.objects.order_by("vehicle__vin", "suggested_date", "description").values_list(
+                "vehicle__vin", "description", "amount", "suggested_date", "status"
+            )
         ),
     }
 
@@ -106,7 +158,7 @@ def flush_database() -> None:
 
     with transaction.atomic():
         for model in reversed(apps.get_models()):
-            if model._meta.app_label in ("customers", "organisation", "core"):
+            if model._meta.app_label in ("service", "messaging", "customers", "organisation", "core"):
                 model._base_manager.all().delete()
         get_user_model().objects.all().delete()
     assert nothing_seeded()
@@ -192,6 +244,7 @@ class SeedCommandTests:
         seed()
         second = snapshot()
         assert len(first["customers"]) == 40
+        assert len(first["orders"]) > 20
         for part in first:
             assert second[part] == first[part], part
 
@@ -268,11 +321,17 @@ class SeedCommandTests:
         for username, role, _display in DEMO_USERS:
             user = authenticate(username=username, password=settings.DEMO_PASSWORD)
             assert user is not None, username
-            assert user.memberships.get().role == role
+            assert role in set(user.memberships.values_list("role", flat=True))
             assert authenticate(username=username, password="wrong") is None
         assert get_user_model().objects.get(username="admin").is_superuser
         assert Membership.objects.get(user__username="group").store is None
         assert Membership.objects.get(user__username="advisor").store.code == "SH01"
+        # The demo technician is also the workshop foreman of the first store.
+        assert set(Membership.objects.filter(user__username="technician").values_list("store__code", "role")) == {
+            ("SH01", Role.TECHNICIAN),
+            ("SH01", Role.FOREMAN),
+        }
+        assert Membership.objects.filter(role=Role.FOREMAN).count() == 2  # one per store
 
     def test_a_non_empty_database_is_refused_without_flush(self, cast):
         with pytest.raises(CommandError, match="--flush"):
@@ -421,3 +480,194 @@ class RotateKeysCommandTests:
     def test_an_empty_database_rotates_nothing(self, db):
         out, _err = run("customers_rotate_keys")
         assert "0" in out
+
+
+S = RepairOrderStatus
+NOW = dt.datetime(2026, 6, 30, 11, 0, tzinfo=SHANGHAI)  # with a fixed --today the busy day is laid out at 11:00
+SERVICE_ARGS = ["--stores", "2", "--customers", "60", "--months", "6", "--seed", "7", "--today", "2026-06-30"]
+
+
+@pytest.fixture
+def seeded(db):
+    run("seed", *SERVICE_ARGS, "--no-progress")
+    return Store.objects.order_by("id").first()
+
+
+class ServiceSeedTests:
+    def test_it_creates_bookings_orders_events_estimates_and_checks(self, seeded):
+        assert Slot.objects.count() > 2 * 150 * 9  # every opening hour of six months and the coming two weeks
+        assert Appointment.objects.count() > 40
+        assert RepairOrder.objects.filter(status=S.DELIVERED).count() > 40
+        assert RepairOrderEvent.objects.count() > 8 * RepairOrder.objects.filter(status=S.DELIVERED).count()
+        assert EstimateLine.objects.filter(kind=LineKind.LABOUR, standard_hours__gt=0).exists()
+        assert EstimateLine.objects.filter(kind=LineKind.PART, grade="brand", decision=LineDecision.APPROVED).exists()
+        assert EstimateLine.objects.filter(kind=LineKind.FEE).exists()
+        assert (
+            QualityCheck.objects.filter(passed=True).count() >= RepairOrder.objects.filter(status=S.DELIVERED).count()
+        )
+        assert set(Appointment.objects.values_list("channel", flat=True)) == {"online", "phone", "wechat", "walk_in"}
+        assert {"cancelled", "no_show", "arrived", "booked"} <= set(
+            Appointment.objects.values_list("status", flat=True)
+        )
+        months = {o.arrived_at.astimezone(SHANGHAI).month for o in RepairOrder.objects.all()}
+        assert len(months) == 6
+        assert all(o.arrived_at.date() <= TODAY for o in RepairOrder.objects.all())
+
+    def test_every_delivered_bill_is_the_sum_of_its_approved_lines(self, seeded):
+        delivered = list(RepairOrder.objects.filter(status=S.DELIVERED))
+        assert delivered
+        for order in delivered:
+            approved = EstimateLine.objects.filter(estimate__order=order, decision=LineDecision.APPROVED)
+            assert order.billed_total == sum(line.amount for line in approved), order.number
+            assert not EstimateLine.objects.filter(estimate__order=order, decision=LineDecision.PENDING).exists()
+        assert not RepairOrder.objects.exclude(status=S.DELIVERED).filter(billed_total__isnull=False).exists()
+        for line in EstimateLine.objects.filter(kind=LineKind.LABOUR):
+            assert line.amount == (line.standard_hours * line.hourly_rate).quantize(line.amount)
+        for line in EstimateLine.objects.filter(kind=LineKind.PART):
+            assert line.amount == (line.unit_price * line.quantity).quantize(line.amount)
+
+    def test_every_order_follows_the_transition_table(self, seeded):
+        events: dict[int, list[RepairOrderEvent]] = {}
+        for event in RepairOrderEvent.objects.order_by("at", "id"):
+            events.setdefault(event.order_id, []).append(event)
+        for order in RepairOrder.objects.all():
+            path = events[order.pk]
+            assert (path[0].from_status, path[0].to_status) == ("", S.RECEPTION), order.number
+            assert path[0].at == order.arrived_at
+            for before, after in zip(path, path[1:], strict=False):
+                assert after.from_status == before.to_status, order.number
+                assert transitions.allowed(before.to_status, after.to_status), (order.number, after)
+                assert after.at >= before.at
+            assert path[-1].to_status == order.status, order.number
+            assert path[-1].at <= NOW
+            failures = sum(1 for e in path if e.from_status == S.QC and e.to_status == S.IN_PROGRESS)
+            assert order.qc_failures == failures, order.number
+            assert order.quality_checks.filter(passed=False).count() == failures
+
+    def test_work_starts_only_on_approved_lines(self, seeded):
+        started = RepairOrder.objects.exclude(status__in=[S.RECEPTION, S.CANCELLED])
+        for order in started:
+            assert EstimateLine.objects.filter(estimate__order=order, decision=LineDecision.APPROVED).exists()
+            assert order.inspection_done_at is not None and order.inspection_done_at >= order.arrived_at
+        for line in EstimateLine.objects.filter(kind=LineKind.PART, decision=LineDecision.APPROVED).exclude(
+            estimate__order__status__in=[S.RECEPTION, S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS, S.QC]
+        ):
+            assert line.batch_number and line.origin and line.production_date and line.warranty_months
+
+    def test_slots_are_never_overbooked_and_count_their_bookings(self, seeded):
+        """`booked` counts the bookings not cancelled before arrival: cancelling gives the place back, a no-show
+        or a cancelled repair order does not (as the booking service does)."""
+        for slot in Slot.objects.all():
+            assert slot.booked <= slot.capacity
+            assert slot.booked == slot.appointments.filter(cancelled_at__isnull=True).count(), slot
+        for load in AdvisorSlotLoad.objects.select_related("slot"):
+            assert load.booked == load.slot.appointments.filter(advisor=load.advisor, cancelled_at__isnull=True).count()
+        assert not Appointment.objects.filter(cancelled_at__isnull=False).exclude(status="cancelled").exists()
+        for appointment in Appointment.objects.filter(status="arrived").select_related("repair_order"):
+            assert appointment.repair_order.vehicle_id == appointment.vehicle_id
+
+    def test_one_open_order_per_vehicle_and_per_bay(self, seeded):
+        open_orders = RepairOrder.objects.filter(status__in=transitions.OPEN_STATES)
+        vehicles = list(open_orders.values_list("vehicle_id", flat=True))
+        assert len(vehicles) == len(set(vehicles))
+        bays = list(
+            open_orders.filter(status__in=[S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS]).values_list("bay_id", flat=True)
+        )
+        assert None not in bays
+        assert len(bays) == len(set(bays))
+        # A vehicle's visits never overlap.
+        last: dict[int, RepairOrder] = {}
+        for order in RepairOrder.objects.order_by("vehicle_id", "arrived_at"):
+            previous = last.get(order.vehicle_id)
+            if previous is not None:
+                assert previous.status in (S.DELIVERED, S.CANCELLED)
+                closed = previous.delivered_at or previous.events.order_by("-at").first().at
+                assert order.arrived_at > closed
+            last[order.vehicle_id] = order
+
+    def test_odometer_readings_only_grow(self, seeded):
+        for vehicle in Vehicle.objects.all():
+            readings = list(vehicle.repair_orders.exclude(mileage_in=None).order_by("arrived_at"))
+            values = [order.mileage_in for order in readings]
+            assert values == sorted(values), vehicle.vin
+            assert all(value <= vehicle.mileage_km for value in values)
+            if readings:
+                assert vehicle.mileage_recorded_on >= readings[-1].arrived_at.astimezone(SHANGHAI).date()
+
+    def test_declined_work_is_deferred_and_some_is_done_later(self, seeded):
+        declined = EstimateLine.objects.filter(decision=LineDecision.DECLINED).exclude(
+            decline_reason="another grade chosen"
+        )
+        assert declined.exists()
+        for line in declined.select_related("estimate__order"):
+            item = DeferredWork.objects.get(source_line=line)
+            assert item.vehicle_id == line.estimate.order.vehicle_id
+            assert item.amount == line.amount
+        for item in DeferredWork.objects.filter(status=DeferredStatus.DONE):
+            assert item.resolved_order.vehicle_id == item.vehicle_id
+            assert item.resolved_order.arrived_at > item.created_at
+        assert DeferredWork.objects.filter(
+            store=seeded,
+            status=DeferredStatus.OPEN,
+            suggested_date__range=(TODAY, TODAY + dt.timedelta(days=6)),
+        ).exists(), "deferred work due this week"
+
+    def test_comebacks_share_the_service_type_and_the_complaint(self, db):
+        run("seed", "--stores", "1", "--customers", "400", "--months", "12", "--today", "2026-06-30", "--no-progress")
+        comebacks = RepairOrder.objects.filter(customer_words__contains="；")
+        assert comebacks.exists()
+        for order in comebacks:
+            earlier = (
+                RepairOrder.objects.filter(vehicle=order.vehicle, arrived_at__lt=order.arrived_at, status=S.DELIVERED)
+                .order_by("-arrived_at")
+                .first()
+            )
+            assert earlier.service_type == order.service_type
+            assert complaint_category(earlier.customer_words) == complaint_category(order.customer_words)
+            assert order.arrived_at - earlier.delivered_at < dt.timedelta(days=30)
+        delivered = RepairOrder.objects.filter(status=S.DELIVERED)
+        assert 0.02 < delivered.filter(qc_failures__gt=0).count() / delivered.count() < 0.09
+        missed = Appointment.objects.filter(status__in=["cancelled", "no_show"]).count()
+        assert 0.04 < missed / Appointment.objects.count() < 0.14
+        ratings = [r for r in delivered.exclude(rating=None).values_list("rating", flat=True)]
+        assert 8 < statistics.mean(ratings) < 9.5
+        rated_comebacks = [o.rating for o in comebacks.exclude(rating=None)]
+        if rated_comebacks:
+            assert statistics.mean(rated_comebacks) < statistics.mean(ratings)
+
+    def test_todays_busy_day_for_every_role_in_the_first_store(self, seeded):
+        store = seeded
+        open_orders = RepairOrder.objects.filter(store=store, status__in=transitions.OPEN_STATES)
+        assert set(open_orders.values_list("status", flat=True)) == set(transitions.OPEN_STATES)
+        technician = get_user_model().objects.get(username="technician")
+        mine = open_orders.filter(technician=technician)
+        assert mine.count() >= 3
+        assert mine.filter(status=S.WAITING_PARTS).exclude(waiting_parts_reason="").exists()
+        # The advisor's desk: today's bookings, some arrived, some to come, one pick-up without a driver.
+        today = Appointment.objects.filter(store=store, slot__start__date=TODAY)
+        assert today.filter(status="arrived").count() >= 3
+        assert today.filter(status="booked", slot__start__gt=NOW).count() >= 3
+        assert today.filter(status="booked", pickup=True, driver=None).exists()
+        # The reception queue: a tier-A walk-in in the priority lane, an inspection overdue (30 minutes).
+        queue = open_orders.filter(status=S.RECEPTION)
+        assert queue.filter(walk_in=True, priority=True, customer__is_priority=True).exists()
+        overdue = queue.filter(inspection_done_at=None, arrived_at__lt=NOW - dt.timedelta(minutes=30))
+        assert overdue.exists()
+        # Estimates waiting for the customer, one with an OEM / brand-aftermarket choice.
+        pending = EstimateLine.objects.filter(
+            estimate__order__in=queue, estimate__status=EstimateStatus.SENT, decision=LineDecision.PENDING
+        )
+        assert pending.values("estimate__order").distinct().count() >= 2
+        pair = pending.exclude(choice_group=None)
+        assert set(pair.values_list("grade", flat=True)) == {"oem", "brand"}
+        # The foreman: a car over its standard time not warned yet, one waiting for the quality check.
+        assert Membership.objects.filter(user=technician, store=store, role=Role.FOREMAN).exists()
+        over = []
+        for order in open_orders.filter(status=S.IN_PROGRESS, efficiency_warned_at=None):
+            events = list(order.events.order_by("at", "id"))
+            if work_minutes(order, events, NOW) > 1.1 * standard_minutes(order):
+                over.append(order)
+        assert over
+        assert open_orders.filter(status=S.QC).exists()
+        assert open_orders.filter(status=S.READY).count() == 2
+        assert all(o.arrived_at <= NOW for o in open_orders)

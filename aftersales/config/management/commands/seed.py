@@ -17,8 +17,10 @@ from aftersales.core import clock
 from aftersales.core.models import AuditEntry
 from aftersales.customers.demo import seed_customers
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
+from aftersales.service.demo import flush_service, progress_total, seed_service
 
 
 def _positive(name: str, low: int, high: int):  # noqa: ANN202 - an argparse type
@@ -79,9 +81,11 @@ class Command(BaseCommand):
             self._flush()
         rng = random.Random(options["seed"])
         today = options["today"] or clock.today()
+        # Today's busy day is laid out around "now": the real time, unless a fixed --today asks for identical data.
+        now = None if options["today"] else clock.now()
         per_store = max(1, options["customers"] // options["stores"])
         with transaction.atomic():
-            group, stores, _users = seed_organisation(rng=rng, stores=options["stores"])
+            group, stores, users = seed_organisation(rng=rng, stores=options["stores"])
             with tqdm(
                 total=per_store * len(stores),
                 desc="customers",
@@ -97,11 +101,35 @@ class Command(BaseCommand):
                     months=options["months"],
                     progress=bar.update,
                 )
+            with tqdm(
+                total=progress_total(len(stores)),
+                desc="service",
+                unit="step",
+                disable=options["no_progress"],
+                file=self.stderr._out,
+            ) as bar:  # type: ignore[attr-defined]
+
+                def step(name: str) -> None:
+                    bar.set_postfix_str(name, refresh=False)
+                    bar.update()
+
+                service = seed_service(
+                    rng=rng,
+                    stores=stores,
+                    users=users,
+                    today=today,
+                    months=options["months"],
+                    now=now,
+                    progress=step,
+                )
+                step("done")
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {group.name}: {len(stores)} stores, {count} customers, "
-                f"{Vehicle.objects.count()} vehicles, {options['months']} months of history in {elapsed:.1f} s."
+                f"{Vehicle.objects.count()} vehicles, {service['appointments']} appointments, "
+                f"{service['orders']} repair orders ({service['events']} events, {service['lines']} estimate lines), "
+                f"{options['months']} months of history in {elapsed:.1f} s."
             )
         )
 
@@ -109,6 +137,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             # Staff are found through their memberships, so collect them before the stores go.
             staff_ids = set(get_user_model().objects.filter(memberships__isnull=False).values_list("id", flat=True))
+            flush_service()
+            OutboxMessage.objects.all().delete()
             for model in (ConsentEvent, Consent, Vehicle, Customer, SettingChange, SettingValue, ApiToken, AuditEntry):
                 model.objects.all().delete()
             Store.objects.all().delete()
