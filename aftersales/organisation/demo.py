@@ -29,6 +29,15 @@ class StoreTemplate:
     brand_key: str
 
 
+DIRECTIONS = {
+    "SH01": "地铁6号线民生路站2号口步行8分钟，门店有免费客户停车位",
+    "HZ01": "地铁2号线文三路站C口步行5分钟，入口在文三路辅路",
+    "SZ01": "地铁1号线星湖街站4号口步行6分钟",
+    "NJ01": "地铁1号线双龙大道站1号口步行10分钟",
+    "NB01": "地铁3号线天童庄站B口步行7分钟",
+    "WX01": "地铁1号线蠡湖大道站3号口步行6分钟",
+}
+
 STORE_TEMPLATES: tuple[StoreTemplate, ...] = (
     StoreTemplate(
         "SH01",
@@ -158,6 +167,7 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
             latitude=Decimal(template.latitude),
             longitude=Decimal(template.longitude),
             plate_prefix=template.plate_prefix,
+            directions=DIRECTIONS.get(template.code, ""),
             rescue_capacity=rng.choice((1, 2, 2, 3)),
         )
         OpeningHours.objects.bulk_create(
