@@ -29,3 +29,13 @@ def english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rendered fragments are cached by content version; a rolled-back test must not leave one behind."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

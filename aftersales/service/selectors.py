@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, DateTimeField, IntegerField, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from aftersales.core import clock
 from aftersales.organisation.models import Store
@@ -119,8 +121,46 @@ class OrderPage:
 PROGRESS_STEPS = (S.RECEPTION, S.WAITING, S.IN_PROGRESS, S.QC, S.READY, S.DELIVERED)
 
 
+def order_fingerprint_annotations() -> dict[str, Any]:
+    """Correlated subqueries that summarise everything the customer's page shows of an order's children.
+    Added to the one query that loads the order, they let a cached rendering be reused without loading
+    the children: any change (a new event, line, decision, batch or photo) changes the fingerprint."""
+
+    def agg(model: Any, field: str, function: Any, path: str, output: Any) -> Subquery:
+        rows = model.objects.filter(**{path: OuterRef("pk")}).order_by().values(path)
+        return Subquery(rows.annotate(value=function(field)).values("value")[:1], output_field=output)
+
+    integer, moment = IntegerField(), DateTimeField()
+    return {
+        "fp_events": Coalesce(agg(RepairOrderEvent, "id", Max, "order", integer), 0),
+        "fp_lines": Coalesce(agg(EstimateLine, "id", Max, "estimate__order", integer), 0),
+        "fp_lines_n": Coalesce(agg(EstimateLine, "id", Count, "estimate__order", integer), 0),
+        "fp_lines_changed": agg(EstimateLine, "updated_at", Max, "estimate__order", moment),
+        "fp_lines_decided": agg(EstimateLine, "decided_at", Max, "estimate__order", moment),
+        "fp_sent": agg(Estimate, "sent_at", Max, "order", moment),
+        "fp_files": Coalesce(agg(Attachment, "id", Max, "order", integer), 0),
+        "fp_files_n": Coalesce(agg(Attachment, "id", Count, "order", integer), 0),
+    }
+
+
+def order_page_fingerprint(order: RepairOrder) -> str:
+    """What the customer's page of `order` shows, as a short hash (needs the annotations above)."""
+    parts = [
+        order.pk,
+        order.status,
+        order.updated_at,
+        order.rating,
+        order.billed_total,
+        order.vehicle.updated_at,
+        order.store.updated_at,
+        order.advisor_id,
+        *(getattr(order, name, None) for name in sorted(order_fingerprint_annotations())),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
 def order_page(order: RepairOrder, *, include_drafts: bool = False) -> OrderPage:
-    """3 queries: events, estimates with lines, attachments."""
+    """4 queries: events, estimates, their lines, attachments."""
     events = list(order.events.select_related("by__staff_profile").order_by("at", "id"))
     estimates_qs = order.estimates.prefetch_related(Prefetch("lines", queryset=EstimateLine.objects.order_by("id")))
     if not include_drafts:

@@ -7,10 +7,15 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
@@ -135,20 +140,28 @@ def order_page(request: HttpRequest, token: str) -> HttpResponse:
     order = _order_or_error(request, token)
     if isinstance(order, HttpResponse):
         return order
-    page = selectors.order_page(order)
+    # The rendering is cached under a fingerprint of everything it shows (read in the same query as the
+    # order), so an unchanged order is served without loading its children or rendering them again.
+    key = f"customer-order:{selectors.order_page_fingerprint(order)}:{get_language()}:{token}"
+    content = cache.get(key)
+    if content is None:
+        context = {"page": selectors.order_page(order), "order": order, "token": token, "LineDecision": LineDecision}
+        content = render_to_string("service/customer/partials/_order_content.html", context, request=request)
+        cache.set(key, content, 3600)
     return render(
         request,
         "service/customer/order.html",
         {
-            "page": page,
             "order": order,
-            "token": token,
+            "content": mark_safe(content),  # noqa: S308 - our own template's output, escaped when rendered
             "error": request.GET.get("error", ""),
-            "LineDecision": LineDecision,
         },
     )
 
 
+# The signed link is the credential for these two actions, not a session cookie, so a cross-site request
+# cannot forge them without the link; CSRF tokens would also stop the page from being cached.
+@csrf_exempt
 @login_not_required
 @require_POST
 def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse:
@@ -169,6 +182,7 @@ def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse
     return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/#line-{line.pk}")
 
 
+@csrf_exempt
 @login_not_required
 @require_POST
 def order_rate(request: HttpRequest, token: str) -> HttpResponse:

@@ -7,6 +7,8 @@ so rotating the nonce revokes every link sent before.
 
 from __future__ import annotations
 
+import time
+
 from django.core import signing
 from django.utils.translation import gettext as _
 
@@ -20,8 +22,13 @@ LINK_INVALID = "This link is not valid. Please use the latest link we sent you, 
 LINK_EXPIRED = "This link has expired. Please call the store for a new one."
 
 
-def order_link_token(order: RepairOrder) -> str:
-    return signing.dumps({"o": order.pk, "n": order.link_nonce}, salt=ORDER_SALT, compress=True)
+def order_link_token(order: RepairOrder, *, days: int | None = None) -> str:
+    """The link carries its own expiry (the store's `customer_link_days` at signing), so opening it needs no
+    settings lookup; signing time still bounds it to a year."""
+    if days is None:
+        days = int(setting_values_for_store(order.store)["customer_link_days"])
+    expires = int(time.time()) + days * 86400
+    return signing.dumps({"o": order.pk, "n": order.link_nonce, "e": expires}, salt=ORDER_SALT, compress=True)
 
 
 def appointment_link_token(appointment: Appointment) -> str:
@@ -41,18 +48,21 @@ def _load(token: str, salt: str, max_days: int) -> dict:
 
 
 def order_from_token(token: str, *, max_days: int = 366) -> RepairOrder:
-    """The order a link names; the store's link lifetime is checked once the store is known."""
+    """The order a link names, in one query; an expired or revoked link is refused."""
     payload = _load(token, ORDER_SALT, max_days)
+    expires = payload.get("e")
+    if not isinstance(expires, int) or expires < time.time():
+        raise ApplicationError(_(LINK_EXPIRED), {"code": "link_expired"})
+    from aftersales.service.selectors import order_fingerprint_annotations
+
     order = (
         RepairOrder.objects.select_related("store", "vehicle", "customer", "advisor__staff_profile", "technician")
+        .annotate(**order_fingerprint_annotations())
         .filter(pk=payload.get("o"), link_nonce=payload.get("n"))
         .first()
     )
     if order is None:
         raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})
-    days = int(setting_values_for_store(order.store)["customer_link_days"])
-    if days < max_days:
-        _load(token, ORDER_SALT, days)
     return order
 
 

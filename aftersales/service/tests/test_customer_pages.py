@@ -295,9 +295,11 @@ class OrderPageTests:
         assert response.status_code == 403 and 'id="link-error"' in response.content.decode()
 
     def test_the_page_needs_a_fixed_number_of_queries(self, client, world, cast):
+        from django.core.cache import cache
+
         order, lines = _order_with_estimate(world, cast)
         url = reverse("service:customer-order", args=[order_link_token(order)])
-        client.get(url)
+        cache.clear()
         with CaptureQueriesContext(connection) as few:
             client.get(url)
         for index in range(15):
@@ -308,9 +310,25 @@ class OrderPageTests:
                 order=order, by=cast.alice, purpose="evidence", line=line, upload=_upload(f"{index}.png", PNG)
             )
         services.estimate_send(estimate=order.estimates.get(number=2), by=cast.alice)
+        cache.clear()
         with CaptureQueriesContext(connection) as many:
-            client.get(url)
-        assert len(many) == len(few) <= 8, "\n".join(q["sql"] for q in many.captured_queries)
+            html = client.get(url).content.decode()
+        assert "费用14" in html
+        assert len(many) == len(few) <= 6, "\n".join(q["sql"] for q in many.captured_queries)
+        with CaptureQueriesContext(connection) as warm:
+            again = client.get(url).content.decode()
+        assert again.split("<main", 1)[1] == html.split("<main", 1)[1]
+        assert len(warm) == 1  # unchanged order: the order's own query, the rendering comes from the cache
+
+    def test_a_decision_shows_at_once_although_the_page_is_cached(self, client, world, cast):
+        order, lines = _order_with_estimate(world, cast)
+        url = reverse("service:customer-order", args=[order_link_token(order)])
+        assert 'data-decision="pending"' in client.get(url).content.decode()
+        services.estimate_line_decide(line=lines["wipers"], decision="declined", channel="phone", by=cast.alice)
+        html = client.get(url).content.decode()
+        assert f'data-line="{lines["wipers"].pk}" data-decision="declined"' in html
+        services.repair_order_transition(order=order, to="cancelled", by=cast.alice, reason="客户改期")
+        assert 'data-status="cancelled"' in client.get(url).content.decode()
 
     def test_evidence_is_served_only_through_its_own_orders_link(self, client, world, cast):
         order, lines = _order_with_estimate(world, cast)
