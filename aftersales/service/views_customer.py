@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -25,7 +26,13 @@ from aftersales.service import selectors, services
 from aftersales.service.choices import BookingChannel, DecisionChannel, LineDecision, ServiceType
 from aftersales.service.forms import CustomerBookingForm, RescheduleForm
 from aftersales.service.models import EstimateLine
-from aftersales.service.services.links import appointment_from_token, order_from_token, order_link_token
+from aftersales.service.services.links import (
+    LINK_INVALID,
+    appointment_from_token,
+    order_from_token,
+    order_link_token,
+    order_token_payload,
+)
 
 
 def _link_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
@@ -136,24 +143,35 @@ def _order_or_error(request: HttpRequest, token: str) -> Any:
 
 @login_not_required
 def order_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The page customers open most: where the car is, what it costs, what to decide."""
-    order = _order_or_error(request, token)
-    if isinstance(order, HttpResponse):
-        return order
-    # The rendering is cached under a fingerprint of everything it shows (read in the same query as the
-    # order), so an unchanged order is served without loading its children or rendering them again.
-    key = f"customer-order:{selectors.order_page_fingerprint(order)}:{get_language()}:{token}"
-    content = cache.get(key)
-    if content is None:
+    """The page customers open most: where the car is, what it costs, what to decide.
+
+    It is cached under a fingerprint of everything it shows (one small query), so an unchanged order is served
+    without loading or rendering anything; any change to the order changes the fingerprint."""
+    try:
+        order_id, nonce = order_token_payload(token)
+        fingerprint = selectors.order_page_fingerprint(order_id=order_id, nonce=nonce)
+        if fingerprint is None:
+            raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})
+    except ApplicationError as exc:
+        return _link_error(request, exc)
+    key = f"customer-order:{fingerprint}:{get_language()}:{token}"
+    cached = cache.get(key)
+    if cached is None:
+        order = order_from_token(token)
         context = {"page": selectors.order_page(order), "order": order, "token": token, "LineDecision": LineDecision}
-        content = render_to_string("service/customer/partials/_order_content.html", context, request=request)
-        cache.set(key, content, 3600)
+        cached = {
+            "content": render_to_string("service/customer/partials/_order_content.html", context, request=request),
+            "title": f"{order.number} · {order.get_status_display()}",
+            "store_name": order.store.name,
+        }
+        cache.set(key, cached, 3600)
     return render(
         request,
         "service/customer/order.html",
         {
-            "order": order,
-            "content": mark_safe(content),  # noqa: S308 - our own template's output, escaped when rendered
+            "title": cached["title"],
+            "store_name": cached["store_name"],
+            "content": mark_safe(cached["content"]),  # noqa: S308 - our own template's output, escaped when rendered
             "error": request.GET.get("error", ""),
         },
     )

@@ -32,3 +32,15 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// Parts of a form shown only while a checkbox is ticked (data-shown-by="<checkbox id>").
+function syncShownBy(root) {
+  root.querySelectorAll("[data-shown-by]").forEach((part) => {
+    const box = document.getElementById(part.dataset.shownBy);
+    if (box) part.hidden = !box.checked;
+  });
+}
+document.addEventListener("DOMContentLoaded", () => syncShownBy(document));
+document.addEventListener("change", (event) => {
+  if (event.target.matches("input[type=checkbox]")) syncShownBy(document);
+});

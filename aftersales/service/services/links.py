@@ -47,18 +47,24 @@ def _load(token: str, salt: str, max_days: int) -> dict:
     return payload
 
 
-def order_from_token(token: str, *, max_days: int = 366) -> RepairOrder:
-    """The order a link names, in one query; an expired or revoked link is refused."""
+def order_token_payload(token: str, *, max_days: int = 366) -> tuple[int, str]:
+    """(order id, link key) of a valid, unexpired order link, without touching the database."""
     payload = _load(token, ORDER_SALT, max_days)
     expires = payload.get("e")
     if not isinstance(expires, int) or expires < time.time():
         raise ApplicationError(_(LINK_EXPIRED), {"code": "link_expired"})
-    from aftersales.service.selectors import order_fingerprint_annotations
+    order_id, nonce = payload.get("o"), payload.get("n")
+    if not isinstance(order_id, int) or not isinstance(nonce, str):
+        raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})
+    return order_id, nonce
 
+
+def order_from_token(token: str, *, max_days: int = 366) -> RepairOrder:
+    """The order a link names, in one query; an expired or revoked link is refused."""
+    order_id, nonce = order_token_payload(token, max_days=max_days)
     order = (
         RepairOrder.objects.select_related("store", "vehicle", "customer", "advisor__staff_profile", "technician")
-        .annotate(**order_fingerprint_annotations())
-        .filter(pk=payload.get("o"), link_nonce=payload.get("n"))
+        .filter(pk=order_id, link_nonce=nonce)
         .first()
     )
     if order is None:
