@@ -24,8 +24,11 @@ if missing:
     print(f"{len(missing)} strings lack a zh-Hans translation, e.g.: {missing[:5]}", file=sys.stderr)
     sys.exit(1)
 mo = polib.mofile("aftersales/locale/zh_Hans/LC_MESSAGES/django.mo")
-compiled = {e.msgid: e.msgstr for e in mo if not e.msgid_plural}
-stale = [e.msgid for e in committed.translated_entries() if not e.msgid_plural and compiled.get(e.msgid) != e.msgstr]
+compiled = {(e.msgctxt, e.msgid): e.msgstr for e in mo if not e.msgid_plural}
+stale = [
+    e.msgid for e in committed.translated_entries()
+    if not e.msgid_plural and compiled.get((e.msgctxt, e.msgid)) != e.msgstr
+]
 if stale:
     print(f"django.mo is older than django.po ({len(stale)} strings): run 'make messages' and commit.", file=sys.stderr)
     sys.exit(1)
