@@ -855,11 +855,6 @@ class RepairOrderRulesTests:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not enforce the smallint range")
-@pytest.mark.xfail(
-    strict=True,
-    reason="service bug: EstimateLine.choice_group is a PositiveSmallIntegerField but holds a line id, so an "
-    "alternative to a line whose id is above 32767 overflows on PostgreSQL (a 500)",
-)
 def test_an_alternative_to_a_line_with_a_large_id_is_accepted(client, workshop, headers, reception_order):
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('service_estimateline', 'id'), 40000)")
