@@ -45,7 +45,7 @@ def at(day: str, hour: int, minute: int = 0) -> str:
 
 
 def send(client, method, url, headers, body=None):
-    kwargs = dict(headers)
+    kwargs = {"HTTP_ACCEPT_LANGUAGE": "en", **headers}  # the assertions read English messages
     if body is not None:
         kwargs["data"] = body if isinstance(body, str) else json.dumps(body)
         kwargs["content_type"] = "application/json"
