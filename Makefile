@@ -7,12 +7,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/aftersales
 
-.PHONY: demo test install assets system-deps lint test-sqlite test-postgres messages check-messages clean
+.PHONY: demo test install assets system-deps redis lint test-sqlite test-postgres messages check-messages clean
 
 demo: install
 	$(BIN)/aftersales demo
 
-test: install system-deps lint check-messages test-sqlite test-postgres
+test: install system-deps redis lint check-messages test-sqlite test-postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ assets:
 # Debian's chromium for the browser tests, CJK fonts for screenshots and PDFs, gettext for catalogues.
 system-deps:
 	@bash .ci/system-deps.sh
+
+# A Redis on 127.0.0.1:6379 for the job worker's Redis-storage tests (Debian's, started when none answers).
+redis:
+	@bash .ci/ensure-redis.sh
 
 lint:
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "huey.contrib.djhuey",
     "aftersales.core",
     "aftersales.organisation",
     "aftersales.customers",
@@ -134,7 +136,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env.env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-REDIS_URL = env.env_str("REDIS_URL")
 # The address customers' links start with (messages carry absolute links).
 PUBLIC_BASE_URL = env.env_str("AFTERSALES_PUBLIC_URL", "http://127.0.0.1:8000")
 
@@ -152,6 +153,38 @@ LOGGING = {
     # The console message backend writes each sent message here; the demo shows them in its output.
     "loggers": {"aftersales.messaging": {"level": "INFO", "handlers": ["console"], "propagate": False}},
 }
+
+# ---- Background jobs (Huey) -------------------------------------------------------------- begin ----
+# `aftersales worker` is the consumer; `aftersales demo` starts one.  Tasks live in each app's `tasks.py`.
+# Storage: an SQLite file in the data folder by default (nothing to install, one machine); Redis when
+# REDIS_URL is set (redis://[:password@]host:6379/0), for as many consumers on as many machines as needed.
+# Tests run tasks in immediate mode (test_settings.py).  docs/operations.md explains the running worker.
+REDIS_URL = env.env_str("REDIS_URL")
+HUEY: dict = {
+    "name": "aftersales",
+    "immediate": False,  # never follow DEBUG: a task always goes through the queue outside tests
+    "results": False,  # nothing reads task results; the outbox and the records are the state
+    "utc": True,
+    "consumer": {
+        "workers": 2,
+        "worker_type": "thread",
+        "periodic": True,
+        # A worker killed with -9 leaves its task locks behind; the next start clears them.  Safe because
+        # the locks only save work: every sweep claims its rows with a conditional UPDATE.
+        "flush_locks": True,
+        "scheduler_interval": 1,
+        "check_worker_health": True,
+    },
+}
+if REDIS_URL:
+    HUEY |= {"huey_class": "huey.PriorityRedisHuey", "connection": {"url": REDIS_URL}}
+else:
+    HUEY |= {"huey_class": "huey.SqliteHuey", "connection": {"filename": str(DATA_DIR / "huey.sqlite3")}}
+# How long an outbox delivery may hold its claim before another worker may take the message over
+# (a worker that died mid-send); longer than the slowest backend call (the webhook times out after 5 s).
+AFTERSALES_OUTBOX_CLAIM_LEASE = dt.timedelta(minutes=10)
+LOGGING["loggers"]["aftersales.jobs"] = {"level": "INFO", "handlers": ["console"], "propagate": False}
+# ---- Background jobs (Huey) ---------------------------------------------------------------- end ----
 
 FORMAT_MODULE_PATH = ["aftersales.config.formats"]
 DEMO_PASSWORD = "aftersales-demo"  # noqa: S105 - documented in the README; only `aftersales demo` / `seed` use it

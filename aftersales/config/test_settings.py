@@ -8,3 +8,6 @@ FIELD_ENCRYPTION_KEYS = [
 ]
 SEARCH_HASH_KEY = "test-hash-key-not-secret"
 WHITENOISE_AUTOREFRESH = True
+# Tasks run at once, in the test's own process and transaction (a test that needs a real consumer starts
+# `aftersales worker` as a subprocess with its own data folder).
+HUEY = {**HUEY, "immediate": True}  # noqa: F405

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,7 +38,8 @@ logger = logging.getLogger("aftersales.messaging")
 # Minutes to wait after the 1st, 2nd, 3rd, 4th failed attempt; the 5th failure is final.
 RETRY_BACKOFF_MINUTES: tuple[int, ...] = (1, 5, 30, 120)
 MAX_ATTEMPTS = len(RETRY_BACKOFF_MINUTES) + 1
-# How long a worker may hold a message in `sending` before another may take it over (a crashed worker).
+# How long a worker may hold a message in `sending` before another may take it over (a crashed worker);
+# the setting AFTERSALES_OUTBOX_CLAIM_LEASE overrides it.
 CLAIM_LEASE = dt.timedelta(minutes=10)
 
 # Purposes that need the customer's consent, and the consent purpose that grants it.
@@ -202,12 +204,18 @@ def message_enqueue(
 
 
 def _deliver_after_commit(message_id: int) -> None:
-    """Try at once, in the committing process; whatever happens, the `outbox_deliver_due` sweep picks up
-    what is left.  (When the Huey worker is wired up, this is the one place to enqueue a task instead.)"""
+    """Hand the message to the job worker (a Huey task); without a queue configured, try at once in this
+    process.  Whatever happens here, the `outbox_deliver_due` sweep picks up what is left, so a queue
+    that is down or a worker that dies loses nothing: the row in the outbox is the state, not the task."""
     try:
-        outbox_deliver(message_id=message_id)
+        if getattr(settings, "HUEY", None):
+            from aftersales.messaging.tasks import outbox_deliver_message  # tasks import services, not the reverse
+
+            outbox_deliver_message(message_id)  # immediate mode (tests) delivers right here
+        else:
+            outbox_deliver(message_id=message_id)
     except Exception:
-        logger.exception("outbox #%s: immediate delivery failed; the sweep will retry", message_id)
+        logger.exception("outbox #%s: hand-off to the worker failed; the sweep will deliver it", message_id)
 
 
 # -------------------------------------------------------------------------------------------- deliver
@@ -266,7 +274,7 @@ def outbox_deliver(*, message_id: int) -> bool:
         new=MessageStatus.SENDING,
         extra=due,
         attempts=F("attempts") + 1,
-        next_attempt_at=now + CLAIM_LEASE,
+        next_attempt_at=now + getattr(settings, "AFTERSALES_OUTBOX_CLAIM_LEASE", CLAIM_LEASE),
     )
     if not claimed:
         return False

@@ -1,8 +1,10 @@
 from django.contrib import admin
 
+from aftersales.core.audit import audit_record
 from aftersales.organisation.models import (
     ApiToken,
     Bay,
+    ClosedDay,
     DealerGroup,
     Membership,
     OpeningHours,
@@ -22,6 +24,22 @@ class BayInline(admin.TabularInline):
     extra = 0
 
 
+class ClosedDayInline(admin.TabularInline):
+    model = ClosedDay
+    extra = 0
+    fields = ("date", "reason")
+
+
+def _audit_closed_day(request, closed: ClosedDay, action: str) -> None:  # noqa: ANN001
+    """Admin edits of closed days leave the same audit trail as `services.closed_day_add/remove`."""
+    audit_record(
+        actor=request.user,
+        action=action,
+        obj=closed,
+        changes={"date": closed.date.isoformat(), "reason": closed.reason},
+    )
+
+
 @admin.register(DealerGroup)
 class DealerGroupAdmin(admin.ModelAdmin):
     list_display = ("code", "name")
@@ -32,7 +50,42 @@ class StoreAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "group", "city", "rescue_capacity", "is_active")
     list_filter = ("group", "is_active")
     search_fields = ("code", "name", "city")
-    inlines = [OpeningHoursInline, BayInline]
+    inlines = [OpeningHoursInline, BayInline, ClosedDayInline]
+
+    def save_formset(self, request, form, formset, change):  # noqa: ANN001, ANN201
+        if formset.model is not ClosedDay:
+            super().save_formset(request, form, formset, change)
+            return
+        # Audited before saving: a deleted row loses its id.  The admin wraps all of it in one transaction.
+        for deleted in formset.deleted_forms:
+            if deleted.instance.pk is not None:
+                _audit_closed_day(request, deleted.instance, "closed_day.remove")
+        super().save_formset(request, form, formset, change)
+        for closed in formset.new_objects:
+            _audit_closed_day(request, closed, "closed_day.add")
+        for closed, _fields in formset.changed_objects:
+            _audit_closed_day(request, closed, "closed_day.change")
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(admin.ModelAdmin):
+    list_display = ("date", "store", "reason")
+    list_filter = ("store",)
+    date_hierarchy = "date"
+    search_fields = ("reason", "store__code", "store__name")
+
+    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201
+        super().save_model(request, obj, form, change)
+        _audit_closed_day(request, obj, "closed_day.change" if change else "closed_day.add")
+
+    def delete_model(self, request, obj):  # noqa: ANN001, ANN201
+        _audit_closed_day(request, obj, "closed_day.remove")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):  # noqa: ANN001, ANN201
+        for closed in queryset:
+            _audit_closed_day(request, closed, "closed_day.remove")
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Membership)

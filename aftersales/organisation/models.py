@@ -254,3 +254,26 @@ class SettingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.old_value} → {self.new_value}"
+
+
+class ClosedDay(BaseModel):
+    """A day a store is closed beyond China's official calendar (stock-take, refurbishment, a local holiday).
+
+    Working-day clocks (`core.calendar`) skip these days for the store, on top of the public holidays.
+    """
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="closed_days")
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=120)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("closed day")
+        verbose_name_plural = _("closed days")
+        ordering = ["store", "date"]
+        constraints = [models.UniqueConstraint(fields=["store", "date"], name="closed_day_unique_per_store")]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.reason}"

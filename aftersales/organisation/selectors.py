@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from aftersales.organisation.models import DealerGroup, Membership, SettingChange, SettingValue, Store
+from aftersales.organisation.models import ClosedDay, DealerGroup, Membership, SettingChange, SettingValue, Store
 from aftersales.organisation.settings_catalogue import BY_KEY, SETTINGS, Setting
 
 
@@ -81,3 +82,12 @@ def setting_change_list(*, group: DealerGroup, store: Store | None, limit: int =
     else:
         changes = changes.filter(store__isnull=True)
     return changes[:limit]
+
+
+def closed_days_for_store(store: Store) -> frozenset[dt.date]:
+    """The store's extra closed days, for `core.calendar` (`closed_days=`).  One query."""
+    return frozenset(ClosedDay.objects.filter(store=store).values_list("date", flat=True))
+
+
+def closed_day_list(*, store: Store) -> QuerySet[ClosedDay]:
+    return ClosedDay.objects.filter(store=store).order_by("date")

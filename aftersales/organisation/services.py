@@ -1,7 +1,8 @@
-"""Writes for organisation: settings changes (validated, recorded) and API tokens."""
+"""Writes for organisation: settings changes (validated, recorded), API tokens and a store's closed days."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
-from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
+from aftersales.organisation.models import ApiToken, ClosedDay, DealerGroup, SettingChange, SettingValue, Store
 from aftersales.organisation.selectors import (
     setting_overrides_for_store,
     setting_values_for_group,
@@ -213,3 +214,44 @@ def api_token_authenticate(token: str) -> Any | None:
     if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
     return record.user
+
+
+CLOSED_DAY_REASON_MAX = ClosedDay._meta.get_field("reason").max_length
+
+
+@transaction.atomic
+def closed_day_add(*, store: Store, day: dt.date, reason: str, by: Any) -> ClosedDay:
+    """Close `store` on `day` beyond the official calendar; working-day clocks skip it from now on.
+
+    Refused (ValidationError naming the field): a day that is not a date, an empty or over-long reason, a day
+    already closed for the store.  Due times computed before the change keep their value.
+    """
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise ValidationError({"day": _("Enter a valid date.")})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason the store is closed.")})
+    if len(reason) > CLOSED_DAY_REASON_MAX:
+        raise ValidationError(
+            {"reason": _("Keep the reason within {limit} characters.").format(limit=CLOSED_DAY_REASON_MAX)}
+        )
+    if ClosedDay.objects.select_for_update().filter(store=store, date=day).exists():
+        raise ValidationError({"day": _("The store is already closed on {day}.").format(day=day.isoformat())})
+    closed = ClosedDay.objects.create(store=store, date=day, reason=reason)
+    audit_record(actor=by, action="closed_day.add", obj=closed, changes={"date": day.isoformat(), "reason": reason})
+    return closed
+
+
+@transaction.atomic
+def closed_day_remove(*, store: Store, day: dt.date, by: Any) -> None:
+    """Open `store` again on `day`; ValidationError when the store was not closed that day."""
+    closed = ClosedDay.objects.select_for_update().filter(store=store, date=day).first()
+    if closed is None:
+        raise ValidationError({"day": _("The store is not closed on {day}.").format(day=str(day))})
+    audit_record(
+        actor=by,
+        action="closed_day.remove",
+        obj=closed,
+        changes={"date": closed.date.isoformat(), "reason": closed.reason},
+    )
+    closed.delete()
