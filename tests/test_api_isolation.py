@@ -17,8 +17,22 @@ from django.utils import timezone
 
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_vehicle
+from aftersales.core.testing import make_customer, make_user, make_vehicle
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.customers.services import consent_set
+from aftersales.feedback import services as feedback_services
+from aftersales.feedback.models import (
+    CallAttempt,
+    Capa,
+    CapaAction,
+    Complaint,
+    ComplaintTransfer,
+    FollowUp,
+    RecoveryTask,
+    Suggestion,
+    SurveyResponse,
+)
+from aftersales.organisation.choices import Role
 from aftersales.organisation.models import ApiToken, Bay, OpeningHours
 from aftersales.service import services
 from aftersales.service.models import (
@@ -115,6 +129,15 @@ MODELS = (
     Estimate,
     EstimateLine,
     QualityCheck,
+    Complaint,
+    ComplaintTransfer,
+    Suggestion,
+    FollowUp,
+    CallAttempt,
+    SurveyResponse,
+    RecoveryTask,
+    Capa,
+    CapaAction,
 )
 
 
@@ -143,12 +166,68 @@ def objects_of_store(store, by, plate_prefix):
     walk_in_car = make_vehicle(customer, by=by, plate=f"{plate_prefix}54321")
     order = services.walk_in_register(store=store, by=by, service_type="repair", plate=walk_in_car.plate)
     line = services.estimate_line_add(order=order, by=by, kind="fee", description="检测费", amount="50")
+    feedback = feedback_objects_of_store(
+        store, by, customer, make_vehicle(customer, by=by, plate=f"{plate_prefix}67890")
+    )
     return {
         "customer_id": customer,
         "vehicle_id": vehicle,
         "appointment_id": appointment,
         "order_id": order,
         "line_id": line,
+        **feedback,
+    }
+
+
+def feedback_objects_of_store(store, by, customer, car):
+    """A delivered order with its follow-up, a low-score survey and its recovery task, a complaint, a
+    suggestion and a CAPA with an action, all through the real services."""
+    technician = make_user(f"tech-{store.code}", Role.TECHNICIAN, store=store)
+    order = services.walk_in_register(store=store, by=by, service_type="repair", plate=car.plate)
+    fee = services.estimate_line_add(order=order, by=by, kind="fee", description="检测费", amount="80")
+    services.estimate_send(estimate=fee.estimate, by=by)
+    services.estimate_line_decide(line=fee, decision="approved", channel="desk", by=by)
+    services.inspection_record(order=order, by=by, mileage_in=1000, fuel_level=50)
+    services.repair_order_assign(order=order, by=by, technician=technician, bay=Bay.objects.get(store=store))
+    for state in ("waiting", "in_bay", "in_progress", "qc"):
+        order = services.repair_order_transition(order=order, to=state, by=technician, reason="test")
+    checklist = dict.fromkeys(
+        ("work_done", "road_test", "no_leaks", "warning_lights", "tightening", "clean", "old_parts"), True
+    )
+    services.quality_check_record(order=order, by=by, passed=True, checklist=checklist, skip_washing=True)
+    order.refresh_from_db()
+    order = services.repair_order_deliver(
+        order=order, by=by, explanation="已说明", next_service_date=None, next_service_km=None
+    )
+    feedback_services.follow_up_sweep(store=store)
+    consent_set(customer=customer, purpose="surveys", granted=True, channel="desk", by=by)
+    response = feedback_services.survey_response_record(
+        order=order, channel="follow_up_call", answers={"overall": 5, "recommend": 4}, by=by
+    )
+    complaint = feedback_services.complaint_log(
+        store=store,
+        customer=customer,
+        channel="phone",
+        category="waiting",
+        priority="general",
+        description="等太久",
+        by=by,
+    )
+    suggestion = feedback_services.suggestion_log(
+        store=store, customer=customer, channel="phone", description="增加休息区", by=by
+    )
+    capa = feedback_services.capa_open(store=store, by=by, title="等待时间", complaint=complaint)
+    action = feedback_services.capa_action_add(
+        capa=capa, by=by, description="增派顾问", owner=by, due_date=clock.today() + dt.timedelta(days=30)
+    )
+    return {
+        "complaint_id": complaint,
+        "suggestion_id": suggestion,
+        "follow_up_id": FollowUp.objects.get(order=order),
+        "response_id": response,
+        "recovery_id": RecoveryTask.objects.get(response=response),
+        "capa_id": capa,
+        "action_id": action,
     }
 
 

@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from aftersales.core.api import install_error_handlers
 from aftersales.customers.api import router as customers_router
+from aftersales.feedback.api import router as feedback_router
 from aftersales.organisation.api import BearerToken
 from aftersales.organisation.api import router as organisation_router
 from aftersales.service.api import router as service_router
@@ -21,3 +22,4 @@ install_error_handlers(api)
 api.add_router("", organisation_router)
 api.add_router("", customers_router)
 api.add_router("", service_router)
+api.add_router("", feedback_router)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "aftersales.customers",
     "aftersales.messaging",
     "aftersales.service",
+    "aftersales.feedback",
     "aftersales.config",  # the web shell's templates and static files
 ]
 

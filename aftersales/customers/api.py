@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from aftersales.core.pagination import BoundedPagination
 from aftersales.core.scoping import visible_store_ids
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentChannel
@@ -137,7 +138,7 @@ def _require_edit(request: HttpRequest, store_id: int) -> None:
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers of the caller's stores")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def customer_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
     return selectors.customer_list(user=request.auth, store_ids=_store_ids(request, filters.store), query=filters.q)
 
@@ -180,7 +181,7 @@ def customer_put(request: HttpRequest, customer_id: int, payload: CustomerPatch)
 
 
 @router.get("/vehicles", response=list[VehicleOut], summary="Vehicles of the caller's stores")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def vehicle_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
     return selectors.vehicle_list(user=request.auth, store_ids=_store_ids(request, filters.store), query=filters.q)
 

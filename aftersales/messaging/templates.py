@@ -97,6 +97,50 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Dear {name}, thank you for visiting {store}. Please take one minute to rate our service: {link}",
         ),
     },
+    # Voice of the customer (feedback app): staff alerts of the closed loop.
+    "recovery_opened": {
+        "zh-hans": (
+            "服务补救｜{number}",
+            "{store}：工单{number}的客户{customer}给出了{score}分（低于{threshold}分），请在{due}前联系客户并记录结果。",
+        ),
+        "en": (
+            "Service recovery – {number}",
+            "{store}: the customer {customer} of order {number} scored {score} (below {threshold}). "
+            "Contact them and record the outcome by {due}.",
+        ),
+    },
+    "recovery_escalated": {
+        "zh-hans": (
+            "服务补救超时｜{number}",
+            "{store}：工单{number}的低分补救（顾问{advisor}）应于{due}前完成，至今未处理。",
+        ),
+        "en": (
+            "Service recovery overdue – {number}",
+            "{store}: the low-score recovery of order {number} (advisor {advisor}) was due by {due} "
+            "and has no outcome yet.",
+        ),
+    },
+    "complaint_escalated": {
+        "zh-hans": (
+            "投诉超时升级｜{reference}",
+            "{store}：投诉{reference}（{category}，{priority}，负责人{owner}）未在{due}前完成“{clock}”，已升级。",
+        ),
+        "en": (
+            "Complaint escalated – {reference}",
+            "{store}: complaint {reference} ({category}, {priority}, owner {owner}) missed its "
+            "“{clock}” time of {due} and is escalated to you.",
+        ),
+    },
+    "suggestion_overdue": {
+        "zh-hans": (
+            "建议答复超时｜{reference}",
+            "{store}：客户建议{reference}应于{due}前作出是否采纳的决定，至今未决定。",
+        ),
+        "en": (
+            "Suggestion overdue – {reference}",
+            "{store}: suggestion {reference} needed an adopt / not-adopt decision by {due} and has none yet.",
+        ),
+    },
     "staff_alert": {
         "zh-hans": ("内部提醒", "{text}"),
         "en": ("Internal alert", "{text}"),

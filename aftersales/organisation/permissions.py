@@ -22,6 +22,10 @@ class Capability(StrEnum):
     WORK = "work"  # move one's own jobs through the workshop states, add evidence
     DISPATCH = "dispatch"  # assign technicians and bays (派工)
     QUALITY_CHECK = "quality_check"
+    VIEW_FEEDBACK = "view_feedback"  # follow-ups, surveys, complaints, suggestions, recovery, CAPA (read)
+    FOLLOW_UP = "follow_up"  # call the follow-up queue, record attempts and surveys
+    HANDLE_COMPLAINTS = "handle_complaints"  # log and handle complaints and suggestions, service recovery
+    MANAGE_CAPA = "manage_capa"  # open and run CAPAs
 
 
 _C = Capability
@@ -33,22 +37,53 @@ _ADVISOR = {
     _C.VIEW_SERVICE,
     _C.BOOK,
     _C.RECEIVE,
+    _C.VIEW_FEEDBACK,
+    _C.HANDLE_COMPLAINTS,
 }
 _TECHNICIAN = {_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.WORK}
-_MANAGER = _ADVISOR | _TECHNICIAN | {_C.EDIT_STORE_SETTINGS, _C.VIEW_AUDIT, _C.DISPATCH, _C.QUALITY_CHECK}
+_MANAGER = (
+    _ADVISOR
+    | _TECHNICIAN
+    | {
+        _C.EDIT_STORE_SETTINGS,
+        _C.VIEW_AUDIT,
+        _C.DISPATCH,
+        _C.QUALITY_CHECK,
+        _C.FOLLOW_UP,
+        _C.MANAGE_CAPA,
+    }
+)
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADVISOR: frozenset(_ADVISOR),
     Role.TECHNICIAN: frozenset(_TECHNICIAN),
     Role.FOREMAN: frozenset(_TECHNICIAN | {_C.DISPATCH, _C.QUALITY_CHECK}),
     Role.AGENT: frozenset(
-        {_C.VIEW_CUSTOMERS, _C.EDIT_CUSTOMERS, _C.REVEAL_PERSONAL, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.BOOK}
+        {
+            _C.VIEW_CUSTOMERS,
+            _C.EDIT_CUSTOMERS,
+            _C.REVEAL_PERSONAL,
+            _C.SEE_PLATES,
+            _C.VIEW_SERVICE,
+            _C.BOOK,
+            _C.VIEW_FEEDBACK,
+            _C.FOLLOW_UP,
+            _C.HANDLE_COMPLAINTS,
+        }
     ),
     Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.VIEW_SERVICE}),
     Role.MANAGER: frozenset(_MANAGER),
     # Group-wide analytics work on masked data: a group manager sees customers but not their numbers.
     Role.GROUP_MANAGER: frozenset(
-        {_C.VIEW_CUSTOMERS, _C.EDIT_STORE_SETTINGS, _C.EDIT_GROUP_SETTINGS, _C.VIEW_AUDIT, _C.VIEW_SERVICE}
+        {
+            _C.VIEW_CUSTOMERS,
+            _C.EDIT_STORE_SETTINGS,
+            _C.EDIT_GROUP_SETTINGS,
+            _C.VIEW_AUDIT,
+            _C.VIEW_SERVICE,
+            _C.VIEW_FEEDBACK,
+            _C.MANAGE_CAPA,
+        }
     ),
     Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS}),
 }

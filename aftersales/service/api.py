@@ -17,11 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import AfterValidator
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import BoundedPagination
 from aftersales.core.scoping import visible_store_ids
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.models import Bay, Store
@@ -563,7 +564,7 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
 
 
 @router.get("/appointments", response=list[AppointmentOut], summary="Bookings of the caller's stores")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def appointment_list(request: HttpRequest, filters: Query[AppointmentFilter]) -> Any:
     return selectors.appointment_list(
         user=request.auth, store_ids=_store_ids(request, filters.store), day=filters.date, status=filters.status
@@ -626,7 +627,7 @@ def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
     summary="Repair orders of the caller's stores",
     description="Newest arrival first; filter by store code and state.",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def repair_order_list(request: HttpRequest, filters: Query[RepairOrderFilter]) -> Any:
     return selectors.order_list(
         user=request.auth,

@@ -1,0 +1,948 @@
+"""API of the voice of the customer: complaints, suggestions, follow-ups, surveys, service recovery, CAPA and
+the month's frequent issues.  Each handler parses, resolves the scoped object (404 for other stores), checks
+the capability (403), calls one service or selector and answers.
+
+`POST /complaints` and `POST /suggestions` (their fields and the due times they answer) are a public contract:
+review-site importers and call-centre tools rely on them.
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+from pydantic import AfterValidator
+
+from aftersales.core.pagination import BoundedPagination
+from aftersales.core.scoping import visible_store_ids
+from aftersales.customers.models import Customer
+from aftersales.feedback import selectors, services, transitions
+from aftersales.feedback.choices import (
+    CallOutcome,
+    CapaStatus,
+    ComplaintCategory,
+    ComplaintPriority,
+    ComplaintStatus,
+    FeedbackChannel,
+    RecoveryOutcome,
+    SuggestionDecision,
+    SuggestionStatus,
+    SurveyChannel,
+)
+from aftersales.feedback.models import Capa, Complaint, FollowUp, RecoveryTask, Suggestion, SurveyResponse
+from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import Capability, user_can
+from aftersales.service.models import RepairOrder
+
+router = Router(tags=["feedback"])
+
+ChannelName = Literal["phone", "on_site", "customer_page", "follow_up", "online_review"]
+CategoryName = Literal["attitude", "quality", "price", "parts", "waiting", "other"]
+PriorityName = Literal["urgent", "important", "general"]
+ComplaintStatusName = Literal["new", "acknowledged", "contacted", "resolved", "closed"]
+SuggestionStatusName = Literal["open", "decided", "closed"]
+DecisionName = Literal["adopt", "not_adopt"]
+OutcomeName = Literal["reached", "no_answer", "wrong_number", "refused"]
+RecoveryOutcomeName = Literal["contacted", "resolved", "refused"]
+SurveyChannelName = Literal["delivery", "follow_up_call", "customer_link", "campaign"]
+CapaStatusName = Literal["open", "analysing", "acting", "verifying", "closed"]
+
+assert set(ChannelName.__args__) == set(FeedbackChannel.values)  # noqa: S101 - the contract follows the model
+assert set(CategoryName.__args__) == set(ComplaintCategory.values)  # noqa: S101
+assert set(PriorityName.__args__) == set(ComplaintPriority.values)  # noqa: S101
+assert set(ComplaintStatusName.__args__) == set(ComplaintStatus.values)  # noqa: S101
+assert set(SuggestionStatusName.__args__) == set(SuggestionStatus.values)  # noqa: S101
+assert set(DecisionName.__args__) == set(SuggestionDecision.values)  # noqa: S101
+assert set(OutcomeName.__args__) == set(CallOutcome.values)  # noqa: S101
+assert set(RecoveryOutcomeName.__args__) == set(RecoveryOutcome.values)  # noqa: S101
+assert set(SurveyChannelName.__args__) == set(SurveyChannel.values)  # noqa: S101
+assert set(CapaStatusName.__args__) == set(CapaStatus.values)  # noqa: S101
+
+
+def _sane_past(value: dt.datetime) -> dt.datetime:
+    """Any past time is allowed (review sites carry old dates); years before 1900 are typing errors and would
+    overflow the clock arithmetic.  The future is refused by the service."""
+    if value.year < 1900:
+        raise ValueError(_("Give a date and time after the year 1900."))
+    return value
+
+
+def _local(value: dt.datetime | None) -> dt.datetime | None:
+    """Datetimes are answered in the store's time zone, with its offset (+08:00)."""
+    return timezone.localtime(value) if value is not None else None
+
+
+ReceivedAt = Annotated[dt.datetime, AfterValidator(_sane_past)]
+LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
+Note = Field("", max_length=500)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _store_for(request: HttpRequest, code: str, field: str = "store") -> Store:
+    store = None
+    if code.isprintable():
+        store = Store.objects.filter(code=code, id__in=visible_store_ids(request.auth)).first()
+    if store is None:
+        raise ValidationError({field: [_("No store with this code that you may see.")]})
+    return store
+
+
+def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
+    if not code:
+        return visible_store_ids(request.auth)
+    return frozenset({_store_for(request, code).pk})
+
+
+def _require(request: HttpRequest, store_id: int, *capabilities: Capability) -> None:
+    if not any(user_can(request.auth, capability, store_id) for capability in capabilities):
+        raise PermissionDenied(_("Your role may not do this in this store."))
+
+
+def _customer(store: Store, pk: int) -> Customer | None:
+    return Customer.objects.filter(pk=pk, store=store).first()
+
+
+def _staff(pk: int, field: str) -> Any:
+    user = get_user_model().objects.filter(pk=pk, is_active=True).first()
+    if user is None:
+        raise ValidationError({field: [_("No member of staff with this id.")]})
+    return user
+
+
+def _name(user: Any) -> str | None:
+    if user is None:
+        return None
+    profile = getattr(user, "staff_profile", None)
+    return getattr(profile, "display_name", "") or user.get_username()
+
+
+# --------------------------------------------------------------------------------------------- complaints
+
+
+class ComplaintIn(Schema):
+    store: str = Field(..., description="Store code, e.g. SH01")
+    customer: int = Field(..., description="Customer id (of the same store)")
+    channel: ChannelName
+    category: CategoryName
+    priority: PriorityName
+    description: str = Field(..., max_length=5000)
+    received_at: ReceivedAt | None = Field(
+        None,
+        description="When the complaint reached the store, ISO 8601; any past time, never the future. "
+        "The clocks start here. Defaults to now.",
+    )
+    order: int | None = Field(None, description="The repair order it is about (optional)")
+
+
+class ComplaintOut(Schema):
+    id: int
+    store: str
+    customer: int = Field(..., alias="customer_id")
+    order: int | None = Field(None, alias="order_id")
+    channel: str
+    category: str
+    priority: str
+    description: str
+    status: str
+    next_states: list[str]
+    received_at: LocalDateTime
+    logged_at: LocalDateTime
+    owner: int | None = Field(None, alias="owner_id")
+    acknowledge_due: LocalDateTime
+    contact_due: LocalDateTime
+    resolve_due: LocalDateTime
+    acknowledged_at: LocalDateTime | None
+    contacted_at: LocalDateTime | None
+    resolved_at: LocalDateTime | None
+    resolution: str
+    customer_confirmed_at: LocalDateTime | None
+    satisfaction_with_handling: int | None
+    closed_at: LocalDateTime | None
+    reopened_count: int
+
+    @staticmethod
+    def resolve_store(obj: Complaint) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_next_states(obj: Complaint) -> list[str]:
+        return sorted(transitions.COMPLAINT_FLOW[obj.status])
+
+
+class ClockOut(Schema):
+    clock: str
+    due: LocalDateTime
+    done_at: LocalDateTime | None
+    countdown: str
+    breached: bool
+    escalated_to: str
+
+
+class ComplaintEventOut(Schema):
+    from_status: str
+    to_status: str
+    at: LocalDateTime
+    by: str | None
+    note: str
+
+    @staticmethod
+    def resolve_by(obj: Any) -> str | None:
+        return _name(obj.by)
+
+
+class TransferOut(Schema):
+    from_owner: int | None = Field(None, alias="from_owner_id")
+    to_owner: int | None = Field(None, alias="to_owner_id")
+    reason: str
+    at: LocalDateTime
+
+
+class ComplaintDetailOut(ComplaintOut):
+    clocks: list[ClockOut]
+    events: list[ComplaintEventOut]
+    transfers: list[TransferOut]
+
+    @staticmethod
+    def resolve_clocks(obj: Complaint) -> list[Any]:
+        return selectors.complaint_clocks(obj)
+
+    @staticmethod
+    def resolve_events(obj: Complaint) -> list[Any]:
+        return obj.event_list  # type: ignore[attr-defined]
+
+    @staticmethod
+    def resolve_transfers(obj: Complaint) -> list[Any]:
+        return obj.transfer_list  # type: ignore[attr-defined]
+
+
+class ComplaintFilter(Schema):
+    store: str | None = Field(None, description="A store code; all visible stores when omitted")
+    status: ComplaintStatusName | None = None
+    open_only: bool = False
+    mine: bool = Field(False, description="Only complaints the caller owns")
+
+
+class NoteIn(Schema):
+    note: str = Note
+
+
+class TransferIn(Schema):
+    to: int = Field(..., description="User id of the new owner (staff of the store who handle complaints)")
+    reason: str = Field(..., max_length=300)
+
+
+class ResolveIn(Schema):
+    resolution: str = Field(..., max_length=5000)
+
+
+class CloseIn(Schema):
+    customer_confirmed: bool = Field(..., description="The customer confirmed the resolution")
+    satisfaction: int = Field(..., description="The customer's satisfaction with the handling, 1–5")
+    note: str = Note
+
+
+class ReasonIn(Schema):
+    reason: str = Field(..., max_length=500)
+
+
+def _complaint(request: HttpRequest, complaint_id: int, *capabilities: Capability) -> Complaint:
+    complaint = selectors.complaint_get_for_user(user=request.auth, pk=complaint_id)
+    _require(request, complaint.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    return complaint
+
+
+def _complaint_detail(request: HttpRequest, complaint_id: int) -> Complaint:
+    return selectors.complaint_detail(_complaint(request, complaint_id))
+
+
+@router.post(
+    "/complaints",
+    response={201: ComplaintOut},
+    summary="Log a complaint",
+    description="201 with the complaint, its `id` and the due times computed at receipt (`acknowledge_due`, "
+    "`contact_due`, `resolve_due`, ISO 8601 with offset; calendar hours from `received_at`). A bad field is "
+    "422 naming it; a future `received_at` is refused.",
+)
+def complaint_create(request: HttpRequest, payload: ComplaintIn) -> Any:
+    store = _store_for(request, payload.store)
+    _require(request, store.pk, Capability.HANDLE_COMPLAINTS)
+    order = None
+    if payload.order is not None:
+        order = RepairOrder.objects.filter(pk=payload.order, store=store).first()
+        if order is None:
+            raise ValidationError({"order": [_("No repair order with this id in the store.")]})
+    complaint = services.complaint_log(
+        store=store,
+        customer=_customer(store, payload.customer),
+        channel=payload.channel,
+        category=payload.category,
+        priority=payload.priority,
+        description=payload.description,
+        received_at=payload.received_at,
+        order=order,
+        by=request.auth,
+    )
+    return 201, complaint
+
+
+@router.get("/complaints", response=list[ComplaintOut], summary="Complaints of the caller's stores")
+@paginate(BoundedPagination)
+def complaint_list(request: HttpRequest, filters: Query[ComplaintFilter]) -> Any:
+    store_ids = frozenset(
+        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    )
+    return selectors.complaint_list(
+        user=request.auth,
+        store_ids=store_ids,
+        status=filters.status,
+        open_only=filters.open_only,
+        owner=request.auth if filters.mine else None,
+    )
+
+
+@router.get("/complaints/{complaint_id}", response=ComplaintDetailOut, summary="One complaint with its clocks")
+def complaint_detail(request: HttpRequest, complaint_id: int) -> Any:
+    return _complaint_detail(request, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/acknowledge", response=ComplaintDetailOut, summary="Acknowledge")
+def complaint_acknowledge(request: HttpRequest, complaint_id: int, payload: NoteIn) -> Any:
+    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    services.complaint_acknowledge(complaint=complaint, by=request.auth, note=payload.note)
+    return _complaint_detail(request, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/contact", response=ComplaintDetailOut, summary="Customer contacted")
+def complaint_contact(request: HttpRequest, complaint_id: int, payload: NoteIn) -> Any:
+    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    services.complaint_contact(complaint=complaint, by=request.auth, note=payload.note)
+    return _complaint_detail(request, complaint_id)
+
+
+@router.post(
+    "/complaints/{complaint_id}/transfer",
+    response=ComplaintDetailOut,
+    summary="Hand the complaint to another owner, with the reason",
+)
+def complaint_transfer(request: HttpRequest, complaint_id: int, payload: TransferIn) -> Any:
+    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    services.complaint_transfer(
+        complaint=complaint, by=request.auth, to=_staff(payload.to, "to"), reason=payload.reason
+    )
+    return _complaint_detail(request, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/resolve", response=ComplaintDetailOut, summary="Record the resolution")
+def complaint_resolve(request: HttpRequest, complaint_id: int, payload: ResolveIn) -> Any:
+    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    services.complaint_resolve(complaint=complaint, by=request.auth, resolution=payload.resolution)
+    return _complaint_detail(request, complaint_id)
+
+
+@router.post(
+    "/complaints/{complaint_id}/close",
+    response=ComplaintDetailOut,
+    summary="Close with the customer's confirmation and satisfaction with the handling",
+)
+def complaint_close(request: HttpRequest, complaint_id: int, payload: CloseIn) -> Any:
+    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    services.complaint_close(
+        complaint=complaint,
+        by=request.auth,
+        customer_confirmed=payload.customer_confirmed,
+        satisfaction=payload.satisfaction,
+        note=payload.note,
+    )
+    return _complaint_detail(request, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/reopen", response=ComplaintDetailOut, summary="Reopen, with the reason")
+def complaint_reopen(request: HttpRequest, complaint_id: int, payload: ReasonIn) -> Any:
+    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    services.complaint_reopen(complaint=complaint, by=request.auth, reason=payload.reason)
+    return _complaint_detail(request, complaint_id)
+
+
+# -------------------------------------------------------------------------------------------- suggestions
+
+
+class SuggestionIn(Schema):
+    store: str = Field(..., description="Store code")
+    customer: int = Field(..., description="Customer id (of the same store)")
+    channel: ChannelName
+    description: str = Field(..., max_length=5000)
+    received_at: ReceivedAt | None = Field(None, description="ISO 8601; any past time, never the future")
+
+
+class SuggestionOut(Schema):
+    id: int
+    store: str
+    customer: int = Field(..., alias="customer_id")
+    channel: str
+    description: str
+    status: str
+    received_at: LocalDateTime
+    logged_at: LocalDateTime
+    decision_due: LocalDateTime
+    decision: str
+    decision_note: str
+    decided_at: LocalDateTime | None
+    customer_told_at: LocalDateTime | None
+
+    @staticmethod
+    def resolve_store(obj: Suggestion) -> str:
+        return obj.store.code
+
+
+class SuggestionFilter(Schema):
+    store: str | None = None
+    status: SuggestionStatusName | None = None
+
+
+class DecideIn(Schema):
+    decision: DecisionName
+    note: str = Field("", max_length=5000)
+
+
+def _suggestion(request: HttpRequest, suggestion_id: int, *capabilities: Capability) -> Suggestion:
+    suggestion = selectors.suggestion_get_for_user(user=request.auth, pk=suggestion_id)
+    _require(request, suggestion.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    return suggestion
+
+
+@router.post(
+    "/suggestions",
+    response={201: SuggestionOut},
+    summary="Log a suggestion",
+    description="201 with the suggestion, its `id` and `decision_due`: the end of the N-th working day after "
+    "receipt on China's official calendar (holidays, make-up working days) and the store's closed days.",
+)
+def suggestion_create(request: HttpRequest, payload: SuggestionIn) -> Any:
+    store = _store_for(request, payload.store)
+    _require(request, store.pk, Capability.HANDLE_COMPLAINTS)
+    suggestion = services.suggestion_log(
+        store=store,
+        customer=_customer(store, payload.customer),
+        channel=payload.channel,
+        description=payload.description,
+        received_at=payload.received_at,
+        by=request.auth,
+    )
+    return 201, suggestion
+
+
+@router.get("/suggestions", response=list[SuggestionOut], summary="Suggestions of the caller's stores")
+@paginate(BoundedPagination)
+def suggestion_list(request: HttpRequest, filters: Query[SuggestionFilter]) -> Any:
+    store_ids = frozenset(
+        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    )
+    return selectors.suggestion_list(user=request.auth, store_ids=store_ids, status=filters.status)
+
+
+@router.get("/suggestions/{suggestion_id}", response=SuggestionOut, summary="One suggestion")
+def suggestion_detail(request: HttpRequest, suggestion_id: int) -> Any:
+    return _suggestion(request, suggestion_id)
+
+
+@router.post("/suggestions/{suggestion_id}/decide", response=SuggestionOut, summary="Adopt or not")
+def suggestion_decide(request: HttpRequest, suggestion_id: int, payload: DecideIn) -> Any:
+    suggestion = _suggestion(request, suggestion_id, Capability.HANDLE_COMPLAINTS)
+    return services.suggestion_decide(
+        suggestion=suggestion, by=request.auth, decision=payload.decision, note=payload.note
+    )
+
+
+@router.post("/suggestions/{suggestion_id}/tell", response=SuggestionOut, summary="The customer has been told")
+def suggestion_tell(request: HttpRequest, suggestion_id: int) -> Any:
+    suggestion = _suggestion(request, suggestion_id, Capability.HANDLE_COMPLAINTS)
+    return services.suggestion_tell_customer(suggestion=suggestion, by=request.auth)
+
+
+# ------------------------------------------------------------------------------------- follow-ups, surveys
+
+
+class SurveyItemOut(Schema):
+    key: str
+    kind: str
+    position: int
+    wording_zh_hans: str
+    wording_en: str
+    required: bool
+    asks_expectation: bool
+    dimension: str
+
+
+class AnswerOut(Schema):
+    key: str
+    value: int | None
+    expectation: int | None
+    text: str
+
+    @staticmethod
+    def resolve_key(obj: Any) -> str:
+        return obj.item.key
+
+
+class SurveyResponseOut(Schema):
+    id: int
+    store: str
+    order: int | None = Field(None, alias="order_id")
+    customer: int = Field(..., alias="customer_id")
+    channel: str
+    overall: int | None
+    recommend: int | None
+    submitted_at: LocalDateTime
+    answers: list[AnswerOut]
+
+    @staticmethod
+    def resolve_store(obj: SurveyResponse) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_answers(obj: SurveyResponse) -> list[Any]:
+        return list(obj.answers.all())
+
+
+class SurveyIn(Schema):
+    order: int = Field(..., description="The delivered repair order")
+    channel: Literal["delivery", "campaign"] = Field(
+        ..., description="Staff record delivery and campaign surveys here; calls go through the follow-up"
+    )
+    answers: dict[str, int | str] = Field(..., description="Item key → score (or text for text items)")
+    expectations: dict[str, int] = Field(default_factory=dict, description="Item key → expectation (1–5)")
+    consent_given: bool = Field(False, description="The customer agreed to the survey now (recorded as consent)")
+
+
+class SurveyFilter(Schema):
+    store: str | None = None
+    channel: SurveyChannelName | None = None
+    order: int | None = None
+
+
+class FollowUpOut(Schema):
+    id: int
+    store: str
+    order: int = Field(..., alias="order_id")
+    order_number: str
+    customer: int
+    customer_name: str
+    delivered_at: LocalDateTime | None
+    due_at: LocalDateTime
+    status: str
+    attempts: int
+    closed_at: LocalDateTime | None
+    response: int | None = Field(None, alias="response_id")
+
+    @staticmethod
+    def resolve_store(obj: FollowUp) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_order_number(obj: FollowUp) -> str:
+        return obj.order.number
+
+    @staticmethod
+    def resolve_customer(obj: FollowUp) -> int:
+        return obj.order.customer_id
+
+    @staticmethod
+    def resolve_customer_name(obj: FollowUp) -> str:
+        return obj.order.customer.name
+
+    @staticmethod
+    def resolve_delivered_at(obj: FollowUp) -> dt.datetime | None:
+        return obj.order.delivered_at
+
+
+class AttemptOut(Schema):
+    number: int
+    outcome: str
+    note: str
+    at: LocalDateTime
+    by: str | None
+
+    @staticmethod
+    def resolve_by(obj: Any) -> str | None:
+        return _name(obj.by)
+
+
+class FollowUpDetailOut(FollowUpOut):
+    call_attempts: list[AttemptOut]
+
+    @staticmethod
+    def resolve_call_attempts(obj: FollowUp) -> list[Any]:
+        return selectors.follow_up_attempts(obj)
+
+
+class FollowUpFilter(Schema):
+    store: str | None = None
+    due_only: bool = Field(False, description="Only follow-ups already due")
+
+
+class AttemptIn(Schema):
+    outcome: OutcomeName
+    note: str = Field("", max_length=300)
+    answers: dict[str, int | str] | None = Field(None, description="The survey, when the customer was reached")
+    expectations: dict[str, int] | None = None
+    consent_given: bool = Field(False, description="The customer agreed on the call to answer the survey")
+
+
+def _follow_up(request: HttpRequest, follow_up_id: int, *capabilities: Capability) -> FollowUp:
+    follow_up = selectors.follow_up_get_for_user(user=request.auth, pk=follow_up_id)
+    _require(request, follow_up.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    return follow_up
+
+
+@router.get("/survey-instrument", response=list[SurveyItemOut], summary="The survey's items in both languages")
+def survey_instrument(request: HttpRequest) -> Any:
+    return selectors.survey_items()
+
+
+@router.get("/follow-ups", response=list[FollowUpOut], summary="The call queue: open follow-ups, oldest due first")
+@paginate(BoundedPagination)
+def follow_up_queue(request: HttpRequest, filters: Query[FollowUpFilter]) -> Any:
+    store_ids = frozenset(
+        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    )
+    return selectors.follow_up_queue(user=request.auth, store_ids=store_ids, due_only=filters.due_only)
+
+
+@router.get("/follow-ups/{follow_up_id}", response=FollowUpDetailOut, summary="One follow-up with its calls")
+def follow_up_detail(request: HttpRequest, follow_up_id: int) -> Any:
+    return _follow_up(request, follow_up_id)
+
+
+@router.post(
+    "/follow-ups/{follow_up_id}/attempts",
+    response={201: FollowUpDetailOut},
+    summary="Record a call attempt",
+    description="`reached` records the survey answers with the call (the customer's survey consent on file, or "
+    "given on the call: `consent_given`); `refused` and `wrong_number` close the follow-up; after the last "
+    "failed attempt it closes as unreachable.",
+)
+def follow_up_attempt(request: HttpRequest, follow_up_id: int, payload: AttemptIn) -> Any:
+    follow_up = _follow_up(request, follow_up_id, Capability.FOLLOW_UP)
+    services.follow_up_attempt_record(
+        follow_up=follow_up,
+        by=request.auth,
+        outcome=payload.outcome,
+        note=payload.note,
+        answers=payload.answers,
+        expectations=payload.expectations,
+        consent_given=payload.consent_given,
+    )
+    return 201, _follow_up(request, follow_up_id)
+
+
+@router.post("/survey-responses", response={201: SurveyResponseOut}, summary="Record a survey at delivery")
+def survey_response_create(request: HttpRequest, payload: SurveyIn) -> Any:
+    order = (
+        RepairOrder.objects.for_user(request.auth)
+        .select_related("store", "customer", "advisor")
+        .filter(pk=payload.order)
+        .first()
+    )
+    if order is None:
+        raise ValidationError({"order": [_("No repair order with this id that you may see.")]})
+    _require(request, order.store_id, Capability.RECEIVE, Capability.FOLLOW_UP)
+    response = services.survey_response_record(
+        order=order,
+        channel=payload.channel,
+        answers=payload.answers,
+        expectations=payload.expectations,
+        consent_given=payload.consent_given,
+        by=request.auth,
+    )
+    return 201, selectors.survey_response_get_for_user(user=request.auth, pk=response.pk)
+
+
+@router.get("/survey-responses", response=list[SurveyResponseOut], summary="Survey responses")
+@paginate(BoundedPagination)
+def survey_response_list(request: HttpRequest, filters: Query[SurveyFilter]) -> Any:
+    store_ids = frozenset(
+        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    )
+    return selectors.survey_response_list(
+        user=request.auth, store_ids=store_ids, channel=filters.channel, order_id=filters.order
+    )
+
+
+@router.get("/survey-responses/{response_id}", response=SurveyResponseOut, summary="One survey response")
+def survey_response_detail(request: HttpRequest, response_id: int) -> Any:
+    response = selectors.survey_response_get_for_user(user=request.auth, pk=response_id)
+    _require(request, response.store_id, Capability.VIEW_FEEDBACK)
+    return response
+
+
+# ----------------------------------------------------------------------------------------------- recovery
+
+
+class RecoveryOut(Schema):
+    id: int
+    store: str
+    order: int | None = Field(None, alias="order_id")
+    response: int = Field(..., alias="response_id")
+    overall: int | None
+    advisor: int | None = Field(None, alias="advisor_id")
+    opened_at: LocalDateTime
+    due_at: LocalDateTime
+    status: str
+    outcome: str
+    note: str
+    closed_at: LocalDateTime | None
+    in_time: bool | None
+    escalated_store_at: LocalDateTime | None
+    escalated_group_at: LocalDateTime | None
+
+    @staticmethod
+    def resolve_store(obj: RecoveryTask) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_overall(obj: RecoveryTask) -> int | None:
+        return obj.response.overall
+
+
+class RecoveryFilter(Schema):
+    store: str | None = None
+    open_only: bool = False
+    mine: bool = Field(False, description="Only the caller's tasks (as the order's advisor)")
+
+
+class RecoveryIn(Schema):
+    outcome: RecoveryOutcomeName
+    note: str = Field(..., max_length=2000)
+
+
+def _recovery(request: HttpRequest, recovery_id: int, *capabilities: Capability) -> RecoveryTask:
+    task = selectors.recovery_get_for_user(user=request.auth, pk=recovery_id)
+    _require(request, task.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    return task
+
+
+@router.get("/recovery-tasks", response=list[RecoveryOut], summary="Service-recovery tasks, soonest due first")
+@paginate(BoundedPagination)
+def recovery_list(request: HttpRequest, filters: Query[RecoveryFilter]) -> Any:
+    store_ids = frozenset(
+        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    )
+    return selectors.recovery_task_list(
+        user=request.auth,
+        store_ids=store_ids,
+        advisor=request.auth if filters.mine else None,
+        open_only=filters.open_only,
+    )
+
+
+@router.get("/recovery-tasks/{recovery_id}", response=RecoveryOut, summary="One service-recovery task")
+def recovery_detail(request: HttpRequest, recovery_id: int) -> Any:
+    return _recovery(request, recovery_id)
+
+
+@router.post("/recovery-tasks/{recovery_id}/outcome", response=RecoveryOut, summary="Record the outcome")
+def recovery_outcome(request: HttpRequest, recovery_id: int, payload: RecoveryIn) -> Any:
+    task = _recovery(request, recovery_id, Capability.HANDLE_COMPLAINTS)
+    return services.recovery_record(task=task, by=request.auth, outcome=payload.outcome, note=payload.note)
+
+
+# --------------------------------------------------------------------------------------------------- CAPA
+
+
+class CapaActionOut(Schema):
+    id: int
+    description: str
+    owner: int | None = Field(None, alias="owner_id")
+    due_date: dt.date
+    done_at: LocalDateTime | None
+
+
+class CapaOut(Schema):
+    id: int
+    store: str
+    title: str
+    status: str
+    next_states: list[str]
+    complaint: int | None = Field(None, alias="complaint_id")
+    cluster_category: str
+    cluster_month: dt.date | None
+    root_cause: str
+    kpi_name: str
+    kpi_before: Decimal | None
+    kpi_after: Decimal | None
+    procedure_change: str
+    closed_at: LocalDateTime | None
+    actions: list[CapaActionOut]
+
+    @staticmethod
+    def resolve_store(obj: Capa) -> str:
+        return obj.store.code
+
+    @staticmethod
+    def resolve_next_states(obj: Capa) -> list[str]:
+        return sorted(transitions.CAPA_FLOW[obj.status])
+
+    @staticmethod
+    def resolve_actions(obj: Capa) -> list[Any]:
+        return list(obj.actions.all())
+
+
+class CapaIn(Schema):
+    store: str
+    title: str = Field(..., max_length=200)
+    complaint: int | None = Field(None, description="Open from this complaint …")
+    cluster_category: CategoryName | None = Field(None, description="… or from a frequent-issue cluster")
+    cluster_month: dt.date | None = Field(None, description="Any day of the cluster's month")
+
+
+class CapaUpdateIn(Schema):
+    root_cause: str | None = Field(None, max_length=5000)
+    procedure_change: str | None = Field(None, max_length=5000)
+    kpi_name: str | None = Field(None, max_length=80)
+    kpi_before: Decimal | None = Field(None, max_digits=12, decimal_places=2)
+    kpi_after: Decimal | None = Field(None, max_digits=12, decimal_places=2)
+
+
+class CapaActionIn(Schema):
+    description: str = Field(..., max_length=300)
+    owner: int
+    due_date: dt.date
+
+
+class CapaTransitionIn(Schema):
+    to: CapaStatusName
+    note: str = Field("", max_length=300)
+
+
+class CapaFilter(Schema):
+    store: str | None = None
+    status: CapaStatusName | None = None
+
+
+def _capa(request: HttpRequest, capa_id: int, *capabilities: Capability) -> Capa:
+    capa = selectors.capa_get_for_user(user=request.auth, pk=capa_id)
+    _require(request, capa.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    return capa
+
+
+@router.post("/capas", response={201: CapaOut}, summary="Open a CAPA from a complaint or a frequent-issue cluster")
+def capa_create(request: HttpRequest, payload: CapaIn) -> Any:
+    store = _store_for(request, payload.store)
+    _require(request, store.pk, Capability.MANAGE_CAPA)
+    complaint = None
+    if payload.complaint is not None:
+        complaint = Complaint.objects.filter(pk=payload.complaint, store=store).first()
+        if complaint is None:
+            raise ValidationError({"complaint": [_("No complaint with this id in the store.")]})
+    capa = services.capa_open(
+        store=store,
+        by=request.auth,
+        title=payload.title,
+        complaint=complaint,
+        cluster_category=payload.cluster_category or "",
+        cluster_month=payload.cluster_month,
+    )
+    return 201, selectors.capa_get_for_user(user=request.auth, pk=capa.pk)
+
+
+@router.get("/capas", response=list[CapaOut], summary="CAPAs of the caller's stores")
+@paginate(BoundedPagination)
+def capa_list(request: HttpRequest, filters: Query[CapaFilter]) -> Any:
+    store_ids = frozenset(
+        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    )
+    return selectors.capa_list(user=request.auth, store_ids=store_ids, status=filters.status)
+
+
+@router.get("/capas/{capa_id}", response=CapaOut, summary="One CAPA")
+def capa_detail(request: HttpRequest, capa_id: int) -> Any:
+    return _capa(request, capa_id)
+
+
+@router.patch(
+    "/capas/{capa_id}", response=CapaOut, summary="Record the analysis, the KPI figures, the procedure change"
+)
+def capa_update(request: HttpRequest, capa_id: int, payload: CapaUpdateIn) -> Any:
+    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    services.capa_update(capa=capa, by=request.auth, **payload.dict(exclude_unset=True))
+    return _capa(request, capa_id)
+
+
+@router.post("/capas/{capa_id}/actions", response={201: CapaOut}, summary="Add a corrective action")
+def capa_action_add(request: HttpRequest, capa_id: int, payload: CapaActionIn) -> Any:
+    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    services.capa_action_add(
+        capa=capa,
+        by=request.auth,
+        description=payload.description,
+        owner=_staff(payload.owner, "owner"),
+        due_date=payload.due_date,
+    )
+    return 201, _capa(request, capa_id)
+
+
+@router.post("/capas/{capa_id}/actions/{action_id}/done", response=CapaOut, summary="Mark an action done")
+def capa_action_done(request: HttpRequest, capa_id: int, action_id: int) -> Any:
+    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    services.capa_action_done(action=selectors.capa_action_get(capa=capa, pk=action_id), by=request.auth)
+    return _capa(request, capa_id)
+
+
+@router.post("/capas/{capa_id}/transition", response=CapaOut, summary="Move the CAPA to its next step")
+def capa_transition(request: HttpRequest, capa_id: int, payload: CapaTransitionIn) -> Any:
+    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    services.capa_transition(capa=capa, to=payload.to, by=request.auth, note=payload.note)
+    return _capa(request, capa_id)
+
+
+# ------------------------------------------------------------------------------------- frequent issues
+
+
+class IssueOut(Schema):
+    rank: int
+    key: str
+    label: str
+    count: int
+    previous: int
+    change: int
+    mean: float | None = None
+    previous_mean: float | None = None
+
+
+class FrequentIssuesOut(Schema):
+    month: str
+    complaint_categories: list[IssueOut]
+    survey_items: list[IssueOut]
+
+    @staticmethod
+    def resolve_month(obj: Any) -> str:
+        return f"{obj.month:%Y-%m}"
+
+
+class FrequentIssuesFilter(Schema):
+    store: str = Field(..., description="Store code")
+    month: str = Field(..., pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+
+
+@router.get(
+    "/frequent-issues",
+    response=FrequentIssuesOut,
+    summary="The month's frequent issues",
+    description="Complaint categories and survey items answered low, ranked by count, with the change "
+    "against the previous month.",
+)
+def frequent_issues(request: HttpRequest, filters: Query[FrequentIssuesFilter]) -> Any:
+    store = _store_for(request, filters.store)
+    _require(request, store.pk, Capability.VIEW_FEEDBACK)
+    year, month = (int(part) for part in filters.month.split("-"))
+    if not 2000 <= year <= 2100:
+        raise ValidationError({"month": [_("Choose a month between the years 2000 and 2100.")]})
+    return selectors.frequent_issues(store_ids={store.pk}, month=dt.date(year, month, 1))

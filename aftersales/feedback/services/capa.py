@@ -1,0 +1,183 @@
+"""CAPA (纠正预防措施): problem → root cause → actions → verification → procedure change, as its own flow.
+
+Guards beyond the table: acting needs the root cause and at least one action; verifying needs every action
+done; closing needs the KPI with its figures before and after and the procedure change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.core.exceptions import ApplicationError
+from aftersales.feedback import transitions
+from aftersales.feedback.choices import CapaStatus, ComplaintCategory
+from aftersales.feedback.models import Capa, CapaAction, CapaEvent, Complaint
+from aftersales.feedback.services.common import Errors, actor, clean_choice, clean_text
+from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import Capability, user_can
+
+C = CapaStatus
+INVALID_MOVE = "A CAPA cannot go from “{old}” to “{new}”."
+NOT_EDITABLE = "A closed CAPA cannot be changed."
+
+
+@transaction.atomic
+def capa_open(
+    *,
+    store: Store,
+    by: Any,
+    title: Any,
+    complaint: Complaint | None = None,
+    cluster_category: Any = "",
+    cluster_month: dt.date | None = None,
+) -> Capa:
+    """Open a CAPA from one complaint, or from a frequent-issue cluster (a category in a month)."""
+    errors = Errors()
+    title = clean_text(errors, "title", title, max_length=200)
+    if complaint is not None:
+        if complaint.store_id != store.pk:
+            errors.add("complaint", _("No complaint with this id in the store."))
+        if cluster_category or cluster_month:
+            errors.add("complaint", _("Open a CAPA from a complaint or from a cluster, not both."))
+    else:
+        if cluster_month is None:
+            errors.add("cluster_month", _("Give the complaint, or the month and category of the cluster."))
+        cluster_category = clean_choice(errors, "cluster_category", cluster_category, ComplaintCategory)
+    errors.raise_if_any()
+    capa = Capa(
+        store=store,
+        title=title,
+        complaint=complaint,
+        cluster_category=cluster_category or "",
+        cluster_month=cluster_month.replace(day=1) if cluster_month else None,
+        opened_by=actor(by),
+    )
+    capa.full_clean()
+    capa.save()
+    CapaEvent.objects.create(capa=capa, from_status="", to_status=C.OPEN, at=clock.now(), by=actor(by))
+    audit_record(actor=by, action="capa.open", obj=capa, changes={"complaint": getattr(complaint, "pk", None)})
+    return capa
+
+
+def _decimal(errors: Errors, field: str, value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.add(field, _("Enter a number."))
+        return None
+    if not number.is_finite() or abs(number) >= Decimal("1e10"):
+        errors.add(field, _("Enter a number."))
+        return None
+    return number.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def capa_update(*, capa: Capa, by: Any, **data: Any) -> Capa:
+    """Change the analysis: root_cause, procedure_change, kpi_name, kpi_before, kpi_after (only those given)."""
+    if capa.status not in transitions.CAPA_EDITABLE:
+        raise ApplicationError(_(NOT_EDITABLE))
+    errors = Errors()
+    unknown = set(data) - {"root_cause", "procedure_change", "kpi_name", "kpi_before", "kpi_after"}
+    for name in sorted(unknown):
+        errors.add(name, _("Unknown field."))
+    clean: dict[str, Any] = {}
+    for name in ("root_cause", "procedure_change"):
+        if name in data:
+            clean[name] = clean_text(errors, name, data[name], required=False)
+    if "kpi_name" in data:
+        clean["kpi_name"] = clean_text(errors, "kpi_name", data["kpi_name"], required=False, max_length=80)
+    for name in ("kpi_before", "kpi_after"):
+        if name in data:
+            clean[name] = _decimal(errors, name, data[name])
+    errors.raise_if_any()
+    old = {name: getattr(capa, name) for name in clean}
+    for name, value in clean.items():
+        setattr(capa, name, value)
+    capa.save(update_fields=[*clean, "updated_at"])
+    audit_record(
+        actor=by,
+        action="capa.update",
+        obj=capa,
+        changes={k: [str(old[k]), str(v)] for k, v in clean.items() if old[k] != v},
+    )
+    return capa
+
+
+@transaction.atomic
+def capa_action_add(*, capa: Capa, by: Any, description: Any, owner: Any, due_date: Any) -> CapaAction:
+    if capa.status not in transitions.CAPA_EDITABLE:
+        raise ApplicationError(_(NOT_EDITABLE))
+    errors = Errors()
+    description = clean_text(errors, "description", description, max_length=300)
+    if (
+        owner is None
+        or not getattr(owner, "is_active", False)
+        or not user_can(owner, Capability.VIEW_FEEDBACK, capa.store_id)
+    ):
+        errors.add("owner", _("Choose a member of this store's staff."))
+    if not isinstance(due_date, dt.date) or isinstance(due_date, dt.datetime):
+        errors.add("due_date", _("Enter a date."))
+    errors.raise_if_any()
+    action = CapaAction.objects.create(capa=capa, description=description, owner=owner, due_date=due_date)
+    audit_record(actor=by, action="capa.action_add", obj=capa, changes={"action": action.pk, "owner": owner.pk})
+    return action
+
+
+@transaction.atomic
+def capa_action_done(*, action: CapaAction, by: Any) -> CapaAction:
+    now = clock.now()
+    if action.capa.status not in transitions.CAPA_EDITABLE:
+        raise ApplicationError(_(NOT_EDITABLE))
+    if not CapaAction.objects.filter(pk=action.pk, done_at__isnull=True).update(done_at=now, updated_at=now):
+        raise ApplicationError(_("This action is already done."))
+    action.done_at = now
+    audit_record(actor=by, action="capa.action_done", obj=action.capa, changes={"action": action.pk})
+    return action
+
+
+def _guard(capa: Capa, to: str) -> None:
+    if to == C.ACTING:
+        if not capa.root_cause.strip():
+            raise ApplicationError(_("Record the root cause first."))
+        if not capa.actions.exists():
+            raise ApplicationError(_("Add at least one corrective action with its owner and due date."))
+    if to == C.VERIFYING and capa.actions.filter(done_at__isnull=True).exists():
+        raise ApplicationError(_("Every corrective action must be done before verification."))
+    if to == C.CLOSED:
+        if not capa.kpi_name.strip() or capa.kpi_before is None or capa.kpi_after is None:
+            raise ApplicationError(_("Record the KPI and its figures before and after."))
+        if not capa.procedure_change.strip():
+            raise ApplicationError(_("Record the standard-procedure change that fixes the problem."))
+
+
+@transaction.atomic
+def capa_transition(*, capa: Capa, to: Any, by: Any, note: Any = "") -> Capa:
+    errors = Errors()
+    to = clean_choice(errors, "to", to, CapaStatus)
+    note = clean_text(errors, "note", note, required=False, max_length=300)
+    errors.raise_if_any()
+    old = capa.status
+    if not transitions.allowed(transitions.CAPA_FLOW, old, to):
+        raise ApplicationError(
+            _(INVALID_MOVE).format(old=C(old).label, new=C(to).label), {"code": "invalid_transition"}
+        )
+    _guard(capa, to)
+    now = clock.now()
+    changes: dict[str, Any] = {"status": to}
+    if to == C.CLOSED:
+        changes["closed_at"] = now
+    if not Capa.objects.filter(pk=capa.pk, status=old).update(**changes, updated_at=now):
+        raise ApplicationError(_("Someone else changed this CAPA meanwhile; reload and try again."))
+    for key, value in changes.items():
+        setattr(capa, key, value)
+    CapaEvent.objects.create(capa=capa, from_status=old, to_status=to, at=now, by=actor(by), note=note)
+    audit_record(actor=by, action="capa.transition", obj=capa, changes={"status": [old, to], "note": note})
+    return capa

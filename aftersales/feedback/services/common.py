@@ -1,0 +1,144 @@
+"""Helpers shared by the feedback services: validation of people's input, staff alerts through the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.text import has_control_characters
+from aftersales.messaging.services import message_enqueue
+from aftersales.organisation.choices import Role
+from aftersales.organisation.models import Membership, Store
+from aftersales.organisation.selectors import setting_values_for_store
+
+DESCRIPTION_MAX = 5000
+NOTE_MAX = 300
+FUTURE_RECEIPT = "The time received cannot be in the future."
+CHOOSE_ONE = "Choose one of: {options}."
+
+
+class Errors:
+    """Collects field errors so that a service reports every bad field at once."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.by_field.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def actor(by: Any) -> Any:
+    """The member of staff behind an action, or None (a customer's page, an import)."""
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+def clean_choice(errors: Errors, field: str, value: Any, choices: Any) -> str:
+    if not isinstance(value, str) or value not in choices.values:
+        errors.add(field, _(CHOOSE_ONE).format(options=", ".join(choices.values)))
+        return ""
+    return value
+
+
+def clean_text(
+    errors: Errors, field: str, value: Any, *, required: bool = True, max_length: int = DESCRIPTION_MAX
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.add(field, _("Enter text."))
+        return ""
+    if has_control_characters(value):
+        errors.add(field, _("Remove the invisible control characters from this value."))
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors.add(field, _("This field is required."))
+    elif len(value) > max_length:
+        errors.add(field, _("At most {n} characters.").format(n=max_length))
+    return value
+
+
+def clean_received_at(errors: Errors, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """When the complaint or suggestion reached us: any past time (imports carry old dates), never the future.
+    A time without an offset is read in the store's time zone (China time)."""
+    if value is None:
+        return now
+    if not isinstance(value, dt.datetime):
+        errors.add("received_at", _("Enter a date and time (ISO 8601)."))
+        return now
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > now:
+        errors.add("received_at", _(FUTURE_RECEIPT))
+        return now
+    return value
+
+
+def settings_for(store: Store) -> dict[str, Any]:
+    return setting_values_for_store(store)
+
+
+def local_text(value: dt.datetime) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+
+
+def store_managers(store: Store) -> list[Any]:
+    return _users(Membership.objects.filter(store=store, role=Role.MANAGER))
+
+
+def group_managers(store: Store) -> list[Any]:
+    return _users(
+        Membership.objects.filter(
+            Q(group_id=store.group_id, store__isnull=True) | Q(store=store), role=Role.GROUP_MANAGER
+        )
+    )
+
+
+def _users(memberships: Any) -> list[Any]:
+    seen: dict[int, Any] = {}
+    for membership in memberships.select_related("user").order_by("user_id"):
+        if membership.user.is_active:
+            seen.setdefault(membership.user_id, membership.user)
+    return list(seen.values())
+
+
+def alert(
+    *, store: Store, users: Iterable[Any], template: str, context: dict[str, Any], related: Any, dedupe_key: str
+) -> int:
+    """One staff message per user through the outbox (delivered after commit).  The de-duplication key makes a
+    repeated alert a no-op, on top of the caller's own claim."""
+    count = 0
+    for user in users:
+        message_enqueue(
+            store=store,
+            template=template,
+            recipient_user=user,
+            purpose="staff",
+            related=related,
+            dedupe_key=f"{dedupe_key}:{user.pk}"[:128],
+            context=context,
+        )
+        count += 1
+    return count
+
+
+def display_name(user: Any) -> str:
+    if user is None:
+        return "—"
+    profile = getattr(user, "staff_profile", None)
+    return getattr(profile, "display_name", "") or user.get_username()
+
+
+def now() -> dt.datetime:
+    return clock.now()

@@ -1,0 +1,347 @@
+"""Complaints (投诉): intake from every channel, the SLA clocks fixed at receipt, first-responder ownership
+with transfers, the status flow, closing with the customer's confirmation, reopening, and the escalation
+sweep (first breached clock → store manager, every later one → group; each clock once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.audit import audit_record
+from aftersales.core.calendar import add_calendar_hours
+from aftersales.core.exceptions import ApplicationError
+from aftersales.customers.models import Customer
+from aftersales.feedback import transitions
+from aftersales.feedback.choices import (
+    ComplaintCategory,
+    ComplaintClock,
+    ComplaintPriority,
+    ComplaintStatus,
+    EscalationLevel,
+    FeedbackChannel,
+)
+from aftersales.feedback.models import Complaint, ComplaintEscalation, ComplaintEvent, ComplaintTransfer
+from aftersales.feedback.services.common import (
+    Errors,
+    actor,
+    alert,
+    clean_choice,
+    clean_received_at,
+    clean_text,
+    display_name,
+    group_managers,
+    local_text,
+    settings_for,
+    store_managers,
+)
+from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import Capability, user_can
+from aftersales.service.models import RepairOrder
+
+S = ComplaintStatus
+INVALID_MOVE = "A complaint cannot go from “{old}” to “{new}”."
+LOST_RACE = "Someone else changed this complaint meanwhile; reload and try again."
+CLOSE_NEEDS_RESOLUTION = "Record the resolution before closing."
+# (clock, due field, done field), in the order the clocks run out.
+CLOCKS: tuple[tuple[str, str, str], ...] = (
+    (ComplaintClock.ACKNOWLEDGE, "acknowledge_due", "acknowledged_at"),
+    (ComplaintClock.CONTACT, "contact_due", "contacted_at"),
+    (ComplaintClock.RESOLVE, "resolve_due", "resolved_at"),
+)
+
+
+@dataclass(frozen=True)
+class ComplaintDueTimes:
+    acknowledge_due: dt.datetime
+    contact_due: dt.datetime
+    resolve_due: dt.datetime
+
+
+def complaint_due_times(*, store: Store, channel: str, received_at: dt.datetime) -> ComplaintDueTimes:
+    """The three clocks of SPEC §4 in calendar hours from receipt; a negative online review has its own
+    resolve clock (`online_review_resolve_hours`)."""
+    values = settings_for(store)
+    resolve_key = (
+        "online_review_resolve_hours" if channel == FeedbackChannel.ONLINE_REVIEW else "complaint_resolve_hours"
+    )
+    return ComplaintDueTimes(
+        acknowledge_due=add_calendar_hours(received_at, int(values["complaint_acknowledge_hours"])),
+        contact_due=add_calendar_hours(received_at, int(values["complaint_contact_hours"])),
+        resolve_due=add_calendar_hours(received_at, int(values[resolve_key])),
+    )
+
+
+@transaction.atomic
+def complaint_log(
+    *,
+    store: Store,
+    customer: Customer | None,
+    channel: Any,
+    category: Any,
+    priority: Any,
+    description: Any,
+    by: Any,
+    received_at: dt.datetime | None = None,
+    order: RepairOrder | None = None,
+) -> Complaint:
+    """Log a complaint.  The member of staff who takes it owns it (首问负责制); one logged from the customer's
+    page or an import has no owner until someone acknowledges it."""
+    now = clock.now()
+    errors = Errors()
+    if customer is None or customer.store_id != store.pk:
+        errors.add("customer", _("No customer with this id in the store."))
+    channel = clean_choice(errors, "channel", channel, FeedbackChannel)
+    category = clean_choice(errors, "category", category, ComplaintCategory)
+    priority = clean_choice(errors, "priority", priority, ComplaintPriority)
+    description = clean_text(errors, "description", description)
+    received = clean_received_at(errors, received_at, now)
+    if order is not None and (
+        order.store_id != store.pk or (customer is not None and order.customer_id != customer.pk)
+    ):
+        errors.add("order", _("No repair order of this customer with this id."))
+    errors.raise_if_any()
+    due = complaint_due_times(store=store, channel=channel, received_at=received)
+    complaint = Complaint(
+        store=store,
+        customer=customer,
+        order=order,
+        channel=channel,
+        category=category,
+        priority=priority,
+        description=description,
+        received_at=received,
+        logged_at=now,
+        logged_by=actor(by),
+        owner=actor(by),
+        acknowledge_due=due.acknowledge_due,
+        contact_due=due.contact_due,
+        resolve_due=due.resolve_due,
+    )
+    complaint.full_clean()
+    complaint.save()
+    ComplaintEvent.objects.create(complaint=complaint, from_status="", to_status=S.NEW, at=now, by=actor(by))
+    audit_record(
+        actor=by,
+        action="complaint.log",
+        obj=complaint,
+        changes={"channel": channel, "category": category, "priority": priority, "received_at": received.isoformat()},
+    )
+    return complaint
+
+
+def _move(complaint: Complaint, to: str, by: Any, note: str = "", **changes: Any) -> Complaint:
+    """Table check, compare-and-set, event and audit: the only place a complaint's status changes."""
+    old = complaint.status
+    if not transitions.allowed(transitions.COMPLAINT_FLOW, old, to):
+        raise ApplicationError(
+            _(INVALID_MOVE).format(old=S(old).label, new=S(to).label), {"code": "invalid_transition"}
+        )
+    now = clock.now()
+    fields = {"status": to, **changes}
+    if not Complaint.objects.filter(pk=complaint.pk, status=old).update(**fields, updated_at=now):
+        raise ApplicationError(_(LOST_RACE), {"code": "conflict"})
+    for key, value in fields.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(complaint, key, value)
+    if any(hasattr(v, "resolve_expression") for v in fields.values()):
+        complaint.refresh_from_db()
+    ComplaintEvent.objects.create(complaint=complaint, from_status=old, to_status=to, at=now, by=actor(by), note=note)
+    audit_record(
+        actor=by,
+        action="complaint.transition",
+        obj=complaint,
+        changes={"status": [old, to], "note": note, **{k: str(v) for k, v in changes.items()}},
+    )
+    return complaint
+
+
+@transaction.atomic
+def complaint_acknowledge(*, complaint: Complaint, by: Any, note: Any = "") -> Complaint:
+    """The owner has taken the complaint and told the customer it is being handled.  A complaint nobody owns
+    yet (customer page, import) becomes the acknowledger's."""
+    errors = Errors()
+    note = clean_text(errors, "note", note, required=False, max_length=500)
+    errors.raise_if_any()
+    changes: dict[str, Any] = {}
+    if complaint.acknowledged_at is None:
+        changes["acknowledged_at"] = clock.now()
+    if complaint.owner_id is None and actor(by) is not None:
+        changes["owner"] = by
+    return _move(complaint, S.ACKNOWLEDGED, by, note, **changes)
+
+
+@transaction.atomic
+def complaint_contact(*, complaint: Complaint, by: Any, note: Any = "") -> Complaint:
+    """The owner has talked the problem through with the customer (the contact clock stops at the first
+    contact; after a reopening the customer is contacted again, the first time stays)."""
+    errors = Errors()
+    note = clean_text(errors, "note", note, required=False, max_length=500)
+    errors.raise_if_any()
+    changes: dict[str, Any] = {}
+    if complaint.contacted_at is None:
+        changes["contacted_at"] = clock.now()
+    return _move(complaint, S.CONTACTED, by, note, **changes)
+
+
+@transaction.atomic
+def complaint_resolve(*, complaint: Complaint, by: Any, resolution: Any) -> Complaint:
+    errors = Errors()
+    resolution = clean_text(errors, "resolution", resolution)
+    errors.raise_if_any()
+    return _move(complaint, S.RESOLVED, by, "", resolution=resolution, resolved_at=clock.now())
+
+
+@transaction.atomic
+def complaint_close(
+    *, complaint: Complaint, by: Any, customer_confirmed: Any, satisfaction: Any, note: Any = ""
+) -> Complaint:
+    """Closing needs the resolution, the customer's confirmation and their satisfaction with the handling (1–5)."""
+    errors = Errors()
+    note = clean_text(errors, "note", note, required=False, max_length=500)
+    if customer_confirmed is not True:
+        errors.add("customer_confirmed", _("The customer must confirm the resolution before the complaint closes."))
+    if isinstance(satisfaction, bool) or not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
+        errors.add("satisfaction", _("Satisfaction with the handling is a whole number from 1 to 5."))
+    errors.raise_if_any()
+    if complaint.status == S.RESOLVED and not complaint.resolution.strip():
+        raise ApplicationError(_(CLOSE_NEEDS_RESOLUTION))
+    now = clock.now()
+    return _move(
+        complaint,
+        S.CLOSED,
+        by,
+        note,
+        customer_confirmed_at=now,
+        satisfaction_with_handling=satisfaction,
+        closed_at=now,
+    )
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint: Complaint, by: Any, reason: Any) -> Complaint:
+    """The customer is not satisfied after all: back to acknowledged, counted; the resolve clock runs on."""
+    errors = Errors()
+    reason = clean_text(errors, "reason", reason, max_length=500)
+    errors.raise_if_any()
+    if complaint.status not in (S.RESOLVED, S.CLOSED):
+        raise ApplicationError(
+            _(INVALID_MOVE).format(old=S(complaint.status).label, new=S.ACKNOWLEDGED.label),
+            {"code": "invalid_transition"},
+        )
+    return _move(
+        complaint,
+        S.ACKNOWLEDGED,
+        by,
+        reason,
+        reopened_count=F("reopened_count") + 1,
+        resolved_at=None,
+        customer_confirmed_at=None,
+        satisfaction_with_handling=None,
+        closed_at=None,
+    )
+
+
+@transaction.atomic
+def complaint_transfer(*, complaint: Complaint, by: Any, to: Any, reason: Any) -> ComplaintTransfer:
+    """Hand the complaint to another member of staff of the store who handles complaints, with the reason."""
+    errors = Errors()
+    reason = clean_text(errors, "reason", reason, max_length=300)
+    if (
+        to is None
+        or not getattr(to, "is_active", False)
+        or not user_can(to, Capability.HANDLE_COMPLAINTS, complaint.store_id)
+    ):
+        errors.add("to", _("Choose a member of this store's staff who handles complaints."))
+    elif to.pk == complaint.owner_id:
+        errors.add("to", _("This person already owns the complaint."))
+    errors.raise_if_any()
+    if complaint.status not in transitions.COMPLAINT_TRANSFERABLE:
+        raise ApplicationError(_("A closed complaint cannot be transferred; reopen it first."))
+    old_owner = complaint.owner_id
+    if not Complaint.objects.filter(pk=complaint.pk, owner_id=old_owner).update(owner=to, updated_at=clock.now()):
+        raise ApplicationError(_(LOST_RACE), {"code": "conflict"})
+    transfer = ComplaintTransfer.objects.create(
+        complaint=complaint, from_owner_id=old_owner, to_owner=to, reason=reason, at=clock.now(), by=actor(by)
+    )
+    complaint.owner = to
+    audit_record(
+        actor=by, action="complaint.transfer", obj=complaint, changes={"owner": [old_owner, to.pk], "reason": reason}
+    )
+    return transfer
+
+
+# ------------------------------------------------------------------------------------------ escalation
+
+
+def _escalate(complaint: Complaint, clock_name: str, due: dt.datetime, now: dt.datetime) -> ComplaintEscalation | None:
+    """Claim one breached clock (unique row) and alert; None when another run has already claimed it."""
+    with transaction.atomic():
+        locked = (
+            Complaint.objects.select_for_update(of=("self",))
+            .select_related("store", "owner__staff_profile")
+            .get(pk=complaint.pk)
+        )
+        level = EscalationLevel.STORE if locked.breach_count == 0 else EscalationLevel.GROUP
+        try:
+            with transaction.atomic():
+                escalation = ComplaintEscalation.objects.create(
+                    complaint=locked, clock=clock_name, level=level, due_at=due, at=now
+                )
+        except IntegrityError:
+            return None
+        Complaint.objects.filter(pk=locked.pk).update(breach_count=F("breach_count") + 1)
+        store = locked.store
+        with translation.override("zh-hans"):
+            context = {
+                "store": store.name,
+                "reference": f"#{locked.pk}",
+                "category": str(ComplaintCategory(locked.category).label),
+                "priority": str(ComplaintPriority(locked.priority).label),
+                "owner": display_name(locked.owner),
+                "clock": str(ComplaintClock(clock_name).label),
+                "due": local_text(due),
+            }
+        users = store_managers(store) if level == EscalationLevel.STORE else group_managers(store)
+        alert(
+            store=store,
+            users=users,
+            template="complaint_escalated",
+            context=context,
+            related=locked,
+            dedupe_key=f"complaint_escalated:{locked.pk}:{clock_name}",
+        )
+        audit_record(
+            actor=None,
+            action="complaint.escalate",
+            obj=locked,
+            changes={"clock": clock_name, "level": level, "due": due.isoformat()},
+        )
+        return escalation
+
+
+def complaint_escalation_sweep(*, now: dt.datetime | None = None) -> int:
+    """Escalate every clock that has run out with its step not done (strictly after the due time: a step done
+    at the due minute is in time).  Idempotent: each (complaint, clock) escalates once."""
+    now = now or clock.now()
+    escalated = 0
+    for clock_name, due_field, done_field in CLOCKS:
+        breached = (
+            Complaint.objects.filter(
+                status__in=transitions.COMPLAINT_OPEN_STATES,
+                **{f"{due_field}__lt": now, f"{done_field}__isnull": True},
+            )
+            .exclude(escalations__clock=clock_name)
+            .order_by(due_field, "pk")
+            .values_list("pk", due_field)
+        )
+        for pk, due in breached:
+            if _escalate(Complaint(pk=pk), clock_name, due, now) is not None:
+                escalated += 1
+    return escalated
