@@ -173,7 +173,7 @@ class RepairOrderRaceTests:
         lost = [r for r in results if isinstance(r, ApplicationError)]
         assert len(won) == 1 and len(lost) == 1, results
         assert lost[0].extra == {"code": "conflict"}
-        assert "Someone else changed this order" in lost[0].message
+        assert lost[0].message  # the text is in the thread's language; the code above is what callers rely on
         order.refresh_from_db()
         assert order.status == won[0].status
         assert RepairOrderEvent.objects.filter(order=order, from_status="in_progress").count() == 1
