@@ -15,6 +15,9 @@ from aftersales.customers.models import ConsentEvent, Customer, Vehicle
 from aftersales.organisation.models import Bay, OpeningHours
 from aftersales.service import services
 from aftersales.service.models import Appointment, Attachment, DeferredWork, EstimateLine, RepairOrder
+from tests import isolation_capa, isolation_complaints, isolation_followups
+
+FEEDBACK_PARTS = (isolation_followups, isolation_complaints, isolation_capa)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +77,9 @@ PUBLIC_LINK_PAGES = {
     "service:customer-order-file",
     "service:customer-order-bill",
 }
+for _part in FEEDBACK_PARTS:
+    OBJECTS.update(_part.OBJECTS)
+    PUBLIC_LINK_PAGES |= _part.PUBLIC_LINK_PAGES
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -111,7 +117,7 @@ def build_store_b(cast):
     attachment = services.attachment_add(
         order=order, by=cast.carol, upload=SimpleUploadedFile("x.png", PNG), purpose="inspection"
     )
-    return {
+    objects = {
         "customer": customer,
         "vehicle": vehicle,
         "appointment": appointment,
@@ -121,6 +127,9 @@ def build_store_b(cast):
         "attachment": attachment,
         "deferred": DeferredWork.objects.get(store=store),
     }
+    for part in FEEDBACK_PARTS:
+        objects.update(part.build(cast, dict(objects)))
+    return objects
 
 
 @pytest.fixture
@@ -142,6 +151,7 @@ def _snapshot():
         list(Appointment.objects.values_list("status", "driver_id", "slot_id")),
         list(DeferredWork.objects.values_list("status", flat=True)),
         list(EstimateLine.objects.values_list("decision", "batch_number")),
+        *(part.snapshot() for part in FEEDBACK_PARTS),
     )
 
 
@@ -183,6 +193,8 @@ class WebIsolationTests:
             "batch_number": "X",
             "file": SimpleUploadedFile("x.png", PNG),
         }
+        for part in FEEDBACK_PARTS:
+            payload.update(part.POST_FIELDS)
         assert client.get(url).status_code in (404, 405)  # 405: a POST-only action, refused before any lookup
         assert client.post(url, payload).status_code == 404
         assert _snapshot() == before

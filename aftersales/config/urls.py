@@ -28,6 +28,7 @@ urlpatterns = [
     path("customers/", include("aftersales.customers.urls")),
     path("organisation/", include("aftersales.organisation.urls")),
     path("", include("aftersales.service.urls")),
+    path("", include("aftersales.feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),
 ]
