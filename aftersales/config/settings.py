@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -146,7 +147,7 @@ AFTERSALES_MESSAGE_BACKEND = env.env_str("AFTERSALES_MESSAGE_BACKEND", "console"
 AFTERSALES_WEBHOOK_URL = env.env_str("AFTERSALES_WEBHOOK_URL")
 AFTERSALES_WEBHOOK_SECRET = env.env_str("AFTERSALES_WEBHOOK_SECRET")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -8,12 +8,13 @@ user may see.  Querysets then narrow themselves with `for_user(user)`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
+_M = TypeVar("_M", bound=models.Model)
 StoreResolver = Callable[[Any], frozenset[int]]
 _resolver: StoreResolver | None = None
 _CACHE_ATTR = "_aftersales_visible_store_ids"
@@ -44,7 +45,7 @@ def forget_visible_stores(user: Any) -> None:
         delattr(user, _CACHE_ATTR)
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet[_M]):
     """A queryset that knows the lookup from its model to a store id (`Model.store_lookup`)."""
 
     def _store_lookup(self) -> str:
@@ -63,9 +64,9 @@ class ScopedQuerySet(models.QuerySet):
             allowed = allowed & frozenset(store_ids)
         return self.for_stores(allowed)
 
-    def get_for_user_or_404(self, user: Any, **lookup: Any) -> models.Model:
+    def get_for_user_or_404(self, user: Any, **lookup: Any) -> _M:
         """One row of a store the user belongs to; another store's row is 404, exactly like a missing one."""
         try:
             return self.for_user(user).get(**lookup)
-        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+        except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404(f"No {self.model._meta.verbose_name} matches the given query.") from exc

@@ -142,7 +142,9 @@ def _apply_personal(customer: Customer, clean: dict[str, Any]) -> None:
 
 
 def _check_duplicates(*, store: Store, clean: dict[str, Any], errors: _Errors, exclude: int | None = None) -> None:
-    others = Customer.objects.filter(store=store).exclude(pk=exclude)
+    others = Customer.objects.filter(store=store)
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
     if clean.get("phone") and others.filter(phone_hash=crypto.search_hash("phone", clean["phone"])).exists():
         errors.add("phone", _("A customer with this mobile number already exists in this store."))
     if clean.get("id_number") and others.filter(id_number_hash=crypto.search_hash("id", clean["id_number"])).exists():
@@ -331,7 +333,9 @@ def _clean_vehicle(data: dict[str, Any], errors: _Errors, *, partial: bool) -> d
 def _check_vehicle_duplicates(
     *, store: Store, clean: dict[str, Any], errors: _Errors, exclude: int | None = None
 ) -> None:
-    others = Vehicle.objects.filter(store=store).exclude(pk=exclude)
+    others = Vehicle.objects.filter(store=store)
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
     if clean.get("vin") and others.filter(vin=clean["vin"]).exists():
         errors.add("vin", _("A vehicle with this VIN is already registered in this store."))
     if clean.get("plate") and others.filter(plate=clean["plate"]).exists():

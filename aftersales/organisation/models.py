@@ -159,7 +159,8 @@ class Membership(BaseModel):
         ]
 
     def __str__(self) -> str:
-        where = self.store.code if self.store_id else self.group.code
+        owner = self.store if self.store_id else self.group
+        where = owner.code if owner is not None else "?"
         return f"{self.user} · {self.get_role_display()} · {where}"
 
 

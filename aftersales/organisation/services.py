@@ -58,7 +58,7 @@ def setting_parse(setting: Setting, raw: Any) -> int | Decimal:
 def _check_rules(values: dict[str, int | Decimal], *, store_name: str = "") -> None:
     errors: dict[str, list[str]] = {}
     for rule in SUM_RULES:
-        total = sum(Decimal(values[k]) for k in rule.keys)
+        total = sum((Decimal(values[k]) for k in rule.keys), Decimal(0))
         if total != rule.total:
             message = str(rule.message).format(total=format(total.normalize(), "f"))
             for key in rule.keys:
@@ -216,7 +216,7 @@ def api_token_authenticate(token: str) -> Any | None:
     return record.user
 
 
-CLOSED_DAY_REASON_MAX = ClosedDay._meta.get_field("reason").max_length
+CLOSED_DAY_REASON_MAX: int = ClosedDay._meta.get_field("reason").max_length or 200
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -28,7 +29,7 @@ from aftersales.service.choices import (
     ServiceType,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class Slot(BaseModel):
@@ -395,7 +396,7 @@ class Attachment(BaseModel):
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
-        return self.caption or self.file.name
+        return self.caption or self.file.name or ""
 
     @property
     def is_video(self) -> bool:

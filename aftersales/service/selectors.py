@@ -169,7 +169,8 @@ def order_page(order: RepairOrder, *, include_drafts: bool = False) -> OrderPage
     for attachment in attachments:
         if attachment.line_id:
             by_line[attachment.line_id].append(attachment)
-    views, approved = [], []
+    views: list[EstimateView] = []
+    approved: list[EstimateLine] = []
     pending = 0
     for estimate in estimates:
         lines = list(estimate.lines.all())
@@ -222,8 +223,8 @@ def damage_mark_labels(marks: list[dict[str, str]]) -> list[dict[str, str]]:
     zones, kinds = dict(DAMAGE_ZONES), dict(DAMAGE_KINDS)
     return [
         {
-            "zone": str(zones.get(m.get("zone"), m.get("zone"))),
-            "kind": str(kinds.get(m.get("kind"), m.get("kind"))),
+            "zone": str(zones.get(m.get("zone", ""), m.get("zone", ""))),
+            "kind": str(kinds.get(m.get("kind", ""), m.get("kind", ""))),
             "note": m.get("note", ""),
         }
         for m in marks or []
@@ -255,7 +256,7 @@ def workbench(*, user: Any, store_ids: frozenset[int], day: dt.date | None = Non
         if order.status in (S.RECEPTION, S.WAITING) and order.bay_id is None:
             queue.append({"order": order, **clock_state(order, now, settings_by_store[order.store_id])})
     queue.sort(key=lambda row: (not row["order"].priority, row["order"].arrived_at))
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for order in open_orders:
         counts[order.status] += 1
     by_state = [

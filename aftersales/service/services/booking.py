@@ -154,10 +154,10 @@ def appointment_book(
             errors["pickup_to"] = [_("The pick-up window must end before the booked time.")]
     values = setting_values_for_store(store)
     slot = _slot_at(store, start, errors, values) if "start" not in errors else None
-    if errors:
+    if errors or slot is None:
         raise ValidationError(errors)
     per_advisor = int(values["bookings_per_advisor_per_slot"])
-    _claim(slot, advisor, per_advisor)  # type: ignore[arg-type]
+    _claim(slot, advisor, per_advisor)
     appointment = Appointment.objects.create(
         store=store,
         slot=slot,

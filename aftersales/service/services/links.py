@@ -74,8 +74,11 @@ def order_from_token(token: str, *, max_days: int = 366) -> RepairOrder:
 
 def appointment_from_token(token: str) -> Appointment:
     payload = _load(token, APPOINTMENT_SALT, 366)
+    appointment_id = payload.get("a")
+    if not isinstance(appointment_id, int):
+        raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})
     appointment = (
-        Appointment.objects.select_related("store", "slot", "vehicle", "customer").filter(pk=payload.get("a")).first()
+        Appointment.objects.select_related("store", "slot", "vehicle", "customer").filter(pk=appointment_id).first()
     )
     if appointment is None:
         raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})

@@ -379,15 +379,15 @@ def _guard(order: RepairOrder, target: str, reason: str) -> None:
         raise ApplicationError(_("Work cannot start before the customer has approved at least one line."))
     if target == S.WAITING and order.inspection_done_at is None:
         raise ApplicationError(_("Complete the initial inspection first."))
-    if target == S.IN_BAY and order.bay_id is None:
-        raise ApplicationError(_("Assign a bay first."))
-    if (
-        target == S.IN_BAY
-        and RepairOrder.objects.filter(bay_id=order.bay_id, status__in=[S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS])
-        .exclude(pk=order.pk)
-        .exists()
-    ):
-        raise ApplicationError(_("Another car is in this bay."))
+    if target == S.IN_BAY:
+        if order.bay_id is None:
+            raise ApplicationError(_("Assign a bay first."))
+        if (
+            RepairOrder.objects.filter(bay_id=order.bay_id, status__in=[S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS])
+            .exclude(pk=order.pk)
+            .exists()
+        ):
+            raise ApplicationError(_("Another car is in this bay."))
     if target == S.IN_PROGRESS:
         if order.technician_id is None:
             raise ApplicationError(_("Assign a technician first."))
