@@ -36,6 +36,7 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/aftersales makemigrations --check --dry-run > /dev/null
+	$(BIN)/mypy
 
 test-sqlite:
 	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/sqlite $(BIN)/pytest

@@ -4,6 +4,9 @@ Statuses change only through the services (`services/`), which check the tables 
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -35,7 +38,7 @@ from aftersales.service.models import RepairOrder
 USER = settings.AUTH_USER_MODEL
 
 
-def _staff_fk(verbose: str, related: str = "+", **extra: object) -> models.ForeignKey:
+def _staff_fk(verbose: Any, related: str = "+", **extra: Any) -> models.ForeignKey:
     return models.ForeignKey(
         USER, verbose_name=verbose, null=True, blank=True, on_delete=models.SET_NULL, related_name=related, **extra
     )
@@ -346,19 +349,21 @@ class Complaint(BaseModel):
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_category_display()}"
 
-    def due_of(self, clock: str) -> object:
-        return {
+    def due_of(self, clock: str) -> dt.datetime:
+        due: dict[str, dt.datetime] = {
             ComplaintClock.ACKNOWLEDGE: self.acknowledge_due,
             ComplaintClock.CONTACT: self.contact_due,
             ComplaintClock.RESOLVE: self.resolve_due,
-        }[clock]
+        }
+        return due[clock]
 
-    def done_of(self, clock: str) -> object:
-        return {
+    def done_of(self, clock: str) -> dt.datetime | None:
+        done: dict[str, dt.datetime | None] = {
             ComplaintClock.ACKNOWLEDGE: self.acknowledged_at,
             ComplaintClock.CONTACT: self.contacted_at,
             ComplaintClock.RESOLVE: self.resolved_at,
-        }[clock]
+        }
+        return done[clock]
 
 
 class ComplaintEvent(models.Model):

@@ -49,7 +49,9 @@ def _invite(order: RepairOrder) -> None:
 
 def follow_up_create(*, order: RepairOrder) -> FollowUp | None:
     """The follow-up of one delivered order (None when it exists already).  A visit already answered from the
-    customer's link is created closed."""
+    customer's link is created closed.  An order not delivered has no follow-up (None)."""
+    if order.delivered_at is None:
+        return None
     values = settings_for(order.store)
     answered = (
         SurveyResponse.objects.filter(order=order, channel__in=FOLLOW_UP_CHANNELS).order_by("submitted_at").first()
