@@ -1,7 +1,453 @@
-"""Pages of the feedback domain: capa."""
+"""CAPA pages (纠正预防措施): the list, opening one from a complaint or a frequent-issue cluster, and the page
+that walks it through 问题反馈 → 根源分析 → 措施制定 → 效果验证 → 流程固化."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from aftersales.core import clock
+from aftersales.core.exceptions import ApplicationError
+from aftersales.feedback import selectors, services, transitions
+from aftersales.feedback.choices import CAPA_BADGES, CapaStatus, ComplaintCategory
+from aftersales.feedback.forms_capa import (
+    KPI_SUGGESTIONS,
+    CapaActionForm,
+    CapaOpenForm,
+    CapaTransitionForm,
+    CapaUpdateForm,
+    parse_month,
+)
+from aftersales.feedback.models import Capa, CapaAction, Complaint
+from aftersales.organisation.current import current_store, current_store_ids
+from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import ROLE_CAPABILITIES, Capability, user_can
+from aftersales.service.forms import staff_choices
+
+C = Capability
+S = CapaStatus
+PAGE_SIZE = 30
+# The five steps of SPEC §4, one per status; the current one is highlighted on the detail page.
+STEPS = (
+    (S.OPEN, gettext_lazy("Report the problem")),
+    (S.ANALYSING, gettext_lazy("Analyse the root cause")),
+    (S.ACTING, gettext_lazy("Plan and act")),
+    (S.VERIFYING, gettext_lazy("Verify the effect")),
+    (S.CLOSED, gettext_lazy("Fix the procedure")),
+)
+BUTTON_LABELS = {
+    S.ANALYSING: gettext_lazy("Start the root-cause analysis"),
+    S.ACTING: gettext_lazy("Root cause found: start the actions"),
+    S.VERIFYING: gettext_lazy("Actions done: verify the effect"),
+    S.CLOSED: gettext_lazy("Effect verified: close with the procedure change"),
+}
+# The cards of the detail page that post to capa-update, each with its own fields.
+UPDATE_SECTIONS = {
+    "analysis": ("root_cause",),
+    "verification": ("kpi_name", "kpi_before", "kpi_after"),
+    "procedure": ("procedure_change",),
+}
+BACK_LABEL = gettext_lazy("Not improved: back to the actions")
+# Roles that may own a corrective action: the service wants an owner who can see the store's feedback.
+OWNER_ROLES = [role for role, capabilities in ROLE_CAPABILITIES.items() if C.VIEW_FEEDBACK in capabilities]
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _require(request: HttpRequest, capability: Capability, store_id: int | None = None) -> None:
+    if not user_can(request.user, capability, store_id):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+def _capa(request: HttpRequest, pk: int) -> Capa:
+    """Store-scoped first (another store's CAPA is 404 for everyone), then the role in its store."""
+    capa = selectors.capa_get_for_user(user=request.user, pk=pk)
+    _require(request, C.VIEW_FEEDBACK, capa.store_id)
+    return capa
+
+
+def _detail_url(capa: Capa, anchor: str = "") -> str:
+    return reverse("feedback:capa-detail", args=[capa.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def _complaint_url(complaint_id: int | None) -> str:
+    # The complaint page is built in parallel; until it exists the source is shown without a link.
+    if complaint_id is None:
+        return ""
+    try:
+        return reverse("feedback:complaint-detail", args=[complaint_id])
+    except NoReverseMatch:
+        return ""
+
+
+def _manage_stores(request: HttpRequest) -> list[Store]:
+    """The stores where the user may open a CAPA: the chosen store, or each of theirs that allows it."""
+    chosen = current_store(request)
+    stores = [chosen] if chosen else list(Store.objects.for_user(request.user).filter(is_active=True).order_by("code"))
+    return [store for store in stores if user_can(request.user, C.MANAGE_CAPA, store.pk)]
+
+
+def _action_rows(capa: Capa) -> list[dict[str, Any]]:
+    today = clock.today()
+    return [
+        {"action": a, "overdue": a.done_at is None and a.due_date < today}
+        for a in capa.actions.all()  # prefetched by the selector, with the owners
+    ]
+
+
+def _missing_for(capa: Capa, target: str, actions: list[CapaAction]) -> list[str]:
+    """What the page can already say is missing for `target`, from the CAPA as loaded; it mirrors the guards of
+    services.capa so the button can warn beforehand — the service still decides."""
+    missing = []
+    if target == S.ACTING:
+        if not capa.root_cause.strip():
+            missing.append(_("the root cause"))
+        if not actions:
+            missing.append(_("at least one corrective action"))
+    elif target == S.VERIFYING:
+        if any(a.done_at is None for a in actions):
+            missing.append(_("every corrective action done"))
+    elif target == S.CLOSED:
+        if not capa.kpi_name.strip() or capa.kpi_before is None or capa.kpi_after is None:
+            missing.append(_("the KPI with its figures before and after"))
+        if not capa.procedure_change.strip():
+            missing.append(_("the standard-procedure change"))
+    return missing
+
+
+# ------------------------------------------------------------------------------------------------ list
+
+
+def capa_list(request: HttpRequest) -> HttpResponse:
+    """Every CAPA of the user's stores, newest first: status, source, owner, actions done and overdue."""
+    _require(request, C.VIEW_FEEDBACK)
+    user = request.user
+    store_ids = frozenset(s for s in current_store_ids(request) if user_can(user, C.VIEW_FEEDBACK, s))
+    status = request.GET.get("status", "")
+    status = status if status in S.values else ""
+    source = request.GET.get("source", "")
+    source = source if source in ("complaint", "cluster") else ""
+    capas = selectors.capa_list(user=user, store_ids=store_ids, status=status or None).select_related(
+        "opened_by__staff_profile"
+    )
+    if source:
+        capas = capas.filter(complaint__isnull=(source == "cluster"))
+    counts = dict(
+        Capa.objects.for_user(user, store_ids=store_ids).order_by().values_list("status").annotate(n=Count("id"))
+    )
+    page = Paginator(capas, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = clock.today()
+    rows = []
+    for capa in page:
+        actions = list(capa.actions.all())
+        rows.append(
+            {
+                "capa": capa,
+                "badge": CAPA_BADGES[capa.status],
+                "done": sum(1 for a in actions if a.done_at is not None),
+                "total": len(actions),
+                "overdue": sum(1 for a in actions if a.done_at is None and a.due_date < today),
+                "complaint_url": _complaint_url(capa.complaint_id),
+            }
+        )
+    return render(
+        request,
+        "feedback/capa/list.html",
+        {
+            "rows": rows,
+            "page": page,
+            "status": status,
+            "source": source,
+            "tabs": [{"value": value, "label": label, "count": counts.get(value, 0)} for value, label in S.choices],
+            "total": sum(counts.values()),
+            "can_open": bool(_manage_stores(request)),
+            "several_stores": len(store_ids) > 1,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- create
+
+
+def capa_create(request: HttpRequest) -> HttpResponse:
+    """Open a CAPA from one complaint (?complaint=<id>) or from a cluster (?category=…&month=YYYY-MM)."""
+    _require(request, C.MANAGE_CAPA)
+    complaint: Complaint | None = None
+    raw_complaint = request.GET.get("complaint", "")
+    if raw_complaint:
+        complaint = selectors.complaint_get_for_user(user=request.user, pk=raw_complaint)
+        _require(request, C.MANAGE_CAPA, complaint.store_id)
+        stores = [complaint.store]
+    else:
+        stores = _manage_stores(request)
+        if not stores:
+            raise PermissionDenied(_("Your role may not open a CAPA in this store."))
+    initial = _open_initial(request, complaint)
+    form = CapaOpenForm(request.POST or None, stores=stores, from_complaint=complaint is not None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        store = form.chosen_store()
+        try:
+            capa = services.capa_open(
+                store=store,
+                by=request.user,
+                title=form.cleaned_data["title"],
+                complaint=complaint,
+                cluster_category=form.cleaned_data.get("cluster_category", ""),
+                cluster_month=form.cleaned_data.get("cluster_month"),
+            )
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("CAPA opened. Next: find the root cause."))
+            return redirect("feedback:capa-detail", pk=capa.pk)
+    cluster = _cluster_preview(request, form, stores) if complaint is None else None
+    return render(
+        request,
+        "feedback/capa/form.html",
+        {
+            "form": form,
+            "complaint": complaint,
+            "complaint_url": _complaint_url(complaint.pk if complaint else None),
+            "cluster": cluster,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _open_initial(request: HttpRequest, complaint: Complaint | None) -> dict[str, Any]:
+    if complaint is not None:
+        summary = " ".join(complaint.description.split())[:60]
+        return {"title": f"{complaint.get_category_display()}: {summary}"}
+    category = request.GET.get("category", "")
+    initial: dict[str, Any] = {}
+    if category in ComplaintCategory.values:
+        initial["cluster_category"] = category
+    try:
+        month = parse_month(request.GET.get("month", ""))
+    except ValueError:
+        month = None
+    if month is not None:
+        initial["cluster_month"] = month.strftime("%Y-%m")
+    if category in ComplaintCategory.values and month is not None:
+        initial["title"] = _("Frequent issue: {category}, {month}").format(
+            category=ComplaintCategory(category).label, month=month.strftime("%Y-%m")
+        )
+    return initial
+
+
+def _cluster_preview(request: HttpRequest, form: CapaOpenForm, stores: list[Store]) -> dict[str, Any] | None:
+    """The complaints of the cluster being opened (category and month as chosen), so the manager sees what
+    the CAPA is about; at most ten listed, all counted."""
+    category = form["cluster_category"].value()
+    try:
+        month = parse_month(str(form["cluster_month"].value() or ""))
+    except ValueError:
+        return None
+    if category not in ComplaintCategory.values:
+        return None
+    start, end = selectors.month_bounds(month)
+    complaints = selectors.complaint_list(user=request.user, store_ids=frozenset(store.pk for store in stores)).filter(
+        category=category, received_at__gte=start, received_at__lt=end
+    )
+    return {
+        "category": ComplaintCategory(category).label,
+        "month": month,
+        "count": complaints.count(),
+        "complaints": [{"complaint": c, "url": _complaint_url(c.pk)} for c in complaints[:10]],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- detail
+
+
+def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> dict[str, Any]:
+    """The detail page in a fixed number of queries, whatever the number of actions and events."""
+    user = request.user
+    can_manage = user_can(user, C.MANAGE_CAPA, capa.store_id)
+    editable = capa.status in transitions.CAPA_EDITABLE
+    rows = _action_rows(capa)
+    actions = [row["action"] for row in rows]
+    for row in rows:
+        row["can_mark_done"] = (
+            editable and row["action"].done_at is None and (can_manage or row["action"].owner_id == user.pk)
+        )
+    current = [value for value, _label in STEPS].index(capa.status)
+    steps = [
+        {"status": value, "label": label, "done": i < current or capa.status == S.CLOSED, "current": i == current}
+        for i, (value, label) in enumerate(STEPS)
+    ]
+    transition_forms = []
+    if can_manage:
+        forward = [value for value, _label in STEPS]
+        for target in sorted(transitions.CAPA_FLOW[capa.status], key=lambda t: forward.index(t) < current):
+            form = bound.get("transition_form")
+            if form is None or form.data.get("to") != target:
+                form = CapaTransitionForm(initial={"to": target}, auto_id=f"transition-{target}-%s")
+            back = forward.index(target) < current
+            transition_forms.append(
+                {
+                    "target": target,
+                    "label": BACK_LABEL if back else BUTTON_LABELS[target],
+                    "back": back,
+                    "missing": [] if back else _missing_for(capa, target, actions),
+                    "form": form,
+                }
+            )
+    staff = staff_choices({capa.store_id}, OWNER_ROLES)[capa.store_id] if can_manage and editable else []
+    # Each card shows its own fields; only the card that was posted shows the posted values and errors.
+    stored = CapaUpdateForm(
+        initial={
+            "root_cause": capa.root_cause,
+            "kpi_name": capa.kpi_name,
+            "kpi_before": capa.kpi_before,
+            "kpi_after": capa.kpi_after,
+            "procedure_change": capa.procedure_change,
+        }
+    )
+    update_forms = dict.fromkeys(UPDATE_SECTIONS, stored)
+    if "update_form" in bound:
+        posted = bound["update_form"]
+        for section, fields in UPDATE_SECTIONS.items():
+            if any(name in posted.data for name in fields):
+                update_forms[section] = posted
+    improvement = None
+    if capa.kpi_before is not None and capa.kpi_after is not None:
+        improvement = capa.kpi_after - capa.kpi_before
+    return {
+        "capa": capa,
+        "badge": CAPA_BADGES[capa.status],
+        "steps": steps,
+        "complaint_url": _complaint_url(capa.complaint_id),
+        "can_manage": can_manage,
+        "editable": editable,
+        "action_rows": rows,
+        "actions_done": sum(1 for a in actions if a.done_at is not None),
+        "events": list(capa.events.select_related("by__staff_profile")),
+        "update_forms": update_forms,
+        "action_form": bound.get("action_form") or CapaActionForm(staff=staff),
+        "transition_forms": transition_forms,
+        "transition_error": bound.get("transition_error", ""),
+        "kpi_suggestions": [str(kpi) for kpi in KPI_SUGGESTIONS],
+        "improvement": improvement,
+        "S": S,
+    }
+
+
+def _detail_page(request: HttpRequest, capa: Capa, status: int = 200, **bound: Any) -> HttpResponse:
+    return render(request, "feedback/capa/detail.html", _detail_context(request, capa, bound), status=status)
+
+
+def capa_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, _capa(request, pk))
+
+
+@require_POST
+def capa_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Root cause, the KPI with its figures, the procedure change: each card posts only its own fields."""
+    capa = _capa(request, pk)
+    _require(request, C.MANAGE_CAPA, capa.store_id)
+    form = CapaUpdateForm(request.POST)
+    section = request.POST.get("section", "")
+    anchor = section if section in UPDATE_SECTIONS else ""
+    if form.is_valid():
+        changes = form.changes(request.POST)
+        try:
+            services.capa_update(capa=capa, by=request.user, **changes)
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(_detail_url(capa, anchor))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(_detail_url(capa, anchor))
+    return _detail_page(request, capa, status=400, update_form=form)
+
+
+@require_POST
+def capa_action_add(request: HttpRequest, pk: int) -> HttpResponse:
+    capa = _capa(request, pk)
+    _require(request, C.MANAGE_CAPA, capa.store_id)
+    staff = staff_choices({capa.store_id}, OWNER_ROLES)[capa.store_id]
+    form = CapaActionForm(request.POST, staff=staff)
+    if form.is_valid():
+        owner = get_user_model().objects.filter(pk=form.cleaned_data["owner"], is_active=True).first()
+        try:
+            services.capa_action_add(
+                capa=capa,
+                by=request.user,
+                description=form.cleaned_data["description"],
+                owner=owner,
+                due_date=form.cleaned_data["due_date"],
+            )
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(_detail_url(capa, "actions"))
+        else:
+            messages.success(request, _("Corrective action added."))
+            return redirect(_detail_url(capa, "actions"))
+    return _detail_page(request, capa, status=400, action_form=form)
+
+
+@require_POST
+def capa_action_done(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse:
+    """A manager, or the action's own owner, marks it done."""
+    capa = _capa(request, pk)
+    action = selectors.capa_action_get(capa=capa, pk=action_pk)
+    if action.owner_id != request.user.pk:
+        _require(request, C.MANAGE_CAPA, capa.store_id)
+    try:
+        services.capa_action_done(action=action, by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Action marked done."))
+    return redirect(_detail_url(capa, "actions"))
+
+
+@require_POST
+def capa_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    capa = _capa(request, pk)
+    _require(request, C.MANAGE_CAPA, capa.store_id)
+    form = CapaTransitionForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(
+            request, capa, status=400, transition_form=form, transition_error=_("Choose the next step.")
+        )
+    target = form.cleaned_data["to"]
+    try:
+        services.capa_transition(capa=capa, to=target, by=request.user, note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        return _detail_page(request, capa, status=400, transition_form=form, transition_error=" ".join(exc.messages))
+    except ApplicationError as exc:
+        # The guards name what is missing ("Record the root cause first."); shown next to the buttons.
+        return _detail_page(request, capa, status=400, transition_form=form, transition_error=exc.message)
+    messages.success(request, _("The CAPA is now: {state}.").format(state=S(target).label))
+    return redirect(_detail_url(capa))
+
+
+urlpatterns: list[URLPattern] = [
+    path("feedback/capa/", capa_list, name="capa-list"),
+    path("feedback/capa/new/", capa_create, name="capa-create"),
+    path("feedback/capa/<int:pk>/", capa_detail, name="capa-detail"),
+    path("feedback/capa/<int:pk>/update/", capa_update, name="capa-update"),
+    path("feedback/capa/<int:pk>/actions/", capa_action_add, name="capa-action-add"),
+    path("feedback/capa/<int:pk>/actions/<int:action_pk>/done/", capa_action_done, name="capa-action-done"),
+    path("feedback/capa/<int:pk>/transition/", capa_transition, name="capa-transition"),
+]

@@ -1,7 +1,111 @@
-"""Pages of the feedback domain: recovery."""
+"""Service recovery (服务补救): the open tasks with their 1-hour clock (the user's own first) and the page where
+the advisor reads the low score and records what came of the call."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+import datetime as dt
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from aftersales.core import clock
+from aftersales.core.calendar import format_countdown, remaining
+from aftersales.core.exceptions import ApplicationError
+from aftersales.customers.validators import mask_mobile
+from aftersales.feedback import selectors, services
+from aftersales.feedback.choices import RecoveryStatus
+from aftersales.feedback.forms import RecoveryOutcomeForm
+from aftersales.feedback.models import RecoveryTask
+from aftersales.feedback.views.followups import complaint_link
+from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.permissions import Capability, user_can
+
+C = Capability
+DONE_SHOWN = 20  # the most recent closed tasks under the open ones
+DONE_DAYS = 30
+
+
+def _require(user: Any, capability: Capability, store_id: int | None = None) -> None:
+    if not user_can(user, capability, store_id):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+def _clock(task: RecoveryTask, now: dt.datetime) -> dict[str, Any]:
+    left = remaining(task.due_at, now)
+    return {"task": task, "overdue": left < dt.timedelta(0), "countdown": format_countdown(left)}
+
+
+def recovery_list(request: HttpRequest) -> HttpResponse:
+    """Open tasks, the user's own first then by due time; the recently closed ones below."""
+    _require(request.user, C.HANDLE_COMPLAINTS)
+    store_ids = frozenset(s for s in current_store_ids(request) if user_can(request.user, C.HANDLE_COMPLAINTS, s))
+    now = clock.now()
+    tasks = selectors.recovery_task_list(user=request.user, store_ids=store_ids)
+    open_tasks = list(tasks.filter(status=RecoveryStatus.OPEN))
+    # Own tasks first; the sort is stable, so each group stays in due order.
+    open_tasks.sort(key=lambda t: t.advisor_id != request.user.pk)
+    done = list(
+        tasks.filter(status=RecoveryStatus.DONE, closed_at__gte=now - dt.timedelta(days=DONE_DAYS)).order_by(
+            "-closed_at", "-id"
+        )[:DONE_SHOWN]
+    )
+    return render(
+        request,
+        "feedback/recovery/list.html",
+        {
+            "open_rows": [_clock(t, now) for t in open_tasks],
+            "done": done,
+            "done_days": DONE_DAYS,
+            "own_open": sum(1 for t in open_tasks if t.advisor_id == request.user.pk),
+        },
+    )
+
+
+def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The low score's answers, the customer and the visit, and the outcome form."""
+    task = selectors.recovery_get_for_user(user=request.user, pk=pk)
+    _require(request.user, C.HANDLE_COMPLAINTS, task.store_id)
+    form = RecoveryOutcomeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.recovery_record(task=task, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Recovery outcome recorded."))
+            return redirect("feedback:recovery-list")
+    response = selectors.survey_response_get_for_user(user=request.user, pk=task.response_id)
+    language = get_language() or "zh-hans"
+    customer = response.customer
+    return render(
+        request,
+        "feedback/recovery/detail.html",
+        {
+            "task": task,
+            "clock": _clock(task, clock.now()),
+            "response": response,
+            "answers": [{"answer": a, "wording": a.item.wording(language)} for a in response.answers.all()],
+            "customer": customer,
+            "order": task.order,
+            "phone": mask_mobile(customer.phone),
+            "can_see_customer": user_can(request.user, C.VIEW_CUSTOMERS, task.store_id),
+            "form": form,
+            "is_open": task.status == RecoveryStatus.OPEN,
+            "complaint_url": complaint_link(customer_id=customer.pk, order_id=task.order_id),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+urlpatterns = [
+    path("feedback/recovery/", recovery_list, name="recovery-list"),
+    path("feedback/recovery/<int:pk>/", recovery_detail, name="recovery-detail"),
+]
