@@ -17,6 +17,7 @@ from aftersales.core import clock
 from aftersales.core.models import AuditEntry
 from aftersales.customers.demo import seed_customers
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.feedback import demo as feedback_demo
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
@@ -123,12 +124,29 @@ class Command(BaseCommand):
                     progress=step,
                 )
                 step("done")
+            with tqdm(
+                total=feedback_demo.progress_total(),
+                desc="feedback",
+                unit="step",
+                disable=options["no_progress"],
+                file=self.stderr._out,
+            ) as bar:  # type: ignore[attr-defined]
+
+                def feedback_step(name: str) -> None:
+                    bar.set_postfix_str(name, refresh=False)
+                    bar.update()
+
+                feedback = feedback_demo.seed_feedback(
+                    rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
+                )
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {group.name}: {len(stores)} stores, {count} customers, "
                 f"{Vehicle.objects.count()} vehicles, {service['appointments']} appointments, "
                 f"{service['orders']} repair orders ({service['events']} events, {service['lines']} estimate lines), "
+                f"{feedback['follow_ups']} follow-ups, {feedback['responses']} survey responses, "
+                f"{feedback['complaints']} complaints, "
                 f"{options['months']} months of history in {elapsed:.1f} s."
             )
         )
@@ -137,6 +155,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             # Staff are found through their memberships, so collect them before the stores go.
             staff_ids = set(get_user_model().objects.filter(memberships__isnull=False).values_list("id", flat=True))
+            feedback_demo.flush_feedback()  # before the orders and stores its rows protect
             flush_service()
             OutboxMessage.objects.all().delete()
             for model in (ConsentEvent, Consent, Vehicle, Customer, SettingChange, SettingValue, ApiToken, AuditEntry):
