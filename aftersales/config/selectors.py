@@ -12,6 +12,9 @@ from django.db.models.functions import TruncMonth
 from aftersales.core import clock
 from aftersales.customers.choices import NEV_POWERTRAINS
 from aftersales.customers.models import Customer, Vehicle
+from aftersales.feedback.choices import ComplaintStatus, FollowUpStatus, RecoveryStatus, SuggestionStatus
+from aftersales.feedback.models import Complaint, FollowUp, RecoveryTask, Suggestion
+from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import store_list_for_user
 
 
@@ -68,3 +71,63 @@ def registrations_by_month(*, user: Any, store_ids: frozenset[int], stores: list
             for s in stores
         ],
     }
+
+
+@dataclass(frozen=True)
+class VoiceSummary:
+    """What is waiting in the voice of the customer for the home page: calls due, recovery tasks, complaints
+    and suggestions, with how many of each are past due.  None where the user's role does not do that work."""
+
+    follow_ups_due: int | None
+    follow_ups_overdue: int | None
+    recovery_open: int | None
+    recovery_overdue: int | None
+    complaints_open: int | None
+    complaints_overdue: int | None
+    suggestions_open: int | None
+    suggestions_overdue: int | None
+
+
+def voice_summary(*, user: Any, store_ids: frozenset[int]) -> VoiceSummary | None:
+    """Counts in one aggregate query per kind of work (at most four queries)."""
+    if not any(user_can(user, Capability.VIEW_FEEDBACK, store_id) for store_id in store_ids):
+        return None
+    now = clock.now()
+    follow_ups: dict[str, int | None] = {"due": None, "overdue": None}
+    if any(user_can(user, Capability.FOLLOW_UP, store_id) for store_id in store_ids):
+        follow_ups = FollowUp.objects.for_user(user, store_ids=store_ids).aggregate(
+            due=Count("id", filter=Q(status=FollowUpStatus.OPEN, due_at__lte=now + dt.timedelta(hours=4))),
+            overdue=Count("id", filter=Q(status=FollowUpStatus.OPEN, due_at__lt=now)),
+        )
+    recovery: dict[str, int | None] = {"open": None, "overdue": None}
+    if any(user_can(user, Capability.HANDLE_COMPLAINTS, store_id) for store_id in store_ids):
+        recovery = RecoveryTask.objects.for_user(user, store_ids=store_ids).aggregate(
+            open=Count("id", filter=Q(status=RecoveryStatus.OPEN)),
+            overdue=Count("id", filter=Q(status=RecoveryStatus.OPEN, due_at__lt=now)),
+        )
+    complaints = Complaint.objects.for_user(user, store_ids=store_ids).aggregate(
+        open=Count("id", filter=~Q(status=ComplaintStatus.CLOSED)),
+        overdue=Count(
+            "id",
+            filter=Q(status__in=[ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.CONTACTED])
+            & (
+                Q(acknowledged_at__isnull=True, acknowledge_due__lt=now)
+                | Q(contacted_at__isnull=True, contact_due__lt=now)
+                | Q(resolved_at__isnull=True, resolve_due__lt=now)
+            ),
+        ),
+    )
+    suggestions = Suggestion.objects.for_user(user, store_ids=store_ids).aggregate(
+        open=Count("id", filter=Q(status=SuggestionStatus.OPEN)),
+        overdue=Count("id", filter=Q(status=SuggestionStatus.OPEN, decision_due__lt=now)),
+    )
+    return VoiceSummary(
+        follow_ups_due=follow_ups["due"],
+        follow_ups_overdue=follow_ups["overdue"],
+        recovery_open=recovery["open"],
+        recovery_overdue=recovery["overdue"],
+        complaints_open=complaints["open"],
+        complaints_overdue=complaints["overdue"],
+        suggestions_open=suggestions["open"],
+        suggestions_overdue=suggestions["overdue"],
+    )

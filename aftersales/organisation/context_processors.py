@@ -28,6 +28,9 @@ def navigation_for(user: Any) -> list[dict[str, Any]]:
         items.append({"label": _("My jobs"), "url": reverse("service:my-jobs"), "icon": "wrench-adjustable"})
     if user_can(user, Capability.RECEIVE):
         items.append({"label": _("Deferred"), "url": reverse("service:deferred-list"), "icon": "hourglass-split"})
+    feedback = _feedback_menu(user)
+    if feedback:
+        items.append({"label": _("Voice of the customer"), "icon": "chat-heart", "children": feedback})
     if user_can(user, Capability.EDIT_STORE_SETTINGS):
         items.append({"label": _("Stores"), "url": reverse("organisation:store-list"), "icon": "shop", "manage": True})
         items.append(
@@ -40,6 +43,24 @@ def navigation_for(user: Any) -> list[dict[str, Any]]:
     if user.is_staff:
         items.append({"label": _("Administration"), "url": reverse("admin:index"), "icon": "gear", "manage": True})
     return items
+
+
+def _feedback_menu(user: Any) -> list[dict[str, Any]]:
+    """The voice-of-the-customer pages in one menu: the agent's calls first, then recovery and complaints."""
+    entries = [
+        (Capability.FOLLOW_UP, _("Follow-up calls"), "feedback:follow-up-queue", "telephone-outbound"),
+        (Capability.HANDLE_COMPLAINTS, _("Service recovery"), "feedback:recovery-list", "life-preserver"),
+        (Capability.VIEW_FEEDBACK, _("Complaints"), "feedback:complaint-list", "exclamation-octagon"),
+        (Capability.VIEW_FEEDBACK, _("Suggestions"), "feedback:suggestion-list", "lightbulb"),
+        (Capability.VIEW_FEEDBACK, _("Survey answers"), "feedback:survey-list", "ui-checks"),
+        (Capability.VIEW_FEEDBACK, _("CAPA"), "feedback:capa-list", "arrow-repeat"),
+        (Capability.VIEW_FEEDBACK, _("Frequent issues"), "feedback:frequent-issues", "bar-chart-line"),
+    ]
+    return [
+        {"label": label, "url": reverse(name), "icon": icon}
+        for capability, label, name, icon in entries
+        if user_can(user, capability)
+    ]
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:

@@ -41,10 +41,22 @@ class HomeTests:
     @pytest.mark.parametrize(
         ("persona", "shown", "hidden"),
         [
-            ("alice", ["/customers/"], ["/organisation/settings/", "/organisation/audit/", "/admin/"]),
-            ("tom", ["/customers/"], ["/organisation/settings/", "/organisation/audit/"]),
-            ("mia", ["/customers/", "/organisation/settings/", "/organisation/audit/"], ["/admin/"]),
-            ("grace", ["/customers/", "/organisation/settings/", "/organisation/stores/"], ["/admin/"]),
+            (
+                "alice",
+                ["/customers/", "/feedback/recovery/", "/feedback/complaints/"],
+                ["/organisation/settings/", "/organisation/audit/", "/admin/", "/feedback/follow-ups/"],
+            ),
+            ("tom", ["/customers/"], ["/organisation/settings/", "/organisation/audit/", "/feedback/complaints/"]),
+            (
+                "mia",
+                ["/customers/", "/organisation/settings/", "/organisation/audit/", "/feedback/follow-ups/"],
+                ["/admin/"],
+            ),
+            (
+                "grace",
+                ["/customers/", "/organisation/settings/", "/organisation/stores/", "/feedback/capa/"],
+                ["/admin/", "/feedback/recovery/"],
+            ),
         ],
     )
     def test_each_role_sees_its_own_navigation(self, client, cast, persona, shown, hidden):
@@ -86,3 +98,56 @@ class AdminTests:
         client.force_login(get_user_model().objects.create_superuser("root", password="x"))
         html = client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
         assert "13812345678" not in html and "phone_encrypted" not in html
+
+
+class VoiceOfTheCustomerOnHomeTests:
+    """The home page counts what is waiting in the voice of the customer, for the roles that do that work."""
+
+    def _world(self, cast):
+        import datetime as dt
+
+        from aftersales.core import clock
+        from aftersales.core.testing import make_user
+        from aftersales.feedback import services
+        from aftersales.organisation.choices import Role
+
+        customer = make_customer(cast.store_a)
+        now = clock.now()
+        services.complaint_log(
+            store=cast.store_a,
+            customer=customer,
+            channel="phone",
+            category="waiting",
+            priority="general",
+            description="等了三个小时",
+            received_at=now - dt.timedelta(hours=3),  # the 2-hour acknowledge clock has run out
+            by=cast.alice,
+        )
+        services.complaint_log(
+            store=cast.store_b,
+            customer=make_customer(cast.store_b),
+            channel="phone",
+            category="price",
+            priority="general",
+            description="价格不透明",
+            by=cast.carol,
+        )
+        return make_user("ann", Role.AGENT, store=cast.store_a)
+
+    def test_counts_are_the_users_stores_only_and_overdue_is_flagged(self, client, cast):
+        agent = self._world(cast)
+        client.force_login(cast.alice)
+        html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        strip = html[html.index('id="voice-today"') :]
+        complaints = strip[strip.index('id="voice-complaints"') : strip.index('id="voice-suggestions"')]
+        assert '<div class="as-figure">1</div>' in complaints
+        assert "1 past a deadline" in complaints
+        assert 'id="voice-recovery"' in strip and 'id="voice-follow-ups"' not in strip  # advisors do not call
+        client.force_login(agent)
+        html = client.get(reverse("home")).content.decode()
+        assert 'id="voice-follow-ups"' in html
+
+    def test_a_technician_sees_no_voice_strip(self, client, cast):
+        self._world(cast)
+        client.force_login(cast.tom)
+        assert 'id="voice-today"' not in client.get(reverse("home")).content.decode()
