@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -30,6 +30,7 @@ from aftersales.feedback.forms_capa import (
     parse_month,
 )
 from aftersales.feedback.models import Capa, CapaAction, Complaint
+from aftersales.feedback.views._common import require_capability
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import ROLE_CAPABILITIES, Capability, user_can
@@ -66,15 +67,10 @@ OWNER_ROLES = [role for role, capabilities in ROLE_CAPABILITIES.items() if C.VIE
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _require(request: HttpRequest, capability: Capability, store_id: int | None = None) -> None:
-    if not user_can(request.user, capability, store_id):
-        raise PermissionDenied(_("Your role may not do this."))
-
-
 def _capa(request: HttpRequest, pk: int) -> Capa:
     """Store-scoped first (another store's CAPA is 404 for everyone), then the role in its store."""
     capa = selectors.capa_get_for_user(user=request.user, pk=pk)
-    _require(request, C.VIEW_FEEDBACK, capa.store_id)
+    require_capability(request, C.VIEW_FEEDBACK, capa.store_id)
     return capa
 
 
@@ -83,13 +79,7 @@ def _detail_url(capa: Capa, anchor: str = "") -> str:
 
 
 def _complaint_url(complaint_id: int | None) -> str:
-    # The complaint page is built in parallel; until it exists the source is shown without a link.
-    if complaint_id is None:
-        return ""
-    try:
-        return reverse("feedback:complaint-detail", args=[complaint_id])
-    except NoReverseMatch:
-        return ""
+    return "" if complaint_id is None else reverse("feedback:complaint-detail", args=[complaint_id])
 
 
 def _manage_stores(request: HttpRequest) -> list[Store]:
@@ -132,7 +122,7 @@ def _missing_for(capa: Capa, target: str, actions: list[CapaAction]) -> list[str
 
 def capa_list(request: HttpRequest) -> HttpResponse:
     """Every CAPA of the user's stores, newest first: status, source, owner, actions done and overdue."""
-    _require(request, C.VIEW_FEEDBACK)
+    require_capability(request, C.VIEW_FEEDBACK)
     user = request.user
     store_ids = frozenset(s for s in current_store_ids(request) if user_can(user, C.VIEW_FEEDBACK, s))
     status = request.GET.get("status", "")
@@ -183,12 +173,12 @@ def capa_list(request: HttpRequest) -> HttpResponse:
 
 def capa_create(request: HttpRequest) -> HttpResponse:
     """Open a CAPA from one complaint (?complaint=<id>) or from a cluster (?category=…&month=YYYY-MM)."""
-    _require(request, C.MANAGE_CAPA)
+    require_capability(request, C.MANAGE_CAPA)
     complaint: Complaint | None = None
     raw_complaint = request.GET.get("complaint", "")
     if raw_complaint:
         complaint = selectors.complaint_get_for_user(user=request.user, pk=raw_complaint)
-        _require(request, C.MANAGE_CAPA, complaint.store_id)
+        require_capability(request, C.MANAGE_CAPA, complaint.store_id)
         stores = [complaint.store]
     else:
         stores = _manage_stores(request)
@@ -359,7 +349,7 @@ def capa_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def capa_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Root cause, the KPI with its figures, the procedure change: each card posts only its own fields."""
     capa = _capa(request, pk)
-    _require(request, C.MANAGE_CAPA, capa.store_id)
+    require_capability(request, C.MANAGE_CAPA, capa.store_id)
     form = CapaUpdateForm(request.POST)
     section = request.POST.get("section", "")
     anchor = section if section in UPDATE_SECTIONS else ""
@@ -381,7 +371,7 @@ def capa_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def capa_action_add(request: HttpRequest, pk: int) -> HttpResponse:
     capa = _capa(request, pk)
-    _require(request, C.MANAGE_CAPA, capa.store_id)
+    require_capability(request, C.MANAGE_CAPA, capa.store_id)
     staff = staff_choices({capa.store_id}, OWNER_ROLES)[capa.store_id]
     form = CapaActionForm(request.POST, staff=staff)
     if form.is_valid():
@@ -411,7 +401,7 @@ def capa_action_done(request: HttpRequest, pk: int, action_pk: int) -> HttpRespo
     capa = _capa(request, pk)
     action = selectors.capa_action_get(capa=capa, pk=action_pk)
     if action.owner_id != request.user.pk:
-        _require(request, C.MANAGE_CAPA, capa.store_id)
+        require_capability(request, C.MANAGE_CAPA, capa.store_id)
     try:
         services.capa_action_done(action=action, by=request.user)
     except ApplicationError as exc:
@@ -424,7 +414,7 @@ def capa_action_done(request: HttpRequest, pk: int, action_pk: int) -> HttpRespo
 @require_POST
 def capa_transition(request: HttpRequest, pk: int) -> HttpResponse:
     capa = _capa(request, pk)
-    _require(request, C.MANAGE_CAPA, capa.store_id)
+    require_capability(request, C.MANAGE_CAPA, capa.store_id)
     form = CapaTransitionForm(request.POST)
     if not form.is_valid():
         return _detail_page(

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,7 +40,7 @@ from aftersales.feedback.forms_complaints import (
     TransferForm,
 )
 from aftersales.feedback.models import Complaint
-from aftersales.organisation.current import current_store_ids
+from aftersales.feedback.views._common import customer_pick_page, require_capability, stores_where
 from aftersales.organisation.permissions import ROLE_CAPABILITIES, Capability, user_can
 from aftersales.service import selectors as service_selectors
 from aftersales.service.forms import staff_choices
@@ -71,28 +70,12 @@ PRIORITY_BADGES = {"urgent": "danger", "important": "warning", "general": "secon
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def require_capability(request: HttpRequest, capability: Capability, store_id: int | None = None) -> None:
-    if not user_can(request.user, capability, store_id):
-        raise PermissionDenied(_("Your role may not do this."))
-
-
-def stores_where(request: HttpRequest, capability: Capability) -> frozenset[int]:
-    """The listed stores, narrowed to those where the role may see feedback (a technician of one store may
-    be an advisor of another)."""
-    return frozenset(s for s in current_store_ids(request) if user_can(request.user, capability, s))
-
-
 def _detail_url(complaint: Complaint, anchor: str = "") -> str:
     return reverse("feedback:complaint-detail", args=[complaint.pk]) + (f"#{anchor}" if anchor else "")
 
 
 def _capa_url(complaint: Complaint) -> str:
-    # The CAPA pages are built in parallel; until their URL exists the plain path is the contract.
-    try:
-        base = reverse("feedback:capa-create")
-    except NoReverseMatch:
-        base = "/feedback/capa/new/"
-    return f"{base}?complaint={complaint.pk}"
+    return f"{reverse('feedback:capa-create')}?complaint={complaint.pk}"
 
 
 def _next_clock(complaint: Complaint, clocks: list[selectors.ClockView]) -> selectors.ClockView | None:
@@ -241,22 +224,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
     prefill_order = _prefill_order(request)
     raw = request.POST.get("customer") or request.GET.get("customer", "")
     if not raw.isdigit() and prefill_order is None:
-        query = request.GET.get("q", "").strip()[:60]
-        found = (
-            list(
-                customer_selectors.customer_list(
-                    user=request.user, store_ids=stores_where(request, C.HANDLE_COMPLAINTS), query=query
-                )[:10]
-            )
-            if query
-            else []
-        )
-        keep = {k: request.GET[k] for k in ("channel",) if request.GET.get(k)}
-        return render(
-            request,
-            "feedback/complaints/pick_customer.html",
-            {"query": query, "found": found, "keep": urlencode(keep), "keep_channel": keep.get("channel", "")},
-        )
+        return customer_pick_page(request, "feedback/complaints/pick_customer.html", C.HANDLE_COMPLAINTS)
     if raw.isdigit():
         customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
     else:

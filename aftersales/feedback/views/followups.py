@@ -9,11 +9,11 @@ from typing import Any
 
 import segno
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language
@@ -27,7 +27,7 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FeedbackChannel, FollowUpStatus, SurveyChannel
 from aftersales.feedback.forms import FollowUpCallForm
 from aftersales.feedback.models import FollowUp, RecoveryTask, SurveyResponse
-from aftersales.organisation.current import current_store_ids
+from aftersales.feedback.views._common import require_capability, stores_where
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import RepairOrderStatus
@@ -43,22 +43,9 @@ TABS = ("open", "done_today", "unreachable")
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _require(user: Any, capability: Capability, store_id: int | None = None) -> None:
-    if not user_can(user, capability, store_id):
-        raise PermissionDenied(_("Your role may not do this."))
-
-
-def _store_ids_with(request: HttpRequest, capability: Capability) -> frozenset[int]:
-    """The listed stores (the chosen one, or all the user's) where the role has the capability."""
-    return frozenset(s for s in current_store_ids(request) if user_can(request.user, capability, s))
-
-
 def complaint_link(*, customer_id: int, order_id: int | None, channel: str = FeedbackChannel.FOLLOW_UP) -> str:
-    """ "Log a complaint" for this customer and visit (the complaint page may not be installed yet)."""
-    try:
-        base = reverse("feedback:complaint-create")
-    except NoReverseMatch:
-        base = "/feedback/complaints/new/"
+    """ "Log a complaint" for this customer and visit, the intake form filled in."""
+    base = reverse("feedback:complaint-create")
     query = {"customer": customer_id, "channel": channel}
     if order_id is not None:
         query["order"] = order_id
@@ -97,8 +84,8 @@ def _recovery_of(response: SurveyResponse | None) -> RecoveryTask | None:
 
 def follow_up_queue(request: HttpRequest) -> HttpResponse:
     """The agent's call queue: oldest due first, with the due time as a countdown and the attempts so far."""
-    _require(request.user, C.FOLLOW_UP)
-    store_ids = _store_ids_with(request, C.FOLLOW_UP)
+    require_capability(request, C.FOLLOW_UP)
+    store_ids = stores_where(request, C.FOLLOW_UP)
     now = clock.now()
     tab = request.GET.get("show", "open")
     if tab not in TABS:
@@ -143,7 +130,7 @@ def follow_up_queue(request: HttpRequest) -> HttpResponse:
 def follow_up_call(request: HttpRequest, pk: int) -> HttpResponse:
     """The call-script screen: what to say, who to call, the earlier attempts and the record of this call."""
     follow_up = selectors.follow_up_get_for_user(user=request.user, pk=pk)
-    _require(request.user, C.FOLLOW_UP, follow_up.store_id)
+    require_capability(request, C.FOLLOW_UP, follow_up.store_id)
     order = follow_up.order
     consent_on_file = services.survey_consent_on_file(order.customer)
     form = FollowUpCallForm(
@@ -229,12 +216,12 @@ def _report_call(request: HttpRequest, follow_up: FollowUp) -> None:
 
 def survey_list(request: HttpRequest) -> HttpResponse:
     """Recent survey responses with their channel and overall score, filterable by channel."""
-    _require(request.user, C.VIEW_FEEDBACK)
+    require_capability(request, C.VIEW_FEEDBACK)
     channel = request.GET.get("channel", "")
     if channel not in SurveyChannel.values:
         channel = ""
     responses = selectors.survey_response_list(
-        user=request.user, store_ids=_store_ids_with(request, C.VIEW_FEEDBACK), channel=channel or None
+        user=request.user, store_ids=stores_where(request, C.VIEW_FEEDBACK), channel=channel or None
     ).prefetch_related(None)  # the list shows no answers: skip the prefetch
     return render(
         request,
@@ -251,7 +238,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One response: the answer to each item, with the visit, the customer and any recovery task."""
     response = selectors.survey_response_get_for_user(user=request.user, pk=pk)
-    _require(request.user, C.VIEW_FEEDBACK, response.store_id)
+    require_capability(request, C.VIEW_FEEDBACK, response.store_id)
     language = get_language() or "zh-hans"
     answers = [{"answer": a, "wording": a.item.wording(language)} for a in response.answers.all()]
     return render(
@@ -274,7 +261,7 @@ def order_survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
     order = RepairOrder.objects.select_related("store").get_for_user_or_404(request.user, pk=pk)
     if request.method not in ("GET", "HEAD"):  # after the lookup: another store's order stays a 404
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    _require(request.user, C.VIEW_SERVICE, order.store_id)
+    require_capability(request, C.VIEW_SERVICE, order.store_id)
     if order.status != RepairOrderStatus.DELIVERED:
         raise Http404("The survey opens once the car is delivered.")
     buffer = io.BytesIO()

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -22,6 +22,7 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import RecoveryStatus
 from aftersales.feedback.forms import RecoveryOutcomeForm
 from aftersales.feedback.models import RecoveryTask
+from aftersales.feedback.views._common import require_capability
 from aftersales.feedback.views.followups import complaint_link
 from aftersales.organisation.current import current_store_ids
 from aftersales.organisation.permissions import Capability, user_can
@@ -31,11 +32,6 @@ DONE_SHOWN = 20  # the most recent closed tasks under the open ones
 DONE_DAYS = 30
 
 
-def _require(user: Any, capability: Capability, store_id: int | None = None) -> None:
-    if not user_can(user, capability, store_id):
-        raise PermissionDenied(_("Your role may not do this."))
-
-
 def _clock(task: RecoveryTask, now: dt.datetime) -> dict[str, Any]:
     left = remaining(task.due_at, now)
     return {"task": task, "overdue": left < dt.timedelta(0), "countdown": format_countdown(left)}
@@ -43,7 +39,7 @@ def _clock(task: RecoveryTask, now: dt.datetime) -> dict[str, Any]:
 
 def recovery_list(request: HttpRequest) -> HttpResponse:
     """Open tasks, the user's own first then by due time; the recently closed ones below."""
-    _require(request.user, C.HANDLE_COMPLAINTS)
+    require_capability(request, C.HANDLE_COMPLAINTS)
     store_ids = frozenset(s for s in current_store_ids(request) if user_can(request.user, C.HANDLE_COMPLAINTS, s))
     now = clock.now()
     tasks = selectors.recovery_task_list(user=request.user, store_ids=store_ids)
@@ -70,7 +66,7 @@ def recovery_list(request: HttpRequest) -> HttpResponse:
 def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The low score's answers, the customer and the visit, and the outcome form."""
     task = selectors.recovery_get_for_user(user=request.user, pk=pk)
-    _require(request.user, C.HANDLE_COMPLAINTS, task.store_id)
+    require_capability(request, C.HANDLE_COMPLAINTS, task.store_id)
     form = RecoveryOutcomeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

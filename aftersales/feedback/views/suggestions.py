@@ -3,8 +3,6 @@ then the customer is told."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -22,7 +20,8 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FeedbackChannel, SuggestionStatus
 from aftersales.feedback.forms_complaints import DecideForm, SuggestionForm
 from aftersales.feedback.models import Suggestion
-from aftersales.feedback.views.complaints import C, require_capability, stores_where
+from aftersales.feedback.views._common import customer_pick_page, require_capability, stores_where
+from aftersales.feedback.views.complaints import C
 from aftersales.organisation.permissions import user_can
 
 G = SuggestionStatus
@@ -68,22 +67,7 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
     require_capability(request, C.HANDLE_COMPLAINTS)
     raw = request.POST.get("customer") or request.GET.get("customer", "")
     if not raw.isdigit():
-        query = request.GET.get("q", "").strip()[:60]
-        found = (
-            list(
-                customer_selectors.customer_list(
-                    user=request.user, store_ids=stores_where(request, C.HANDLE_COMPLAINTS), query=query
-                )[:10]
-            )
-            if query
-            else []
-        )
-        keep = {k: request.GET[k] for k in ("channel",) if request.GET.get(k)}
-        return render(
-            request,
-            "feedback/suggestions/pick_customer.html",
-            {"query": query, "found": found, "keep": urlencode(keep), "keep_channel": keep.get("channel", "")},
-        )
+        return customer_pick_page(request, "feedback/suggestions/pick_customer.html", C.HANDLE_COMPLAINTS)
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
     require_capability(request, C.HANDLE_COMPLAINTS, store_id=customer.store_id)
     channel = request.GET.get("channel", "")
