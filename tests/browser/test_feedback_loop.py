@@ -30,13 +30,11 @@ from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile
 from aftersales.service import services as service_services
 from aftersales.service.choices import RepairOrderStatus as S
+from tests.browser.helpers import DESKTOP, PASSWORD, PHONE, choose, log_in, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PASSWORD = "aftersales-demo"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 QC_ALL_TICKED = {
     key: True for key in ("work_done", "road_test", "no_leaks", "warning_lights", "tightening", "clean", "old_parts")
 }
@@ -100,45 +98,6 @@ def loop_world(loop_clock, cast, settings, tmp_path):
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _problems(page) -> str:
-    texts = page.locator(".alert-danger, .invalid-feedback, [data-error-for]").all_inner_texts()
-    return " | ".join(t.strip() for t in texts if t.strip())
-
-
-def _submit(page, locator, what: str) -> None:
-    """Click a submit button, wait for the next page, and fail clearly when the page reports a problem."""
-    if locator.count() == 0:
-        pytest.fail(f"{what}: the button is not on {page.url}")
-    with page.expect_navigation():
-        locator.first.click()
-    problems = _problems(page)
-    if problems:
-        pytest.fail(f"{what}: the page at {page.url} says: {problems}")
-
-
-def _log_in(context, base_url: str, username: str):
-    page = context.new_page()
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    assert "/accounts/login/" not in page.url, f"{username} could not log in: {_problems(page)}"
-    return page
-
-
-def _choose(page, name: str, value: str) -> None:
-    """Pick a radio button the way a person does: by clicking its label when the label is what shows."""
-    radio = page.locator(f"input[name='{name}'][value='{value}']")
-    expect(radio).to_have_count(1)
-    label = page.locator(f"label[for='{radio.get_attribute('id')}']")
-    if label.count() and label.first.is_visible():
-        label.first.click()
-    else:
-        radio.check()
-    expect(radio).to_be_checked()
-
-
 def _open_menu_entry(page, text: str) -> None:
     """Open the voice-of-the-customer menu (behind the burger on a phone) and follow one entry."""
     toggler = page.locator(".navbar-toggler")
@@ -170,7 +129,7 @@ class FeedbackLoopBrowserTests:
             assert follow_up.due_at == order.delivered_at + dt.timedelta(hours=24)
 
             # ---- 2. the agent calls and records the survey: overall 6
-            agent = _log_in(agent_ctx, base, "ann")
+            agent = log_in(agent_ctx, base, "ann")
             _open_menu_entry(agent, "回访电话")
             row = agent.locator(f"#follow-up-queue [data-follow-up='{follow_up.pk}']")
             expect(row).to_contain_text("陈晓明")
@@ -178,12 +137,12 @@ class FeedbackLoopBrowserTests:
             with agent.expect_navigation():
                 row.locator(f"a[href$='/feedback/follow-ups/{follow_up.pk}/']").first.click()
             expect(agent.locator("#call-script")).to_contain_text("更换了前刹车片")
-            _choose(agent, "outcome", "reached")
+            choose(agent, "outcome", "reached")
             for key, value in LOW_SURVEY.items():
-                _choose(agent, key, value)
+                choose(agent, key, value)
             agent.fill("textarea[name=suggestions]", "等了太久，也没人告诉我进度")
             screenshot(agent, "feedback-call-script-zh")
-            _submit(agent, agent.locator("#record-call"), "Agent records the call")
+            submit(agent, agent.locator("#record-call"), "Agent records the call")
             follow_up.refresh_from_db()
             assert follow_up.status == "done" and follow_up.attempts == 1
             response = SurveyResponse.objects.get(order=order, channel="follow_up_call")
@@ -194,7 +153,7 @@ class FeedbackLoopBrowserTests:
             assert abs(task.opened_at - response.submitted_at) < dt.timedelta(minutes=1)
 
             # ---- 3. the recovery task appears for the advisor on their phone
-            advisor = _log_in(advisor_ctx, base, "alice")
+            advisor = log_in(advisor_ctx, base, "alice")
             expect(advisor.locator("#voice-recovery .as-figure")).to_have_text("1")
             with advisor.expect_navigation():
                 advisor.locator("#voice-recovery").click()
@@ -203,12 +162,12 @@ class FeedbackLoopBrowserTests:
             screenshot(advisor, "feedback-recovery-en-phone")
             with advisor.expect_navigation():
                 task_row.locator("a").first.click()
-            _choose(advisor, "outcome", "contacted")
+            choose(advisor, "outcome", "contacted")
             advisor.fill(
                 "#recovery-form textarea[name=note], #recovery-form input[name=note]", "已致电道歉，约定明天回店检查"
             )
             recovery_url = advisor.url
-            _submit(advisor, advisor.locator("#record-outcome"), "Advisor records the recovery outcome")
+            submit(advisor, advisor.locator("#record-outcome"), "Advisor records the recovery outcome")
             task.refresh_from_db()
             assert task.status == RecoveryStatus.DONE and task.outcome == "contacted"
 
@@ -221,7 +180,7 @@ class FeedbackLoopBrowserTests:
             form.locator("select[name=category]").select_option("waiting")
             form.locator("select[name=priority]").select_option("important")
             form.locator("textarea[name=description]").fill("客户等待三小时无人告知进度，要求解释")
-            _submit(advisor, advisor.locator("#complaint-submit"), "Advisor logs the complaint")
+            submit(advisor, advisor.locator("#complaint-submit"), "Advisor logs the complaint")
             complaint = Complaint.objects.get(customer=world["customer"])
             assert complaint.owner_id == world["advisor"].pk  # 首问负责制: the one who took it owns it
             assert complaint.channel == "follow_up" and complaint.order_id == order.pk
@@ -240,7 +199,7 @@ class FeedbackLoopBrowserTests:
             feedback_services.feedback_sweep()  # a second run sends nothing twice
             assert OutboxMessage.objects.filter(template="complaint_escalated").count() == alerts.count()
 
-            manager = _log_in(manager_ctx, base, "mia")
+            manager = log_in(manager_ctx, base, "mia")
             manager.goto(complaint_url)
             expect(manager.locator("#complaint-clocks [data-clock=acknowledge]")).to_have_attribute(
                 "data-breached", re.compile(".*")
@@ -252,17 +211,17 @@ class FeedbackLoopBrowserTests:
 
             # ---- 6. the advisor works it through and closes it with the customer's confirmation
             advisor.goto(complaint_url)
-            _submit(advisor, advisor.locator("form[data-action=acknowledge] button[type=submit]"), "Acknowledge")
-            _submit(advisor, advisor.locator("form[data-action=contact] button[type=submit]"), "Contact")
+            submit(advisor, advisor.locator("form[data-action=acknowledge] button[type=submit]"), "Acknowledge")
+            submit(advisor, advisor.locator("form[data-action=contact] button[type=submit]"), "Contact")
             advisor.locator("form[data-action=resolve] textarea[name=resolution]").fill(
                 "向客户致歉，赠送一次免费保养；车间增加进度短信提醒"
             )
-            _submit(advisor, advisor.locator("form[data-action=resolve] button[type=submit]"), "Resolve")
+            submit(advisor, advisor.locator("form[data-action=resolve] button[type=submit]"), "Resolve")
             advisor.locator("#complaint-close-step summary").click()
             advisor.locator("#complaint-close-step input[name=customer_confirmed]").check()
-            _choose(advisor, "satisfaction", "4")
+            choose(advisor, "satisfaction", "4")
             screenshot(advisor, "feedback-complaint-close-en-phone")
-            _submit(advisor, advisor.locator("#complaint-close-confirm"), "Close with the customer's confirmation")
+            submit(advisor, advisor.locator("#complaint-close-confirm"), "Close with the customer's confirmation")
             complaint.refresh_from_db()
             assert complaint.status == ComplaintStatus.CLOSED
             assert complaint.satisfaction_with_handling == 4 and complaint.customer_confirmed_at is not None
@@ -273,12 +232,12 @@ class FeedbackLoopBrowserTests:
             with manager.expect_navigation():
                 manager.locator("#open-capa").click()
             expect(manager.locator("#capa-open-form input[name=title]")).not_to_have_value("")
-            _submit(manager, manager.locator("#capa-open-submit"), "Manager opens the CAPA")
+            submit(manager, manager.locator("#capa-open-submit"), "Manager opens the CAPA")
             capa = Capa.objects.get(complaint=complaint)
             expect(manager.locator("#capa-status")).to_have_attribute("data-status", "open")
             expect(manager.locator("#capa-complaint-link")).to_have_count(1)
             screenshot(manager, "feedback-capa-zh")
-            manager_en = _log_in(manager_en_ctx, base, "mia")
+            manager_en = log_in(manager_en_ctx, base, "mia")
             manager_en.goto(f"{base}/feedback/capa/{capa.pk}/")
             expect(manager_en.locator("#capa-steps")).to_contain_text("root cause")
             screenshot(manager_en, "feedback-capa-en")

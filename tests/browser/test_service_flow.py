@@ -27,13 +27,11 @@ from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile
 from aftersales.service.choices import RepairOrderStatus as S
 from aftersales.service.models import DeferredWork, EstimateLine, RepairOrder
+from tests.browser.helpers import DESKTOP, PASSWORD, PHONE, log_in, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PASSWORD = "aftersales-demo"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 # What the advisor enters, and the bill that follows from the customer's decisions.
 LABOUR = {"description": "更换前刹车片", "operation_code": "BRK-010", "hours": "1.5", "rate": "320"}
@@ -96,41 +94,13 @@ def damage_photo(tmp_path) -> Path:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _problems(page) -> str:
-    """Error alerts and field errors the page shows, as one string ('' when there are none)."""
-    texts = page.locator(".alert-danger, .invalid-feedback").all_inner_texts()
-    return " | ".join(t.strip() for t in texts if t.strip())
-
-
-def _submit(page, locator, what: str) -> None:
-    """Click a submit button, wait for the next page, and fail clearly when the page reports a problem."""
-    if locator.count() == 0:
-        pytest.fail(f"{what}: the button is not on {page.url}")
-    with page.expect_navigation():
-        locator.first.click()
-    problems = _problems(page)
-    if problems:
-        pytest.fail(f"{what}: the page at {page.url} says: {problems}")
-
-
-def _log_in(context, base_url: str, username: str):
-    page = context.new_page()
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    assert "/accounts/login/" not in page.url, f"{username} could not log in: {_problems(page)}"
-    return page
-
-
 def _customer_sees(page, status: str) -> None:
     page.reload()
     expect(page.locator("#order-status")).to_have_attribute("data-status", status)
 
 
 def _transition(page, target: str, what: str) -> None:
-    _submit(page, page.locator(f"form[data-transition={target}] button"), what)
+    submit(page, page.locator(f"form[data-transition={target}] button"), what)
 
 
 def _job_button(page, order_pk: int, target: str):
@@ -181,19 +151,19 @@ class ServiceFlowBrowserTests:
             customer.fill("#id_model_name", "上汽大众 帕萨特")
             untranslated += _not_chinese(customer, "h1, #booking-form h2, #booking-form button[type=submit]", "booking")
             screenshot(customer, "service-booking-zh-phone")
-            _submit(customer, customer.locator("#booking-form button[type=submit]"), "Customer books")
+            submit(customer, customer.locator("#booking-form button[type=submit]"), "Customer books")
             assert "/a/" in customer.url, f"booking did not land on the appointment page: {customer.url}"
             appointment_url = customer.url
             expect(customer.locator("#appointment-time")).to_have_text(f"{today.isoformat()} 11:00")
             untranslated += _not_chinese(customer, "h1", "appointment")
 
             # ---- 3. the advisor checks the car in and writes the estimate
-            advisor = _log_in(advisor_ctx, base, "advisor")
+            advisor = log_in(advisor_ctx, base, "advisor")
             advisor.goto(f"{base}/service/appointments/?day={today.isoformat()}")
             row = advisor.locator("li[id^=appointment-]", has_text="陈晓明")
             expect(row).to_have_count(1)
             expect(row).to_contain_text("11:00")
-            _submit(advisor, row.locator("button", has_text="Check in"), "Advisor checks the car in")
+            submit(advisor, row.locator("button", has_text="Check in"), "Advisor checks the car in")
             found = re.search(r"/service/orders/(\d+)/", advisor.url)
             assert found, f"check-in did not open the order page: {advisor.url}"
             order_pk = int(found[1])
@@ -208,14 +178,14 @@ class ServiceFlowBrowserTests:
             advisor.fill("#id_fuel_level", "60")
             advisor.select_option("#id_damage_front_bumper", "scratch")
             advisor.check("#id_valuables_reminded")
-            _submit(advisor, advisor.locator("form[action$='/inspection/'] button"), "Advisor saves the inspection")
+            submit(advisor, advisor.locator("form[action$='/inspection/'] button"), "Advisor saves the inspection")
             expect(advisor.locator("#inspection .card-header .badge")).to_have_class(re.compile("text-bg-success"))
             expect(advisor.locator("#id_damage_front_bumper")).to_have_value("scratch")  # still editable at reception
 
             upload = advisor.locator("form[action$='/files/']")
             upload.locator("input[name=file]").set_input_files(str(damage_photo))
             upload.locator("input[name=caption]").fill("Scratch on the front bumper")
-            _submit(advisor, upload.locator("button"), "Advisor uploads the inspection photo")
+            submit(advisor, upload.locator("button"), "Advisor uploads the inspection photo")
             expect(advisor.locator("#photos img")).to_have_count(1)
 
             labour_form = advisor.locator("details", has=advisor.locator("#labour-description"))
@@ -225,7 +195,7 @@ class ServiceFlowBrowserTests:
             advisor.fill("#labour-standard_hours", LABOUR["hours"])
             advisor.fill("#labour-hourly_rate", LABOUR["rate"])
             advisor.select_option("#labour-min_grade", TechnicianGrade.INTERMEDIATE)
-            _submit(advisor, labour_form.locator("button"), "Advisor adds the labour line")
+            submit(advisor, labour_form.locator("button"), "Advisor adds the labour line")
 
             def add_part(part: dict, grade: str) -> None:
                 form = advisor.locator("details", has=advisor.locator("#part-description"))
@@ -235,7 +205,7 @@ class ServiceFlowBrowserTests:
                 advisor.select_option("#part-grade", grade)
                 advisor.fill("#part-unit_price", part["price"])
                 advisor.fill("#part-quantity", part["quantity"])
-                _submit(advisor, form.locator("button"), f"Advisor adds the part {part['description']}")
+                submit(advisor, form.locator("button"), f"Advisor adds the part {part['description']}")
 
             add_part(OEM_PAD, "oem")
             alternative = advisor.locator("details", has_text="Offer another grade for").filter(
@@ -247,21 +217,21 @@ class ServiceFlowBrowserTests:
             expect(alternative.locator("[name='part-grade']")).to_have_value("brand")  # the other grade, proposed
             alternative.locator("[name='part-unit_price']").fill(BRAND_PAD["price"])
             alternative.locator("[name='part-quantity']").fill(BRAND_PAD["quantity"])
-            _submit(advisor, alternative.locator("button"), "Advisor offers the aftermarket pads")
+            submit(advisor, alternative.locator("button"), "Advisor offers the aftermarket pads")
             add_part(WIPERS, "oem")
 
             upload = advisor.locator("form[action$='/files/']")
             upload.locator("input[name=file]").set_input_files(str(damage_photo))
             upload.locator("select[name=line]").select_option(label=LABOUR["description"])
             upload.locator("input[name=caption]").fill("Pads worn to 2 mm")
-            _submit(advisor, upload.locator("button"), "Advisor attaches the evidence photo to the labour line")
+            submit(advisor, upload.locator("button"), "Advisor attaches the evidence photo to the labour line")
 
             draft_rows = advisor.locator("#estimate tr[id^=line-]")
             expect(draft_rows).to_have_count(4)
             expect(advisor.locator("#estimate tr[id^=line-]", has_text=BRAND_PAD["description"])).to_contain_text(
                 "choice"
             )
-            _submit(advisor, advisor.locator("form[action$='/send/'] button"), "Advisor sends the estimate")
+            submit(advisor, advisor.locator("form[action$='/send/'] button"), "Advisor sends the estimate")
             link = advisor.locator("#customer-link").input_value()
             assert re.match(rf"{re.escape(base)}/r/[^/]+/$", link), f"unexpected customer link {link!r}"
             screenshot(advisor, "service-order-en-desktop")
@@ -288,7 +258,7 @@ class ServiceFlowBrowserTests:
             screenshot(customer, "service-estimate-zh-phone")
 
             def decide(description: str, decision: str) -> None:
-                _submit(
+                submit(
                     customer,
                     line_item(description).locator(f"button[name=decision][value={decision}]"),
                     f"Customer: {decision} {description}",
@@ -314,26 +284,26 @@ class ServiceFlowBrowserTests:
             _transition(advisor, S.WAITING, "Advisor releases the car to the workshop")
             _customer_sees(customer, S.WAITING)
 
-            manager = _log_in(manager_ctx, base, "manager")
+            manager = log_in(manager_ctx, base, "manager")
             manager.goto(order_url)
             manager.select_option("#id_technician", str(world["technician"].pk))
             manager.select_option("#id_bay", str(world["bay"].pk))
-            _submit(manager, manager.locator("#dispatch button"), "Manager assigns technician and bay")
+            submit(manager, manager.locator("#dispatch button"), "Manager assigns technician and bay")
             expect(manager.locator("#header")).to_contain_text("Technician: Technician")
             expect(manager.locator("#header")).to_contain_text("B01")
 
-            technician = _log_in(technician_ctx, base, "technician")
+            technician = log_in(technician_ctx, base, "technician")
             technician.goto(f"{base}/service/my-jobs/")
             job = technician.locator(f"#job-{order_pk}")
             expect(job).to_contain_text(LABOUR["description"])
             expect(job).to_contain_text(BRAND_PAD["description"])
             expect(job).not_to_contain_text(WIPERS["description"])
-            _submit(technician, _job_button(technician, order_pk, S.IN_BAY), "Technician: car in the bay")
+            submit(technician, _job_button(technician, order_pk, S.IN_BAY), "Technician: car in the bay")
             _customer_sees(customer, S.IN_BAY)
             screenshot(technician, "service-my-jobs-en-phone")
-            _submit(technician, _job_button(technician, order_pk, S.IN_PROGRESS), "Technician: start work")
+            submit(technician, _job_button(technician, order_pk, S.IN_PROGRESS), "Technician: start work")
             _customer_sees(customer, S.IN_PROGRESS)
-            _submit(technician, _job_button(technician, order_pk, S.QC), "Technician: to quality check")
+            submit(technician, _job_button(technician, order_pk, S.QC), "Technician: to quality check")
             _customer_sees(customer, S.QC)
 
             def quality_check(passed: bool, notes: str = "") -> None:
@@ -347,20 +317,20 @@ class ServiceFlowBrowserTests:
                 qc.locator(f"input[name=passed][value='{1 if passed else 0}']").check()
                 if notes:
                     qc.locator("[name=notes]").fill(notes)
-                _submit(manager, qc.locator("button"), f"Manager records a {'passed' if passed else 'failed'} QC")
+                submit(manager, qc.locator("button"), f"Manager records a {'passed' if passed else 'failed'} QC")
 
             quality_check(False, "左前轮螺栓未按扭矩复紧")
             _customer_sees(customer, S.IN_PROGRESS)
             assert RepairOrder.objects.get(pk=order_pk).qc_failures == 1
 
             technician.goto(f"{base}/service/my-jobs/")
-            _submit(technician, _job_button(technician, order_pk, S.QC), "Technician: to quality check again")
+            submit(technician, _job_button(technician, order_pk, S.QC), "Technician: to quality check again")
             _customer_sees(customer, S.QC)
             quality_check(True)
             _customer_sees(customer, S.WASHING)
 
             technician.goto(f"{base}/service/my-jobs/")
-            _submit(technician, _job_button(technician, order_pk, S.READY), "Technician: washed, ready")
+            submit(technician, _job_button(technician, order_pk, S.READY), "Technician: washed, ready")
             _customer_sees(customer, S.READY)
             assert _money(customer.inner_text("#bill-total")) == EXPECTED_BILL
 
@@ -370,7 +340,7 @@ class ServiceFlowBrowserTests:
             delivery.locator("[name=next_service_date]").fill((today + dt.timedelta(days=180)).isoformat())
             delivery.locator("[name=next_service_km]").fill("33456")
             delivery.locator("[name=rating]").fill("9")
-            _submit(advisor, delivery.locator("button"), "Advisor delivers the car")
+            submit(advisor, delivery.locator("button"), "Advisor delivers the car")
             _customer_sees(customer, S.DELIVERED)
 
             # ---- 6. what the customer's page shows at the end
