@@ -30,7 +30,7 @@ def navigation_for(user: Any) -> list[dict[str, Any]]:
         items.append({"label": _("Deferred"), "url": reverse("service:deferred-list"), "icon": "hourglass-split"})
     feedback = _feedback_menu(user)
     if feedback:
-        items.append({"label": _("Voice of the customer"), "icon": "chat-heart", "children": feedback})
+        items.append({"label": _("Feedback"), "icon": "chat-heart", "children": feedback})
     if user_can(user, Capability.EDIT_STORE_SETTINGS):
         items.append({"label": _("Stores"), "url": reverse("organisation:store-list"), "icon": "shop", "manage": True})
         items.append(
