@@ -14,6 +14,7 @@ from aftersales.customers.choices import NEV_POWERTRAINS
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.feedback.choices import ComplaintStatus, FollowUpStatus, RecoveryStatus, SuggestionStatus
 from aftersales.feedback.models import Complaint, FollowUp, RecoveryTask, Suggestion
+from aftersales.feedback.selectors import complaint_overdue_q
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import store_list_for_user
 
@@ -107,15 +108,7 @@ def voice_summary(*, user: Any, store_ids: frozenset[int]) -> VoiceSummary | Non
         )
     complaints = Complaint.objects.for_user(user, store_ids=store_ids).aggregate(
         open=Count("id", filter=~Q(status=ComplaintStatus.CLOSED)),
-        overdue=Count(
-            "id",
-            filter=Q(status__in=[ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.CONTACTED])
-            & (
-                Q(acknowledged_at__isnull=True, acknowledge_due__lt=now)
-                | Q(contacted_at__isnull=True, contact_due__lt=now)
-                | Q(resolved_at__isnull=True, resolve_due__lt=now)
-            ),
-        ),
+        overdue=Count("id", filter=complaint_overdue_q(now)),
     )
     suggestions = Suggestion.objects.for_user(user, store_ids=store_ids).aggregate(
         open=Count("id", filter=Q(status=SuggestionStatus.OPEN)),

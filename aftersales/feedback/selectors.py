@@ -61,13 +61,17 @@ def complaint_list(
     if owner is not None:
         complaints = complaints.filter(owner=owner)
     if overdue_at is not None:
-        complaints = complaints.filter(
-            Q(acknowledged_at__isnull=True, acknowledge_due__lt=overdue_at)
-            | Q(contacted_at__isnull=True, contact_due__lt=overdue_at)
-            | Q(resolved_at__isnull=True, resolve_due__lt=overdue_at),
-            status__in=transitions.COMPLAINT_OPEN_STATES,
-        )
+        complaints = complaints.filter(complaint_overdue_q(overdue_at))
     return complaints.order_by("-received_at", "-id")
+
+
+def complaint_overdue_q(now: dt.datetime) -> Q:
+    """Complaints still open with a clock past its due time and the step not done."""
+    return Q(status__in=transitions.COMPLAINT_OPEN_STATES) & (
+        Q(acknowledged_at__isnull=True, acknowledge_due__lt=now)
+        | Q(contacted_at__isnull=True, contact_due__lt=now)
+        | Q(resolved_at__isnull=True, resolve_due__lt=now)
+    )
 
 
 def complaint_get_for_user(*, user: Any, pk: Any) -> Complaint:
