@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from aftersales.core import clock
@@ -17,9 +17,7 @@ from aftersales.service.models import RepairOrder
 SURVEY_SALT = "aftersales.feedback.survey-link"
 LINK_INVALID = "This link is not valid. Please use the latest link we sent you, or call the store."
 LINK_EXPIRED = "This link has expired. Please call the store for a new one."
-# Where the survey page will live (the web pages come later); the page's URL name wins once it exists.
 SURVEY_PAGE_NAME = "feedback:customer-survey"
-SURVEY_PAGE_FALLBACK = "/feedback/survey/{token}/"
 
 
 def survey_link_token(order: RepairOrder, *, days: int | None = None) -> str:
@@ -31,10 +29,7 @@ def survey_link_token(order: RepairOrder, *, days: int | None = None) -> str:
 
 def survey_link_url(order: RepairOrder) -> str:
     token = survey_link_token(order)
-    try:
-        path = reverse(SURVEY_PAGE_NAME, args=[token])
-    except NoReverseMatch:
-        path = SURVEY_PAGE_FALLBACK.format(token=token)
+    path = reverse(SURVEY_PAGE_NAME, args=[token])
     return f"{getattr(settings, 'PUBLIC_BASE_URL', '').rstrip('/')}{path}"
 
 
