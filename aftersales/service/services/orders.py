@@ -66,9 +66,14 @@ def _number(store: Store) -> str:
     return f"{prefix}{sequence:04d}"
 
 
+# Each retry follows a competitor's commit (the unique index makes the loser wait for it), so n cars arriving
+# at the same moment need at most n attempts.
+NUMBER_ATTEMPTS = 20
+
+
 def _create_numbered(**fields: Any) -> RepairOrder:
     """Create with the next number of the day; two arrivals at the same moment retry instead of failing."""
-    for _attempt in range(5):
+    for _attempt in range(NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():
                 return RepairOrder.objects.create(number=_number(fields["store"]), **fields)
@@ -101,12 +106,13 @@ def _open(
     appointment: Appointment | None = None,
     customer_words: str = "",
 ) -> RepairOrder:
+    # The vehicle's row lock makes a second registration of the same car wait and then see the first order.
+    Vehicle.objects.select_for_update().filter(pk=vehicle.pk).values_list("pk", flat=True).first()
     if vehicle.repair_orders.filter(status__in=transitions.OPEN_STATES).exists():
         raise ApplicationError(_("This vehicle already has an open repair order."), {"code": "already_open"})
     now = clock.now()
-    order = RepairOrder.objects.create(
+    order = _create_numbered(
         store=store,
-        number=_number(store),
         customer=customer,
         vehicle=vehicle,
         appointment=appointment,
