@@ -7,6 +7,7 @@ rather than silently falling back to a default.  Secrets may also come from ``<N
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -32,6 +33,29 @@ def env_bool(name: str, default: bool) -> bool:
     if raw in ("False", "false", "0", "no"):
         return False
     raise ImproperlyConfigured(f"{name} must be True or False, not {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more, not {raw!r}")
+    return value
+
+
+def env_header(name: str) -> str:
+    """An HTTP header name (e.g. X-Forwarded-Proto) as Django's request.META key (HTTP_X_FORWARDED_PROTO)."""
+    raw = env_str(name).strip()
+    if not raw:
+        return ""
+    if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
+        raise ImproperlyConfigured(f"{name} must be an HTTP header name such as X-Forwarded-Proto, not {raw!r}")
+    return "HTTP_" + raw.upper().replace("-", "_")
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

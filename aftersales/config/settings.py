@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",  # login throttling: failed attempts, lockouts and the admin pages to lift them
+    "csp",
     "huey.contrib.djhuey",
     "aftersales.core",
     "aftersales.organisation",
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -67,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "aftersales.config.security.PublicPostRateLimitMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "aftersales.config.urls"
@@ -110,6 +115,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every password log-in before Django's own backend does (API tokens never pass here).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -130,13 +137,73 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
+# Largest request body outside uploaded files (Django does not count files here; service/services/uploads.py
+# limits those).  The largest JSON body of the API (a complaint's 5000 characters, a survey) is far below
+# 100 KB.  Over the limit the API answers 413 in its JSON error shape (core/api.py), the pages Django's 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# ---- Security (docs/security.md) ------------------------------------------------------------ begin ----
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env.env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS: redirect plain HTTP and tell browsers to use HTTPS only (HSTS).  Behind a reverse proxy that ends
+# TLS, DJANGO_SECURE_PROXY_SSL_HEADER names the header it sets to "https" (e.g. X-Forwarded-Proto).
+SECURE_SSL_REDIRECT = env.env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env.env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if _proxy_ssl_header := env.env_header("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https")
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For (0: none, the
+# client's address is the connection's).  The login lockout and the rate limits count per client address.
+AFTERSALES_PROXY_COUNT = env.env_int("AFTERSALES_PROXY_COUNT", 0)
+
+# Content-Security-Policy (django-csp): our own files only; no inline or eval'd script anywhere.  Style
+# attributes (style="…" in templates, ECharts' tooltips, Bootstrap's positioning) stay allowed: they cannot
+# run code, while <style> elements are limited to our own files.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src-elem": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Bootstrap draws its check marks and select arrows as data: SVGs
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Login throttling (django-axes): 5 failed log-ins for one user name from one address lock that pair for
+# 15 minutes, and every further try during the lock starts the 15 minutes again.  Counting the pair (not the
+# name alone) means nobody can lock a colleague out from another machine; counting the name too means a
+# whole showroom behind one address is not locked out by one person's typos.  A successful log-in clears
+# the count.  Administrators lift a lock in the admin (Axes › Access attempts) or with
+# `aftersales axes_reset_username NAME` (docs/security.md).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "aftersales.config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "aftersales.config.security.client_ip"
+AXES_VERBOSE = False  # a failed log-in is recorded in the database; the log needs no line per attempt
+
+# Public pages (no account: the customer's links, online booking, log-in): at most this many POSTs per
+# client address per window of seconds; more answer 429 with a page in the visitor's language.
+AFTERSALES_PUBLIC_POST_RATE: tuple[int, int] | None = (30, 60)
+
+# Shared by every web process when Redis is there (rate-limit counters, cached customer pages).
+if env.env_str("REDIS_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.env_str("REDIS_URL")}
+    }
+# ---- Security -------------------------------------------------------------------------------- end ----
 
 # The address customers' links start with (messages carry absolute links).
 PUBLIC_BASE_URL = env.env_str("AFTERSALES_PUBLIC_URL", "http://127.0.0.1:8000")

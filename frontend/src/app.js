@@ -2,6 +2,10 @@
 import htmx from "htmx.org";
 
 window.htmx = htmx;
+// Content-Security-Policy: htmx must not add its indicator <style> element (app.css carries the same rules)
+// nor evaluate code from attributes (no 'unsafe-eval'; the templates use neither hx-on nor js: values).
+htmx.config.includeIndicatorStyles = false;
+htmx.config.allowEval = false;
 
 document.addEventListener("htmx:configRequest", (event) => {
   const token = document.querySelector('meta[name="csrf-token"]');
