@@ -125,6 +125,9 @@ SETTINGS: list[Setting] = [
     Setting(
         "online_review_resolve_hours", "complaints", _("Negative online review: resolve within"), 48, HOURS, 1, 2160
     ),
+    # A survey link is public: it may open only so many complaints (the customer can always call).
+    Setting("customer_link_complaints_per_day", "complaints", _("Survey link: complaints per day"), 3, COUNT, 1, 50),
+    Setting("customer_link_complaints_total", "complaints", _("Survey link: complaints in all"), 10, COUNT, 1, 200),
     Setting(
         "suggestion_decision_working_days",
         "complaints",

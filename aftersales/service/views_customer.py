@@ -13,8 +13,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -33,6 +34,18 @@ from aftersales.service.services.links import (
     order_link_token,
     order_token_payload,
 )
+
+# What the order page may say after a refused action.  The redirect carries only one of these codes, never the
+# text itself: a link with ?error=<any text> must not make our page say it.
+ORDER_PAGE_ALERTS: dict[str, Promise] = {
+    "already_decided": gettext_lazy("This line has already been decided."),
+    "decision_refused": gettext_lazy(
+        "Your choice could not be recorded. Please reload the page and try again, or call the store."
+    ),
+    "already_rated": gettext_lazy("This visit has already been rated. Thank you!"),
+    "rating_not_yet": gettext_lazy("You can rate the visit once the car is delivered."),
+    "rating_invalid": gettext_lazy("A rating is a whole number from 0 to 10."),
+}
 
 
 def _link_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
@@ -172,7 +185,7 @@ def order_page(request: HttpRequest, token: str) -> HttpResponse:
             "title": cached["title"],
             "store_name": cached["store_name"],
             "content": mark_safe(cached["content"]),  # noqa: S308 - our own template's output, escaped when rendered
-            "error": request.GET.get("error", ""),
+            "error": ORDER_PAGE_ALERTS.get(request.GET.get("error", ""), ""),
         },
     )
 
@@ -195,8 +208,9 @@ def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse
             line=line, decision=decision, channel=DecisionChannel.LINK, reason=request.POST.get("reason", "")[:200]
         )
     except (ApplicationError, ValidationError) as exc:
-        message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
-        return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/?error={message}#estimate")
+        code = exc.extra.get("code", "") if isinstance(exc, ApplicationError) else ""
+        code = code if code in ORDER_PAGE_ALERTS else "decision_refused"
+        return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/?error={code}#estimate")
     return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/#line-{line.pk}")
 
 
@@ -210,9 +224,12 @@ def order_rate(request: HttpRequest, token: str) -> HttpResponse:
     raw = request.POST.get("rating", "")
     try:
         services.repair_order_rate(order=order, rating=int(raw) if raw.isdigit() else -1)
-    except (ApplicationError, ValidationError) as exc:
-        message = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
-        return redirect(f"{request.path.rsplit('/rate/', 1)[0]}/?error={message}#rating")
+    except ValidationError:
+        return redirect(f"{request.path.rsplit('/rate/', 1)[0]}/?error=rating_invalid#rating")
+    except ApplicationError:
+        order.refresh_from_db(fields=["rating"])
+        code = "already_rated" if order.rating is not None else "rating_not_yet"
+        return redirect(f"{request.path.rsplit('/rate/', 1)[0]}/?error={code}#rating")
     return redirect(f"{request.path.rsplit('/rate/', 1)[0]}/#rating")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.core import clock
@@ -78,6 +78,25 @@ def complaint_due_times(*, store: Store, channel: str, received_at: dt.datetime)
     )
 
 
+def _customer_link_cap(*, store: Store, order: RepairOrder, now: dt.datetime) -> None:
+    """A survey link is public, so the complaints it opens are capped per day and in all (store settings).
+    The order's row lock makes two reports sent at the same moment count one after the other."""
+    list(RepairOrder.objects.select_for_update().filter(pk=order.pk).values_list("pk", flat=True))
+    values = settings_for(store)
+    opened = Complaint.objects.filter(order=order, channel=FeedbackChannel.CUSTOMER_PAGE, logged_by__isnull=True)
+    day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if opened.filter(logged_at__gte=day_start).count() >= int(values["customer_link_complaints_per_day"]):
+        raise ApplicationError(
+            _("You have already sent us several problems today. Please call the store if there is more."),
+            {"code": "link_complaint_limit"},
+        )
+    if opened.count() >= int(values["customer_link_complaints_total"]):
+        raise ApplicationError(
+            _("You have already sent us several problems with this link. Please call the store."),
+            {"code": "link_complaint_limit"},
+        )
+
+
 @transaction.atomic
 def complaint_log(
     *,
@@ -107,6 +126,8 @@ def complaint_log(
     ):
         errors.add("order", _("No repair order of this customer with this id."))
     errors.raise_if_any()
+    if channel == FeedbackChannel.CUSTOMER_PAGE and by is None and order is not None:
+        _customer_link_cap(store=store, order=order, now=now)
     due = complaint_due_times(store=store, channel=channel, received_at=received)
     complaint = Complaint(
         store=store,

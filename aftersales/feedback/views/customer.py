@@ -76,6 +76,8 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 for message in errors:
                     complaint_form.add_error(field if field in complaint_form.fields else None, message)
+        except ApplicationError as exc:  # the link's cap on complaints per day / in all
+            complaint_form.add_error(None, exc.message)
         else:
             return redirect(f"{request.path}?done=complaint")
     answered = _answered(order)
