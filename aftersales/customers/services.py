@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
+from aftersales.core.text import refuse_control_characters
 from aftersales.customers import crypto
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose, Gender, Powertrain
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
@@ -390,6 +391,72 @@ def vehicle_update(*, vehicle: Vehicle, by: Any, **data: Any) -> Vehicle:
     if changes:
         audit_record(actor=by, action="vehicle.update", obj=vehicle, changes=changes)
     return vehicle
+
+
+@transaction.atomic
+def customer_and_vehicle_find_or_create(
+    *,
+    store: Store,
+    by: Any,
+    plate: str = "",
+    phone: str = "",
+    name: str = "",
+    vin: str = "",
+    brand: str = "",
+    model_name: str = "",
+    consents: dict[str, bool] | None = None,
+    consent_channel: str = ConsentChannel.DESK,
+) -> tuple[Customer, Vehicle]:
+    """Who arrives (or books) and with which car: the one matching rule of the desk, the API and online booking.
+
+    The plate names the car; the mobile number, matched through its keyed hash, names the person.
+    1. A plate registered in the store gives its car and that car's owner.  A mobile number given with it must
+       be the owner's: a car is never silently attached to somebody else (field `plate`).
+    2. Otherwise the mobile number gives the customer; nobody with it: a new customer, who needs the name and the
+       mobile number (field `name`).
+    3. Without a plate, the customer's most recently registered car; a plate not yet registered, or a customer
+       without a car: a new car, which needs the VIN, brand and model (field `vin`).
+    `consents` (the purposes the customer answered) are recorded for a new or a known customer alike."""
+    refuse_control_characters(plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name)
+    errors = _Errors()
+    clean_plate = errors.run("plate", normalize_plate, plate) if plate else ""
+    clean_phone = errors.run("phone", normalize_mobile, phone) if phone else ""
+    if not plate and not phone:
+        errors.add("plate", _("Enter the plate or the customer's mobile number."))
+    _validate_consents(consents or {}, consent_channel, errors)
+    errors.raise_if_any()
+
+    by_phone = (
+        Customer.objects.filter(store=store, phone_hash=crypto.search_hash("phone", clean_phone)).first()
+        if clean_phone
+        else None
+    )
+    vehicle = (
+        Vehicle.objects.select_related("customer").filter(store=store, plate=clean_plate).first()
+        if clean_plate
+        else None
+    )
+    if vehicle is not None and clean_phone and vehicle.customer != by_phone:
+        raise ValidationError({"plate": [_("This plate is registered to another customer.")]})
+    customer = vehicle.customer if vehicle is not None else by_phone
+    if customer is None:
+        if not (name and clean_phone):
+            raise ValidationError({"name": [_("New customer: enter the name and the mobile number.")]})
+        customer = customer_create(
+            store=store, by=by, name=name, phone=clean_phone, consents=consents, consent_channel=consent_channel
+        )
+    else:
+        for purpose, granted in (consents or {}).items():
+            _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
+    if vehicle is None and not clean_plate:
+        vehicle = customer.vehicles.order_by("-id").first()
+    if vehicle is None:
+        if not (vin and brand and model_name):
+            raise ValidationError({"vin": [_("New vehicle: enter the VIN, brand and model.")]})
+        vehicle = vehicle_create(
+            customer=customer, by=by, vin=vin, plate=clean_plate, brand=brand, model_name=model_name
+        )
+    return customer, vehicle
 
 
 def customer_reveal(*, customer: Customer, field: str, by: Any) -> str:

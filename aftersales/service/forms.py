@@ -9,20 +9,15 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core import clock
 from aftersales.core.forms import StyledForm
-from aftersales.customers import crypto
-from aftersales.customers import services as customer_services
-from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.validators import normalize_mobile, normalize_plate
 from aftersales.organisation.choices import Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, Store
-from aftersales.service import services
 from aftersales.service.choices import (
     DAMAGE_KINDS,
     DAMAGE_ZONES,
@@ -35,7 +30,6 @@ from aftersales.service.choices import (
     RepairOrderStatus,
     ServiceType,
 )
-from aftersales.service.models import Appointment
 from aftersales.service.services.orders import QC_CHECKLIST
 
 
@@ -124,66 +118,37 @@ class CustomerBookingForm(RescheduleForm):
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
 
-    @transaction.atomic
-    def book(self, *, channel: str) -> Appointment:
-        """Find or register the customer and the car, then book; all or nothing."""
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("pickup") and not data.get("pickup_address"):
+            self.add_error("pickup_address", _("Enter the address where the car is picked up."))
+        return data
+
+    def booking_kwargs(self) -> dict[str, Any]:
+        """The cleaned answers as `services.appointment_book_for_visitor` takes them."""
         data = self.cleaned_data
-        customer = Customer.objects.filter(
-            store=self.store, phone_hash=crypto.search_hash("phone", data["phone"])
-        ).first()
-        consents = {}
-        if data["consent_surveys"]:
-            consents["surveys"] = True
-        if data["consent_marketing"]:
-            consents["marketing"] = True
-        if customer is None:
-            customer = customer_services.customer_create(
-                store=self.store,
-                by=None,
-                name=data["name"],
-                phone=data["phone"],
-                consents=consents,
-                consent_channel=ConsentChannel.CUSTOMER_LINK,
-            )
-        else:
-            for purpose, granted in consents.items():
-                customer_services.consent_set(
-                    customer=customer, purpose=purpose, granted=granted, channel=ConsentChannel.CUSTOMER_LINK, by=None
-                )
-        vehicle = Vehicle.objects.filter(store=self.store, customer=customer, plate=data["plate"]).first()
-        if vehicle is None:
-            if Vehicle.objects.filter(store=self.store, plate=data["plate"]).exists():
-                raise ValidationError({"plate": [_("This plate is registered to another customer; please call us.")]})
-            if not data["vin"] or not data["model_name"]:
-                raise ValidationError({"vin": [_("For a car new to us, enter its VIN and model.")]})
-            brand, _sep, model = data["model_name"].partition(" ")
-            vehicle = customer_services.vehicle_create(
-                customer=customer, by=None, vin=data["vin"], plate=data["plate"], brand=brand, model_name=model or brand
-            )
-        pickup: dict[str, Any] = {}
+        # One field for brand and model on a phone: the first word is the brand.
+        brand, _sep, model = data["model_name"].partition(" ")
+        kwargs: dict[str, Any] = {
+            "start": data["start"],
+            "service_type": data["service_type"],
+            "customer_words": data["customer_words"],
+            "name": data["name"],
+            "phone": data["phone"],
+            "plate": data["plate"],
+            "vin": data["vin"],
+            "brand": brand,
+            "model_name": model or brand,
+            # Only the purposes the customer ticked: an unticked box is no answer, not a withdrawal.
+            "consents": {purpose: True for purpose in ("surveys", "marketing") if data[f"consent_{purpose}"]},
+        }
         if data["pickup"]:
-            day = data["start"].date() if data.get("start") else self.chosen_day()
+            day = timezone.localtime(data["start"]).date()
             tz = timezone.get_current_timezone()
-            pickup = {
-                "pickup_address": data["pickup_address"],
-                "pickup_from": dt.datetime.combine(day, data["pickup_from"], tzinfo=tz)
-                if data["pickup_from"]
-                else None,
-                "pickup_to": dt.datetime.combine(day, data["pickup_to"], tzinfo=tz) if data["pickup_to"] else None,
-            }
-            if not data["pickup_address"]:
-                pickup["pickup_address"] = ""
-                raise ValidationError({"pickup_address": [_("Enter the address where the car is picked up.")]})
-        return services.appointment_book(
-            store=self.store,
-            start=data["start"],
-            service_type=data["service_type"],
-            channel=channel,
-            customer=customer,
-            vehicle=vehicle,
-            customer_words=data["customer_words"],
-            **pickup,
-        )
+            kwargs["pickup_address"] = data["pickup_address"]
+            for key in ("pickup_from", "pickup_to"):
+                kwargs[key] = dt.datetime.combine(day, data[key], tzinfo=tz) if data[key] else None
+        return kwargs
 
 
 # ---------------------------------------------------------------------------------------------------------

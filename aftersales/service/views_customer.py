@@ -66,7 +66,9 @@ def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
     form = CustomerBookingForm(request.POST or None, store=store, initial={"day": _day(request.GET.get("day"))})
     if request.method == "POST" and form.is_valid():
         try:
-            appointment = form.book(channel=BookingChannel.ONLINE)
+            appointment = services.appointment_book_for_visitor(
+                store=store, channel=BookingChannel.ONLINE, **form.booking_kwargs()
+            )
         except ApplicationError as exc:
             form.add_error("start", exc.message)
         except ValidationError as exc:

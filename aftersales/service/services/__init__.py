@@ -3,6 +3,7 @@
 from aftersales.service.services.booking import (
     appointment_assign_driver,
     appointment_book,
+    appointment_book_for_visitor,
     appointment_cancel,
     appointment_reschedule,
     slots_ensure,
@@ -33,6 +34,7 @@ from aftersales.service.services.uploads import attachment_add
 __all__ = [
     "appointment_assign_driver",
     "appointment_book",
+    "appointment_book_for_visitor",
     "appointment_cancel",
     "appointment_check_in",
     "appointment_reschedule",

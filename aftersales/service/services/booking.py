@@ -17,6 +17,8 @@ from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers import crypto
+from aftersales.customers import services as customer_services
+from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay, Membership, OpeningHours, Store
@@ -181,6 +183,53 @@ def appointment_book(
     )
     _notify(appointment, "booking_confirmed")
     return appointment
+
+
+@transaction.atomic
+def appointment_book_for_visitor(
+    *,
+    store: Store,
+    start: dt.datetime,
+    service_type: str,
+    channel: str,
+    name: str,
+    phone: str,
+    plate: str,
+    vin: str = "",
+    brand: str = "",
+    model_name: str = "",
+    consents: dict[str, bool] | None = None,
+    customer_words: str = "",
+    pickup_address: str = "",
+    pickup_from: dt.datetime | None = None,
+    pickup_to: dt.datetime | None = None,
+) -> Appointment:
+    """A booking made by the customer from the store's page: who and which car by the customers app's one
+    matching rule, then the place; all or nothing (a full slot leaves no new customer behind)."""
+    customer, vehicle = customer_services.customer_and_vehicle_find_or_create(
+        store=store,
+        by=None,
+        plate=plate,
+        phone=phone,
+        name=name,
+        vin=vin,
+        brand=brand,
+        model_name=model_name,
+        consents=consents,
+        consent_channel=ConsentChannel.CUSTOMER_LINK,
+    )
+    return appointment_book(
+        store=store,
+        start=start,
+        service_type=service_type,
+        channel=channel,
+        customer=customer,
+        vehicle=vehicle,
+        customer_words=customer_words,
+        pickup_address=pickup_address,
+        pickup_from=pickup_from,
+        pickup_to=pickup_to,
+    )
 
 
 @transaction.atomic

@@ -20,7 +20,6 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers import services as customer_services
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.customers.validators import normalize_mobile, normalize_plate
 from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, Store
 from aftersales.organisation.selectors import setting_values_for_store
@@ -168,52 +167,16 @@ def walk_in_register(
     model_name: str = "",
     customer_words: str = "",
 ) -> RepairOrder:
-    """Fast registration: the plate or the phone first; what is known is found, the rest filled in."""
-    refuse_control_characters(
-        plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name, customer_words=customer_words
-    )
-    errors: dict[str, list[str]] = {}
+    """Fast registration: the plate or the phone first; what is known is found, the rest filled in (the matching
+    rule is the customers app's, shared with online booking)."""
+    refuse_control_characters(customer_words=customer_words)
     if service_type not in ServiceType.values:
-        errors["service_type"] = [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]
-    clean_plate = clean_phone = ""
-    if plate:
-        try:
-            clean_plate = normalize_plate(plate)
-        except ValidationError as exc:
-            errors["plate"] = list(exc.messages)
-    if phone:
-        try:
-            clean_phone = normalize_mobile(phone)
-        except ValidationError as exc:
-            errors["phone"] = list(exc.messages)
-    if not plate and not phone:
-        errors["plate"] = [_("Enter the plate or the customer's mobile number.")]
-    if errors:
-        raise ValidationError(errors)
-    vehicle = (
-        Vehicle.objects.select_related("customer").filter(store=store, plate=clean_plate).first()
-        if clean_plate
-        else None
+        raise ValidationError(
+            {"service_type": [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]}
+        )
+    customer, vehicle = customer_services.customer_and_vehicle_find_or_create(
+        store=store, by=by, plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name
     )
-    customer = vehicle.customer if vehicle else None
-    if customer is None and clean_phone:
-        from aftersales.customers import crypto
-
-        customer = Customer.objects.filter(store=store, phone_hash=crypto.search_hash("phone", clean_phone)).first()
-    if customer is None:
-        if not (name and clean_phone):
-            raise ValidationError({"name": [_("New customer: enter the name and the mobile number.")]})
-        customer = customer_services.customer_create(store=store, by=by, name=name, phone=clean_phone)
-    if vehicle is None:
-        vehicle = customer.vehicles.filter(plate=clean_plate).first() if clean_plate else None
-        if vehicle is None and not clean_plate:
-            vehicle = customer.vehicles.order_by("-id").first()
-        if vehicle is None:
-            if not vin:
-                raise ValidationError({"vin": [_("New vehicle: enter the VIN, brand and model.")]})
-            vehicle = customer_services.vehicle_create(
-                customer=customer, by=by, vin=vin, plate=clean_plate, brand=brand, model_name=model_name
-            )
     return _open(
         store=store,
         customer=customer,
