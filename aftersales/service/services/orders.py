@@ -537,23 +537,40 @@ def standard_minutes(order: RepairOrder) -> float:
     return float(hours or 0) * 60
 
 
+def _standard_minutes_by_order(order_ids: list[int]) -> dict[int, float]:
+    """Standard minutes of the approved labour of each order, in one query."""
+    rows = (
+        EstimateLine.objects.filter(
+            estimate__order_id__in=order_ids, decision=LineDecision.APPROVED, kind=LineKind.LABOUR
+        )
+        .values("estimate__order_id")
+        .annotate(hours=Sum("standard_hours"))
+    )
+    return {row["estimate__order_id"]: float(row["hours"] or 0) * 60 for row in rows}
+
+
 def efficiency_sweep(*, store: Store | None = None) -> int:
     """Warn the foreman once per order when work exceeds standard time by more than the setting (10 %).
-    Idempotent: an order already warned is never warned again."""
+    Idempotent: an order already warned is never warned again.  Reads take a fixed number of queries (orders
+    with their events, standard hours) plus one settings read per store; only a warning writes."""
     from aftersales.service.services.notifications import staff_alert
 
     now = clock.now()
-    orders = RepairOrder.objects.filter(status=S.IN_PROGRESS, efficiency_warned_at__isnull=True).select_related(
-        "store", "technician__staff_profile"
-    )
+    orders = RepairOrder.objects.filter(status=S.IN_PROGRESS, efficiency_warned_at__isnull=True)
     if store is not None:
         orders = orders.filter(store=store)
+    candidates = list(orders.select_related("store").prefetch_related("events"))
+    standard_by_order = _standard_minutes_by_order([order.pk for order in candidates])
+    percent_by_store: dict[int, float] = {}
     warned = 0
-    for order in orders:
-        standard = standard_minutes(order)
+    for order in candidates:
+        standard = standard_by_order.get(order.pk, 0.0)
         if not standard:
             continue
-        limit = standard * (1 + float(setting_values_for_store(order.store)["efficiency_warning_percent"]) / 100)
+        if order.store_id not in percent_by_store:
+            values = setting_values_for_store(order.store)
+            percent_by_store[order.store_id] = float(values["efficiency_warning_percent"])
+        limit = standard * (1 + percent_by_store[order.store_id] / 100)
         spent = work_minutes(order, list(order.events.all()), now)
         if spent <= limit:
             continue
