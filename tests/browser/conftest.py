@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import watch_csp
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -17,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -29,6 +31,41 @@ def browser():
         )
         yield instance
         instance.close()
+
+
+class WatchedBrowser:
+    """The browser, with every new context watched for Content-Security-Policy violations."""
+
+    def __init__(self, browser, violations: list[str]) -> None:
+        self._browser = browser
+        self.violations = violations
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        watch_csp(context, self.violations)
+        return context
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture
+def csp_violations() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def browser(chromium, csp_violations):
+    """Every test's pages run under the real policy; a violation reported in any console fails the test."""
+    yield WatchedBrowser(chromium, csp_violations)
+    if csp_violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(csp_violations))
+
+
+@pytest.fixture(autouse=True)
+def login_throttling(settings):
+    """The browsers log in through the real form with django-axes on (the unit-test settings leave it off)."""
+    settings.AXES_ENABLED = True
 
 
 @pytest.fixture

@@ -10,6 +10,28 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
+# Chromium reports a blocked script, style or form as a console error naming the Content-Security-Policy; the
+# init script adds one line per `securitypolicyviolation` event too, so no violation goes unreported.
+CSP_MARK = "Content Security Policy"
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content Security Policy violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});
+"""
+
+
+def watch_csp(context, found: list[str]) -> None:
+    """Collect into `found` every console message of this browser context that reports a CSP violation."""
+    context.add_init_script(_REPORT_VIOLATIONS)
+
+    def on_console(message) -> None:
+        if CSP_MARK in message.text:
+            found.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+
+
 def problems(page) -> str:
     """Error alerts and field errors the page shows, as one string ('' when there are none)."""
     texts = page.locator(".alert-danger, .invalid-feedback, [data-error-for]").all_inner_texts()
