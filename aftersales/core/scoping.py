@@ -18,11 +18,34 @@ _M = TypeVar("_M", bound=models.Model)
 StoreResolver = Callable[[Any], frozenset[int]]
 _resolver: StoreResolver | None = None
 _CACHE_ATTR = "_aftersales_visible_store_ids"
+_CAPABILITY_CACHE_ATTR = "_aftersales_capability_store_ids"
 
 
-def register_store_resolver(resolver: StoreResolver) -> None:
-    global _resolver  # noqa: PLW0603 - set once at app start-up
+CapabilityResolver = Callable[[Any, str], frozenset[int]]
+_capability_resolver: CapabilityResolver | None = None
+
+
+def register_store_resolver(resolver: StoreResolver, capability_resolver: CapabilityResolver | None = None) -> None:
+    """`resolver`: user → the stores they may see; `capability_resolver`: (user, capability) → the stores where
+    they hold that capability (registered by `organisation`, which knows roles)."""
+    global _resolver, _capability_resolver  # noqa: PLW0603 - set once at app start-up
     _resolver = resolver
+    if capability_resolver is not None:
+        _capability_resolver = capability_resolver
+
+
+def store_ids_where(user: Any, capability: str | None = None) -> frozenset[int]:
+    """The stores where `user` holds `capability` (every visible store when it is None); cached per request."""
+    visible = visible_store_ids(user)
+    if capability is None or not visible:
+        return visible
+    cache: dict[str, frozenset[int]] = getattr(user, _CAPABILITY_CACHE_ATTR, None) or {}
+    if capability not in cache:
+        if _capability_resolver is None:
+            raise ImproperlyConfigured("No capability resolver registered; is aftersales.organisation installed?")
+        cache[capability] = _capability_resolver(user, capability) & visible
+        setattr(user, _CAPABILITY_CACHE_ATTR, cache)
+    return cache[capability]
 
 
 def visible_store_ids(user: Any) -> frozenset[int]:
@@ -41,8 +64,9 @@ def visible_store_ids(user: Any) -> frozenset[int]:
 
 def forget_visible_stores(user: Any) -> None:
     """Drop the per-user cache (after a membership change)."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    for attr in (_CACHE_ATTR, _CAPABILITY_CACHE_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 class ScopedQuerySet(models.QuerySet[_M]):
@@ -57,16 +81,18 @@ class ScopedQuerySet(models.QuerySet[_M]):
     def for_stores(self, store_ids: Iterable[int]) -> Self:
         return self.filter(**{f"{self._store_lookup()}__in": list(store_ids)})
 
-    def for_user(self, user: Any, store_ids: Iterable[int] | None = None) -> Self:
-        """Only rows of stores the user belongs to; optionally narrowed further to `store_ids`."""
-        allowed = visible_store_ids(user)
+    def for_user(self, user: Any, capability: str | None = None, *, store_ids: Iterable[int] | None = None) -> Self:
+        """Only rows of stores where the user holds `capability` (of every store they belong to when it is None);
+        optionally narrowed further to `store_ids`."""
+        allowed = store_ids_where(user, capability)
         if store_ids is not None:
             allowed = allowed & frozenset(store_ids)
         return self.for_stores(allowed)
 
-    def get_for_user_or_404(self, user: Any, **lookup: Any) -> _M:
-        """One row of a store the user belongs to; another store's row is 404, exactly like a missing one."""
+    def get_for_user_or_404(self, user: Any, capability: str | None = None, **lookup: Any) -> _M:
+        """One row of a store where the user holds `capability` (or belongs, when None); anything else is 404,
+        exactly like a missing row."""
         try:
-            return self.for_user(user).get(**lookup)
+            return self.for_user(user, capability).get(**lookup)
         except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404(f"No {self.model._meta.verbose_name} matches the given query.") from exc

@@ -131,3 +131,18 @@ def user_can(user: Any, capability: Capability, store_id: int | None = None) -> 
     if user.is_superuser:
         return True
     return any(capability in ROLE_CAPABILITIES.get(role, frozenset()) for role in user_roles(user, store_id))
+
+
+def store_ids_with_capability(user: Any, capability: str) -> frozenset[int]:
+    """The stores where the user holds `capability` (the capability resolver of `core.scoping`)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        from aftersales.core.scoping import visible_store_ids
+
+        return visible_store_ids(user)
+    return frozenset(
+        store_id
+        for store_id, roles in roles_by_store(user).items()
+        if any(capability in ROLE_CAPABILITIES.get(role, frozenset()) for role in roles)
+    )

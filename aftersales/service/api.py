@@ -10,8 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -21,12 +20,15 @@ from ninja.pagination import paginate
 from pydantic import AfterValidator
 
 from aftersales.core import clock
+from aftersales.core.api import AnyDay, MultiLine, OneLine, PlannedAt, PlannedDate
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import BoundedPagination
-from aftersales.core.scoping import visible_store_ids
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.organisation.models import Bay, Store
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.access import require, staff_member, store_by_code, store_ids_for
+from aftersales.organisation.choices import Role
+from aftersales.organisation.models import Bay
+from aftersales.organisation.permissions import Capability
+from aftersales.organisation.rules import Move
 from aftersales.service import selectors, services, transitions
 from aftersales.service.choices import (
     AppointmentStatus,
@@ -37,6 +39,7 @@ from aftersales.service.choices import (
 )
 from aftersales.service.models import Appointment, EstimateLine, RepairOrder
 from aftersales.service.services.links import appointment_link_token, order_link_token
+from aftersales.service.transitions import REPAIR_ORDER
 
 router = Router(tags=["service"])
 S = RepairOrderStatus
@@ -49,22 +52,8 @@ SLOT_DAYS_AHEAD = 366
 # --------------------------------------------------------------------------------------------- input types
 
 
-def _no_control_characters(value: str) -> str:
-    """PostgreSQL cannot store NUL, and no note a person types contains control characters."""
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise ValueError(_("Remove the invisible control characters from this value."))
-    return value
-
-
-def _plausible_time(value: dt.datetime) -> dt.datetime:
-    """Keeps absurd years out of the services' date arithmetic (which would overflow)."""
-    if not 2000 <= value.year <= 2100:
-        raise ValueError(_("Give a date and time between the years 2000 and 2100."))
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_control_characters)]
-DateTime = Annotated[dt.datetime, AfterValidator(_plausible_time)]
+# Text and dates follow the project's rules (core/text.py, core/dates.py): OneLine, or MultiLine for what the
+# pages take in a text area; PlannedAt/PlannedDate within a year back and five years ahead.
 ServiceTypeName = Literal["maintenance", "repair", "inspection", "warranty", "bodywork", "nev_check"]
 ChannelName = Literal["online", "phone", "wechat", "walk_in"]
 StatusName = Literal[
@@ -89,39 +78,15 @@ LocalDateTime = Annotated[dt.datetime, AfterValidator(local)]
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _store_for(request: HttpRequest, code: str, field: str = "store") -> Store:
-    """A visible store by its code; anything else is a 422 naming the field."""
-    store = None
-    if code.isprintable():  # PostgreSQL refuses NUL in a query: answer like any unknown code
-        store = Store.objects.filter(code=code, id__in=visible_store_ids(request.auth)).first()
-    if store is None:
-        raise ValidationError({field: [_("No store with this code that you may see.")]})
-    return store
-
-
-def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
-    visible = visible_store_ids(request.auth)
-    if not code:
-        return visible
-    return frozenset({_store_for(request, code).pk})
-
-
-def _require(request: HttpRequest, store_id: int, *capabilities: Capability) -> None:
-    if not any(user_can(request.auth, capability, store_id) for capability in capabilities):
-        raise PermissionDenied(_("Your role may not do this in this store."))
-
-
-def _user(pk: int | None, field: str) -> Any:
-    if pk is None:
-        return None
-    user = get_user_model().objects.select_related("staff_profile").filter(pk=pk, is_active=True).first()
-    if user is None:
-        raise ValidationError({field: [_("No member of staff with this id.")]})
-    return user
-
-
 def _order(request: HttpRequest, order_id: int) -> RepairOrder:
     return selectors.order_get_for_user(user=request.auth, pk=order_id)
+
+
+def _authorise(request: HttpRequest, order: RepairOrder, move: str) -> None:
+    """Ask the rulebook before reading anything else from the request (the service asks it again)."""
+    REPAIR_ORDER.authorise(
+        REPAIR_ORDER.get(move), actor=request.auth, store_id=order.store_id, assignee_id=order.technician_id
+    )
 
 
 def _line_or_404(order: RepairOrder, line_id: int) -> EstimateLine:
@@ -134,16 +99,6 @@ def _line_or_404(order: RepairOrder, line_id: int) -> EstimateLine:
 
 def _absolute(request: HttpRequest, path: str) -> str:
     return request.build_absolute_uri(path)
-
-
-def _transition_capabilities(order: RepairOrder, to: str, user: Any) -> tuple[Capability, ...]:
-    """Reception moves (release to the workshop, cancel, hand over) belong to the advisor; workshop moves to the
-    technician on the job, or to whoever dispatches."""
-    if to in (S.CANCELLED, S.DELIVERED) or (order.status == S.RECEPTION and to == S.WAITING):
-        return (Capability.RECEIVE,)
-    if order.technician_id is not None and order.technician_id == getattr(user, "pk", None):
-        return (Capability.WORK, Capability.DISPATCH)
-    return (Capability.DISPATCH,)
 
 
 # --------------------------------------------------------------------------------------------- output schemas
@@ -189,12 +144,16 @@ class AppointmentOut(Schema):
 
 
 class AppointmentCreated(AppointmentOut):
-    customer_link: str
+    customer_link: str | None = Field(
+        ..., description="The customer's signed link (confirmation, move, cancel); null for roles that do not book."
+    )
 
     @staticmethod
-    def resolve_customer_link(obj: Appointment, context: dict[str, Any]) -> str:
-        token = appointment_link_token(obj)
-        return _absolute(context["request"], reverse("service:customer-appointment", args=[token]))
+    def resolve_customer_link(obj: Appointment, context: dict[str, Any]) -> str | None:
+        request = context["request"]
+        if not transitions.may_send_appointment_link(appointment=obj, user=request.auth):
+            return None
+        return _absolute(request, reverse("service:customer-appointment", args=[appointment_link_token(obj)]))
 
 
 class EventOut(Schema):
@@ -315,6 +274,18 @@ class RepairOrderSummaryOut(Schema):
         return obj.bay.code if obj.bay_id else None
 
 
+class MoveOut(Schema):
+    name: str
+    to: str | None = Field(None, alias="target")
+    via: str
+    needs_reason: bool
+    label: str
+
+    @staticmethod
+    def resolve_label(obj: Move) -> str:
+        return str(obj.label)
+
+
 class RepairOrderOut(RepairOrderSummaryOut):
     next_states: list[str]
     mileage_in: int | None
@@ -335,11 +306,24 @@ class RepairOrderOut(RepairOrderSummaryOut):
     pending_lines: int = Field(..., description="Sent lines still waiting for the customer's decision.")
     events: list[EventOut]
     estimates: list[EstimateOut]
-    customer_link: str = Field(..., description="The customer's signed link: progress, approvals, bill.")
+    customer_link: str | None = Field(
+        ...,
+        description="The customer's signed link (progress, approvals, bill); only for roles that send it to the "
+        "customer (advisor, manager), null otherwise: whoever holds it can act as the customer.",
+    )
+    moves: list[MoveOut] = Field(
+        ...,
+        description="The moves the caller may make now (`transitions` for the generic move; others have their "
+        "own endpoint: quality check, delivery, assign …), from the rulebook the service enforces.",
+    )
 
     @staticmethod
     def resolve_next_states(obj: RepairOrder) -> list[str]:
         return sorted(transitions.REPAIR_ORDER_FLOW[obj.status])
+
+    @staticmethod
+    def resolve_moves(obj: RepairOrder, context: dict[str, Any]) -> list[Move]:
+        return transitions.repair_order_moves_for(order=obj, user=context["request"].auth, via=None)
 
     @staticmethod
     def resolve_bill_total(obj: RepairOrder) -> Decimal:
@@ -358,8 +342,11 @@ class RepairOrderOut(RepairOrderSummaryOut):
         return obj.page.estimates  # type: ignore[attr-defined]
 
     @staticmethod
-    def resolve_customer_link(obj: RepairOrder, context: dict[str, Any]) -> str:
-        return _absolute(context["request"], reverse("service:customer-order", args=[order_link_token(obj)]))
+    def resolve_customer_link(obj: RepairOrder, context: dict[str, Any]) -> str | None:
+        request = context["request"]
+        if not transitions.may_send_order_link(order=obj, user=request.auth):
+            return None
+        return _absolute(request, reverse("service:customer-order", args=[order_link_token(obj)]))
 
 
 def _with_page(order: RepairOrder) -> RepairOrder:
@@ -400,31 +387,31 @@ class SlotFilter(Schema):
 
 
 class AppointmentIn(Schema):
-    store: str = Field(..., description="Store code")
-    start: DateTime = Field(..., description="The start of a slot, ISO 8601 with its offset")
+    store: OneLine = Field(..., description="Store code")
+    start: PlannedAt = Field(..., description="The start of a slot, ISO 8601 with its offset")
     service_type: ServiceTypeName
     channel: ChannelName
     customer: int = Field(..., description="Customer id (of the same store)")
     vehicle: int = Field(..., description="Vehicle id (of that customer)")
     advisor: int | None = Field(None, description="User id of the advisor the customer chose")
-    customer_words: Text = Field("", max_length=300)
-    pickup_address: Text = Field("", max_length=300)
-    pickup_from: DateTime | None = None
-    pickup_to: DateTime | None = None
+    customer_words: MultiLine = Field("", max_length=300)
+    pickup_address: OneLine = Field("", max_length=300)
+    pickup_from: PlannedAt | None = None
+    pickup_to: PlannedAt | None = None
 
 
 class AppointmentFilter(Schema):
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
-    date: dt.date | None = Field(None, description="Only bookings of this day")
+    date: AnyDay | None = Field(None, description="Only bookings of this day")
     status: AppointmentStatusName | None = None
 
 
 class RescheduleIn(Schema):
-    start: DateTime = Field(..., description="The start of another slot, ISO 8601 with its offset")
+    start: PlannedAt = Field(..., description="The start of another slot, ISO 8601 with its offset")
 
 
 class CancelIn(Schema):
-    reason: Text = Field("", max_length=200)
+    reason: OneLine = Field("", max_length=200)
 
 
 class RepairOrderFilter(Schema):
@@ -433,21 +420,21 @@ class RepairOrderFilter(Schema):
 
 
 class WalkInIn(Schema):
-    store: str
+    store: OneLine
     service_type: ServiceTypeName
-    plate: Text = Field("", max_length=16, description="The plate, or leave empty and give the phone")
-    phone: Text = Field("", max_length=20)
-    name: Text = Field("", max_length=60, description="A new customer's name")
-    vin: Text = Field("", max_length=17, description="A new vehicle's VIN")
-    brand: Text = Field("", max_length=60)
-    model_name: Text = Field("", max_length=60)
-    customer_words: Text = Field("", max_length=2000)
+    plate: OneLine = Field("", max_length=16, description="The plate, or leave empty and give the phone")
+    phone: OneLine = Field("", max_length=20)
+    name: OneLine = Field("", max_length=60, description="A new customer's name")
+    vin: OneLine = Field("", max_length=17, description="A new vehicle's VIN")
+    brand: OneLine = Field("", max_length=60)
+    model_name: OneLine = Field("", max_length=60)
+    customer_words: MultiLine = Field("", max_length=2000)
 
 
 class DamageMarkIn(Schema):
-    zone: str = Field(..., max_length=40)
-    kind: str = Field(..., max_length=40)
-    note: Text = Field("", max_length=80)
+    zone: OneLine = Field(..., max_length=40)
+    kind: OneLine = Field(..., max_length=40)
+    note: OneLine = Field("", max_length=80)
 
 
 class InspectionIn(Schema):
@@ -455,17 +442,17 @@ class InspectionIn(Schema):
     fuel_level: int = Field(..., description="Fuel or battery level, percent")
     damage_marks: list[DamageMarkIn] = Field(default_factory=list, max_length=40)
     valuables_reminded: bool = False
-    customer_words: Text = Field("", max_length=2000)
+    customer_words: MultiLine = Field("", max_length=2000)
 
 
 class LineIn(Schema):
     kind: Literal["labour", "part", "fee"]
-    description: Text = Field(..., max_length=200)
-    operation_code: Text = Field("", max_length=32)
+    description: OneLine = Field(..., max_length=200)
+    operation_code: OneLine = Field("", max_length=32)
     standard_hours: Decimal | None = Field(None, ge=0, le=999)
     hourly_rate: Decimal | None = Field(None, ge=0, le=100_000)
     min_grade: Literal["", "junior", "intermediate", "senior"] = ""
-    part_number: Text = Field("", max_length=40)
+    part_number: OneLine = Field("", max_length=40)
     grade: Literal["", "oem", "brand", "other"] = ""
     unit_price: Decimal | None = Field(None, ge=0, le=1_000_000)
     quantity: Decimal = Field(Decimal("1"), gt=0, le=1000)
@@ -478,7 +465,7 @@ class LineIn(Schema):
 class DecisionIn(Schema):
     decision: Literal["approved", "declined"]
     channel: Literal["desk", "phone"] = Field(..., description="desk: signed at the desk; phone: noted from a call")
-    reason: Text = Field("", max_length=200)
+    reason: OneLine = Field("", max_length=200)
 
 
 class AssignIn(Schema):
@@ -488,19 +475,19 @@ class AssignIn(Schema):
 
 class TransitionIn(Schema):
     to: StatusName
-    reason: Text = Field("", max_length=300)
+    reason: OneLine = Field("", max_length=300)
 
 
 class QualityCheckIn(Schema):
     passed: bool
     checklist: dict[str, bool] = Field(default_factory=dict)
-    notes: Text = Field("", max_length=300)
+    notes: OneLine = Field("", max_length=300)
     skip_washing: bool = False
 
 
 class DeliveryIn(Schema):
-    explanation: Text = Field(..., max_length=4000)
-    next_service_date: dt.date | None = None
+    explanation: MultiLine = Field(..., max_length=4000)
+    next_service_date: PlannedDate | None = None
     next_service_km: int | None = Field(None, ge=0, le=3_000_000)
     rating: int | None = Field(None, ge=0, le=10)
 
@@ -516,11 +503,11 @@ class DeliveryIn(Schema):
     "store's offset (+08:00). Needs the right to view the service process or to book in the store.",
 )
 def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> Any:
-    store = _store_for(request, filters.store)
+    store = store_by_code(request.auth, filters.store)
     today = clock.today()
     if not (today - dt.timedelta(days=SLOT_DAYS_BACK) <= filters.date <= today + dt.timedelta(days=SLOT_DAYS_AHEAD)):
         raise ValidationError({"date": [_("Choose a day within a year of today.")]})
-    _require(request, store.pk, Capability.VIEW_SERVICE, Capability.BOOK)
+    require(request.auth, Capability.VIEW_SERVICE, Capability.BOOK, store_id=store.pk)
     return selectors.slot_list(store=store, day=filters.date)
 
 
@@ -535,8 +522,8 @@ def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> Any:
     "message and a `code` (`slot_full`, `advisor_full`); a bad field is 422 naming it. Nothing is written then.",
 )
 def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
-    store = _store_for(request, payload.store)
-    _require(request, store.pk, Capability.BOOK)
+    store = store_by_code(request.auth, payload.store)
+    require(request.auth, Capability.BOOK, store_id=store.pk)
     customer = Customer.objects.filter(pk=payload.customer, store=store).first()
     vehicle = Vehicle.objects.filter(pk=payload.vehicle, store=store).first()
     errors = {}
@@ -554,7 +541,9 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
         customer=customer,
         vehicle=vehicle,
         by=request.auth,
-        advisor=_user(payload.advisor, "advisor"),
+        advisor=None
+        if payload.advisor is None
+        else staff_member(payload.advisor, store_id=store.pk, field="advisor", roles=[Role.ADVISOR]),
         customer_words=payload.customer_words,
         pickup_address=payload.pickup_address,
         pickup_from=payload.pickup_from,
@@ -567,14 +556,14 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
 @paginate(BoundedPagination)
 def appointment_list(request: HttpRequest, filters: Query[AppointmentFilter]) -> Any:
     return selectors.appointment_list(
-        user=request.auth, store_ids=_store_ids(request, filters.store), day=filters.date, status=filters.status
+        user=request.auth, store_ids=store_ids_for(request.auth, filters.store), day=filters.date, status=filters.status
     )
 
 
 @router.get("/appointments/{appointment_id}", response=AppointmentOut, summary="One booking")
 def appointment_detail(request: HttpRequest, appointment_id: int) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
-    _require(request, appointment.store_id, Capability.VIEW_SERVICE)
+    require(request.auth, Capability.VIEW_SERVICE, store_id=appointment.store_id)
     return appointment
 
 
@@ -587,7 +576,6 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> Any:
 )
 def appointment_reschedule(request: HttpRequest, appointment_id: int, payload: RescheduleIn) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
-    _require(request, appointment.store_id, Capability.BOOK)
     services.appointment_reschedule(appointment=appointment, start=payload.start, by=request.auth)
     return selectors.appointment_get_for_user(user=request.auth, pk=appointment.pk)
 
@@ -600,7 +588,6 @@ def appointment_reschedule(request: HttpRequest, appointment_id: int, payload: R
 )
 def appointment_cancel(request: HttpRequest, appointment_id: int, payload: CancelIn) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
-    _require(request, appointment.store_id, Capability.BOOK)
     services.appointment_cancel(appointment=appointment, by=request.auth, reason=payload.reason)
     return selectors.appointment_get_for_user(user=request.auth, pk=appointment.pk)
 
@@ -616,7 +603,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: int, payload: Cance
 )
 def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
-    _require(request, appointment.store_id, Capability.RECEIVE)
+    require(request.auth, Capability.RECEIVE, store_id=appointment.store_id)
     order = services.appointment_check_in(appointment=appointment, by=request.auth)
     return 201, _fresh(request, order.pk)
 
@@ -631,7 +618,7 @@ def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
 def repair_order_list(request: HttpRequest, filters: Query[RepairOrderFilter]) -> Any:
     return selectors.order_list(
         user=request.auth,
-        store_ids=_store_ids(request, filters.store),
+        store_ids=store_ids_for(request.auth, filters.store),
         statuses=[filters.status] if filters.status else None,
     )
 
@@ -646,7 +633,7 @@ def repair_order_list(request: HttpRequest, filters: Query[RepairOrderFilter]) -
 )
 def repair_order_detail(request: HttpRequest, order_id: int) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.VIEW_SERVICE)
+    require(request.auth, Capability.VIEW_SERVICE, store_id=order.store_id)
     return _with_page(order)
 
 
@@ -658,8 +645,8 @@ def repair_order_detail(request: HttpRequest, order_id: int) -> Any:
     "and VIN, brand and model (vehicle). 409 when the vehicle already has an open order.",
 )
 def repair_order_create(request: HttpRequest, payload: WalkInIn) -> Any:
-    store = _store_for(request, payload.store)
-    _require(request, store.pk, Capability.RECEIVE)
+    store = store_by_code(request.auth, payload.store)
+    require(request.auth, Capability.RECEIVE, store_id=store.pk)
     order = services.walk_in_register(by=request.auth, store=store, **payload.dict(exclude={"store"}))
     return 201, _fresh(request, order.pk)
 
@@ -673,7 +660,6 @@ def repair_order_create(request: HttpRequest, payload: WalkInIn) -> Any:
 )
 def repair_order_inspection(request: HttpRequest, order_id: int, payload: InspectionIn) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.RECEIVE)
     services.inspection_record(
         order=order,
         by=request.auth,
@@ -696,7 +682,7 @@ def repair_order_inspection(request: HttpRequest, order_id: int, payload: Inspec
 )
 def repair_order_line_add(request: HttpRequest, order_id: int, payload: LineIn) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.RECEIVE)
+    _authorise(request, order, "estimate")
     alternative = None
     if payload.alternative_to is not None:
         alternative = (
@@ -719,7 +705,6 @@ def repair_order_line_add(request: HttpRequest, order_id: int, payload: LineIn) 
 def repair_order_line_remove(request: HttpRequest, order_id: int, line_id: int) -> Any:
     order = _order(request, order_id)
     line = _line_or_404(order, line_id)
-    _require(request, order.store_id, Capability.RECEIVE)
     services.estimate_line_remove(line=line, by=request.auth)
     return 204, None
 
@@ -733,7 +718,7 @@ def repair_order_line_remove(request: HttpRequest, order_id: int, line_id: int) 
 )
 def repair_order_estimate_send(request: HttpRequest, order_id: int) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.RECEIVE)
+    _authorise(request, order, "estimate")
     draft = order.estimates.filter(status=EstimateStatus.DRAFT).order_by("-number").first()
     if draft is None:
         raise ApplicationError(_("There is no draft estimate to send: add a line first."), {"code": "no_draft"})
@@ -754,7 +739,6 @@ def repair_order_estimate_send(request: HttpRequest, order_id: int) -> Any:
 def repair_order_line_decide(request: HttpRequest, order_id: int, line_id: int, payload: DecisionIn) -> Any:
     order = _order(request, order_id)
     line = _line_or_404(order, line_id)
-    _require(request, order.store_id, Capability.RECEIVE)
     return services.estimate_line_decide(
         line=line, decision=payload.decision, channel=payload.channel, by=request.auth, reason=payload.reason
     )
@@ -769,7 +753,7 @@ def repair_order_line_decide(request: HttpRequest, order_id: int, line_id: int, 
 )
 def repair_order_assign(request: HttpRequest, order_id: int, payload: AssignIn) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.DISPATCH)
+    _authorise(request, order, "assign")
     if payload.technician is None and payload.bay is None:
         raise ValidationError({"technician": [_("Choose a technician or a bay.")]})
     bay = None
@@ -777,9 +761,14 @@ def repair_order_assign(request: HttpRequest, order_id: int, payload: AssignIn) 
         bay = Bay.objects.filter(pk=payload.bay, store_id=order.store_id).first()
         if bay is None:
             raise ValidationError({"bay": [_("No active bay with this id in the store.")]})
-    services.repair_order_assign(
-        order=order, by=request.auth, technician=_user(payload.technician, "technician"), bay=bay
+    technician = (
+        None
+        if payload.technician is None
+        else staff_member(
+            payload.technician, store_id=order.store_id, field="technician", roles=[Role.TECHNICIAN, Role.FOREMAN]
+        )
     )
+    services.repair_order_assign(order=order, by=request.auth, technician=technician, bay=bay)
     return _fresh(request, order.pk)
 
 
@@ -794,7 +783,6 @@ def repair_order_assign(request: HttpRequest, order_id: int, payload: AssignIn) 
 )
 def repair_order_transition(request: HttpRequest, order_id: int, payload: TransitionIn) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, *_transition_capabilities(order, payload.to, request.auth))
     services.repair_order_transition(order=order, to=payload.to, by=request.auth, reason=payload.reason)
     return _fresh(request, order.pk)
 
@@ -808,7 +796,6 @@ def repair_order_transition(request: HttpRequest, order_id: int, payload: Transi
 )
 def repair_order_quality_check(request: HttpRequest, order_id: int, payload: QualityCheckIn) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.QUALITY_CHECK)
     check = services.quality_check_record(
         order=order,
         by=request.auth,
@@ -829,7 +816,6 @@ def repair_order_quality_check(request: HttpRequest, order_id: int, payload: Qua
 )
 def repair_order_delivery(request: HttpRequest, order_id: int, payload: DeliveryIn) -> Any:
     order = _order(request, order_id)
-    _require(request, order.store_id, Capability.RECEIVE)
     services.repair_order_deliver(
         order=order,
         by=request.auth,

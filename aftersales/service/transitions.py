@@ -1,35 +1,157 @@
-"""The repair order's lifecycle as data: which state may follow which (SPEC §3.4)."""
+"""The service process's lifecycles as data (SPEC §3.4): which move leads from which state to which, and who
+may make it.  The rulebook (`organisation.rules`) enforces these tables in the services; pages, the API, the
+technician's job list and the demo ask `repair_order_moves_for` / `appointment_moves_for` / `estimate_line_moves_for`
+what to offer."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.organisation.permissions import Capability as C
+from aftersales.organisation.rules import TRANSITION, Actor, Lifecycle, Move, Party, move
+from aftersales.service.choices import AppointmentStatus as A
+from aftersales.service.choices import DeferredStatus as D
+from aftersales.service.choices import LineDecision as L
 from aftersales.service.choices import RepairOrderStatus as S
 
-REPAIR_ORDER_FLOW: dict[str, frozenset[str]] = {
-    S.RECEPTION: frozenset({S.WAITING, S.CANCELLED}),
-    S.WAITING: frozenset({S.IN_BAY, S.CANCELLED}),
-    S.IN_BAY: frozenset({S.IN_PROGRESS, S.WAITING, S.CANCELLED}),
-    S.IN_PROGRESS: frozenset({S.WAITING_PARTS, S.QC}),
-    S.WAITING_PARTS: frozenset({S.IN_PROGRESS}),
-    S.QC: frozenset({S.WASHING, S.READY, S.IN_PROGRESS}),  # back to work when QC fails
-    S.WASHING: frozenset({S.READY}),
-    S.READY: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset(),
-    S.CANCELLED: frozenset(),
-}
+if TYPE_CHECKING:
+    from aftersales.service.models import Appointment, EstimateLine, RepairOrder
 
+OPEN_STATES = frozenset(set(S.values) - {S.DELIVERED, S.CANCELLED})
 # States in which the estimate may still get new lines (a supplementary estimate is allowed while work goes on).
 ESTIMATE_EDITABLE = frozenset({S.RECEPTION, S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS})
 # States that count as "in the workshop" for the board and the technician's list.
 WORKSHOP_STATES = (S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS, S.QC, S.WASHING, S.READY)
 # States in which the clock of work time runs (for the efficiency warning).
 WORK_CLOCK_STATES = frozenset({S.IN_PROGRESS})
-OPEN_STATES = frozenset(set(REPAIR_ORDER_FLOW) - {S.DELIVERED, S.CANCELLED})
+
+# Actions made through their own forms rather than the generic "move to state X".
+QUALITY_CHECK = "quality_check"
+DELIVERY = "delivery"
+ACTION = "action"  # keeps the state: dispatch, inspection, estimate work, evidence
+
+# The workshop's moves belong to whoever dispatches, and to the technician on their own job.
+_WORKSHOP = {"capabilities": (C.DISPATCH,), "own": (C.WORK,)}
+
+REPAIR_ORDER = Lifecycle(
+    "repair_order",
+    states=tuple(S.values),
+    moves=(
+        move("release", [S.RECEPTION], S.WAITING, capabilities=[C.RECEIVE], label=_("Release to the workshop")),
+        move("to_bay", [S.WAITING], S.IN_BAY, **_WORKSHOP, label=_("Car is in the bay")),
+        move("start_work", [S.IN_BAY], S.IN_PROGRESS, **_WORKSHOP, label=_("Start work")),
+        move("out_of_bay", [S.IN_BAY], S.WAITING, **_WORKSHOP, label=_("Out of the bay: back to the queue")),
+        move(
+            "wait_parts", [S.IN_PROGRESS], S.WAITING_PARTS, **_WORKSHOP, needs_reason=True, label=_("Waiting for parts")
+        ),
+        move("parts_arrived", [S.WAITING_PARTS], S.IN_PROGRESS, **_WORKSHOP, label=_("Parts are here: resume work")),
+        move("to_qc", [S.IN_PROGRESS], S.QC, **_WORKSHOP, label=_("Work done: to quality check")),
+        # The quality check form moves the car on (or back, counting the failure).
+        move("qc_pass", [S.QC], S.WASHING, capabilities=[C.QUALITY_CHECK], via=QUALITY_CHECK),
+        move("qc_pass_no_wash", [S.QC], S.READY, capabilities=[C.QUALITY_CHECK], via=QUALITY_CHECK),
+        move("qc_fail", [S.QC], S.IN_PROGRESS, capabilities=[C.QUALITY_CHECK], via=QUALITY_CHECK),
+        # Washing is done by the workshop; the advisor who sees the clean car may also mark it ready.
+        move(
+            "washed",
+            [S.WASHING],
+            S.READY,
+            capabilities=[C.DISPATCH, C.RECEIVE],
+            own=[C.WORK],
+            label=_("Ready for pick-up"),
+        ),
+        # The delivery form records the explanation, the next maintenance and the rating.
+        move("deliver", [S.READY], S.DELIVERED, capabilities=[C.RECEIVE], via=DELIVERY),
+        # Cancelling is the advisor's: the customer is theirs, and the booking is cancelled with the order.
+        move(
+            "cancel",
+            [S.RECEPTION, S.WAITING, S.IN_BAY],
+            S.CANCELLED,
+            capabilities=[C.RECEIVE],
+            needs_reason=True,
+            label=_("Cancel the order"),
+        ),
+        # Actions that keep the state.
+        move("assign", OPEN_STATES, None, capabilities=[C.DISPATCH], via=ACTION),
+        move("inspect", [S.RECEPTION], None, capabilities=[C.RECEIVE], via=ACTION),
+        move("estimate", ESTIMATE_EDITABLE, None, capabilities=[C.RECEIVE], via=ACTION),
+        move("evidence", OPEN_STATES, None, capabilities=[C.RECEIVE, C.DISPATCH], own=[C.WORK], via=ACTION),
+        move("part_trace", set(S.values) - {S.CANCELLED}, None, capabilities=[C.RECEIVE, C.DISPATCH], via=ACTION),
+        # The customer's signed link goes only to those who send it to the customer: whoever holds it can act as
+        # the customer (approve lines), so the workshop, the parts desk and the group's analysts never see it.
+        move("send_link", S.values, None, capabilities=[C.RECEIVE], via=ACTION),
+    ),
+)
+REPAIR_ORDER_FLOW = REPAIR_ORDER.flow
+
+APPOINTMENT = Lifecycle(
+    "appointment",
+    states=tuple(A.values),
+    moves=(
+        move("reschedule", [A.BOOKED], None, capabilities=[C.BOOK], parties=[Party.CUSTOMER], via=ACTION),
+        move("assign_driver", [A.BOOKED], None, capabilities=[C.BOOK, C.RECEIVE], via=ACTION),
+        move("send_link", A.values, None, capabilities=[C.BOOK], via=ACTION),
+        move("cancel", [A.BOOKED], A.CANCELLED, capabilities=[C.BOOK], parties=[Party.CUSTOMER]),
+        move("check_in", [A.BOOKED], A.ARRIVED, capabilities=[C.RECEIVE]),
+        move("no_show", [A.BOOKED], A.NO_SHOW, capabilities=[C.BOOK], parties=[Party.SYSTEM]),
+    ),
+)
+
+# A line's decision: the customer through their own link, or the advisor noting a decision at the desk or on the
+# phone (recorded with their name).  Staff never decide through the customer's link.
+ESTIMATE_LINE = Lifecycle(
+    "estimate_line",
+    states=tuple(L.values),
+    moves=(
+        move("approve", [L.PENDING], L.APPROVED, capabilities=[C.RECEIVE], parties=[Party.CUSTOMER]),
+        move("decline", [L.PENDING], L.DECLINED, capabilities=[C.RECEIVE], parties=[Party.CUSTOMER]),
+    ),
+)
+
+# Work the customer declined, kept on the vehicle until it is done on a later visit or dismissed.
+DEFERRED_WORK = Lifecycle(
+    "deferred_work",
+    states=tuple(D.values),
+    moves=(
+        move("done", [D.OPEN], D.DONE, capabilities=[C.RECEIVE]),
+        move("dismiss", [D.OPEN], D.DISMISSED, capabilities=[C.RECEIVE]),
+    ),
+)
+
+LIFECYCLES = (REPAIR_ORDER, APPOINTMENT, ESTIMATE_LINE, DEFERRED_WORK)
 
 
 def allowed(current: str, target: str) -> bool:
-    return target in REPAIR_ORDER_FLOW.get(current, frozenset())
+    return REPAIR_ORDER.allows(current, target)
+
+
+def repair_order_moves_for(*, order: RepairOrder, user: Actor, via: str | None = TRANSITION) -> list[Move]:
+    """The moves of the order that `user` may make now (by default those of the generic transition action)."""
+    return REPAIR_ORDER.offered(
+        actor=user, state=order.status, store_id=order.store_id, assignee_id=order.technician_id, via=via
+    )
+
+
+def appointment_moves_for(*, appointment: Appointment, user: Actor, via: str | None = None) -> list[Move]:
+    return APPOINTMENT.offered(actor=user, state=appointment.status, store_id=appointment.store_id, via=via)
+
+
+def may_send_order_link(*, order: RepairOrder, user: Actor) -> bool:
+    return any(m.name == "send_link" for m in repair_order_moves_for(order=order, user=user, via=ACTION))
+
+
+def may_send_appointment_link(*, appointment: Appointment, user: Actor) -> bool:
+    return any(m.name == "send_link" for m in appointment_moves_for(appointment=appointment, user=user, via=ACTION))
+
+
+def estimate_line_moves_for(*, line: EstimateLine, user: Actor) -> list[Move]:
+    """`line.estimate.order` must be loaded (its store decides)."""
+    return ESTIMATE_LINE.offered(actor=user, state=line.decision, store_id=line.estimate.order.store_id)
 
 
 def as_mermaid() -> str:
-    """The table as a Mermaid state diagram, for docs/service.md."""
+    """The repair order's table as a Mermaid state diagram, for docs/service.md."""
     lines = ["stateDiagram-v2", f"    [*] --> {S.RECEPTION}"]
     for source, targets in REPAIR_ORDER_FLOW.items():
         lines.extend(f"    {source} --> {target}" for target in sorted(targets))

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -23,10 +23,12 @@ from django.views.decorators.http import require_POST
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.models import Store
+from aftersales.organisation.rules import Party
 from aftersales.service import selectors, services
 from aftersales.service.choices import BookingChannel, DecisionChannel, LineDecision, ServiceType
 from aftersales.service.forms import CustomerBookingForm, RescheduleForm
 from aftersales.service.models import EstimateLine
+from aftersales.service.services.estimates import STAFF_USE_DESK
 from aftersales.service.services.links import (
     LINK_INVALID,
     appointment_from_token,
@@ -39,6 +41,7 @@ from aftersales.service.services.links import (
 # text itself: a link with ?error=<any text> must not make our page say it.
 ORDER_PAGE_ALERTS: dict[str, Promise] = {
     "already_decided": gettext_lazy("This line has already been decided."),
+    "staff_session": STAFF_USE_DESK,
     "decision_refused": gettext_lazy(
         "Your choice could not be recorded. Please reload the page and try again, or call the store."
     ),
@@ -122,10 +125,14 @@ def appointment_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("action") == "cancel":
-                services.appointment_cancel(appointment=appointment, reason=request.POST.get("reason", "")[:200])
+                services.appointment_cancel(
+                    appointment=appointment, by=Party.CUSTOMER, reason=request.POST.get("reason", "")[:200]
+                )
                 return redirect(request.path + "?done=cancelled")
             if form.is_valid():
-                services.appointment_reschedule(appointment=appointment, start=form.cleaned_data["start"])
+                services.appointment_reschedule(
+                    appointment=appointment, start=form.cleaned_data["start"], by=Party.CUSTOMER
+                )
                 return redirect(request.path + "?done=moved")
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -205,13 +212,20 @@ def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse
     if line is None:
         raise Http404
     decision = request.POST.get("decision", "")
+    # A browser with a staff session is a member of staff, never the customer: the service refuses it, and the
+    # page points to the desk decision, which records who noted it.
+    staff = request.user if request.user.is_authenticated else None
     try:
         services.estimate_line_decide(
-            line=line, decision=decision, channel=DecisionChannel.LINK, reason=request.POST.get("reason", "")[:200]
+            line=line,
+            decision=decision,
+            channel=DecisionChannel.LINK,
+            by=staff or Party.CUSTOMER,
+            reason=request.POST.get("reason", "")[:200],
         )
-    except (ApplicationError, ValidationError) as exc:
+    except (ApplicationError, ValidationError, PermissionDenied) as exc:
         code = exc.extra.get("code", "") if isinstance(exc, ApplicationError) else ""
-        code = code if code in ORDER_PAGE_ALERTS else "decision_refused"
+        code = "staff_session" if staff else code if code in ORDER_PAGE_ALERTS else "decision_refused"
         return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/?error={code}#estimate")
     return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/#line-{line.pk}")
 

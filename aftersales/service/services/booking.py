@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,9 +22,14 @@ from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay, Membership, OpeningHours, Store
+from aftersales.organisation.rules import Actor, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import AppointmentStatus, BookingChannel, ServiceType
 from aftersales.service.models import AdvisorSlotLoad, Appointment, Slot
+from aftersales.service.transitions import APPOINTMENT
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SLOT_FULL = "This slot is full. Please choose another time."
 ADVISOR_FULL = "The chosen advisor has no place left in this slot. Choose another advisor or time."
@@ -176,7 +181,7 @@ def appointment_book(
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="appointment.book",
         obj=appointment,
         changes={"start": start.isoformat(), "channel": channel, "service_type": service_type},
@@ -233,9 +238,11 @@ def appointment_book_for_visitor(
 
 
 @transaction.atomic
-def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: Any = None) -> Appointment:
-    """Move a booking to another slot: the new place is claimed before the old one is given back."""
+def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: Actor) -> Appointment:
+    """Move a booking to another slot: the new place is claimed before the old one is given back.  `by` is the
+    member of staff, or Party.CUSTOMER through the customer's own link."""
     appointment = Appointment.objects.select_for_update().select_related("slot", "store").get(pk=appointment.pk)
+    _authorise(appointment, "reschedule", by)
     if appointment.status != AppointmentStatus.BOOKED:
         raise ApplicationError(
             _("Only a booked appointment can be moved; this one is {status}.").format(
@@ -256,7 +263,7 @@ def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: 
     appointment.slot = slot  # type: ignore[assignment]
     appointment.save(update_fields=["slot", "updated_at"])
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="appointment.reschedule",
         obj=appointment,
         changes={"start": [old.start.isoformat(), start.isoformat()]},
@@ -266,8 +273,9 @@ def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: 
 
 
 @transaction.atomic
-def appointment_cancel(*, appointment: Appointment, by: Any = None, reason: str = "") -> Appointment:
+def appointment_cancel(*, appointment: Appointment, by: Actor, reason: str = "") -> Appointment:
     appointment = Appointment.objects.select_for_update().select_related("slot").get(pk=appointment.pk)
+    _authorise(appointment, "cancel", by)
     if appointment.status != AppointmentStatus.BOOKED:
         raise ApplicationError(
             _("Only a booked appointment can be cancelled; this one is {status}.").format(
@@ -284,21 +292,26 @@ def appointment_cancel(*, appointment: Appointment, by: Any = None, reason: str 
         raise ApplicationError(_("Someone else changed this appointment meanwhile; reload and try again."))
     _release(appointment.slot, appointment.advisor)
     appointment.refresh_from_db()
-    audit_record(actor=by, action="appointment.cancel", obj=appointment, changes={"reason": reason})
+    audit_record(actor=actor_user(by), action="appointment.cancel", obj=appointment, changes={"reason": reason})
     _notify(appointment, "booking_cancelled")
     return appointment
 
 
 @transaction.atomic
-def appointment_assign_driver(*, appointment: Appointment, driver: Any, by: Any) -> Appointment:
+def appointment_assign_driver(*, appointment: Appointment, driver: User, by: Actor) -> Appointment:
+    _authorise(appointment, "assign_driver", by)
     if not appointment.pickup:
         raise ApplicationError(_("This booking has no pick-up."))
     if not Membership.objects.filter(user=driver, store_id=appointment.store_id).exists():
         raise ValidationError({"driver": [_("The driver must be a member of the store's staff.")]})
     appointment.driver = driver
     appointment.save(update_fields=["driver", "updated_at"])
-    audit_record(actor=by, action="appointment.driver", obj=appointment, changes={"driver": driver.pk})
+    audit_record(actor=actor_user(by), action="appointment.driver", obj=appointment, changes={"driver": driver.pk})
     return appointment
+
+
+def _authorise(appointment: Appointment, move: str, by: Actor) -> None:
+    APPOINTMENT.authorise(APPOINTMENT.get(move), actor=by, store_id=appointment.store_id)
 
 
 def _notify(appointment: Appointment, template: str) -> None:

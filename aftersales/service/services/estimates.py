@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.organisation.choices import TechnicianGrade
+from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service import transitions
 from aftersales.service.choices import (
@@ -28,8 +30,17 @@ from aftersales.service.choices import (
     PartGrade,
 )
 from aftersales.service.models import DeferredWork, Estimate, EstimateLine, RepairOrder
+from aftersales.service.transitions import DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
 
 CENT = Decimal("0.01")
+STAFF_USE_DESK = _lazy(
+    "The customer's link is for the customer. Note a decision you take with the customer on the order page "
+    "(at the desk or on the phone): it records your name."
+)
+
+
+def _authorise_estimate(order: RepairOrder, by: Actor) -> None:
+    REPAIR_ORDER.authorise(REPAIR_ORDER.get("estimate"), actor=by, store_id=order.store_id)
 
 
 def estimate_draft(*, order: RepairOrder) -> Estimate:
@@ -71,7 +82,7 @@ def _positive(value: Any, field: str, errors: dict[str, list[str]]) -> Decimal |
 def estimate_line_add(
     *,
     order: RepairOrder,
-    by: Any,
+    by: Actor,
     kind: str,
     description: str,
     standard_hours: Any = None,
@@ -87,6 +98,7 @@ def estimate_line_add(
 ) -> EstimateLine:
     """A labour line (hours × rate), a part line (unit price × quantity, with its grade) or a fee, added to
     the order's draft.  `alternative_to` offers this part as a choice against another line of the draft."""
+    _authorise_estimate(order, by)
     refuse_control_characters(description=description, operation_code=operation_code, part_number=part_number)
     errors: dict[str, list[str]] = {}
     description = " ".join(str(description or "").split())
@@ -155,10 +167,11 @@ def estimate_line_add(
 
 
 @transaction.atomic
-def estimate_line_remove(*, line: EstimateLine, by: Any) -> None:
+def estimate_line_remove(*, line: EstimateLine, by: Actor) -> None:
+    order = line.estimate.order
+    _authorise_estimate(order, by)
     if line.estimate.status != EstimateStatus.DRAFT:
         raise ApplicationError(_("A sent line cannot be removed; the customer can decline it."))
-    order = line.estimate.order
     group = line.choice_group
     line.delete()
     if group is not None and EstimateLine.objects.filter(choice_group=group, estimate__order=order).count() == 1:
@@ -167,15 +180,16 @@ def estimate_line_remove(*, line: EstimateLine, by: Any) -> None:
 
 
 @transaction.atomic
-def estimate_send(*, estimate: Estimate, by: Any) -> Estimate:
+def estimate_send(*, estimate: Estimate, by: Actor) -> Estimate:
     """The draft goes to the customer (a signed link by message); from now on lines are decided, not edited."""
+    _authorise_estimate(estimate.order, by)
     if estimate.status != EstimateStatus.DRAFT:
         raise ApplicationError(_("This estimate has already been sent."))
     if not estimate.lines.exists():
         raise ApplicationError(_("Add at least one line before sending the estimate."))
     now = clock.now()
     if not Estimate.objects.filter(pk=estimate.pk, status=EstimateStatus.DRAFT).update(
-        status=EstimateStatus.SENT, sent_at=now, sent_by=by if getattr(by, "is_authenticated", False) else None
+        status=EstimateStatus.SENT, sent_at=now, sent_by=actor_user(by)
     ):
         raise ApplicationError(_("Someone else sent this estimate meanwhile."))
     estimate.refresh_from_db()
@@ -188,10 +202,11 @@ def estimate_send(*, estimate: Estimate, by: Any) -> Estimate:
 
 @transaction.atomic
 def estimate_line_decide(
-    *, line: EstimateLine, decision: str, channel: str, by: Any = None, reason: str = ""
+    *, line: EstimateLine, decision: str, channel: str, by: Actor, reason: str = ""
 ) -> EstimateLine:
-    """The customer's decision on one line, with its channel and time.  Approving one of a group of
-    alternatives declines the others; a declined line becomes deferred work on the vehicle."""
+    """A decision on one line, with its channel and time: the customer's own through their link (`by` is
+    Party.CUSTOMER), or one the advisor notes at the desk or on the phone (`by` is the advisor).  Approving one of
+    a group of alternatives declines the others; a declined line becomes deferred work on the vehicle."""
     refuse_control_characters(reason=reason)
     if decision not in (LineDecision.APPROVED, LineDecision.DECLINED):
         raise ValidationError({"decision": [_("Choose approved or declined.")]})
@@ -199,8 +214,10 @@ def estimate_line_decide(
         raise ValidationError(
             {"channel": [_("Choose one of: {options}.").format(options=", ".join(DecisionChannel.values))]}
         )
-    if channel != DecisionChannel.LINK and not getattr(by, "is_authenticated", False):
+    if channel != DecisionChannel.LINK and isinstance(by, Party):
         raise ValidationError({"channel": [_("A desk or phone decision is noted by a member of staff.")]})
+    if channel == DecisionChannel.LINK and by is not Party.CUSTOMER:
+        raise ValidationError({"channel": [STAFF_USE_DESK]})
     if len(reason) > 200:
         raise ValidationError({"reason": [_("At most 200 characters.")]})
     line = EstimateLine.objects.select_related("estimate__order__store", "estimate__order__vehicle").get(pk=line.pk)
@@ -209,8 +226,13 @@ def estimate_line_decide(
         raise ApplicationError(_("This estimate has not been sent yet."))
     if order.status in (transitions.S.DELIVERED, transitions.S.CANCELLED):
         raise ApplicationError(_("This order is closed."))
+    ESTIMATE_LINE.authorise(
+        ESTIMATE_LINE.get("approve" if decision == LineDecision.APPROVED else "decline"),
+        actor=by,
+        store_id=order.store_id,
+    )
     now = clock.now()
-    staff = by if getattr(by, "is_authenticated", False) else None
+    staff = actor_user(by)
     if not EstimateLine.objects.filter(pk=line.pk, decision=LineDecision.PENDING).update(
         decision=decision, decided_at=now, decision_channel=channel, decided_by=staff, decline_reason=reason.strip()
     ):
@@ -260,9 +282,14 @@ def _alternative_approved(line: EstimateLine) -> bool:
 
 
 @transaction.atomic
-def deferred_work_close(*, item: DeferredWork, by: Any, status: str, order: RepairOrder | None = None) -> DeferredWork:
+def deferred_work_close(
+    *, item: DeferredWork, by: Actor, status: str, order: RepairOrder | None = None
+) -> DeferredWork:
     if status not in (DeferredStatus.DONE, DeferredStatus.DISMISSED):
         raise ValidationError({"status": [_("Choose done or dismissed.")]})
+    DEFERRED_WORK.authorise(
+        DEFERRED_WORK.get("done" if status == DeferredStatus.DONE else "dismiss"), actor=by, store_id=item.store_id
+    )
     if item.status != DeferredStatus.OPEN:
         raise ApplicationError(_("This item is already closed."))
     item.status = status

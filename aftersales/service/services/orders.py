@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,6 +22,7 @@ from aftersales.customers import services as customer_services
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, Store
+from aftersales.organisation.rules import Actor, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service import transitions
 from aftersales.service.choices import (
@@ -35,6 +36,10 @@ from aftersales.service.choices import (
     ServiceType,
 )
 from aftersales.service.models import Appointment, EstimateLine, QualityCheck, RepairOrder, RepairOrderEvent
+from aftersales.service.transitions import REPAIR_ORDER
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 S = RepairOrderStatus
 GRADE_RANK = {"": 0, TechnicianGrade.JUNIOR: 1, TechnicianGrade.INTERMEDIATE: 2, TechnicianGrade.SENIOR: 3}
@@ -205,7 +210,7 @@ def _clean_damage(marks: Any) -> list[dict[str, str]]:
 def inspection_record(
     *,
     order: RepairOrder,
-    by: Any,
+    by: Actor,
     mileage_in: Any,
     fuel_level: Any,
     damage_marks: Any = (),
@@ -213,6 +218,7 @@ def inspection_record(
     customer_words: str = "",
 ) -> RepairOrder:
     """The walk-around inspection; the first save marks it done (the 30-minute clock of SPEC §3.2)."""
+    _authorise(order, "inspect", by)
     refuse_control_characters(customer_words=customer_words)
     errors: dict[str, list[str]] = {}
     if order.status != S.RECEPTION:
@@ -282,9 +288,12 @@ def required_grade(order: RepairOrder) -> str:
 
 
 @transaction.atomic
-def repair_order_assign(*, order: RepairOrder, by: Any, technician: Any = None, bay: Bay | None = None) -> RepairOrder:
+def repair_order_assign(
+    *, order: RepairOrder, by: Actor, technician: User | None = None, bay: Bay | None = None
+) -> RepairOrder:
     """Dispatch (派工): a technician of the store whose grade the job allows, and a bay that can take it."""
     errors: dict[str, list[str]] = {}
+    _authorise(order, "assign", by)
     if order.status in (S.DELIVERED, S.CANCELLED):
         raise ApplicationError(_("This order is closed."))
     if technician is not None:
@@ -375,22 +384,34 @@ def _guard(order: RepairOrder, target: str, reason: str) -> None:
 
 
 @transaction.atomic
-def repair_order_transition(*, order: RepairOrder, to: str, by: Any, reason: str = "") -> RepairOrder:
+def repair_order_transition(*, order: RepairOrder, to: str, by: Actor, reason: str = "") -> RepairOrder:
     """The only way a repair order's status changes: table check, guards, compare-and-set, event, side effects."""
     refuse_control_characters(reason=reason)
     old = order.status
     if to not in S.values:
         raise ValidationError({"to": [_("Unknown state.")]})
+    move = REPAIR_ORDER.find(old, to)
+    if move is not None:
+        _authorise(order, move.name, by)
     if not transitions.allowed(old, to):
         raise ApplicationError(
             _("A repair order cannot go from “{old}” to “{new}”.").format(old=S(old).label, new=S(to).label),
             {"code": "invalid_transition"},
         )
+    if move is None:  # made through its own form (quality check, delivery): the guard names it
+        _guard(order, to, reason)
+        raise ApplicationError(_("Use the quality check form."), {"code": "invalid_transition"})
     _guard(order, to, reason)
     return _move(order, old, to, by, reason)
 
 
-def _move(order: RepairOrder, old: str, to: str, by: Any, reason: str = "") -> RepairOrder:
+def _authorise(order: RepairOrder, move: str, by: Actor) -> None:
+    """The rulebook's check, made before any other: may `by` make this move of the order (own job counts for the
+    technician)?  The state is checked after, with the move's own message."""
+    REPAIR_ORDER.authorise(REPAIR_ORDER.get(move), actor=by, store_id=order.store_id, assignee_id=order.technician_id)
+
+
+def _move(order: RepairOrder, old: str, to: str, by: Actor, reason: str = "") -> RepairOrder:
     now = clock.now()
     changes: dict[str, Any] = {"status": to}
     if to == S.IN_PROGRESS and order.work_started_at is None:
@@ -420,9 +441,16 @@ def _move(order: RepairOrder, old: str, to: str, by: Any, reason: str = "") -> R
 
 @transaction.atomic
 def quality_check_record(
-    *, order: RepairOrder, by: Any, passed: bool, checklist: dict[str, Any], notes: str = "", skip_washing: bool = False
+    *,
+    order: RepairOrder,
+    by: Actor,
+    passed: bool,
+    checklist: dict[str, Any],
+    notes: str = "",
+    skip_washing: bool = False,
 ) -> QualityCheck:
     """The foreman's check.  A failure sends the job back to work and is counted; a pass moves it on."""
+    _authorise(order, ("qc_pass_no_wash" if skip_washing else "qc_pass") if passed else "qc_fail", by)
     refuse_control_characters(notes=notes)
     if order.status != S.QC:
         raise ApplicationError(_("The car is not waiting for a quality check."))
@@ -439,7 +467,7 @@ def quality_check_record(
         passed=passed,
         checklist=ticked,
         notes=notes.strip()[:300],
-        by=by if getattr(by, "is_authenticated", False) else None,
+        by=actor_user(by),
         at=clock.now(),
     )
     if passed:
@@ -460,13 +488,14 @@ def bill_total(order: RepairOrder) -> Decimal:
 def repair_order_deliver(
     *,
     order: RepairOrder,
-    by: Any,
+    by: Actor,
     explanation: str,
     next_service_date: dt.date | None,
     next_service_km: int | None,
     rating: int | None = None,
 ) -> RepairOrder:
     """Hand the car back: the explanation, the next maintenance, the bill (= approved lines) and the rating."""
+    _authorise(order, "deliver", by)
     refuse_control_characters(explanation=explanation)
     errors: dict[str, list[str]] = {}
     if order.status != S.READY:
@@ -611,7 +640,7 @@ def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def part_trace_record(
     *,
     line: EstimateLine,
-    by: Any,
+    by: Actor,
     batch_number: str,
     origin: str = "",
     production_date: dt.date | None = None,
@@ -619,8 +648,9 @@ def part_trace_record(
 ) -> EstimateLine:
     """Batch, origin, production date and warranty of the part fitted, shown to the customer."""
     errors: dict[str, list[str]] = {}
-    refuse_control_characters(batch_number=batch_number, origin=origin)
     line = EstimateLine.objects.select_related("estimate__order").get(pk=line.pk)  # the decision as it is now
+    _authorise(line.estimate.order, "part_trace", by)
+    refuse_control_characters(batch_number=batch_number, origin=origin)
     if line.kind != LineKind.PART:
         raise ApplicationError(_("Only part lines carry a batch."))
     if line.decision != LineDecision.APPROVED:

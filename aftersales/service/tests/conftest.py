@@ -17,10 +17,12 @@ from aftersales.customers.models import Customer, Vehicle
 from aftersales.messaging.backends import ConsoleBackend
 from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile, Store
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.services import settings_update
 from aftersales.service import services
 from aftersales.service.choices import RepairOrderStatus as S
 from aftersales.service.models import EstimateLine, RepairOrder
+from aftersales.service.transitions import REPAIR_ORDER
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2 March 2026, 08:00 in Shanghai (00:00 UTC): the default "now" of the service tests.
@@ -131,8 +133,12 @@ def approved_labour(shop: Shop, order: RepairOrder, hours: str = "1.0", min_grad
 
 
 def walk(shop: Shop, order: RepairOrder, *targets: str) -> RepairOrder:
+    """Move the order as the person whose move it is: the advisor's moves (release, cancel) by the advisor, the
+    workshop's by the foreman."""
     for target in targets:
-        order = services.repair_order_transition(order=order, to=target, by=shop.senior, reason="test")
+        move = REPAIR_ORDER.find(order.status, target)
+        by = shop.advisor if move is not None and Capability.DISPATCH not in move.capabilities else shop.foreman
+        order = services.repair_order_transition(order=order, to=target, by=by, reason="test")
     return order
 
 

@@ -10,40 +10,54 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from aftersales.organisation.current import current_store
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.rules import Move
 from aftersales.service.choices import (
     RepairOrderStatus,
 )
-from aftersales.service.models import RepairOrder
+from aftersales.service.models import Appointment, RepairOrder
+from aftersales.service.transitions import APPOINTMENT, REPAIR_ORDER, repair_order_moves_for
 
 S = RepairOrderStatus
 C = Capability
-# Targets that need a reason typed by the person moving the order.
-REASON_TARGETS = frozenset({S.WAITING_PARTS, S.CANCELLED})
-# Who may move an order to a target: advisors release to the workshop and cancel at reception; the
-# workshop (dispatch, or the technician on their own job) moves the car through the bay states.
-TARGET_CAPABILITIES: dict[str, tuple[Capability, ...]] = {
-    S.WAITING: (C.RECEIVE, C.DISPATCH),
-    S.CANCELLED: (C.RECEIVE, C.DISPATCH),
-    S.READY: (C.WORK, C.DISPATCH, C.RECEIVE),
-}
-WORKSHOP_CAPABILITIES = (C.WORK, C.DISPATCH)
-BUTTON_LABELS = {
-    S.WAITING: gettext_lazy("Release to the workshop"),
-    S.IN_BAY: gettext_lazy("Car is in the bay"),
-    S.IN_PROGRESS: gettext_lazy("Start work"),
-    S.WAITING_PARTS: gettext_lazy("Waiting for parts"),
-    S.QC: gettext_lazy("Work done: to quality check"),
-    S.READY: gettext_lazy("Ready for pick-up"),
-    S.CANCELLED: gettext_lazy("Cancel the order"),
-}
-
-
 # --------------------------------------------------------------------------------------------- helpers
+
+
+def transition_moves(order: RepairOrder, user: Any) -> list[Move]:
+    """The generic moves the rulebook offers this user on this order, forward along the process first, going back
+    next, cancelling last (the page's buttons and the technician's job list)."""
+    forward = list(S.values)
+    moves = [m for m in repair_order_moves_for(order=order, user=user) if m.target]
+    return sorted(
+        moves,
+        key=lambda m: (
+            m.target == S.CANCELLED,
+            m.needs_reason,
+            forward.index(str(m.target)) < forward.index(order.status),
+            forward.index(str(m.target)),
+        ),
+    )
+
+
+def _require_move(request: HttpRequest, order: RepairOrder, name: str) -> None:
+    """Refuse (403) unless the rulebook lets the user make this move of the order (the service checks it again,
+    with the state; this only keeps a page from rendering a form the service would refuse)."""
+    if not REPAIR_ORDER.may(
+        REPAIR_ORDER.get(name), actor=request.user, store_id=order.store_id, assignee_id=order.technician_id
+    ):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+def may_appointment(user: Any, appointment: Appointment, name: str) -> bool:
+    return APPOINTMENT.may(APPOINTMENT.get(name), actor=user, store_id=appointment.store_id)
+
+
+def _require_appointment_move(request: HttpRequest, appointment: Appointment, name: str) -> None:
+    if not may_appointment(request.user, appointment, name):
+        raise PermissionDenied(_("Your role may not do this."))
 
 
 def _can_any(user: Any, capabilities: tuple[Capability, ...], store_id: int | None = None) -> bool:

@@ -18,7 +18,6 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.customers import selectors as customer_selectors
 from aftersales.organisation.choices import Role
 from aftersales.organisation.current import current_store_ids
-from aftersales.organisation.permissions import user_can
 from aftersales.organisation.selectors import store_get_for_user
 from aftersales.service import selectors, services
 from aftersales.service.choices import (
@@ -40,7 +39,9 @@ from aftersales.service.views._common import (
     _field_errors,
     _next_or,
     _require,
+    _require_appointment_move,
     _stores_for,
+    may_appointment,
 )
 
 
@@ -87,8 +88,10 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "appointment": a,
-            "can_book": user_can(request.user, C.BOOK, a.store_id),
-            "can_receive": user_can(request.user, C.RECEIVE, a.store_id),
+            "can_book": may_appointment(request.user, a, "reschedule"),
+            "can_cancel": may_appointment(request.user, a, "cancel"),
+            "can_receive": may_appointment(request.user, a, "check_in"),
+            "can_driver": may_appointment(request.user, a, "assign_driver"),
             "driver_form": DriverForm(
                 store=a.store, staff=staff.get(a.store_id, []), initial={"driver": a.driver_id}, auto_id=False
             )
@@ -196,7 +199,7 @@ def appointment_slots(request: HttpRequest) -> HttpResponse:
 
 def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
-    _require(request, C.BOOK, store_id=appointment.store_id)
+    _require_appointment_move(request, appointment, "reschedule")
     form = RescheduleForm(
         request.POST or None,
         store=appointment.store,
@@ -232,7 +235,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
-    _require(request, C.BOOK, store_id=appointment.store_id)
+    _require_appointment_move(request, appointment, "cancel")
     form = AppointmentCancelForm(request.POST)
     back = f"{reverse('service:appointment-list')}?day={timezone.localtime(appointment.slot.start).date()}"
     if form.is_valid():
@@ -252,7 +255,7 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def appointment_driver(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
-    _require(request, C.BOOK, C.RECEIVE, store_id=appointment.store_id)
+    _require_appointment_move(request, appointment, "assign_driver")
     form = DriverForm(
         request.POST, store=appointment.store, staff=staff_choices({appointment.store_id})[appointment.store_id]
     )
@@ -276,7 +279,7 @@ def appointment_driver(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def appointment_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
-    _require(request, C.RECEIVE, store_id=appointment.store_id)
+    _require_appointment_move(request, appointment, "check_in")
     try:
         order = services.appointment_check_in(appointment=appointment, by=request.user)
     except ApplicationError as exc:

@@ -16,7 +16,6 @@ from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay
-from aftersales.organisation.permissions import user_can
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service import selectors, services, transitions
 from aftersales.service.choices import (
@@ -43,18 +42,16 @@ from aftersales.service.forms import (
 from aftersales.service.models import Attachment, Estimate, EstimateLine, RepairOrder
 from aftersales.service.services.links import order_link_token
 from aftersales.service.services.orders import clock_state
+from aftersales.service.transitions import DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
 from aftersales.service.views._common import (
-    BUTTON_LABELS,
-    REASON_TARGETS,
-    TARGET_CAPABILITIES,
-    WORKSHOP_CAPABILITIES,
     C,
     S,
-    _can_any,
     _field_errors,
     _next_or,
     _order_url,
     _require,
+    _require_move,
+    transition_moves,
 )
 
 
@@ -73,15 +70,14 @@ def _line(request: HttpRequest, pk: int) -> EstimateLine:
 def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, Any]) -> dict[str, Any]:
     """Everything the order page shows, in a fixed number of queries whatever the number of lines."""
     user, store_id = request.user, order.store_id
+    # What the page offers comes from the rulebook the services enforce (state aside: the sections show by state).
     can = {
-        "receive": user_can(user, C.RECEIVE, store_id),
-        "dispatch": user_can(user, C.DISPATCH, store_id),
-        "qc": user_can(user, C.QUALITY_CHECK, store_id),
-        "work": user_can(user, C.WORK, store_id)
-        and (order.technician_id == user.pk or user_can(user, C.DISPATCH, store_id)),
-        "book": user_can(user, C.BOOK, store_id),
+        m.name: REPAIR_ORDER.may(m, actor=user, store_id=store_id, assignee_id=order.technician_id)
+        for m in REPAIR_ORDER.moves
     }
-    can["upload"] = order.status in transitions.OPEN_STATES and (can["receive"] or can["work"])
+    can["decide"] = ESTIMATE_LINE.may(ESTIMATE_LINE.get("approve"), actor=user, store_id=store_id)
+    can["deferred"] = DEFERRED_WORK.may(DEFERRED_WORK.get("dismiss"), actor=user, store_id=store_id)
+    can["evidence"] = can["evidence"] and order.status in transitions.OPEN_STATES
     page = selectors.order_page(order, include_drafts=True)
     draft = next((view for view in page.estimates if view.estimate.status == EstimateStatus.DRAFT), None)
     sent = [view for view in page.estimates if view.estimate.status != EstimateStatus.DRAFT]
@@ -118,41 +114,15 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
         alternatives.append({"line": line, "form": form})
     technicians: list[tuple] = []
     bays: list[Bay] = []
-    if can["dispatch"] and order.status in transitions.OPEN_STATES:
+    if can["assign"] and order.status in transitions.OPEN_STATES:
         technicians = staff_choices({store_id}, [Role.TECHNICIAN, Role.FOREMAN])[store_id]
         bays = list(Bay.objects.for_stores([store_id]).filter(is_active=True).order_by("code"))
-    # Forward along the process first, going back next, cancelling last.
-    forward = list(S.values)
-    next_states = sorted(
-        transitions.REPAIR_ORDER_FLOW[order.status] - {S.DELIVERED},
-        key=lambda t: (
-            t == S.CANCELLED,
-            t in REASON_TARGETS,
-            forward.index(t) < forward.index(order.status),
-            forward.index(t),
-        ),
-    )
-    if order.status == S.QC:
-        next_states = []  # the QC form moves the car on (or back), and counts a failure
     transition_forms = []
-    for target in next_states:
-        capabilities = TARGET_CAPABILITIES.get(target, WORKSHOP_CAPABILITIES)
-        if not _can_any(user, capabilities, store_id):
-            continue
-        if C.WORK in capabilities and not _can_any(user, tuple(c for c in capabilities if c != C.WORK), store_id):
-            if order.technician_id != user.pk:
-                continue
+    for m in transition_moves(order, user):
         form = bound.get("transition_form")
-        if form is None or form.data.get("to") != target:
-            form = TransitionForm(initial={"to": target})
-        transition_forms.append(
-            {
-                "target": target,
-                "label": BUTTON_LABELS.get(target, S(target).label),
-                "needs_reason": target in REASON_TARGETS,
-                "form": form,
-            }
-        )
+        if form is None or form.data.get("to") != m.target:
+            form = TransitionForm(initial={"to": m.target})
+        transition_forms.append({"target": m.target, "label": m.label, "needs_reason": m.needs_reason, "form": form})
     trace_lines = [line for line in page.parts]
     trace_forms = []
     for line in trace_lines:
@@ -184,7 +154,9 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
         "badges": STATUS_BADGES,
         "clocks": clocks,
         "now": now,
-        "customer_link": request.build_absolute_uri(reverse("service:customer-order", args=[order_link_token(order)])),
+        "customer_link": request.build_absolute_uri(reverse("service:customer-order", args=[order_link_token(order)]))
+        if can["send_link"]
+        else "",
         "draft": draft,
         "sent": sent,
         "editable": editable,
@@ -233,7 +205,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_inspection(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(request, C.RECEIVE, store_id=order.store_id)
+    _require_move(request, order, "inspect")
     form = InspectionForm(request.POST)
     if form.is_valid():
         try:
@@ -260,7 +232,7 @@ def order_inspection(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(request, C.RECEIVE, C.WORK, store_id=order.store_id)
+    _require_move(request, order, "evidence")
     lines = list(EstimateLine.objects.filter(estimate__order=order).select_related("estimate"))
     form = AttachmentForm(request.POST, request.FILES, lines=lines)
     back = _next_or(request, "")
@@ -292,7 +264,7 @@ def order_attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def estimate_line_add(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(request, C.RECEIVE, store_id=order.store_id)
+    _require_move(request, order, "estimate")
     kind = request.POST.get("kind_prefix", "")
     prefix = kind if kind in LineKind.values else LineKind.LABOUR
     drafts = list(
@@ -319,7 +291,7 @@ def estimate_line_add(request: HttpRequest, pk: int) -> HttpResponse:
 def estimate_line_remove(request: HttpRequest, pk: int) -> HttpResponse:
     line = _line(request, pk)
     order = line.estimate.order
-    _require(request, C.RECEIVE, store_id=order.store_id)
+    _require_move(request, order, "estimate")
     try:
         services.estimate_line_remove(line=line, by=request.user)
     except ApplicationError as exc:
@@ -334,7 +306,7 @@ def estimate_send(request: HttpRequest, pk: int) -> HttpResponse:
     estimate = Estimate.objects.select_related("order__store", "order__customer").get_for_user_or_404(
         request.user, pk=pk
     )
-    _require(request, C.RECEIVE, store_id=estimate.order.store_id)
+    _require_move(request, estimate.order, "estimate")
     try:
         services.estimate_send(estimate=estimate, by=request.user)
     except ApplicationError as exc:
@@ -349,7 +321,8 @@ def estimate_line_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """A decision the customer gave at the desk (signature) or on the phone, noted by the advisor."""
     line = _line(request, pk)
     order = line.estimate.order
-    _require(request, C.RECEIVE, store_id=order.store_id)
+    if not ESTIMATE_LINE.may(ESTIMATE_LINE.get("approve"), actor=request.user, store_id=order.store_id):
+        raise PermissionDenied(_("Your role may not do this."))
     form = LineDecisionForm(request.POST)
     if form.is_valid():
         try:
@@ -369,7 +342,7 @@ def estimate_line_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def part_trace(request: HttpRequest, pk: int) -> HttpResponse:
     line = _line(request, pk)
     order = selectors.order_get_for_user(user=request.user, pk=line.estimate.order_id)
-    _require(request, C.WORK, C.RECEIVE, store_id=order.store_id)
+    _require_move(request, order, "part_trace")
     form = PartTraceForm(request.POST)
     if form.is_valid():
         try:
@@ -388,7 +361,7 @@ def part_trace(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_assign(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(request, C.DISPATCH, store_id=order.store_id)
+    _require_move(request, order, "assign")
     technicians = staff_choices({order.store_id}, [Role.TECHNICIAN, Role.FOREMAN])[order.store_id]
     bays = list(Bay.objects.for_stores([order.store_id]).filter(is_active=True).order_by("code"))
     form = DispatchForm(request.POST, store=order.store, technicians=technicians, bays=bays)
@@ -414,13 +387,6 @@ def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Unknown state."))
         return redirect(_order_url(order))
     target = form.cleaned_data["to"]
-    capabilities = TARGET_CAPABILITIES.get(target, WORKSHOP_CAPABILITIES)
-    _require(request, *capabilities, store_id=order.store_id)
-    if order.status == S.QC:  # leaving QC goes through the checklist, which also counts a failure
-        _require(request, C.QUALITY_CHECK, store_id=order.store_id)
-    others = tuple(c for c in capabilities if c != C.WORK)
-    if not _can_any(request.user, others, order.store_id) and order.technician_id != request.user.pk:
-        raise PermissionDenied(_("Only the technician assigned to this job may move it."))
     back = _next_or(request, _order_url(order))
     try:
         services.repair_order_transition(order=order, to=target, by=request.user, reason=form.cleaned_data["reason"])
@@ -440,7 +406,7 @@ def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_quality_check(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(request, C.QUALITY_CHECK, store_id=order.store_id)
+    _require_move(request, order, "qc_pass")
     form = QualityCheckForm(request.POST)
     if form.is_valid():
         try:
@@ -469,7 +435,7 @@ def order_quality_check(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(request, C.RECEIVE, store_id=order.store_id)
+    _require_move(request, order, "deliver")
     form = DeliveryForm(request.POST)
     if form.is_valid():
         try:

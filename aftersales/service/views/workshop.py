@@ -27,14 +27,12 @@ from aftersales.service.choices import (
 )
 from aftersales.service.models import DeferredWork
 from aftersales.service.views._common import (
-    BUTTON_LABELS,
-    REASON_TARGETS,
     C,
-    S,
     _field_errors,
     _next_or,
     _order_url,
     _require,
+    transition_moves,
 )
 from aftersales.service.views.orders import _order
 
@@ -53,12 +51,10 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
     """The technician's own jobs, phone first: big buttons for the next states, approved lines only."""
     _require(request, C.WORK)
     jobs = selectors.technician_jobs(user=request.user)
-    hidden = {S.DELIVERED, S.CANCELLED, S.WAITING}
-    for job in jobs:
-        targets = [] if job["order"].status == S.QC else [t for t in job["next"] if t not in hidden]
+    for job in jobs:  # the same moves, from the same rulebook, as the order page and the API
         job["buttons"] = [
-            {"target": t, "label": BUTTON_LABELS.get(t, S(t).label), "needs_reason": t in REASON_TARGETS}
-            for t in targets
+            {"target": m.target, "label": m.label, "needs_reason": m.needs_reason}
+            for m in transition_moves(job["order"], request.user)
         ]
     return render(request, "service/my_jobs.html", {"jobs": jobs, "badges": STATUS_BADGES})
 
