@@ -508,6 +508,7 @@ def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> Any:
     if not (today - dt.timedelta(days=SLOT_DAYS_BACK) <= filters.date <= today + dt.timedelta(days=SLOT_DAYS_AHEAD)):
         raise ValidationError({"date": [_("Choose a day within a year of today.")]})
     require(request.auth, Capability.VIEW_SERVICE, Capability.BOOK, store_id=store.pk)
+    services.slots_ensure_bookable(store=store, day=filters.date)
     return selectors.slot_list(store=store, day=filters.date)
 
 

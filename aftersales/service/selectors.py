@@ -36,19 +36,13 @@ from aftersales.service.models import (
     RepairOrderEvent,
     Slot,
 )
-from aftersales.service.services.booking import slots_ensure
 from aftersales.service.services.orders import clock_state, local_day_bounds
 
 S = RepairOrderStatus
 
 
 def slot_list(*, store: Store, day: dt.date) -> list[Slot]:
-    """The day's slots with their remaining places.  Inside the booking window they are created from the
-    opening hours when first asked; outside it a page or the API only reads (a far date creates nothing)."""
-    today = clock.today()
-    horizon = int(setting_values_for_store(store)["booking_horizon_days"])
-    if today - dt.timedelta(days=1) <= day <= today + dt.timedelta(days=horizon + 1):
-        return slots_ensure(store=store, day=day)
+    """The day's slots with their remaining places (made beforehand by `services.slots_ensure_bookable`)."""
     start, end = local_day_bounds(day) if dt.date.min < day < dt.date.max else (None, None)
     if start is None:
         return []

@@ -81,6 +81,7 @@ def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
 
             return redirect("service:customer-appointment", token=appointment_link_token(appointment))
     day = form.chosen_day()
+    services.slots_ensure_bookable(store=store, day=day)
     return render(
         request,
         "service/customer/booking.html",
@@ -99,6 +100,7 @@ def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
 def booking_slots(request: HttpRequest, store_code: str) -> HttpResponse:
     store = get_object_or_404(Store, code=store_code, is_active=True)
     day = _day(request.GET.get("day"))
+    services.slots_ensure_bookable(store=store, day=day)
     return render(
         request,
         "service/customer/partials/_slots.html",
@@ -140,6 +142,8 @@ def appointment_page(request: HttpRequest, token: str) -> HttpResponse:
             form.apply_service_errors(exc)
         appointment.refresh_from_db()
     day = form.chosen_day()
+    if appointment.status == "booked":
+        services.slots_ensure_bookable(store=appointment.store, day=day)
     order = getattr(appointment, "repair_order", None)
     return render(
         request,

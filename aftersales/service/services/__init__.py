@@ -7,6 +7,7 @@ from aftersales.service.services.booking import (
     appointment_cancel,
     appointment_reschedule,
     slots_ensure,
+    slots_ensure_bookable,
 )
 from aftersales.service.services.estimates import (
     deferred_work_close,
@@ -55,5 +56,6 @@ __all__ = [
     "repair_order_rate",
     "repair_order_transition",
     "slots_ensure",
+    "slots_ensure_bookable",
     "walk_in_register",
 ]

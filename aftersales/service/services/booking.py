@@ -69,6 +69,15 @@ def slots_ensure(*, store: Store, day: dt.date) -> list[Slot]:
     )
 
 
+def slots_ensure_bookable(*, store: Store, day: dt.date) -> None:
+    """Make the day's slots when it lies in the booking window (yesterday to the horizon and a day), so a
+    page can then read them; a far date creates nothing.  Pages and the API call this before the read."""
+    today = clock.today()
+    horizon = int(setting_values_for_store(store)["booking_horizon_days"])
+    if today - dt.timedelta(days=1) <= day <= today + dt.timedelta(days=horizon + 1):
+        slots_ensure(store=store, day=day)
+
+
 def _bookable_window(values: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     now = clock.now()
     return now + dt.timedelta(minutes=int(values["booking_lead_minutes"])), now + dt.timedelta(

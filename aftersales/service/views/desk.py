@@ -158,6 +158,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             day = timezone.localtime(appointment.slot.start).date()
             return redirect(f"{reverse('service:appointment-list')}?day={day.isoformat()}")
     day = _day(request.POST.get("day") or request.GET.get("day"), default_day)
+    services.slots_ensure_bookable(store=customer.store, day=day)
     return render(
         request,
         "service/appointment_form.html",
@@ -185,6 +186,7 @@ def appointment_slots(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied(_("Your role may not book in this store."))
         store = stores[0]
     day = _day(request.GET.get("day"), clock.today())
+    services.slots_ensure_bookable(store=store, day=day)
     return render(
         request,
         "service/customer/partials/_slots.html",
@@ -217,6 +219,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             day = form.cleaned_data["start"].astimezone(timezone.get_current_timezone()).date()
             return redirect(f"{reverse('service:appointment-list')}?day={day.isoformat()}")
     day = form.chosen_day()
+    services.slots_ensure_bookable(store=appointment.store, day=day)
     return render(
         request,
         "service/appointment_reschedule.html",
