@@ -35,7 +35,6 @@ from aftersales.feedback.models import (
     SurveyItem,
     SurveyResponse,
 )
-from aftersales.feedback.services.surveys import survey_instrument_default
 from aftersales.organisation.models import Store
 from aftersales.organisation.selectors import setting_values_for_store
 
@@ -173,8 +172,9 @@ def follow_up_attempts(follow_up: FollowUp) -> list[CallAttempt]:
 
 
 def survey_items() -> list[SurveyItem]:
-    """The default instrument's items in order (the call script and the customer's page show these)."""
-    return list(survey_instrument_default().items.order_by("position", "id"))
+    """The default instrument's items in order (the call script and the customer's page show these).  The
+    instrument is reference data: a migration creates it and the feedback sweep restores it; this only reads."""
+    return list(SurveyItem.objects.filter(instrument__is_default=True).order_by("position", "id"))
 
 
 def survey_response_list(

@@ -75,7 +75,8 @@ TEXT_MAX = 2000
 
 
 def survey_instrument_default() -> SurveyInstrument:
-    """The default instrument, created with the items of SPEC §4 the first time it is asked for."""
+    """The default instrument.  Migration 0002 creates it; should it be missing (a database emptied by hand),
+    the services that need it — recording a survey, the feedback sweep — create it with the items of SPEC §4."""
     instrument = SurveyInstrument.objects.filter(is_default=True).first()
     if instrument is not None:
         return instrument

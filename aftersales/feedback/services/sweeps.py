@@ -10,6 +10,7 @@ from aftersales.feedback.services.complaints import complaint_escalation_sweep
 from aftersales.feedback.services.followups import follow_up_sweep
 from aftersales.feedback.services.recovery import recovery_escalation_sweep
 from aftersales.feedback.services.suggestions import suggestion_escalation_sweep
+from aftersales.feedback.services.surveys import survey_instrument_default
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class SweepResult:
 def feedback_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """Every sweep once; each is idempotent, so running this twice changes nothing the second time."""
     now = now or clock.now()
+    survey_instrument_default()  # the follow-ups it creates lead to the call script, which shows its items
     return SweepResult(
         follow_ups_created=follow_up_sweep(now=now),
         recovery_escalations=recovery_escalation_sweep(now=now),
