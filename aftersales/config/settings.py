@@ -192,13 +192,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "aftersales.config.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "aftersales.config.security.client_ip"
-AXES_VERBOSE = False  # a failed log-in is recorded in the database; the log needs no line per attempt
+AXES_VERBOSE = False  # no start-up banner; failures and lockouts are still logged (WARNING) and recorded
 
 # Public pages (no account: the customer's links, online booking, log-in): at most this many POSTs per
 # client address per window of seconds; more answer 429 with a page in the visitor's language.
 AFTERSALES_PUBLIC_POST_RATE: tuple[int, int] | None = (30, 60)
 
-# Shared by every web process when Redis is there (rate-limit counters, cached customer pages).
+# Shared by every web process when Redis is there (rate-limit counters, cached customer pages); without it each
+# process has its own memory cache.  The jobs share that Redis database: nothing may call cache.clear() there.
 if env.env_str("REDIS_URL"):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.env_str("REDIS_URL")}
