@@ -2,7 +2,7 @@
 
 import pytest
 
-from aftersales.core.testing import make_cast
+from aftersales.config.testing import make_cast
 
 
 @pytest.fixture

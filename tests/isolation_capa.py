@@ -8,8 +8,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from aftersales.config.testing import make_user
 from aftersales.core import clock
-from aftersales.core.testing import make_user
 from aftersales.feedback import services
 from aftersales.feedback.models import Capa, CapaAction, CapaEvent
 from aftersales.organisation.choices import Role

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aftersales.core.testing import make_user, make_vehicle
+from aftersales.config.testing import make_user, make_vehicle
 from aftersales.feedback import services
 from aftersales.feedback.models import CallAttempt, FollowUp, RecoveryTask, SurveyResponse
 from aftersales.organisation.choices import Role, TechnicianGrade

@@ -8,8 +8,8 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.config.wsgi import application
-from aftersales.core.testing import make_customer, make_vehicle
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 

@@ -15,9 +15,9 @@ import re
 import pytest
 from django.utils import timezone
 
+from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_user, make_vehicle
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
 from aftersales.customers.services import consent_set
 from aftersales.feedback import services as feedback_services

@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_vehicle
 from aftersales.customers.models import ConsentEvent, Customer, Vehicle
 from aftersales.organisation.models import Bay, OpeningHours
 from aftersales.service import services

@@ -3,7 +3,7 @@ the profile, in Chinese and in English, on a phone-sized screen and on a desktop
 
 import pytest
 
-from aftersales.core.testing import make_customer, make_group, make_store, make_user, make_vehicle
+from aftersales.config.testing import make_customer, make_group, make_store, make_user, make_vehicle
 from aftersales.organisation.choices import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

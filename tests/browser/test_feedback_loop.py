@@ -20,7 +20,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from aftersales.core.testing import make_customer, make_user, make_vehicle
+from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.customers import services as customer_services
 from aftersales.feedback import services as feedback_services
 from aftersales.feedback.choices import ComplaintStatus, RecoveryStatus

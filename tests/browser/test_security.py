@@ -62,7 +62,7 @@ class BrowserSecurityTests:
         context.close()
 
     def test_a_chart_and_its_tooltip_draw_under_the_policy(self, browser, live_server, cast, csp_violations):
-        from aftersales.core.testing import make_customer
+        from aftersales.config.testing import make_customer
 
         for name in ("张三", "李四", "王五"):
             make_customer(cast.store_a, name=name)

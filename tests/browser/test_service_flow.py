@@ -22,7 +22,7 @@ from django.utils import translation
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from aftersales.core.testing import make_group, make_store, make_user, unique_vin
+from aftersales.config.testing import make_group, make_store, make_user, unique_vin
 from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile
 from aftersales.service.choices import RepairOrderStatus as S

@@ -14,7 +14,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from aftersales.core.testing import make_customer, make_vehicle, valid_id_number
+from aftersales.config.testing import make_customer, make_vehicle, valid_id_number
 from aftersales.customers import crypto
 from aftersales.customers.models import Consent, Customer, Vehicle
 from aftersales.customers.selectors import customer_search_filter

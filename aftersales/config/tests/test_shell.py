@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from aftersales.core.testing import make_customer
+from aftersales.config.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +106,8 @@ class VoiceOfTheCustomerOnHomeTests:
     def _world(self, cast):
         import datetime as dt
 
+        from aftersales.config.testing import make_user
         from aftersales.core import clock
-        from aftersales.core.testing import make_user
         from aftersales.feedback import services
         from aftersales.organisation.choices import Role
 

@@ -1,8 +1,8 @@
 import pytest
 from django.http import Http404
 
+from aftersales.config.testing import make_customer, make_user
 from aftersales.core.scoping import forget_visible_stores, visible_store_ids
-from aftersales.core.testing import make_customer, make_user
 from aftersales.customers.models import Customer
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Store

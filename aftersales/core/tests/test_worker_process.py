@@ -99,7 +99,7 @@ class DemoTests:
         box.run(
             "shell",
             "-c",
-            "from aftersales.core.testing import make_group, make_store; make_store(make_group(), 'SH01')",
+            "from aftersales.config.testing import make_group, make_store; make_store(make_group(), 'SH01')",
         )
         port = free_port()
         log = tmp_path / "demo.log"

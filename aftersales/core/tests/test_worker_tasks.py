@@ -41,7 +41,7 @@ def executed():
 
 
 def _queue(cast, customer_phone="13812345678", count=3):
-    from aftersales.core.testing import make_customer
+    from aftersales.config.testing import make_customer
 
     customer = make_customer(cast.store_a, by=cast.alice, phone=customer_phone)
     return [

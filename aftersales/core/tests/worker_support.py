@@ -125,7 +125,7 @@ def free_port() -> int:
 # Run with `aftersales shell -c` in a sandbox: a store, a customer and N service messages queued through the
 # real service (each one's commit hands it to the worker's queue).
 QUEUE_MESSAGES = """
-from aftersales.core.testing import make_customer, make_group, make_store
+from aftersales.config.testing import make_customer, make_group, make_store
 from aftersales.messaging.services import message_enqueue
 store = make_store(make_group("g1", "测试集团"), "SH01", "上海店")
 customer = make_customer(store, name="张三", phone="13812345678")

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from aftersales.config.testing import make_customer, make_vehicle, unique_mobile, unique_vin, valid_id_number
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_vehicle, unique_mobile, unique_vin, valid_id_number
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
 from aftersales.customers.validators import vin_check_digit
 

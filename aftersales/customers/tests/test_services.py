@@ -8,8 +8,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from aftersales.config.testing import make_customer, make_vehicle, unique_mobile, unique_vin, valid_id_number
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_vehicle, unique_mobile, unique_vin, valid_id_number
 from aftersales.customers import services
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from aftersales.config.testing import make_customer, make_vehicle, unique_mobile, unique_vin
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_vehicle, unique_mobile, unique_vin
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
 
 pytestmark = pytest.mark.django_db

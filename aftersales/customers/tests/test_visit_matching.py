@@ -4,7 +4,7 @@ and online booking: the plate names the car, the mobile number (through its keye
 import pytest
 from django.core.exceptions import ValidationError
 
-from aftersales.core.testing import make_customer, make_vehicle, unique_vin
+from aftersales.config.testing import make_customer, make_vehicle, unique_vin
 from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Consent, Customer, Vehicle
 from aftersales.customers.services import customer_and_vehicle_find_or_create as find_or_create

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aftersales.core.testing import make_user
+from aftersales.config.testing import make_user
 from aftersales.customers import services as customer_services
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.choices import Role

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from aftersales.core.testing import make_customer
+from aftersales.config.testing import make_customer
 from aftersales.feedback.tests.conftest import GOOD, deliver, grant_survey_consent
 
 from .conftest import frozen

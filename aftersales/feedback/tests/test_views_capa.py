@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from aftersales.core.testing import make_user
+from aftersales.config.testing import make_user
 from aftersales.feedback import services
 from aftersales.feedback.models import Capa, CapaAction, CapaEvent
 from aftersales.organisation.choices import Role
@@ -148,7 +148,7 @@ class CreateTests:
         assert list(capa.events.values_list("to_status", flat=True)) == ["open"]
 
     def test_another_stores_complaint_is_not_found(self, client, shop):
-        from aftersales.core.testing import make_customer
+        from aftersales.config.testing import make_customer
 
         customer_b = make_customer(shop.cast.store_b, name="杭州客户")
         theirs = complaint(shop, store=shop.cast.store_b, customer=customer_b, by=shop.cast.carol)

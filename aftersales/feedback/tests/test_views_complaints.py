@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from aftersales.core.testing import make_customer, make_user, make_vehicle
+from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.feedback import services
 from aftersales.feedback.choices import ComplaintStatus as S
 from aftersales.feedback.models import Complaint, ComplaintEvent, ComplaintTransfer

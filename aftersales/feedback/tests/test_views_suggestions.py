@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from aftersales.core.testing import make_customer
+from aftersales.config.testing import make_customer
 from aftersales.feedback import services
 from aftersales.feedback.choices import SuggestionStatus as G
 from aftersales.feedback.models import Suggestion

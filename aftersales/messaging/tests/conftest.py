@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aftersales.core.testing import make_customer
+from aftersales.config.testing import make_customer
 from aftersales.messaging.backends import ConsoleBackend
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

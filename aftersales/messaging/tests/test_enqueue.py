@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.db import connection, transaction
 
+from aftersales.config.testing import make_customer
 from aftersales.core.exceptions import ApplicationError
-from aftersales.core.testing import make_customer
 from aftersales.customers.services import consent_set
 from aftersales.messaging.choices import MessageStatus, SuppressionReason
 from aftersales.messaging.models import OutboxMessage

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftersales.core.testing import make_customer
+from aftersales.config.testing import make_customer
 from aftersales.messaging.choices import MessageStatus
 from aftersales.messaging.selectors import (
     message_list,

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from aftersales.core.testing import make_user
+from aftersales.config.testing import make_user
 from aftersales.organisation.choices import GROUP_ROLES, Role
 from aftersales.organisation.models import Membership
 from aftersales.organisation.permissions import Capability, roles_by_store, user_can, user_roles

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from aftersales.core.testing import make_customer, make_user, make_vehicle
+from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.messaging.backends import ConsoleBackend
 from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade

@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
+from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.core.models import AuditEntry
-from aftersales.core.testing import make_customer, make_user, make_vehicle
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile

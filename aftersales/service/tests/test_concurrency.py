@@ -12,8 +12,8 @@ import time_machine
 from django.db import connection
 from django.test import Client
 
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.core.exceptions import ApplicationError
-from aftersales.core.testing import make_customer, make_vehicle
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile
 from aftersales.organisation.services import api_token_issue
 from aftersales.service import services

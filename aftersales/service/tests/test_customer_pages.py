@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from aftersales.core.testing import make_customer, make_user, make_vehicle
+from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay, OpeningHours
@@ -162,7 +162,7 @@ class OnlineBookingTests:
                 vehicle=make_vehicle(other),
             )
         before = Customer.objects.count()
-        from aftersales.core.testing import unique_vin
+        from aftersales.config.testing import unique_vin
 
         response = client.post(
             reverse("service:customer-book", args=["SH01"]),
@@ -352,7 +352,7 @@ class OrderPageTests:
 
 
 def _vin():
-    from aftersales.core.testing import unique_vin
+    from aftersales.config.testing import unique_vin
 
     return unique_vin()
 

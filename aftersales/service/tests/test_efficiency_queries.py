@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftersales.core.testing import make_customer, make_vehicle
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.organisation.models import Bay
 from aftersales.service import services
 from aftersales.service.choices import RepairOrderStatus as S

@@ -19,7 +19,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from aftersales.core.testing import make_user
+from aftersales.config.testing import make_user
 from aftersales.organisation.choices import Role
 from aftersales.organisation.services import api_token_issue
 from aftersales.service import services

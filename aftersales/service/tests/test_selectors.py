@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftersales.core.testing import make_customer, make_vehicle
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.service import selectors, services
 from aftersales.service.models import Attachment
 

@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.core.exceptions import ApplicationError
-from aftersales.core.testing import make_customer, make_vehicle
 from aftersales.customers import crypto
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.models import Bay

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from aftersales.config.testing import make_customer, make_user, make_vehicle, unique_vin
 from aftersales.core.exceptions import ApplicationError
-from aftersales.core.testing import make_customer, make_user, make_vehicle, unique_vin
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.choices import Role

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from aftersales.core.testing import make_customer, make_vehicle
+from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.service import services
 from aftersales.service.models import Attachment
 

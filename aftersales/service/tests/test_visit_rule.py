@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from aftersales.core.testing import make_customer, make_vehicle, unique_vin
+from aftersales.config.testing import make_customer, make_vehicle, unique_vin
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.models import Bay, OpeningHours
 from aftersales.service import services

@@ -1,4 +1,6 @@
 """Test helpers shared by every app: the store personas and builders that go through the real services.
+They live in config, the top layer, because they build through the services of every app (core, the lowest
+layer, may import none of them).
 
 The cast (modelled on a three-persona check): in dealer group G1, store A (SH01) and store B (HZ01);
 in another group G2, store C (BJ01).  `alice` and `bob` are advisors of A, `carol` is an advisor of B,
