@@ -1,19 +1,76 @@
-"""Shared pieces of the JSON API: bearer-token auth hook, error bodies that name the field."""
+"""Shared pieces of the JSON API: error bodies that name the field, the input types every schema uses for
+text and dates (the rules of core/text.py and core/dates.py), and the JSON answer to an oversized body."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 
+from aftersales.core import dates
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.text import BROKEN_MESSAGE, clean_text
 
 _CONTAINER_LOCS = {"body", "payload", "query", "path", "form", "data", "filters"}
+
+
+# --------------------------------------------------------------------------------------------- input types
+
+
+def _as_value_error(check: Callable[[Any], Any]) -> AfterValidator:
+    """Pydantic turns a ValueError into a field error (422 naming the field); Django's ValidationError it
+    would let through as a 500."""
+
+    def run(value: Any) -> Any:
+        try:
+            result = check(value)
+        except DjangoValidationError as exc:
+            raise ValueError(exc.messages[0]) from exc
+        return value if result is None else result
+
+    return AfterValidator(run)
+
+
+class _MultiLineInSchema:
+    """Marks a multi-line text field in the OpenAPI document (`"x-multiline": true`), so clients and the
+    bad-input sweep know where line breaks are welcome."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["x-multiline"] = True
+        return schema
+
+
+# Text: one line (names, codes, titles, addresses) or several (notes, descriptions, reasons).
+OneLine = Annotated[str, _as_value_error(lambda value: clean_text(value, multiline=False))]
+MultiLine = Annotated[str, _as_value_error(lambda value: clean_text(value, multiline=True)), _MultiLineInSchema()]
+# A number or a text (a survey's answers): one validator over the union, so an error names the field itself
+# rather than each member of the union.
+IntOrMultiLine = Annotated[
+    int | str,
+    _as_value_error(lambda value: clean_text(value, multiline=True) if isinstance(value, str) else value),
+    _MultiLineInSchema(),
+]
+# Dates and times within the bounds that fit the field (see core/dates.py).
+HappenedAt = Annotated[dt.datetime, _as_value_error(dates.HAPPENED)]
+HappenedDate = Annotated[dt.date, _as_value_error(dates.HAPPENED)]
+PlannedAt = Annotated[dt.datetime, _as_value_error(dates.PLANNED)]
+PlannedDate = Annotated[dt.date, _as_value_error(dates.PLANNED)]
+AnyDay = Annotated[dt.date, _as_value_error(dates.ANY_DAY)]
+
+
+# --------------------------------------------------------------------------------------------- errors
 
 
 def _field_of(loc: list[Any] | tuple[Any, ...]) -> str:
@@ -38,8 +95,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
             message = str(error.get("msg", "Invalid value."))
             if error.get("type") == "missing":
                 message = "This field is required."
+            elif error.get("type") == "value_error" and "error" in error.get("ctx", {}):
+                message = str(error["ctx"]["error"])  # our own validators' message, without "Value error, "
+            elif error.get("type") == "string_unicode":
+                # Pydantic's own check of a length-limited string met a lone surrogate first: same rule, same words.
+                message = str(BROKEN_MESSAGE)
             errors.setdefault(field, []).append(message)
         return field_errors_response(api, request, errors)
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # Django would answer its own HTML 400 page; a client of the API needs JSON and the right status.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = _("The request body is too large: at most {size} KB.").format(size=(limit or 0) // 1024)
+        return field_errors_response(api, request, {"body": [message]}, status=413)
 
     @api.exception_handler(DjangoValidationError)
     def _domain_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:

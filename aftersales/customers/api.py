@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
+from aftersales.core.api import OneLine
 from aftersales.core.pagination import BoundedPagination
 from aftersales.core.scoping import visible_store_ids
 from aftersales.customers import selectors, services
@@ -66,52 +67,52 @@ class CustomerOut(Schema):
 
 
 class CustomerIn(Schema):
-    store: str
-    name: str
-    phone: str
-    gender: str | None = None
-    birthday: str | None = None
-    id_number: str | None = None
-    address: str | None = None
+    store: OneLine
+    name: OneLine
+    phone: OneLine
+    gender: OneLine | None = None
+    birthday: OneLine | None = None
+    id_number: OneLine | None = None
+    address: OneLine | None = None
     is_priority: bool = False
     consents: dict[str, bool] = Field(
         default_factory=dict,
         description="Only purposes the customer answered: marketing, surveys, "
         "vehicle_data → true/false. Nothing is assumed.",
     )
-    consent_channel: str = ConsentChannel.API
+    consent_channel: OneLine = ConsentChannel.API
 
 
 class CustomerPatch(Schema):
-    name: str | None = None
-    phone: str | None = None
-    gender: str | None = None
-    birthday: str | None = None
-    id_number: str | None = None
-    address: str | None = None
+    name: OneLine | None = None
+    phone: OneLine | None = None
+    gender: OneLine | None = None
+    birthday: OneLine | None = None
+    id_number: OneLine | None = None
+    address: OneLine | None = None
     is_priority: bool | None = None
 
 
 class VehicleIn(Schema):
     customer: int
-    vin: str
-    plate: str | None = None
-    brand: str
-    model_name: str
-    powertrain: str | None = None
-    purchase_date: str | None = None
-    purchase_price: str | float | int | None = None
+    vin: OneLine
+    plate: OneLine | None = None
+    brand: OneLine
+    model_name: OneLine
+    powertrain: OneLine | None = None
+    purchase_date: OneLine | None = None
+    purchase_price: OneLine | float | int | None = None
     mileage_km: int | None = None
 
 
 class VehiclePatch(Schema):
-    vin: str | None = None
-    plate: str | None = None
-    brand: str | None = None
-    model_name: str | None = None
-    powertrain: str | None = None
-    purchase_date: str | None = None
-    purchase_price: str | float | int | None = None
+    vin: OneLine | None = None
+    plate: OneLine | None = None
+    brand: OneLine | None = None
+    model_name: OneLine | None = None
+    powertrain: OneLine | None = None
+    purchase_date: OneLine | None = None
+    purchase_price: OneLine | float | int | None = None
     mileage_km: int | None = None
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
-from aftersales.core.text import refuse_control_characters
+from aftersales.core.text import refuse_control_characters, text_problem
 from aftersales.customers import crypto
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose, Gender, Powertrain
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
@@ -61,10 +61,10 @@ class _Errors:
             return None
 
     def reject_control_characters(self, data: dict[str, Any]) -> None:
-        """PostgreSQL cannot store NUL in text, and no real name or address contains control characters."""
+        """The project's text rule (core/text.py): lone surrogates and control characters are refused."""
         for field, value in data.items():
-            if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-                self.add(field, _("Remove the invisible control characters from this value."))
+            if (problem := text_problem(value)) is not None:
+                self.add(field, problem.messages[0])
 
     def raise_if_any(self) -> None:
         if self.by_field:

@@ -19,6 +19,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import AfterValidator
 
+from aftersales.core.api import HappenedAt, HappenedDate, IntOrMultiLine, MultiLine, OneLine, PlannedDate
 from aftersales.core.pagination import BoundedPagination
 from aftersales.core.scoping import visible_store_ids
 from aftersales.customers.models import Customer
@@ -65,20 +66,11 @@ assert set(SurveyChannelName.__args__) == set(SurveyChannel.values)  # noqa: S10
 assert set(CapaStatusName.__args__) == set(CapaStatus.values)  # noqa: S101
 
 
-def _sane_past(value: dt.datetime) -> dt.datetime:
-    """Any past time is allowed (review sites carry old dates); years before 1900 are typing errors and would
-    overflow the clock arithmetic.  The future is refused by the service."""
-    if value.year < 1900:
-        raise ValueError(_("Give a date and time after the year 1900."))
-    return value
-
-
 def _local(value: dt.datetime | None) -> dt.datetime | None:
     """Datetimes are answered in the store's time zone, with its offset (+08:00)."""
     return timezone.localtime(value) if value is not None else None
 
 
-ReceivedAt = Annotated[dt.datetime, AfterValidator(_sane_past)]
 LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 Note = Field("", max_length=500)
 
@@ -128,13 +120,13 @@ def _name(user: Any) -> str | None:
 
 
 class ComplaintIn(Schema):
-    store: str = Field(..., description="Store code, e.g. SH01")
+    store: OneLine = Field(..., description="Store code, e.g. SH01")
     customer: int = Field(..., description="Customer id (of the same store)")
     channel: ChannelName
     category: CategoryName
     priority: PriorityName
-    description: str = Field(..., max_length=5000)
-    received_at: ReceivedAt | None = Field(
+    description: MultiLine = Field(..., max_length=5000)
+    received_at: HappenedAt | None = Field(
         None,
         description="When the complaint reached the store, ISO 8601; any past time, never the future. "
         "The clocks start here. Defaults to now.",
@@ -231,26 +223,26 @@ class ComplaintFilter(Schema):
 
 
 class NoteIn(Schema):
-    note: str = Note
+    note: OneLine = Note
 
 
 class TransferIn(Schema):
     to: int = Field(..., description="User id of the new owner (staff of the store who handle complaints)")
-    reason: str = Field(..., max_length=300)
+    reason: OneLine = Field(..., max_length=300)
 
 
 class ResolveIn(Schema):
-    resolution: str = Field(..., max_length=5000)
+    resolution: MultiLine = Field(..., max_length=5000)
 
 
 class CloseIn(Schema):
     customer_confirmed: bool = Field(..., description="The customer confirmed the resolution")
     satisfaction: int = Field(..., description="The customer's satisfaction with the handling, 1–5")
-    note: str = Note
+    note: OneLine = Note
 
 
 class ReasonIn(Schema):
-    reason: str = Field(..., max_length=500)
+    reason: OneLine = Field(..., max_length=500)
 
 
 def _complaint(request: HttpRequest, complaint_id: int, *capabilities: Capability) -> Complaint:
@@ -375,11 +367,11 @@ def complaint_reopen(request: HttpRequest, complaint_id: int, payload: ReasonIn)
 
 
 class SuggestionIn(Schema):
-    store: str = Field(..., description="Store code")
+    store: OneLine = Field(..., description="Store code")
     customer: int = Field(..., description="Customer id (of the same store)")
     channel: ChannelName
-    description: str = Field(..., max_length=5000)
-    received_at: ReceivedAt | None = Field(None, description="ISO 8601; any past time, never the future")
+    description: MultiLine = Field(..., max_length=5000)
+    received_at: HappenedAt | None = Field(None, description="ISO 8601; any past time, never the future")
 
 
 class SuggestionOut(Schema):
@@ -409,7 +401,7 @@ class SuggestionFilter(Schema):
 
 class DecideIn(Schema):
     decision: DecisionName
-    note: str = Field("", max_length=5000)
+    note: MultiLine = Field("", max_length=5000)
 
 
 def _suggestion(request: HttpRequest, suggestion_id: int, *capabilities: Capability) -> Suggestion:
@@ -517,7 +509,7 @@ class SurveyIn(Schema):
     channel: Literal["delivery", "campaign"] = Field(
         ..., description="Staff record delivery and campaign surveys here; calls go through the follow-up"
     )
-    answers: dict[str, int | str] = Field(..., description="Item key → score (or text for text items)")
+    answers: dict[str, IntOrMultiLine] = Field(..., description="Item key → score (or text for text items)")
     expectations: dict[str, int] = Field(default_factory=dict, description="Item key → expectation (1–5)")
     consent_given: bool = Field(False, description="The customer agreed to the survey now (recorded as consent)")
 
@@ -590,8 +582,8 @@ class FollowUpFilter(Schema):
 
 class AttemptIn(Schema):
     outcome: OutcomeName
-    note: str = Field("", max_length=300)
-    answers: dict[str, int | str] | None = Field(None, description="The survey, when the customer was reached")
+    note: OneLine = Field("", max_length=300)
+    answers: dict[str, IntOrMultiLine] | None = Field(None, description="The survey, when the customer was reached")
     expectations: dict[str, int] | None = None
     consent_given: bool = Field(False, description="The customer agreed on the call to answer the survey")
 
@@ -720,7 +712,7 @@ class RecoveryFilter(Schema):
 
 class RecoveryIn(Schema):
     outcome: RecoveryOutcomeName
-    note: str = Field(..., max_length=2000)
+    note: MultiLine = Field(..., max_length=2000)
 
 
 def _recovery(request: HttpRequest, recovery_id: int, *capabilities: Capability) -> RecoveryTask:
@@ -796,30 +788,30 @@ class CapaOut(Schema):
 
 
 class CapaIn(Schema):
-    store: str
-    title: str = Field(..., max_length=200)
+    store: OneLine
+    title: OneLine = Field(..., max_length=200)
     complaint: int | None = Field(None, description="Open from this complaint …")
     cluster_category: CategoryName | None = Field(None, description="… or from a frequent-issue cluster")
-    cluster_month: dt.date | None = Field(None, description="Any day of the cluster's month")
+    cluster_month: HappenedDate | None = Field(None, description="Any day of the cluster's month")
 
 
 class CapaUpdateIn(Schema):
-    root_cause: str | None = Field(None, max_length=5000)
-    procedure_change: str | None = Field(None, max_length=5000)
-    kpi_name: str | None = Field(None, max_length=80)
+    root_cause: MultiLine | None = Field(None, max_length=5000)
+    procedure_change: MultiLine | None = Field(None, max_length=5000)
+    kpi_name: OneLine | None = Field(None, max_length=80)
     kpi_before: Decimal | None = Field(None, max_digits=12, decimal_places=2)
     kpi_after: Decimal | None = Field(None, max_digits=12, decimal_places=2)
 
 
 class CapaActionIn(Schema):
-    description: str = Field(..., max_length=300)
+    description: OneLine = Field(..., max_length=300)
     owner: int
-    due_date: dt.date
+    due_date: PlannedDate
 
 
 class CapaTransitionIn(Schema):
     to: CapaStatusName
-    note: str = Field("", max_length=300)
+    note: OneLine = Field("", max_length=300)
 
 
 class CapaFilter(Schema):

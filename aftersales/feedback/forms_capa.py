@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.core import dates
 from aftersales.core.forms import StyledForm
 from aftersales.feedback.choices import CapaStatus, ComplaintCategory
 from aftersales.organisation.models import Store
@@ -66,7 +67,7 @@ class CapaOpenForm(ServiceErrorsMixin, StyledForm):
     cluster_category = forms.ChoiceField(
         label=_("Complaint category"), choices=[("", _("Choose…")), *ComplaintCategory.choices]
     )
-    cluster_month = MonthField(label=_("Month of the cluster"))
+    cluster_month = MonthField(label=_("Month of the cluster"), validators=[dates.HAPPENED])
 
     def __init__(self, *args: Any, stores: list[Store], from_complaint: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,6 +128,7 @@ class CapaActionForm(ServiceErrorsMixin, StyledForm):
     due_date = forms.DateField(
         label=_("Due date"),
         input_formats=["%Y-%m-%d"],
+        validators=[dates.PLANNED],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
     )

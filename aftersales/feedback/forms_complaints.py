@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.core import dates
 from aftersales.core.forms import StyledForm
 from aftersales.feedback.choices import (
     ComplaintCategory,
@@ -42,6 +43,7 @@ def _received_at_field() -> forms.DateTimeField:
     return forms.DateTimeField(
         label=_("Received at"),
         required=False,
+        validators=[dates.HAPPENED],
         input_formats=[DATETIME_LOCAL, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
         help_text=_("When the customer complained; earlier than now if you type it in later."),

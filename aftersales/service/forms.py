@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.core import clock
+from aftersales.core import clock, dates
 from aftersales.core.forms import StyledForm
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.validators import normalize_mobile, normalize_plate
@@ -69,7 +69,7 @@ class SlotField(forms.CharField):
 
 
 class RescheduleForm(_ServiceErrors, StyledForm):
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Day"), validators=[dates.PLANNED], widget=forms.DateInput(attrs={"type": "date"}))
     start = SlotField(label=_("Time"), widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
@@ -256,7 +256,7 @@ class StaffBookingForm(_ServiceErrors, StyledForm):
     service_type = forms.ChoiceField(label=_("Service"), choices=ServiceType.choices)
     channel = forms.ChoiceField(label=_("Channel"), choices=STAFF_CHANNELS)
     advisor = forms.ChoiceField(label=_("Advisor (optional)"), required=False)
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Day"), validators=[dates.PLANNED], widget=forms.DateInput(attrs={"type": "date"}))
     start = SlotField(label=_("Time"), required=False, widget=forms.HiddenInput)
     customer_words = forms.CharField(
         label=_("What the customer says"), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -516,7 +516,10 @@ class PartTraceForm(_ServiceErrors, StyledForm):
     batch_number = forms.CharField(label=_("Batch"), max_length=40, required=False)
     origin = forms.CharField(label=_("Origin"), max_length=60, required=False)
     production_date = forms.DateField(
-        label=_("Production date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Production date"),
+        required=False,
+        validators=[dates.HAPPENED],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     warranty_months = forms.IntegerField(label=_("Warranty (months)"), required=False)
 
@@ -529,7 +532,10 @@ class DeliveryForm(_ServiceErrors, StyledForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     next_service_date = forms.DateField(
-        label=_("Next maintenance date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Next maintenance date"),
+        required=False,
+        validators=[dates.PLANNED],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     next_service_km = forms.IntegerField(label=_("Next maintenance mileage (km)"), required=False, min_value=0)
     rating = forms.IntegerField(

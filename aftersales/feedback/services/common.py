@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.core import clock
-from aftersales.core.text import has_control_characters
+from aftersales.core.text import text_problem
 from aftersales.messaging.services import message_enqueue
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Membership, Store
@@ -58,8 +58,8 @@ def clean_text(
     if not isinstance(value, str):
         errors.add(field, _("Enter text."))
         return ""
-    if has_control_characters(value):
-        errors.add(field, _("Remove the invisible control characters from this value."))
+    if (problem := text_problem(value)) is not None:
+        errors.add(field, problem.messages[0])
         return ""
     value = value.strip()
     if required and not value:
