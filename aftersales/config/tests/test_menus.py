@@ -1,0 +1,161 @@
+"""The menus every demo role sees, read from the rendered page (the top bar, the feedback menu and the user
+menu's management entries).  Captured before each app declared its own entries and `config` assembled them:
+the assembly must render exactly the same menus, in the same order, with the same icons and addresses."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from aftersales.config.testing import make_user
+from aftersales.organisation.choices import Role
+
+pytestmark = pytest.mark.django_db
+
+# The demo logins (organisation/demo.py DEMO_USERS) plus the foreman: username → role.
+ROLES = {
+    "advisor": Role.ADVISOR,
+    "technician": Role.TECHNICIAN,
+    "foreman": Role.FOREMAN,
+    "agent": Role.AGENT,
+    "parts": Role.PARTS_CLERK,
+    "manager": Role.MANAGER,
+    "group": Role.GROUP_MANAGER,
+    "admin": Role.ADMIN,
+}
+
+_NAV = re.compile(r'<ul class="navbar-nav me-auto">(.*?)</ul>\s*<form', re.S)
+_USER_MENU = re.compile(r'<ul class="dropdown-menu dropdown-menu-end">(.*?)</ul>', re.S)
+_LINK = re.compile(
+    r'<a class="(?:nav-link|dropdown-item)[^"]*" href="([^"]*)"[^>]*>'
+    r'<i class="bi bi-([\w-]+)"></i> (?:<span class="as-nav-label">)?([^<]+)'
+)
+
+
+def menus(client, cast, username):
+    role = ROLES[username]
+    store = None if role in (Role.GROUP_MANAGER, Role.ADMIN) else cast.store_a
+    user = make_user(username, role, store=store, group=cast.group)
+    if role == Role.ADMIN:
+        get_user_model().objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    client.force_login(user)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    top = [tuple(link) for link in _LINK.findall(_NAV.search(html).group(1))]
+    manage = [tuple(link) for link in _LINK.findall(_USER_MENU.search(html).group(1))]
+    return {"top": top, "manage": manage}
+
+
+TODAY = ("/", "house", "Today")
+CUSTOMERS = ("/customers/", "people", "Customers")
+WORKBENCH = ("/service/", "clipboard-check", "Workbench")
+WORKSHOP = ("/service/board/", "kanban", "Workshop")
+DEFERRED = ("/service/deferred/", "hourglass-split", "Deferred")
+FEEDBACK = ("#", "chat-heart", "Feedback")
+RECOVERY = ("/feedback/recovery/", "life-preserver", "Service recovery")
+COMPLAINTS = ("/feedback/complaints/", "exclamation-octagon", "Complaints")
+SUGGESTIONS = ("/feedback/suggestions/", "lightbulb", "Suggestions")
+SURVEYS = ("/feedback/surveys/", "ui-checks", "Survey answers")
+CAPA = ("/feedback/capa/", "arrow-repeat", "CAPA")
+ISSUES = ("/feedback/issues/", "bar-chart-line", "Frequent issues")
+MY_JOBS = ("/service/my-jobs/", "wrench-adjustable", "My jobs")
+CALLS = ("/feedback/follow-ups/", "telephone-outbound", "Follow-up calls")
+STORES = ("/organisation/stores/", "shop", "Stores")
+SETTINGS = ("/organisation/settings/", "sliders", "Settings")
+AUDIT = ("/organisation/audit/", "journal", "Audit trail")
+ADMIN = ("/admin/", "gear", "Administration")
+
+EXPECTED = {
+    "advisor": {
+        "top": [
+            TODAY,
+            CUSTOMERS,
+            WORKBENCH,
+            WORKSHOP,
+            DEFERRED,
+            FEEDBACK,
+            RECOVERY,
+            COMPLAINTS,
+            SUGGESTIONS,
+            SURVEYS,
+            CAPA,
+            ISSUES,
+        ],
+        "manage": [],
+    },
+    "technician": {
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS],
+        "manage": [],
+    },
+    "foreman": {
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS],
+        "manage": [],
+    },
+    "agent": {
+        "top": [
+            TODAY,
+            CUSTOMERS,
+            WORKBENCH,
+            WORKSHOP,
+            FEEDBACK,
+            CALLS,
+            RECOVERY,
+            COMPLAINTS,
+            SUGGESTIONS,
+            SURVEYS,
+            CAPA,
+            ISSUES,
+        ],
+        "manage": [],
+    },
+    "parts": {
+        "top": [TODAY, CUSTOMERS, WORKSHOP],
+        "manage": [],
+    },
+    "manager": {
+        "top": [
+            TODAY,
+            CUSTOMERS,
+            WORKBENCH,
+            WORKSHOP,
+            MY_JOBS,
+            DEFERRED,
+            FEEDBACK,
+            CALLS,
+            RECOVERY,
+            COMPLAINTS,
+            SUGGESTIONS,
+            SURVEYS,
+            CAPA,
+            ISSUES,
+        ],
+        "manage": [STORES, SETTINGS, AUDIT],
+    },
+    "group": {
+        "top": [TODAY, CUSTOMERS, WORKSHOP, FEEDBACK, COMPLAINTS, SUGGESTIONS, SURVEYS, CAPA, ISSUES],
+        "manage": [STORES, SETTINGS, AUDIT],
+    },
+    "admin": {
+        "top": [
+            TODAY,
+            CUSTOMERS,
+            WORKBENCH,
+            WORKSHOP,
+            MY_JOBS,
+            DEFERRED,
+            FEEDBACK,
+            CALLS,
+            RECOVERY,
+            COMPLAINTS,
+            SUGGESTIONS,
+            SURVEYS,
+            CAPA,
+            ISSUES,
+        ],
+        "manage": [STORES, SETTINGS, AUDIT, ADMIN],
+    },
+}
+
+
+@pytest.mark.parametrize("username", list(ROLES))
+def test_each_role_sees_the_same_menus(client, cast, username):
+    assert menus(client, cast, username) == EXPECTED[username]
