@@ -42,6 +42,11 @@ class VehicleOut(Schema):
     def resolve_store(obj: Vehicle) -> str:
         return obj.store.code
 
+    @staticmethod
+    def resolve_plate(obj: Vehicle, context: dict[str, Any]) -> str:
+        """Masked (京A·***45) for roles whose pages mask it: the same rule as every page (selectors.plate_for)."""
+        return selectors.plate_for(context["request"].auth, obj.plate, obj.store_id)
+
 
 class CustomerOut(Schema):
     id: int

@@ -484,3 +484,16 @@ def inventory_by_model() -> dict[str, dict[str, PersonalField]]:
     for item in INVENTORY:
         result.setdefault(item.model, {})[item.field] = item
     return result
+
+
+# How pages and the API show the fields that identify a person or a car: in full only to a role holding the
+# capability named (by its code); None means never in full on a page or in the API (the masked form is shown and
+# a role allowed to reveal unmasks one value at a time through the audited reveal).  The masking parity test
+# walks this map × every role over every page and API read, so a new identifying field must be declared here.
+SHOWN_IN_FULL_WITH: dict[tuple[str, str], str | None] = {
+    ("customers.Customer", "phone_encrypted"): None,
+    ("customers.Customer", "id_number_encrypted"): None,
+    ("customers.Customer", "address_encrypted"): None,
+    ("customers.Vehicle", "plate"): "see_plates",
+    ("service.Appointment", "pickup_address_encrypted"): None,
+}
