@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from aftersales.config.navigation import navigation_for
 from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.core import clock
 from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
-from aftersales.organisation.context_processors import navigation_for
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile
 from aftersales.service import services
 from aftersales.service.choices import AppointmentStatus, DeferredStatus, LineDecision
