@@ -32,19 +32,3 @@ def audit_record(
         store_id=store_id,
         changes=changes or {},
     )
-
-
-def model_changes(instance: models.Model, fields: list[str], old: dict[str, Any]) -> dict[str, Any]:
-    """{field: [old, new]} for the fields whose value changed; values as strings for the JSON column."""
-    diff: dict[str, Any] = {}
-    for name in fields:
-        new_value = getattr(instance, name)
-        if old.get(name) != new_value:
-            diff[name] = [_plain(old.get(name)), _plain(new_value)]
-    return diff
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

@@ -27,7 +27,6 @@ from aftersales.feedback.models import (
     Capa,
     CapaAction,
     Complaint,
-    ComplaintEscalation,
     FollowUp,
     RecoveryTask,
     Suggestion,
@@ -415,7 +414,3 @@ def translation_language() -> str:
     from django.utils import translation
 
     return translation.get_language() or "zh-hans"
-
-
-def escalations_for_store(*, store: Store, since: dt.datetime) -> QuerySet[ComplaintEscalation]:
-    return ComplaintEscalation.objects.filter(complaint__store=store, at__gte=since).select_related("complaint")

@@ -20,9 +20,6 @@ OUTBOX_FLOW: dict[S, frozenset[S]] = {
     S.SUPPRESSED: frozenset(),
 }
 
-# Statuses a message is never sent from again.
-FINAL_STATUSES = frozenset(status for status, nexts in OUTBOX_FLOW.items() if not nexts)
-
 
 def can_move(old: S | str, new: S | str) -> bool:
     return S(new) in OUTBOX_FLOW[S(old)]

@@ -87,7 +87,3 @@ def setting_change_list(*, group: DealerGroup, store: Store | None, limit: int =
 def closed_days_for_store(store: Store) -> frozenset[dt.date]:
     """The store's extra closed days, for `core.calendar` (`closed_days=`).  One query."""
     return frozenset(ClosedDay.objects.filter(store=store).values_list("date", flat=True))
-
-
-def closed_day_list(*, store: Store) -> QuerySet[ClosedDay]:
-    return ClosedDay.objects.filter(store=store).order_by("date")

@@ -22,8 +22,6 @@ from aftersales.organisation.selectors import (
 )
 from aftersales.organisation.settings_catalogue import BY_KEY, SUM_RULES, Setting
 
-INVALID_NUMBER = "Enter a number."
-
 
 def setting_parse(setting: Setting, raw: Any) -> int | Decimal:
     """A raw value (form text, JSON number) as the setting's type, or ValidationError naming the setting."""

@@ -87,14 +87,6 @@ class DecisionChannel(models.TextChoices):
     PHONE = "phone", _("Phone call noted by the advisor")
 
 
-class FuelLevel(models.IntegerChoices):
-    EMPTY = 0, _("Empty")
-    QUARTER = 25, _("1/4")
-    HALF = 50, _("1/2")
-    THREE_QUARTERS = 75, _("3/4")
-    FULL = 100, _("Full")
-
-
 class AttachmentPurpose(models.TextChoices):
     INSPECTION = "inspection", _("Initial inspection")
     EVIDENCE = "evidence", _("Evidence for an estimate line")

@@ -345,13 +345,3 @@ def deferred_work_list(
     if vehicle_id is not None:
         items = items.filter(vehicle_id=vehicle_id)
     return items.order_by("suggested_date", "id")
-
-
-def open_deferred_for_vehicle(vehicle_id: int) -> list[DeferredWork]:
-    return list(
-        DeferredWork.objects.filter(vehicle_id=vehicle_id, status=DeferredStatus.OPEN).order_by("suggested_date")
-    )
-
-
-def vehicle_history(*, vehicle_id: int) -> QuerySet[RepairOrder]:
-    return RepairOrder.objects.filter(vehicle_id=vehicle_id).order_by("-arrived_at")

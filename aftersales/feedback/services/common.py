@@ -19,7 +19,6 @@ from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.selectors import setting_values_for_store
 
 DESCRIPTION_MAX = 5000
-NOTE_MAX = 300
 FUTURE_RECEIPT = "The time received cannot be in the future."
 CHOOSE_ONE = "Choose one of: {options}."
 

@@ -48,8 +48,6 @@ BAY_NEEDS: dict[str, set[str]] = {
     ServiceType.NEV_CHECK: {BayCapability.NEV_HIGH_VOLTAGE},
     ServiceType.BODYWORK: {BayCapability.BODYWORK, BayCapability.PAINT},
 }
-# An order holds its bay from assignment until the car leaves it for QC.
-BAY_HOLDING_STATES = (S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS)
 QC_CHECKLIST: tuple[tuple[str, str], ...] = (
     ("work_done", "All approved work done"),
     ("road_test", "Road test or function test passed"),

@@ -32,11 +32,6 @@ def badge(status: str) -> str:
     return STATUS_BADGES.get(status, "secondary")
 
 
-@register.filter
-def get_item(mapping: dict[Any, Any], key: Any) -> Any:
-    return mapping.get(key) if mapping else None
-
-
 @register.inclusion_tag("service/partials/_customer_service_placeholder.html", takes_context=True)
 def customer_service_history(context: dict[str, Any], customer: Any) -> dict[str, Any]:
     """A placeholder that loads the customer's service section (history, deferred work, bookings) with htmx
