@@ -526,6 +526,27 @@ class ServiceSeedTests:
         for line in EstimateLine.objects.filter(kind=LineKind.PART):
             assert line.amount == (line.unit_price * line.quantity).quantize(line.amount)
 
+    def test_every_demo_move_is_made_by_someone_the_rulebook_allows(self, seeded):
+        """The demo asks the same rulebook as the services: each event's actor may make that move (the
+        technician only on his own job, the advisor at reception and delivery, the foreman in the workshop)."""
+        from django.contrib.auth import get_user_model
+
+        from aftersales.service.transitions import REPAIR_ORDER
+
+        users = {user.pk: user for user in get_user_model().objects.all()}
+        orders = {order.pk: order for order in RepairOrder.objects.only("id", "store_id", "technician_id")}
+        checked = 0
+        for event in RepairOrderEvent.objects.exclude(from_status="").order_by("id"):
+            order = orders[event.order_id]
+            moves = [m for m in REPAIR_ORDER.moves if m.target == event.to_status and event.from_status in m.sources]
+            actor = users[event.by_id]
+            assert any(
+                REPAIR_ORDER.may(m, actor=actor, store_id=order.store_id, assignee_id=order.technician_id)
+                for m in moves
+            ), (event.order_id, event.from_status, event.to_status, actor.username)
+            checked += 1
+        assert checked > 300  # the small seed of this module has about 500 moves
+
     def test_every_order_follows_the_transition_table(self, seeded):
         events: dict[int, list[RepairOrderEvent]] = {}
         for event in RepairOrderEvent.objects.order_by("at", "id"):
