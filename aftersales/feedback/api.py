@@ -1,6 +1,8 @@
 """API of the voice of the customer: complaints, suggestions, follow-ups, surveys, service recovery, CAPA and
-the month's frequent issues.  Each handler parses, resolves the scoped object (404 for other stores), checks
-the capability (403), calls one service or selector and answers.
+the month's frequent issues.  Each handler parses, resolves the scoped object (404 for other stores), asks the
+rulebook (`transitions`) whether the caller may make the move (403), calls one service or selector and answers.
+Staff named in a body resolve through `organisation.access.staff_member`: another store's person answers exactly
+like a missing id.
 
 `POST /complaints` and `POST /suggestions` (their fields and the due times they answer) are a public contract:
 review-site importers and call-centre tools rely on them.
@@ -10,8 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +22,6 @@ from pydantic import AfterValidator
 
 from aftersales.core.api import HappenedAt, HappenedDate, IntOrMultiLine, MultiLine, OneLine, PlannedDate
 from aftersales.core.pagination import BoundedPagination
-from aftersales.core.scoping import visible_store_ids
 from aftersales.customers.models import Customer
 from aftersales.feedback import selectors, services, transitions
 from aftersales.feedback.choices import (
@@ -37,8 +37,23 @@ from aftersales.feedback.choices import (
     SurveyChannel,
 )
 from aftersales.feedback.models import Capa, Complaint, FollowUp, RecoveryTask, Suggestion, SurveyResponse
+from aftersales.feedback.services.followups import OUTCOME_MOVES
+from aftersales.feedback.transitions import (
+    CAPA,
+    CAPA_ACTION_OWNER_ROLES,
+    COMPLAINT,
+    COMPLAINT_HANDLER_ROLES,
+    FOLLOW_UP,
+    RECOVERY,
+    SUGGESTION,
+    SURVEY,
+    SURVEY_MOVE_FOR_CHANNEL,
+    capa_step,
+)
+from aftersales.organisation.access import require, staff_member, store_by_code, store_ids_for
 from aftersales.organisation.models import Store
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.permissions import Capability
+from aftersales.organisation.rules import Move
 from aftersales.service.models import RepairOrder
 
 router = Router(tags=["feedback"])
@@ -78,35 +93,27 @@ Note = Field("", max_length=500)
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _store_for(request: HttpRequest, code: str, field: str = "store") -> Store:
-    store = None
-    if code.isprintable():
-        store = Store.objects.filter(code=code, id__in=visible_store_ids(request.auth)).first()
-    if store is None:
-        raise ValidationError({field: [_("No store with this code that you may see.")]})
-    return store
-
-
-def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
-    if not code:
-        return visible_store_ids(request.auth)
-    return frozenset({_store_for(request, code).pk})
-
-
-def _require(request: HttpRequest, store_id: int, *capabilities: Capability) -> None:
-    if not any(user_can(request.auth, capability, store_id) for capability in capabilities):
-        raise PermissionDenied(_("Your role may not do this in this store."))
+READ = Capability.VIEW_FEEDBACK  # reading a record; every change is a move of the rulebook
 
 
 def _customer(store: Store, pk: int) -> Customer | None:
     return Customer.objects.filter(pk=pk, store=store).first()
 
 
-def _staff(pk: int, field: str) -> Any:
-    user = get_user_model().objects.filter(pk=pk, is_active=True).first()
-    if user is None:
-        raise ValidationError({field: [_("No member of staff with this id.")]})
-    return user
+class MoveOut(Schema):
+    name: str
+    to: str | None = Field(None, alias="target")
+    needs_reason: bool
+    label: str
+
+    @staticmethod
+    def resolve_label(obj: Move) -> str:
+        return str(obj.label)
+
+
+MOVES_DESCRIPTION = (
+    "The moves the caller may make now (each has its own endpoint), from the rulebook the services enforce."
+)
 
 
 def _name(user: Any) -> str | None:
@@ -151,6 +158,7 @@ class ComplaintOut(Schema):
     acknowledge_due: LocalDateTime
     contact_due: LocalDateTime
     resolve_due: LocalDateTime
+    moves: list[MoveOut] = Field(..., description=MOVES_DESCRIPTION)
     acknowledged_at: LocalDateTime | None
     contacted_at: LocalDateTime | None
     resolved_at: LocalDateTime | None
@@ -167,6 +175,10 @@ class ComplaintOut(Schema):
     @staticmethod
     def resolve_next_states(obj: Complaint) -> list[str]:
         return sorted(transitions.COMPLAINT_FLOW[obj.status])
+
+    @staticmethod
+    def resolve_moves(obj: Complaint, context: dict[str, Any]) -> list[Move]:
+        return transitions.complaint_moves_for(complaint=obj, user=context["request"].auth, via=None)
 
 
 class ClockOut(Schema):
@@ -245,9 +257,13 @@ class ReasonIn(Schema):
     reason: OneLine = Field(..., max_length=500)
 
 
-def _complaint(request: HttpRequest, complaint_id: int, *capabilities: Capability) -> Complaint:
+def _complaint(request: HttpRequest, complaint_id: int, move: str | None = None) -> Complaint:
+    """The complaint (404 for another store's), then the caller's right: to read it, or to make `move`."""
     complaint = selectors.complaint_get_for_user(user=request.auth, pk=complaint_id)
-    _require(request, complaint.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    if move is None:
+        require(request.auth, READ, store_id=complaint.store_id)
+    else:
+        COMPLAINT.authorise(COMPLAINT.get(move), actor=request.auth, store_id=complaint.store_id)
     return complaint
 
 
@@ -264,8 +280,8 @@ def _complaint_detail(request: HttpRequest, complaint_id: int) -> Complaint:
     "422 naming it; a future `received_at` is refused.",
 )
 def complaint_create(request: HttpRequest, payload: ComplaintIn) -> Any:
-    store = _store_for(request, payload.store)
-    _require(request, store.pk, Capability.HANDLE_COMPLAINTS)
+    store = store_by_code(request.auth, payload.store)
+    COMPLAINT.authorise(COMPLAINT.get("log"), actor=request.auth, store_id=store.pk)
     order = None
     if payload.order is not None:
         order = RepairOrder.objects.filter(pk=payload.order, store=store).first()
@@ -288,12 +304,10 @@ def complaint_create(request: HttpRequest, payload: ComplaintIn) -> Any:
 @router.get("/complaints", response=list[ComplaintOut], summary="Complaints of the caller's stores")
 @paginate(BoundedPagination)
 def complaint_list(request: HttpRequest, filters: Query[ComplaintFilter]) -> Any:
-    store_ids = frozenset(
-        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
-    )
     return selectors.complaint_list(
         user=request.auth,
-        store_ids=store_ids,
+        store_ids=store_ids_for(request.auth, filters.store),
+        capability=READ,
         status=filters.status,
         open_only=filters.open_only,
         owner=request.auth if filters.mine else None,
@@ -307,14 +321,14 @@ def complaint_detail(request: HttpRequest, complaint_id: int) -> Any:
 
 @router.post("/complaints/{complaint_id}/acknowledge", response=ComplaintDetailOut, summary="Acknowledge")
 def complaint_acknowledge(request: HttpRequest, complaint_id: int, payload: NoteIn) -> Any:
-    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    complaint = _complaint(request, complaint_id, "acknowledge")
     services.complaint_acknowledge(complaint=complaint, by=request.auth, note=payload.note)
     return _complaint_detail(request, complaint_id)
 
 
 @router.post("/complaints/{complaint_id}/contact", response=ComplaintDetailOut, summary="Customer contacted")
 def complaint_contact(request: HttpRequest, complaint_id: int, payload: NoteIn) -> Any:
-    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    complaint = _complaint(request, complaint_id, "contact")
     services.complaint_contact(complaint=complaint, by=request.auth, note=payload.note)
     return _complaint_detail(request, complaint_id)
 
@@ -325,16 +339,15 @@ def complaint_contact(request: HttpRequest, complaint_id: int, payload: NoteIn) 
     summary="Hand the complaint to another owner, with the reason",
 )
 def complaint_transfer(request: HttpRequest, complaint_id: int, payload: TransferIn) -> Any:
-    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
-    services.complaint_transfer(
-        complaint=complaint, by=request.auth, to=_staff(payload.to, "to"), reason=payload.reason
-    )
+    complaint = _complaint(request, complaint_id, "transfer")
+    to = staff_member(payload.to, store_id=complaint.store_id, field="to", roles=COMPLAINT_HANDLER_ROLES)
+    services.complaint_transfer(complaint=complaint, by=request.auth, to=to, reason=payload.reason)
     return _complaint_detail(request, complaint_id)
 
 
 @router.post("/complaints/{complaint_id}/resolve", response=ComplaintDetailOut, summary="Record the resolution")
 def complaint_resolve(request: HttpRequest, complaint_id: int, payload: ResolveIn) -> Any:
-    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    complaint = _complaint(request, complaint_id, "resolve")
     services.complaint_resolve(complaint=complaint, by=request.auth, resolution=payload.resolution)
     return _complaint_detail(request, complaint_id)
 
@@ -345,7 +358,7 @@ def complaint_resolve(request: HttpRequest, complaint_id: int, payload: ResolveI
     summary="Close with the customer's confirmation and satisfaction with the handling",
 )
 def complaint_close(request: HttpRequest, complaint_id: int, payload: CloseIn) -> Any:
-    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    complaint = _complaint(request, complaint_id, "close")
     services.complaint_close(
         complaint=complaint,
         by=request.auth,
@@ -358,7 +371,7 @@ def complaint_close(request: HttpRequest, complaint_id: int, payload: CloseIn) -
 
 @router.post("/complaints/{complaint_id}/reopen", response=ComplaintDetailOut, summary="Reopen, with the reason")
 def complaint_reopen(request: HttpRequest, complaint_id: int, payload: ReasonIn) -> Any:
-    complaint = _complaint(request, complaint_id, Capability.HANDLE_COMPLAINTS)
+    complaint = _complaint(request, complaint_id, "reopen")
     services.complaint_reopen(complaint=complaint, by=request.auth, reason=payload.reason)
     return _complaint_detail(request, complaint_id)
 
@@ -388,10 +401,15 @@ class SuggestionOut(Schema):
     decision_note: str
     decided_at: LocalDateTime | None
     customer_told_at: LocalDateTime | None
+    moves: list[MoveOut] = Field(..., description=MOVES_DESCRIPTION)
 
     @staticmethod
     def resolve_store(obj: Suggestion) -> str:
         return obj.store.code
+
+    @staticmethod
+    def resolve_moves(obj: Suggestion, context: dict[str, Any]) -> list[Move]:
+        return transitions.suggestion_moves_for(suggestion=obj, user=context["request"].auth)
 
 
 class SuggestionFilter(Schema):
@@ -404,9 +422,12 @@ class DecideIn(Schema):
     note: MultiLine = Field("", max_length=5000)
 
 
-def _suggestion(request: HttpRequest, suggestion_id: int, *capabilities: Capability) -> Suggestion:
+def _suggestion(request: HttpRequest, suggestion_id: int, move: str | None = None) -> Suggestion:
     suggestion = selectors.suggestion_get_for_user(user=request.auth, pk=suggestion_id)
-    _require(request, suggestion.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    if move is None:
+        require(request.auth, READ, store_id=suggestion.store_id)
+    else:
+        SUGGESTION.authorise(SUGGESTION.get(move), actor=request.auth, store_id=suggestion.store_id)
     return suggestion
 
 
@@ -418,8 +439,8 @@ def _suggestion(request: HttpRequest, suggestion_id: int, *capabilities: Capabil
     "receipt on China's official calendar (holidays, make-up working days) and the store's closed days.",
 )
 def suggestion_create(request: HttpRequest, payload: SuggestionIn) -> Any:
-    store = _store_for(request, payload.store)
-    _require(request, store.pk, Capability.HANDLE_COMPLAINTS)
+    store = store_by_code(request.auth, payload.store)
+    SUGGESTION.authorise(SUGGESTION.get("log"), actor=request.auth, store_id=store.pk)
     suggestion = services.suggestion_log(
         store=store,
         customer=_customer(store, payload.customer),
@@ -434,10 +455,9 @@ def suggestion_create(request: HttpRequest, payload: SuggestionIn) -> Any:
 @router.get("/suggestions", response=list[SuggestionOut], summary="Suggestions of the caller's stores")
 @paginate(BoundedPagination)
 def suggestion_list(request: HttpRequest, filters: Query[SuggestionFilter]) -> Any:
-    store_ids = frozenset(
-        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    return selectors.suggestion_list(
+        user=request.auth, store_ids=store_ids_for(request.auth, filters.store), status=filters.status, capability=READ
     )
-    return selectors.suggestion_list(user=request.auth, store_ids=store_ids, status=filters.status)
 
 
 @router.get("/suggestions/{suggestion_id}", response=SuggestionOut, summary="One suggestion")
@@ -447,7 +467,7 @@ def suggestion_detail(request: HttpRequest, suggestion_id: int) -> Any:
 
 @router.post("/suggestions/{suggestion_id}/decide", response=SuggestionOut, summary="Adopt or not")
 def suggestion_decide(request: HttpRequest, suggestion_id: int, payload: DecideIn) -> Any:
-    suggestion = _suggestion(request, suggestion_id, Capability.HANDLE_COMPLAINTS)
+    suggestion = _suggestion(request, suggestion_id, "decide")
     return services.suggestion_decide(
         suggestion=suggestion, by=request.auth, decision=payload.decision, note=payload.note
     )
@@ -455,7 +475,7 @@ def suggestion_decide(request: HttpRequest, suggestion_id: int, payload: DecideI
 
 @router.post("/suggestions/{suggestion_id}/tell", response=SuggestionOut, summary="The customer has been told")
 def suggestion_tell(request: HttpRequest, suggestion_id: int) -> Any:
-    suggestion = _suggestion(request, suggestion_id, Capability.HANDLE_COMPLAINTS)
+    suggestion = _suggestion(request, suggestion_id, "close")
     return services.suggestion_tell_customer(suggestion=suggestion, by=request.auth)
 
 
@@ -533,10 +553,15 @@ class FollowUpOut(Schema):
     attempts: int
     closed_at: LocalDateTime | None
     response: int | None = Field(None, alias="response_id")
+    moves: list[MoveOut] = Field(..., description="The call outcomes the caller may record now (`/attempts`).")
 
     @staticmethod
     def resolve_store(obj: FollowUp) -> str:
         return obj.store.code
+
+    @staticmethod
+    def resolve_moves(obj: FollowUp, context: dict[str, Any]) -> list[Move]:
+        return transitions.follow_up_moves_for(follow_up=obj, user=context["request"].auth)
 
     @staticmethod
     def resolve_order_number(obj: FollowUp) -> str:
@@ -588,9 +613,12 @@ class AttemptIn(Schema):
     consent_given: bool = Field(False, description="The customer agreed on the call to answer the survey")
 
 
-def _follow_up(request: HttpRequest, follow_up_id: int, *capabilities: Capability) -> FollowUp:
+def _follow_up(request: HttpRequest, follow_up_id: int, move: str | None = None) -> FollowUp:
     follow_up = selectors.follow_up_get_for_user(user=request.auth, pk=follow_up_id)
-    _require(request, follow_up.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    if move is None:
+        require(request.auth, READ, store_id=follow_up.store_id)
+    else:
+        FOLLOW_UP.authorise(FOLLOW_UP.get(move), actor=request.auth, store_id=follow_up.store_id)
     return follow_up
 
 
@@ -602,10 +630,12 @@ def survey_instrument(request: HttpRequest) -> Any:
 @router.get("/follow-ups", response=list[FollowUpOut], summary="The call queue: open follow-ups, oldest due first")
 @paginate(BoundedPagination)
 def follow_up_queue(request: HttpRequest, filters: Query[FollowUpFilter]) -> Any:
-    store_ids = frozenset(
-        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    return selectors.follow_up_queue(
+        user=request.auth,
+        store_ids=store_ids_for(request.auth, filters.store),
+        due_only=filters.due_only,
+        capability=READ,
     )
-    return selectors.follow_up_queue(user=request.auth, store_ids=store_ids, due_only=filters.due_only)
 
 
 @router.get("/follow-ups/{follow_up_id}", response=FollowUpDetailOut, summary="One follow-up with its calls")
@@ -622,7 +652,7 @@ def follow_up_detail(request: HttpRequest, follow_up_id: int) -> Any:
     "failed attempt it closes as unreachable.",
 )
 def follow_up_attempt(request: HttpRequest, follow_up_id: int, payload: AttemptIn) -> Any:
-    follow_up = _follow_up(request, follow_up_id, Capability.FOLLOW_UP)
+    follow_up = _follow_up(request, follow_up_id, OUTCOME_MOVES[payload.outcome])
     services.follow_up_attempt_record(
         follow_up=follow_up,
         by=request.auth,
@@ -645,7 +675,7 @@ def survey_response_create(request: HttpRequest, payload: SurveyIn) -> Any:
     )
     if order is None:
         raise ValidationError({"order": [_("No repair order with this id that you may see.")]})
-    _require(request, order.store_id, Capability.RECEIVE, Capability.FOLLOW_UP)
+    SURVEY.authorise(SURVEY.get(SURVEY_MOVE_FOR_CHANNEL[payload.channel]), actor=request.auth, store_id=order.store_id)
     response = services.survey_response_record(
         order=order,
         channel=payload.channel,
@@ -660,18 +690,19 @@ def survey_response_create(request: HttpRequest, payload: SurveyIn) -> Any:
 @router.get("/survey-responses", response=list[SurveyResponseOut], summary="Survey responses")
 @paginate(BoundedPagination)
 def survey_response_list(request: HttpRequest, filters: Query[SurveyFilter]) -> Any:
-    store_ids = frozenset(
-        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
-    )
     return selectors.survey_response_list(
-        user=request.auth, store_ids=store_ids, channel=filters.channel, order_id=filters.order
+        user=request.auth,
+        store_ids=store_ids_for(request.auth, filters.store),
+        channel=filters.channel,
+        order_id=filters.order,
+        capability=READ,
     )
 
 
 @router.get("/survey-responses/{response_id}", response=SurveyResponseOut, summary="One survey response")
 def survey_response_detail(request: HttpRequest, response_id: int) -> Any:
     response = selectors.survey_response_get_for_user(user=request.auth, pk=response_id)
-    _require(request, response.store_id, Capability.VIEW_FEEDBACK)
+    require(request.auth, READ, store_id=response.store_id)
     return response
 
 
@@ -694,10 +725,15 @@ class RecoveryOut(Schema):
     in_time: bool | None
     escalated_store_at: LocalDateTime | None
     escalated_group_at: LocalDateTime | None
+    moves: list[MoveOut] = Field(..., description=MOVES_DESCRIPTION)
 
     @staticmethod
     def resolve_store(obj: RecoveryTask) -> str:
         return obj.store.code
+
+    @staticmethod
+    def resolve_moves(obj: RecoveryTask, context: dict[str, Any]) -> list[Move]:
+        return transitions.recovery_moves_for(task=obj, user=context["request"].auth)
 
     @staticmethod
     def resolve_overall(obj: RecoveryTask) -> int | None:
@@ -715,21 +751,22 @@ class RecoveryIn(Schema):
     note: MultiLine = Field(..., max_length=2000)
 
 
-def _recovery(request: HttpRequest, recovery_id: int, *capabilities: Capability) -> RecoveryTask:
+def _recovery(request: HttpRequest, recovery_id: int, move: str | None = None) -> RecoveryTask:
     task = selectors.recovery_get_for_user(user=request.auth, pk=recovery_id)
-    _require(request, task.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    if move is None:
+        require(request.auth, READ, store_id=task.store_id)
+    else:
+        RECOVERY.authorise(RECOVERY.get(move), actor=request.auth, store_id=task.store_id)
     return task
 
 
 @router.get("/recovery-tasks", response=list[RecoveryOut], summary="Service-recovery tasks, soonest due first")
 @paginate(BoundedPagination)
 def recovery_list(request: HttpRequest, filters: Query[RecoveryFilter]) -> Any:
-    store_ids = frozenset(
-        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
-    )
     return selectors.recovery_task_list(
         user=request.auth,
-        store_ids=store_ids,
+        store_ids=store_ids_for(request.auth, filters.store),
+        capability=READ,
         advisor=request.auth if filters.mine else None,
         open_only=filters.open_only,
     )
@@ -742,7 +779,7 @@ def recovery_detail(request: HttpRequest, recovery_id: int) -> Any:
 
 @router.post("/recovery-tasks/{recovery_id}/outcome", response=RecoveryOut, summary="Record the outcome")
 def recovery_outcome(request: HttpRequest, recovery_id: int, payload: RecoveryIn) -> Any:
-    task = _recovery(request, recovery_id, Capability.HANDLE_COMPLAINTS)
+    task = _recovery(request, recovery_id, "record")
     return services.recovery_record(task=task, by=request.auth, outcome=payload.outcome, note=payload.note)
 
 
@@ -773,10 +810,18 @@ class CapaOut(Schema):
     procedure_change: str
     closed_at: LocalDateTime | None
     actions: list[CapaActionOut]
+    moves: list[MoveOut] = Field(
+        ...,
+        description=MOVES_DESCRIPTION + " A corrective action's owner may also mark their own action done.",
+    )
 
     @staticmethod
     def resolve_store(obj: Capa) -> str:
         return obj.store.code
+
+    @staticmethod
+    def resolve_moves(obj: Capa, context: dict[str, Any]) -> list[Move]:
+        return transitions.capa_moves_for(capa=obj, user=context["request"].auth)
 
     @staticmethod
     def resolve_next_states(obj: Capa) -> list[str]:
@@ -819,16 +864,19 @@ class CapaFilter(Schema):
     status: CapaStatusName | None = None
 
 
-def _capa(request: HttpRequest, capa_id: int, *capabilities: Capability) -> Capa:
+def _capa(request: HttpRequest, capa_id: int, move: Move | None = None) -> Capa:
     capa = selectors.capa_get_for_user(user=request.auth, pk=capa_id)
-    _require(request, capa.store_id, *(capabilities or (Capability.VIEW_FEEDBACK,)))
+    if move is None:
+        require(request.auth, READ, store_id=capa.store_id)
+    else:
+        CAPA.authorise(move, actor=request.auth, store_id=capa.store_id)
     return capa
 
 
 @router.post("/capas", response={201: CapaOut}, summary="Open a CAPA from a complaint or a frequent-issue cluster")
 def capa_create(request: HttpRequest, payload: CapaIn) -> Any:
-    store = _store_for(request, payload.store)
-    _require(request, store.pk, Capability.MANAGE_CAPA)
+    store = store_by_code(request.auth, payload.store)
+    CAPA.authorise(CAPA.get("open"), actor=request.auth, store_id=store.pk)
     complaint = None
     if payload.complaint is not None:
         complaint = Complaint.objects.filter(pk=payload.complaint, store=store).first()
@@ -848,10 +896,9 @@ def capa_create(request: HttpRequest, payload: CapaIn) -> Any:
 @router.get("/capas", response=list[CapaOut], summary="CAPAs of the caller's stores")
 @paginate(BoundedPagination)
 def capa_list(request: HttpRequest, filters: Query[CapaFilter]) -> Any:
-    store_ids = frozenset(
-        s for s in _store_ids(request, filters.store) if user_can(request.auth, Capability.VIEW_FEEDBACK, s)
+    return selectors.capa_list(
+        user=request.auth, store_ids=store_ids_for(request.auth, filters.store), status=filters.status, capability=READ
     )
-    return selectors.capa_list(user=request.auth, store_ids=store_ids, status=filters.status)
 
 
 @router.get("/capas/{capa_id}", response=CapaOut, summary="One CAPA")
@@ -863,34 +910,35 @@ def capa_detail(request: HttpRequest, capa_id: int) -> Any:
     "/capas/{capa_id}", response=CapaOut, summary="Record the analysis, the KPI figures, the procedure change"
 )
 def capa_update(request: HttpRequest, capa_id: int, payload: CapaUpdateIn) -> Any:
-    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    capa = _capa(request, capa_id, CAPA.get("edit"))
     services.capa_update(capa=capa, by=request.auth, **payload.dict(exclude_unset=True))
     return _capa(request, capa_id)
 
 
 @router.post("/capas/{capa_id}/actions", response={201: CapaOut}, summary="Add a corrective action")
 def capa_action_add(request: HttpRequest, capa_id: int, payload: CapaActionIn) -> Any:
-    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    capa = _capa(request, capa_id, CAPA.get("edit"))
+    owner = staff_member(payload.owner, store_id=capa.store_id, field="owner", roles=CAPA_ACTION_OWNER_ROLES)
     services.capa_action_add(
-        capa=capa,
-        by=request.auth,
-        description=payload.description,
-        owner=_staff(payload.owner, "owner"),
-        due_date=payload.due_date,
+        capa=capa, by=request.auth, description=payload.description, owner=owner, due_date=payload.due_date
     )
     return 201, _capa(request, capa_id)
 
 
 @router.post("/capas/{capa_id}/actions/{action_id}/done", response=CapaOut, summary="Mark an action done")
 def capa_action_done(request: HttpRequest, capa_id: int, action_id: int) -> Any:
-    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
-    services.capa_action_done(action=selectors.capa_action_get(capa=capa, pk=action_id), by=request.auth)
+    capa = _capa(request, capa_id)
+    action = selectors.capa_action_get(capa=capa, pk=action_id)
+    # The manager, or the action's own owner.
+    CAPA.authorise(CAPA.get("action_done"), actor=request.auth, store_id=capa.store_id, assignee_id=action.owner_id)
+    services.capa_action_done(action=action, by=request.auth)
     return _capa(request, capa_id)
 
 
 @router.post("/capas/{capa_id}/transition", response=CapaOut, summary="Move the CAPA to its next step")
 def capa_transition(request: HttpRequest, capa_id: int, payload: CapaTransitionIn) -> Any:
-    capa = _capa(request, capa_id, Capability.MANAGE_CAPA)
+    capa = selectors.capa_get_for_user(user=request.auth, pk=capa_id)
+    CAPA.authorise(capa_step(capa.status, payload.to), actor=request.auth, store_id=capa.store_id)
     services.capa_transition(capa=capa, to=payload.to, by=request.auth, note=payload.note)
     return _capa(request, capa_id)
 
@@ -932,8 +980,8 @@ class FrequentIssuesFilter(Schema):
     "against the previous month.",
 )
 def frequent_issues(request: HttpRequest, filters: Query[FrequentIssuesFilter]) -> Any:
-    store = _store_for(request, filters.store)
-    _require(request, store.pk, Capability.VIEW_FEEDBACK)
+    store = store_by_code(request.auth, filters.store)
+    require(request.auth, READ, store_id=store.pk)
     year, month = (int(part) for part in filters.month.split("-"))
     if not 2000 <= year <= 2100:
         raise ValidationError({"month": [_("Choose a month between the years 2000 and 2100.")]})

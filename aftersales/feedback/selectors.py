@@ -35,7 +35,11 @@ from aftersales.feedback.models import (
     SurveyResponse,
 )
 from aftersales.organisation.models import Store
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.selectors import setting_values_for_store
+
+# Lists cover the stores where the user holds this capability (`for_user(user, capability)`) unless told otherwise.
+READ = Capability.VIEW_FEEDBACK
 
 # ------------------------------------------------------------------------------------------- complaints
 
@@ -48,8 +52,9 @@ def complaint_list(
     open_only: bool = False,
     owner: Any = None,
     overdue_at: dt.datetime | None = None,
+    capability: Capability = READ,
 ) -> QuerySet[Complaint]:
-    complaints = Complaint.objects.for_user(user, store_ids=store_ids).select_related(
+    complaints = Complaint.objects.for_user(user, capability, store_ids=store_ids).select_related(
         "store", "customer", "owner__staff_profile", "order"
     )
     if status:
@@ -125,8 +130,10 @@ def complaint_clocks(complaint: Complaint, *, now: dt.datetime | None = None) ->
 # ------------------------------------------------------------------------------------------ suggestions
 
 
-def suggestion_list(*, user: Any, store_ids: frozenset[int], status: str | None = None) -> QuerySet[Suggestion]:
-    suggestions = Suggestion.objects.for_user(user, store_ids=store_ids).select_related("store", "customer")
+def suggestion_list(
+    *, user: Any, store_ids: frozenset[int], status: str | None = None, capability: Capability = READ
+) -> QuerySet[Suggestion]:
+    suggestions = Suggestion.objects.for_user(user, capability, store_ids=store_ids).select_related("store", "customer")
     if status:
         suggestions = suggestions.filter(status=status)
     return suggestions.order_by("-received_at", "-id")
@@ -146,10 +153,15 @@ def suggestions_awaiting_decision(*, user: Any, store_ids: frozenset[int]) -> Qu
 
 
 def follow_up_queue(
-    *, user: Any, store_ids: frozenset[int], due_only: bool = False, now: dt.datetime | None = None
+    *,
+    user: Any,
+    store_ids: frozenset[int],
+    due_only: bool = False,
+    now: dt.datetime | None = None,
+    capability: Capability = READ,
 ) -> QuerySet[FollowUp]:
     """The agents' call queue: open follow-ups, oldest due first."""
-    queue = FollowUp.objects.for_user(user, store_ids=store_ids).filter(status=FollowUpStatus.OPEN)
+    queue = FollowUp.objects.for_user(user, capability, store_ids=store_ids).filter(status=FollowUpStatus.OPEN)
     if due_only:
         queue = queue.filter(due_at__lte=now or clock.now())
     return queue.select_related("store", "order__customer", "order__vehicle", "order__advisor__staff_profile").order_by(
@@ -184,8 +196,11 @@ def survey_response_list(
     order_id: int | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    capability: Capability = READ,
 ) -> QuerySet[SurveyResponse]:
-    responses = SurveyResponse.objects.for_user(user, store_ids=store_ids).select_related("store", "order", "customer")
+    responses = SurveyResponse.objects.for_user(user, capability, store_ids=store_ids).select_related(
+        "store", "order", "customer"
+    )
     if channel:
         responses = responses.filter(channel=channel)
     if order_id is not None:
@@ -255,9 +270,14 @@ def survey_scores(*, store: Store, since: dt.datetime, until: dt.datetime, follo
 
 
 def recovery_task_list(
-    *, user: Any, store_ids: frozenset[int], advisor: Any = None, open_only: bool = False
+    *,
+    user: Any,
+    store_ids: frozenset[int],
+    advisor: Any = None,
+    open_only: bool = False,
+    capability: Capability = READ,
 ) -> QuerySet[RecoveryTask]:
-    tasks = RecoveryTask.objects.for_user(user, store_ids=store_ids).select_related(
+    tasks = RecoveryTask.objects.for_user(user, capability, store_ids=store_ids).select_related(
         "store", "order__customer", "advisor__staff_profile", "response"
     )
     if advisor is not None:
@@ -276,8 +296,10 @@ def recovery_get_for_user(*, user: Any, pk: Any) -> RecoveryTask:
 # --------------------------------------------------------------------------------------------------- CAPA
 
 
-def capa_list(*, user: Any, store_ids: frozenset[int], status: str | None = None) -> QuerySet[Capa]:
-    capas = Capa.objects.for_user(user, store_ids=store_ids).select_related("store", "complaint")
+def capa_list(
+    *, user: Any, store_ids: frozenset[int], status: str | None = None, capability: Capability = READ
+) -> QuerySet[Capa]:
+    capas = Capa.objects.for_user(user, capability, store_ids=store_ids).select_related("store", "complaint")
     if status:
         capas = capas.filter(status=status)
     return capas.prefetch_related(

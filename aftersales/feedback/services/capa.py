@@ -15,29 +15,41 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
-from aftersales.feedback import transitions
 from aftersales.feedback.choices import CapaStatus, ComplaintCategory
 from aftersales.feedback.models import Capa, CapaAction, CapaEvent, Complaint
-from aftersales.feedback.services.common import Errors, actor, clean_choice, clean_text
+from aftersales.feedback.services.common import Errors, clean_choice, clean_text
+from aftersales.feedback.transitions import CAPA, CAPA_EDITABLE, capa_step
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.rules import Actor, actor_user
 
 C = CapaStatus
 INVALID_MOVE = "A CAPA cannot go from “{old}” to “{new}”."
 NOT_EDITABLE = "A closed CAPA cannot be changed."
 
 
+def _authorise(capa: Capa, name: str, by: Actor, assignee_id: int | None = None) -> None:
+    """The rulebook first; the state and the guards come after, with their own messages."""
+    CAPA.authorise(CAPA.get(name), actor=by, store_id=capa.store_id, assignee_id=assignee_id)
+
+
+def _editable(capa: Capa) -> None:
+    if capa.status not in CAPA_EDITABLE:
+        raise ApplicationError(_(NOT_EDITABLE), {"code": "invalid_transition"})
+
+
 @transaction.atomic
 def capa_open(
     *,
     store: Store,
-    by: Any,
+    by: Actor,
     title: Any,
     complaint: Complaint | None = None,
     cluster_category: Any = "",
     cluster_month: dt.date | None = None,
 ) -> Capa:
     """Open a CAPA from one complaint, or from a frequent-issue cluster (a category in a month)."""
+    CAPA.authorise(CAPA.get("open"), actor=by, store_id=store.pk)
     errors = Errors()
     title = clean_text(errors, "title", title, max_length=200)
     if complaint is not None:
@@ -56,12 +68,14 @@ def capa_open(
         complaint=complaint,
         cluster_category=cluster_category or "",
         cluster_month=cluster_month.replace(day=1) if cluster_month else None,
-        opened_by=actor(by),
+        opened_by=actor_user(by),
     )
     capa.full_clean()
     capa.save()
-    CapaEvent.objects.create(capa=capa, from_status="", to_status=C.OPEN, at=clock.now(), by=actor(by))
-    audit_record(actor=by, action="capa.open", obj=capa, changes={"complaint": getattr(complaint, "pk", None)})
+    CapaEvent.objects.create(capa=capa, from_status="", to_status=C.OPEN, at=clock.now(), by=actor_user(by))
+    audit_record(
+        actor=actor_user(by), action="capa.open", obj=capa, changes={"complaint": getattr(complaint, "pk", None)}
+    )
     return capa
 
 
@@ -80,10 +94,10 @@ def _decimal(errors: Errors, field: str, value: Any) -> Decimal | None:
 
 
 @transaction.atomic
-def capa_update(*, capa: Capa, by: Any, **data: Any) -> Capa:
+def capa_update(*, capa: Capa, by: Actor, **data: Any) -> Capa:
     """Change the analysis: root_cause, procedure_change, kpi_name, kpi_before, kpi_after (only those given)."""
-    if capa.status not in transitions.CAPA_EDITABLE:
-        raise ApplicationError(_(NOT_EDITABLE))
+    _authorise(capa, "edit", by)
+    _editable(capa)
     errors = Errors()
     unknown = set(data) - {"root_cause", "procedure_change", "kpi_name", "kpi_before", "kpi_after"}
     for name in sorted(unknown):
@@ -103,7 +117,7 @@ def capa_update(*, capa: Capa, by: Any, **data: Any) -> Capa:
         setattr(capa, name, value)
     capa.save(update_fields=[*clean, "updated_at"])
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="capa.update",
         obj=capa,
         changes={k: [str(old[k]), str(v)] for k, v in clean.items() if old[k] != v},
@@ -112,9 +126,9 @@ def capa_update(*, capa: Capa, by: Any, **data: Any) -> Capa:
 
 
 @transaction.atomic
-def capa_action_add(*, capa: Capa, by: Any, description: Any, owner: Any, due_date: Any) -> CapaAction:
-    if capa.status not in transitions.CAPA_EDITABLE:
-        raise ApplicationError(_(NOT_EDITABLE))
+def capa_action_add(*, capa: Capa, by: Actor, description: Any, owner: Any, due_date: Any) -> CapaAction:
+    _authorise(capa, "edit", by)
+    _editable(capa)
     errors = Errors()
     description = clean_text(errors, "description", description, max_length=300)
     if (
@@ -127,19 +141,22 @@ def capa_action_add(*, capa: Capa, by: Any, description: Any, owner: Any, due_da
         errors.add("due_date", _("Enter a date."))
     errors.raise_if_any()
     action = CapaAction.objects.create(capa=capa, description=description, owner=owner, due_date=due_date)
-    audit_record(actor=by, action="capa.action_add", obj=capa, changes={"action": action.pk, "owner": owner.pk})
+    audit_record(
+        actor=actor_user(by), action="capa.action_add", obj=capa, changes={"action": action.pk, "owner": owner.pk}
+    )
     return action
 
 
 @transaction.atomic
-def capa_action_done(*, action: CapaAction, by: Any) -> CapaAction:
+def capa_action_done(*, action: CapaAction, by: Actor) -> CapaAction:
+    """The manager, or the action's own owner, marks it done."""
+    _authorise(action.capa, "action_done", by, assignee_id=action.owner_id)
     now = clock.now()
-    if action.capa.status not in transitions.CAPA_EDITABLE:
-        raise ApplicationError(_(NOT_EDITABLE))
+    _editable(action.capa)
     if not CapaAction.objects.filter(pk=action.pk, done_at__isnull=True).update(done_at=now, updated_at=now):
         raise ApplicationError(_("This action is already done."))
     action.done_at = now
-    audit_record(actor=by, action="capa.action_done", obj=action.capa, changes={"action": action.pk})
+    audit_record(actor=actor_user(by), action="capa.action_done", obj=action.capa, changes={"action": action.pk})
     return action
 
 
@@ -159,13 +176,16 @@ def _guard(capa: Capa, to: str) -> None:
 
 
 @transaction.atomic
-def capa_transition(*, capa: Capa, to: Any, by: Any, note: Any = "") -> Capa:
+def capa_transition(*, capa: Capa, to: Any, by: Actor, note: Any = "") -> Capa:
+    """Move the CAPA to the next step (or back from verifying to acting): every step is the manager's."""
+    old = capa.status
+    step = capa_step(old, to)
+    _authorise(capa, step.name, by)
     errors = Errors()
     to = clean_choice(errors, "to", to, CapaStatus)
     note = clean_text(errors, "note", note, required=False, max_length=300)
     errors.raise_if_any()
-    old = capa.status
-    if not transitions.allowed(transitions.CAPA_FLOW, old, to):
+    if step.target != to or old not in step.sources:
         raise ApplicationError(
             _(INVALID_MOVE).format(old=C(old).label, new=C(to).label), {"code": "invalid_transition"}
         )
@@ -178,6 +198,6 @@ def capa_transition(*, capa: Capa, to: Any, by: Any, note: Any = "") -> Capa:
         raise ApplicationError(_("Someone else changed this CAPA meanwhile; reload and try again."))
     for key, value in changes.items():
         setattr(capa, key, value)
-    CapaEvent.objects.create(capa=capa, from_status=old, to_status=to, at=now, by=actor(by), note=note)
-    audit_record(actor=by, action="capa.transition", obj=capa, changes={"status": [old, to], "note": note})
+    CapaEvent.objects.create(capa=capa, from_status=old, to_status=to, at=now, by=actor_user(by), note=note)
+    audit_record(actor=actor_user(by), action="capa.transition", obj=capa, changes={"status": [old, to], "note": note})
     return capa

@@ -18,7 +18,6 @@ from aftersales.core.audit import audit_record
 from aftersales.core.calendar import add_calendar_hours
 from aftersales.core.exceptions import ApplicationError
 from aftersales.customers.models import Customer
-from aftersales.feedback import transitions
 from aftersales.feedback.choices import (
     ComplaintCategory,
     ComplaintClock,
@@ -30,7 +29,6 @@ from aftersales.feedback.choices import (
 from aftersales.feedback.models import Complaint, ComplaintEscalation, ComplaintEvent, ComplaintTransfer
 from aftersales.feedback.services.common import (
     Errors,
-    actor,
     alert,
     clean_choice,
     clean_received_at,
@@ -41,8 +39,10 @@ from aftersales.feedback.services.common import (
     settings_for,
     store_managers,
 )
+from aftersales.feedback.transitions import COMPLAINT
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.service.models import RepairOrder
 
 S = ComplaintStatus
@@ -106,12 +106,13 @@ def complaint_log(
     category: Any,
     priority: Any,
     description: Any,
-    by: Any,
+    by: Actor,
     received_at: dt.datetime | None = None,
     order: RepairOrder | None = None,
 ) -> Complaint:
-    """Log a complaint.  The member of staff who takes it owns it (首问负责制); one logged from the customer's
-    page or an import has no owner until someone acknowledges it."""
+    """Log a complaint.  The member of staff who takes it owns it (首问负责制); one the customer reports through
+    their link (`by=Party.CUSTOMER`) has no owner until someone acknowledges it."""
+    COMPLAINT.authorise(COMPLAINT.get("log"), actor=by, store_id=store.pk)
     now = clock.now()
     errors = Errors()
     if customer is None or customer.store_id != store.pk:
@@ -126,7 +127,7 @@ def complaint_log(
     ):
         errors.add("order", _("No repair order of this customer with this id."))
     errors.raise_if_any()
-    if channel == FeedbackChannel.CUSTOMER_PAGE and by is None and order is not None:
+    if channel == FeedbackChannel.CUSTOMER_PAGE and by is Party.CUSTOMER and order is not None:
         _customer_link_cap(store=store, order=order, now=now)
     due = complaint_due_times(store=store, channel=channel, received_at=received)
     complaint = Complaint(
@@ -139,17 +140,17 @@ def complaint_log(
         description=description,
         received_at=received,
         logged_at=now,
-        logged_by=actor(by),
-        owner=actor(by),
+        logged_by=actor_user(by),
+        owner=actor_user(by),
         acknowledge_due=due.acknowledge_due,
         contact_due=due.contact_due,
         resolve_due=due.resolve_due,
     )
     complaint.full_clean()
     complaint.save()
-    ComplaintEvent.objects.create(complaint=complaint, from_status="", to_status=S.NEW, at=now, by=actor(by))
+    ComplaintEvent.objects.create(complaint=complaint, from_status="", to_status=S.NEW, at=now, by=actor_user(by))
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="complaint.log",
         obj=complaint,
         changes={"channel": channel, "category": category, "priority": priority, "received_at": received.isoformat()},
@@ -157,10 +158,19 @@ def complaint_log(
     return complaint
 
 
-def _move(complaint: Complaint, to: str, by: Any, note: str = "", **changes: Any) -> Complaint:
-    """Table check, compare-and-set, event and audit: the only place a complaint's status changes."""
+def _authorise(complaint: Complaint, name: str, by: Actor) -> None:
+    """The rulebook first: may `by` make this move in the complaint's store?  The state comes after, in `_move`,
+    with its own message."""
+    COMPLAINT.authorise(COMPLAINT.get(name), actor=by, store_id=complaint.store_id)
+
+
+def _move(complaint: Complaint, name: str, by: Actor, note: str = "", **changes: Any) -> Complaint:
+    """State check against the move's sources, compare-and-set, event and audit: the only place a complaint's
+    status changes (the caller has authorised `by`)."""
     old = complaint.status
-    if not transitions.allowed(transitions.COMPLAINT_FLOW, old, to):
+    move = COMPLAINT.get(name)
+    to = str(move.target)
+    if old not in move.sources:
         raise ApplicationError(
             _(INVALID_MOVE).format(old=S(old).label, new=S(to).label), {"code": "invalid_transition"}
         )
@@ -173,9 +183,11 @@ def _move(complaint: Complaint, to: str, by: Any, note: str = "", **changes: Any
             setattr(complaint, key, value)
     if any(hasattr(v, "resolve_expression") for v in fields.values()):
         complaint.refresh_from_db()
-    ComplaintEvent.objects.create(complaint=complaint, from_status=old, to_status=to, at=now, by=actor(by), note=note)
+    ComplaintEvent.objects.create(
+        complaint=complaint, from_status=old, to_status=to, at=now, by=actor_user(by), note=note
+    )
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="complaint.transition",
         obj=complaint,
         changes={"status": [old, to], "note": note, **{k: str(v) for k, v in changes.items()}},
@@ -184,46 +196,51 @@ def _move(complaint: Complaint, to: str, by: Any, note: str = "", **changes: Any
 
 
 @transaction.atomic
-def complaint_acknowledge(*, complaint: Complaint, by: Any, note: Any = "") -> Complaint:
-    """The owner has taken the complaint and told the customer it is being handled.  A complaint nobody owns
-    yet (customer page, import) becomes the acknowledger's."""
+def complaint_acknowledge(*, complaint: Complaint, by: Actor, note: Any = "") -> Complaint:
+    """The owner has taken the new complaint and told the customer it is being handled.  A complaint nobody
+    owns yet (the customer's page) becomes the acknowledger's.  A resolved or closed one comes back through
+    `complaint_reopen` (its reason, its count), never through this."""
+    _authorise(complaint, "acknowledge", by)
     errors = Errors()
     note = clean_text(errors, "note", note, required=False, max_length=500)
     errors.raise_if_any()
     changes: dict[str, Any] = {}
     if complaint.acknowledged_at is None:
         changes["acknowledged_at"] = clock.now()
-    if complaint.owner_id is None and actor(by) is not None:
-        changes["owner"] = by
-    return _move(complaint, S.ACKNOWLEDGED, by, note, **changes)
+    if complaint.owner_id is None and actor_user(by) is not None:
+        changes["owner"] = actor_user(by)
+    return _move(complaint, "acknowledge", by, note, **changes)
 
 
 @transaction.atomic
-def complaint_contact(*, complaint: Complaint, by: Any, note: Any = "") -> Complaint:
+def complaint_contact(*, complaint: Complaint, by: Actor, note: Any = "") -> Complaint:
     """The owner has talked the problem through with the customer (the contact clock stops at the first
     contact; after a reopening the customer is contacted again, the first time stays)."""
+    _authorise(complaint, "contact", by)
     errors = Errors()
     note = clean_text(errors, "note", note, required=False, max_length=500)
     errors.raise_if_any()
     changes: dict[str, Any] = {}
     if complaint.contacted_at is None:
         changes["contacted_at"] = clock.now()
-    return _move(complaint, S.CONTACTED, by, note, **changes)
+    return _move(complaint, "contact", by, note, **changes)
 
 
 @transaction.atomic
-def complaint_resolve(*, complaint: Complaint, by: Any, resolution: Any) -> Complaint:
+def complaint_resolve(*, complaint: Complaint, by: Actor, resolution: Any) -> Complaint:
+    _authorise(complaint, "resolve", by)
     errors = Errors()
     resolution = clean_text(errors, "resolution", resolution)
     errors.raise_if_any()
-    return _move(complaint, S.RESOLVED, by, "", resolution=resolution, resolved_at=clock.now())
+    return _move(complaint, "resolve", by, "", resolution=resolution, resolved_at=clock.now())
 
 
 @transaction.atomic
 def complaint_close(
-    *, complaint: Complaint, by: Any, customer_confirmed: Any, satisfaction: Any, note: Any = ""
+    *, complaint: Complaint, by: Actor, customer_confirmed: Any, satisfaction: Any, note: Any = ""
 ) -> Complaint:
     """Closing needs the resolution, the customer's confirmation and their satisfaction with the handling (1–5)."""
+    _authorise(complaint, "close", by)
     errors = Errors()
     note = clean_text(errors, "note", note, required=False, max_length=500)
     if customer_confirmed is not True:
@@ -236,7 +253,7 @@ def complaint_close(
     now = clock.now()
     return _move(
         complaint,
-        S.CLOSED,
+        "close",
         by,
         note,
         customer_confirmed_at=now,
@@ -246,19 +263,16 @@ def complaint_close(
 
 
 @transaction.atomic
-def complaint_reopen(*, complaint: Complaint, by: Any, reason: Any) -> Complaint:
-    """The customer is not satisfied after all: back to acknowledged, counted; the resolve clock runs on."""
+def complaint_reopen(*, complaint: Complaint, by: Actor, reason: Any) -> Complaint:
+    """The customer is not satisfied after all: back to acknowledged, counted; the resolve clock runs on.  The
+    only way back from resolved or closed."""
+    _authorise(complaint, "reopen", by)
     errors = Errors()
     reason = clean_text(errors, "reason", reason, max_length=500)
     errors.raise_if_any()
-    if complaint.status not in (S.RESOLVED, S.CLOSED):
-        raise ApplicationError(
-            _(INVALID_MOVE).format(old=S(complaint.status).label, new=S.ACKNOWLEDGED.label),
-            {"code": "invalid_transition"},
-        )
     return _move(
         complaint,
-        S.ACKNOWLEDGED,
+        "reopen",
         by,
         reason,
         reopened_count=F("reopened_count") + 1,
@@ -270,8 +284,9 @@ def complaint_reopen(*, complaint: Complaint, by: Any, reason: Any) -> Complaint
 
 
 @transaction.atomic
-def complaint_transfer(*, complaint: Complaint, by: Any, to: Any, reason: Any) -> ComplaintTransfer:
+def complaint_transfer(*, complaint: Complaint, by: Actor, to: Any, reason: Any) -> ComplaintTransfer:
     """Hand the complaint to another member of staff of the store who handles complaints, with the reason."""
+    _authorise(complaint, "transfer", by)
     errors = Errors()
     reason = clean_text(errors, "reason", reason, max_length=300)
     if (
@@ -283,17 +298,22 @@ def complaint_transfer(*, complaint: Complaint, by: Any, to: Any, reason: Any) -
     elif to.pk == complaint.owner_id:
         errors.add("to", _("This person already owns the complaint."))
     errors.raise_if_any()
-    if complaint.status not in transitions.COMPLAINT_TRANSFERABLE:
-        raise ApplicationError(_("A closed complaint cannot be transferred; reopen it first."))
+    if complaint.status not in COMPLAINT.get("transfer").sources:
+        raise ApplicationError(
+            _("A closed complaint cannot be transferred; reopen it first."), {"code": "invalid_transition"}
+        )
     old_owner = complaint.owner_id
     if not Complaint.objects.filter(pk=complaint.pk, owner_id=old_owner).update(owner=to, updated_at=clock.now()):
         raise ApplicationError(_(LOST_RACE), {"code": "conflict"})
     transfer = ComplaintTransfer.objects.create(
-        complaint=complaint, from_owner_id=old_owner, to_owner=to, reason=reason, at=clock.now(), by=actor(by)
+        complaint=complaint, from_owner_id=old_owner, to_owner=to, reason=reason, at=clock.now(), by=actor_user(by)
     )
     complaint.owner = to
     audit_record(
-        actor=by, action="complaint.transfer", obj=complaint, changes={"owner": [old_owner, to.pk], "reason": reason}
+        actor=actor_user(by),
+        action="complaint.transfer",
+        obj=complaint,
+        changes={"owner": [old_owner, to.pk], "reason": reason},
     )
     return transfer
 
@@ -309,6 +329,7 @@ def _escalate(complaint: Complaint, clock_name: str, due: dt.datetime, now: dt.d
             .select_related("store", "owner__staff_profile")
             .get(pk=complaint.pk)
         )
+        COMPLAINT.authorise(COMPLAINT.get("escalate"), actor=Party.SYSTEM, store_id=locked.store_id)
         level = EscalationLevel.STORE if locked.breach_count == 0 else EscalationLevel.GROUP
         try:
             with transaction.atomic():
@@ -355,7 +376,7 @@ def complaint_escalation_sweep(*, now: dt.datetime | None = None) -> int:
     for clock_name, due_field, done_field in CLOCKS:
         breached = (
             Complaint.objects.filter(
-                status__in=transitions.COMPLAINT_OPEN_STATES,
+                status__in=COMPLAINT.get("escalate").sources,
                 **{f"{due_field}__lt": now, f"{done_field}__isnull": True},
             )
             .exclude(escalations__clock=clock_name)

@@ -18,11 +18,13 @@ from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.feedback.choices import FOLLOW_UP_CHANNELS, CallOutcome, FollowUpStatus, SurveyChannel
 from aftersales.feedback.models import CallAttempt, FollowUp, SurveyResponse
-from aftersales.feedback.services.common import Errors, actor, clean_choice, clean_text, settings_for
+from aftersales.feedback.services.common import Errors, clean_choice, clean_text, settings_for
 from aftersales.feedback.services.links import survey_link_url
 from aftersales.feedback.services.surveys import survey_response_record
+from aftersales.feedback.transitions import FOLLOW_UP
 from aftersales.messaging.services import message_enqueue
 from aftersales.organisation.models import Store
+from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 
@@ -31,6 +33,13 @@ FOLLOW_UP_WINDOW = dt.timedelta(days=7)
 NOT_OPEN = "This follow-up is closed."
 NO_ATTEMPTS_LEFT = "All call attempts of this follow-up are used."
 REACHED_NEEDS_SURVEY = "A reached customer's answers are recorded with the call: send the survey answers."
+# The rulebook's move for each outcome of a call (a failed last attempt is "unreachable").
+OUTCOME_MOVES: dict[str, str] = {
+    CallOutcome.REACHED: "reached",
+    CallOutcome.NO_ANSWER: "no_answer",
+    CallOutcome.WRONG_NUMBER: "unreachable",
+    CallOutcome.REFUSED: "refused",
+}
 
 
 def _invite(order: RepairOrder) -> None:
@@ -47,9 +56,10 @@ def _invite(order: RepairOrder) -> None:
     )
 
 
-def follow_up_create(*, order: RepairOrder) -> FollowUp | None:
+def follow_up_create(*, order: RepairOrder, by: Actor = Party.SYSTEM) -> FollowUp | None:
     """The follow-up of one delivered order (None when it exists already).  A visit already answered from the
-    customer's link is created closed.  An order not delivered has no follow-up (None)."""
+    customer's link is created closed.  An order not delivered has no follow-up (None).  The system opens them."""
+    FOLLOW_UP.authorise(FOLLOW_UP.get("open"), actor=by, store_id=order.store_id)
     if order.delivered_at is None:
         return None
     values = settings_for(order.store)
@@ -98,7 +108,7 @@ def follow_up_sweep(*, now: dt.datetime | None = None, store: Store | None = Non
 def follow_up_attempt_record(
     *,
     follow_up: FollowUp,
-    by: Any,
+    by: Actor,
     outcome: Any,
     note: Any = "",
     answers: Any = None,
@@ -108,6 +118,9 @@ def follow_up_attempt_record(
     """One call.  Reached: the survey answers are recorded with it (consent asked on the call) and the
     follow-up is done.  Refused: closed as refused.  Wrong number: closed as unreachable.  No answer: the
     follow-up stays in the queue until the last attempt, then closes as unreachable."""
+    # Every outcome is the caller's (FOLLOW_UP) move: the rulebook answers before anything else is read.
+    name = OUTCOME_MOVES.get(outcome, "no_answer") if isinstance(outcome, str) else "no_answer"
+    FOLLOW_UP.authorise(FOLLOW_UP.get(name), actor=by, store_id=follow_up.store_id)
     errors = Errors()
     outcome = clean_choice(errors, "outcome", outcome, CallOutcome)
     note = clean_text(errors, "note", note, required=False, max_length=300)
@@ -127,7 +140,7 @@ def follow_up_attempt_record(
         raise ApplicationError(_("Someone else recorded a call meanwhile; reload and try again."), {"code": "conflict"})
     follow_up.attempts = used + 1
     attempt = CallAttempt.objects.create(
-        follow_up=follow_up, number=used + 1, outcome=outcome, note=note, at=now, by=actor(by)
+        follow_up=follow_up, number=used + 1, outcome=outcome, note=note, at=now, by=actor_user(by)
     )
     closing: str | None = None
     if outcome == CallOutcome.REACHED:
@@ -147,11 +160,11 @@ def follow_up_attempt_record(
         closing = F.UNREACHABLE
     if closing is not None:
         FollowUp.objects.filter(pk=follow_up.pk, status=F.OPEN).update(
-            status=closing, closed_at=now, closed_by=actor(by), updated_at=now
+            status=closing, closed_at=now, closed_by=actor_user(by), updated_at=now
         )
         follow_up.status, follow_up.closed_at = closing, now
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="follow_up.attempt",
         obj=follow_up,
         changes={"attempt": used + 1, "outcome": outcome, "status": follow_up.status},

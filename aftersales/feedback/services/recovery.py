@@ -17,7 +17,6 @@ from aftersales.feedback.choices import RecoveryOutcome, RecoveryStatus
 from aftersales.feedback.models import RecoveryTask, SurveyResponse
 from aftersales.feedback.services.common import (
     Errors,
-    actor,
     alert,
     clean_choice,
     clean_text,
@@ -27,6 +26,8 @@ from aftersales.feedback.services.common import (
     settings_for,
     store_managers,
 )
+from aftersales.feedback.transitions import RECOVERY
+from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.service.models import RepairOrder
 
 ALREADY_DONE = "This recovery task already has its outcome."
@@ -34,7 +35,8 @@ ALREADY_DONE = "This recovery task already has its outcome."
 
 def recovery_open_if_low(*, response: SurveyResponse, order: RepairOrder | None) -> RecoveryTask | None:
     """Open the recovery task when the overall score is below the store's threshold (call inside the
-    transaction that records the response)."""
+    transaction that records the response).  The system opens it, whoever recorded the survey."""
+    RECOVERY.authorise(RECOVERY.get("open"), actor=Party.SYSTEM, store_id=response.store_id)
     values = settings_for(response.store)
     threshold = int(values["low_score_threshold"])
     if response.overall is None or response.overall >= threshold:
@@ -70,15 +72,22 @@ def recovery_open_if_low(*, response: SurveyResponse, order: RepairOrder | None)
 
 
 @transaction.atomic
-def recovery_record(*, task: RecoveryTask, by: Any, outcome: Any, note: Any) -> RecoveryTask:
-    """The advisor's outcome: contacted, resolved or refused, with a note.  It closes the task."""
+def recovery_record(*, task: RecoveryTask, by: Actor, outcome: Any, note: Any) -> RecoveryTask:
+    """The advisor's outcome: contacted, resolved or refused, with a note.  It closes the task.  The store's
+    complaint desk may record it (the manager once the clock has run out, a colleague when the advisor is away)."""
+    RECOVERY.authorise(RECOVERY.get("record"), actor=by, store_id=task.store_id)
     errors = Errors()
     outcome = clean_choice(errors, "outcome", outcome, RecoveryOutcome)
     note = clean_text(errors, "note", note, max_length=2000)
     errors.raise_if_any()
     now = clock.now()
     if not RecoveryTask.objects.filter(pk=task.pk, status=RecoveryStatus.OPEN).update(
-        status=RecoveryStatus.DONE, outcome=outcome, note=note, closed_at=now, closed_by=actor(by), updated_at=now
+        status=RecoveryStatus.DONE,
+        outcome=outcome,
+        note=note,
+        closed_at=now,
+        closed_by=actor_user(by),
+        updated_at=now,
     ):
         raise ApplicationError(_(ALREADY_DONE), {"code": "already_done"})
     task.status, task.outcome, task.note, task.closed_at, task.closed_by = (
@@ -86,9 +95,11 @@ def recovery_record(*, task: RecoveryTask, by: Any, outcome: Any, note: Any) -> 
         outcome,
         note,
         now,
-        actor(by),
+        actor_user(by),
     )
-    audit_record(actor=by, action="recovery.record", obj=task, changes={"outcome": outcome, "in_time": task.in_time})
+    audit_record(
+        actor=actor_user(by), action="recovery.record", obj=task, changes={"outcome": outcome, "in_time": task.in_time}
+    )
     return task
 
 
@@ -118,6 +129,7 @@ def recovery_escalation_sweep(*, now: dt.datetime | None = None) -> int:
     )
     windows: dict[int, dt.timedelta] = {}
     for task in open_tasks.filter(escalated_group_at__isnull=True).order_by("due_at", "pk"):
+        RECOVERY.authorise(RECOVERY.get("escalate"), actor=Party.SYSTEM, store_id=task.store_id)
         with transaction.atomic():
             if task.escalated_store_at is None:
                 if RecoveryTask.objects.filter(pk=task.pk, escalated_store_at__isnull=True).update(

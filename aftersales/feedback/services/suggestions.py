@@ -14,12 +14,10 @@ from aftersales.core.audit import audit_record
 from aftersales.core.calendar import add_working_days
 from aftersales.core.exceptions import ApplicationError
 from aftersales.customers.models import Customer
-from aftersales.feedback import transitions
 from aftersales.feedback.choices import FeedbackChannel, SuggestionDecision, SuggestionStatus
 from aftersales.feedback.models import Suggestion
 from aftersales.feedback.services.common import (
     Errors,
-    actor,
     alert,
     clean_choice,
     clean_received_at,
@@ -28,7 +26,9 @@ from aftersales.feedback.services.common import (
     settings_for,
     store_managers,
 )
+from aftersales.feedback.transitions import SUGGESTION
 from aftersales.organisation.models import Store
+from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import closed_days_for_store
 
 G = SuggestionStatus
@@ -47,9 +47,10 @@ def suggestion_log(
     customer: Customer | None,
     channel: Any,
     description: Any,
-    by: Any,
+    by: Actor,
     received_at: dt.datetime | None = None,
 ) -> Suggestion:
+    SUGGESTION.authorise(SUGGESTION.get("log"), actor=by, store_id=store.pk)
     now = clock.now()
     errors = Errors()
     if customer is None or customer.store_id != store.pk:
@@ -65,13 +66,13 @@ def suggestion_log(
         description=description,
         received_at=received,
         logged_at=now,
-        logged_by=actor(by),
+        logged_by=actor_user(by),
         decision_due=suggestion_decision_due(store=store, received_at=received),
     )
     suggestion.full_clean()
     suggestion.save()
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="suggestion.log",
         obj=suggestion,
         changes={"channel": channel, "received_at": received.isoformat()},
@@ -79,9 +80,16 @@ def suggestion_log(
     return suggestion
 
 
-def _move(suggestion: Suggestion, to: str, by: Any, **changes: Any) -> Suggestion:
+def _authorise(suggestion: Suggestion, name: str, by: Actor) -> None:
+    SUGGESTION.authorise(SUGGESTION.get(name), actor=by, store_id=suggestion.store_id)
+
+
+def _move(suggestion: Suggestion, name: str, by: Actor, **changes: Any) -> Suggestion:
+    """The state against the move's sources (the caller has authorised `by`), compare-and-set, audit."""
     old = suggestion.status
-    if not transitions.allowed(transitions.SUGGESTION_FLOW, old, to):
+    move = SUGGESTION.get(name)
+    to = str(move.target)
+    if old not in move.sources:
         raise ApplicationError(
             _(INVALID_MOVE).format(old=G(old).label, new=G(to).label), {"code": "invalid_transition"}
         )
@@ -92,7 +100,7 @@ def _move(suggestion: Suggestion, to: str, by: Any, **changes: Any) -> Suggestio
     for key, value in changes.items():
         setattr(suggestion, key, value)
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="suggestion.transition",
         obj=suggestion,
         changes={"status": [old, to], **{k: str(v) for k, v in changes.items()}},
@@ -101,20 +109,28 @@ def _move(suggestion: Suggestion, to: str, by: Any, **changes: Any) -> Suggestio
 
 
 @transaction.atomic
-def suggestion_decide(*, suggestion: Suggestion, by: Any, decision: Any, note: Any = "") -> Suggestion:
+def suggestion_decide(*, suggestion: Suggestion, by: Actor, decision: Any, note: Any = "") -> Suggestion:
+    _authorise(suggestion, "decide", by)
     errors = Errors()
     decision = clean_choice(errors, "decision", decision, SuggestionDecision)
     note = clean_text(errors, "note", note, required=False)
     errors.raise_if_any()
     return _move(
-        suggestion, G.DECIDED, by, decision=decision, decision_note=note, decided_at=clock.now(), decided_by=actor(by)
+        suggestion,
+        "decide",
+        by,
+        decision=decision,
+        decision_note=note,
+        decided_at=clock.now(),
+        decided_by=actor_user(by),
     )
 
 
 @transaction.atomic
-def suggestion_tell_customer(*, suggestion: Suggestion, by: Any) -> Suggestion:
+def suggestion_tell_customer(*, suggestion: Suggestion, by: Actor) -> Suggestion:
     """The customer has been told the decision: the suggestion is closed."""
-    return _move(suggestion, G.CLOSED, by, customer_told_at=clock.now())
+    _authorise(suggestion, "close", by)
+    return _move(suggestion, "close", by, customer_told_at=clock.now())
 
 
 def suggestion_escalation_sweep(*, now: dt.datetime | None = None) -> int:
@@ -126,6 +142,7 @@ def suggestion_escalation_sweep(*, now: dt.datetime | None = None) -> int:
     )
     for suggestion in overdue.order_by("decision_due", "pk"):
         with transaction.atomic():
+            _authorise(suggestion, "escalate", Party.SYSTEM)
             if not Suggestion.objects.filter(pk=suggestion.pk, escalated_at__isnull=True).update(escalated_at=now):
                 continue
             alert(

@@ -26,7 +26,9 @@ from aftersales.customers.choices import ConsentChannel, ConsentPurpose
 from aftersales.customers.models import Consent
 from aftersales.feedback.choices import FollowUpStatus, ItemKind, SurveyChannel
 from aftersales.feedback.models import FollowUp, SurveyAnswer, SurveyInstrument, SurveyItem, SurveyResponse
-from aftersales.feedback.services.common import Errors, actor, clean_choice
+from aftersales.feedback.services.common import Errors, clean_choice
+from aftersales.feedback.transitions import SURVEY, SURVEY_MOVE_FOR_CHANNEL
+from aftersales.organisation.rules import Actor, actor_user
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 
@@ -168,15 +170,18 @@ def survey_response_record(
     order: RepairOrder,
     channel: Any,
     answers: Any,
-    by: Any,
+    by: Actor,
     expectations: Any = None,
     consent_given: bool = False,
     submitted_at: dt.datetime | None = None,
 ) -> SurveyResponse:
     """Record one survey of a delivered visit.  Validates everything first; a low overall score opens the
-    recovery task in the same transaction; a follow-up answer closes the open follow-up."""
+    recovery task in the same transaction; a follow-up answer closes the open follow-up.  Who may record it
+    depends on the channel (transitions.SURVEY): the customer alone answers through their link."""
     from aftersales.feedback.services.recovery import recovery_open_if_low
 
+    if isinstance(channel, str) and channel in SURVEY_MOVE_FOR_CHANNEL:
+        SURVEY.authorise(SURVEY.get(SURVEY_MOVE_FOR_CHANNEL[channel]), actor=by, store_id=order.store_id)
     errors = Errors()
     channel = clean_choice(errors, "channel", channel, SurveyChannel)
     errors.raise_if_any()
@@ -195,7 +200,7 @@ def survey_response_record(
             purpose=ConsentPurpose.SURVEYS,
             granted=True,
             channel=CONSENT_CHANNEL_FOR[channel],
-            by=by,
+            by=actor_user(by),
         )
     now = clock.now()
     by_key = {answer.item.key: answer for answer in cleaned}
@@ -212,7 +217,7 @@ def survey_response_record(
                 overall=overall.value if overall else None,
                 recommend=recommend.value if recommend else None,
                 submitted_at=submitted_at or now,
-                recorded_by=actor(by),
+                recorded_by=actor_user(by),
             )
     except IntegrityError as exc:  # the same visit answered twice at the same moment
         raise ApplicationError(_(ALREADY_ANSWERED), {"code": "already_answered"}) from exc
@@ -221,14 +226,14 @@ def survey_response_record(
         for a in cleaned
     )
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="survey.record",
         obj=response,
         changes={"order": order.pk, "channel": channel, "overall": response.overall, "recommend": response.recommend},
     )
     if channel in (SurveyChannel.FOLLOW_UP_CALL, SurveyChannel.CUSTOMER_LINK):
         FollowUp.objects.filter(order=order, status=FollowUpStatus.OPEN).update(
-            status=FollowUpStatus.DONE, response=response, closed_at=now, closed_by=actor(by), updated_at=now
+            status=FollowUpStatus.DONE, response=response, closed_at=now, closed_by=actor_user(by), updated_at=now
         )
     recovery_open_if_low(response=response, order=order)
     return response

@@ -14,6 +14,7 @@ from aftersales.feedback.choices import ComplaintStatus as S
 from aftersales.feedback.models import Complaint, ComplaintEscalation
 from aftersales.feedback.selectors import complaint_clocks
 from aftersales.feedback.tests.conftest import alerts, minutes
+from aftersales.organisation.rules import Party
 from aftersales.organisation.services import settings_update
 
 from .conftest import shanghai
@@ -149,8 +150,8 @@ class ComplaintFlowTests:
         assert complaint.owner == shop.cast.bob
         assert (transfer.from_owner, transfer.to_owner, transfer.reason) == (shop.cast.alice, shop.cast.bob, "轮班")
 
-    def test_an_imported_complaint_belongs_to_whoever_acknowledges_it(self, shop):
-        complaint = log(shop, channel="online_review", by=object())
+    def test_a_customer_s_own_report_belongs_to_whoever_acknowledges_it(self, shop):
+        complaint = log(shop, channel="customer_page", by=Party.CUSTOMER)
         assert complaint.owner is None
         services.complaint_acknowledge(complaint=complaint, by=shop.cast.bob)
         complaint.refresh_from_db()

@@ -9,11 +9,14 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from aftersales.config.testing import make_user
 from aftersales.core.exceptions import ApplicationError
 from aftersales.customers.models import Consent
 from aftersales.feedback import selectors, services
 from aftersales.feedback.models import FollowUp, RecoveryTask, SurveyResponse
 from aftersales.feedback.tests.conftest import GOOD, LOW, alerts, deliver, grant_survey_consent, minutes
+from aftersales.organisation.choices import Role
+from aftersales.organisation.rules import Party
 
 from .conftest import frozen, shanghai
 
@@ -104,7 +107,9 @@ class SurveyTests:
     def test_delivery_and_follow_up_scores_are_kept_apart(self, shop, delivered):
         grant_survey_consent(shop.customer, shop.advisor)
         services.survey_response_record(order=delivered, channel="delivery", answers=GOOD, by=shop.advisor)
-        services.survey_response_record(order=delivered, channel="customer_link", answers={"overall": 10}, by=None)
+        services.survey_response_record(
+            order=delivered, channel="customer_link", answers={"overall": 10}, by=Party.CUSTOMER
+        )
         channels = dict(SurveyResponse.objects.values_list("channel", "overall"))
         assert channels == {"delivery": 9, "customer_link": 10}
         with pytest.raises(ApplicationError):
@@ -124,7 +129,7 @@ class SurveyTests:
         with frozen(2026, 3, 2, 10, 5):
             services.follow_up_sweep()
         services.survey_response_record(
-            order=delivered, channel="customer_link", answers=GOOD, by=None, consent_given=True
+            order=delivered, channel="customer_link", answers=GOOD, by=Party.CUSTOMER, consent_given=True
         )
         assert FollowUp.objects.get(order=delivered).status == "done"
 
@@ -135,11 +140,11 @@ class SurveyTests:
 
 class RecoveryTests:
     def _low(self, shop, delivered, at):
+        """A low score given on the follow-up call: the agent's move (the advisor answers the recovery)."""
         grant_survey_consent(shop.customer, shop.advisor)
+        agent = make_user("ann", Role.AGENT, store=shop.store)
         with time_machine.travel(at, tick=False):
-            return services.survey_response_record(
-                order=delivered, channel="follow_up_call", answers=LOW, by=shop.advisor
-            )
+            return services.survey_response_record(order=delivered, channel="follow_up_call", answers=LOW, by=agent)
 
     def test_a_low_score_opens_a_task_for_the_advisor_due_in_one_hour(self, shop, delivered):
         at = shanghai(2026, 3, 3, 10, 0)

@@ -13,6 +13,7 @@ from aftersales.feedback import services
 from aftersales.feedback.choices import ComplaintPriority, FeedbackChannel
 from aftersales.feedback.models import Complaint
 from aftersales.feedback.tests.conftest import deliver
+from aftersales.organisation.rules import Party
 from aftersales.service.tests.conftest import set_store_setting
 
 from .conftest import frozen
@@ -43,7 +44,7 @@ def _report(client, url, text: str = "车门有划痕", **extra):
     )
 
 
-def _log_from_link(order, by=None, channel=FeedbackChannel.CUSTOMER_PAGE):
+def _log_from_link(order, by=Party.CUSTOMER, channel=FeedbackChannel.CUSTOMER_PAGE):
     return services.complaint_log(
         store=order.store,
         customer=order.customer,
@@ -94,7 +95,7 @@ class SurveyLinkComplaintCapTests:
         with frozen(*DAY, 12, 0):
             _log_from_link(delivered)
             _log_from_link(delivered, by=shop.advisor)
-            _log_from_link(delivered, by=None, channel=FeedbackChannel.PHONE)
+            _log_from_link(delivered, by=shop.cast.bob, channel=FeedbackChannel.PHONE)
         assert Complaint.objects.count() == 3
 
     def test_another_order_has_its_own_cap(self, client, shop, delivered):

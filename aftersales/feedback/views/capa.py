@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -19,7 +18,8 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
-from aftersales.feedback import selectors, services, transitions
+from aftersales.core.scoping import store_ids_where
+from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import CAPA_BADGES, CapaStatus, ComplaintCategory
 from aftersales.feedback.forms_capa import (
     KPI_SUGGESTIONS,
@@ -30,10 +30,20 @@ from aftersales.feedback.forms_capa import (
     parse_month,
 )
 from aftersales.feedback.models import Capa, CapaAction, Complaint
-from aftersales.feedback.views._common import require_capability
+from aftersales.feedback.transitions import (
+    CAPA,
+    CAPA_ACTION_OWNER_ROLES,
+    CAPA_EDITABLE,
+    TRANSITION,
+    capa_action_moves_for,
+    capa_moves_for,
+    capa_step,
+    offers,
+)
+from aftersales.organisation.access import require, staff_member
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.models import Store
-from aftersales.organisation.permissions import ROLE_CAPABILITIES, Capability, user_can
+from aftersales.organisation.permissions import Capability
 from aftersales.service.forms import staff_choices
 
 C = Capability
@@ -60,8 +70,8 @@ UPDATE_SECTIONS = {
     "procedure": ("procedure_change",),
 }
 BACK_LABEL = gettext_lazy("Not improved: back to the actions")
-# Roles that may own a corrective action: the service wants an owner who can see the store's feedback.
-OWNER_ROLES = [role for role, capabilities in ROLE_CAPABILITIES.items() if C.VIEW_FEEDBACK in capabilities]
+# Roles that may own a corrective action (the rulebook's: whoever may mark their own action done).
+OWNER_ROLES = CAPA_ACTION_OWNER_ROLES
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -70,7 +80,7 @@ OWNER_ROLES = [role for role, capabilities in ROLE_CAPABILITIES.items() if C.VIE
 def _capa(request: HttpRequest, pk: int) -> Capa:
     """Store-scoped first (another store's CAPA is 404 for everyone), then the role in its store."""
     capa = selectors.capa_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.VIEW_FEEDBACK, capa.store_id)
+    require(request.user, C.VIEW_FEEDBACK, store_id=capa.store_id)
     return capa
 
 
@@ -86,7 +96,8 @@ def _manage_stores(request: HttpRequest) -> list[Store]:
     """The stores where the user may open a CAPA: the chosen store, or each of theirs that allows it."""
     chosen = current_store(request)
     stores = [chosen] if chosen else list(Store.objects.for_user(request.user).filter(is_active=True).order_by("code"))
-    return [store for store in stores if user_can(request.user, C.MANAGE_CAPA, store.pk)]
+    opening = CAPA.get("open")
+    return [store for store in stores if CAPA.may(opening, actor=request.user, store_id=store.pk)]
 
 
 def _action_rows(capa: Capa) -> list[dict[str, Any]]:
@@ -122,9 +133,9 @@ def _missing_for(capa: Capa, target: str, actions: list[CapaAction]) -> list[str
 
 def capa_list(request: HttpRequest) -> HttpResponse:
     """Every CAPA of the user's stores, newest first: status, source, owner, actions done and overdue."""
-    require_capability(request, C.VIEW_FEEDBACK)
+    require(request.user, C.VIEW_FEEDBACK)
     user = request.user
-    store_ids = frozenset(s for s in current_store_ids(request) if user_can(user, C.VIEW_FEEDBACK, s))
+    store_ids = current_store_ids(request) & store_ids_where(user, C.VIEW_FEEDBACK)
     status = request.GET.get("status", "")
     status = status if status in S.values else ""
     source = request.GET.get("source", "")
@@ -173,12 +184,13 @@ def capa_list(request: HttpRequest) -> HttpResponse:
 
 def capa_create(request: HttpRequest) -> HttpResponse:
     """Open a CAPA from one complaint (?complaint=<id>) or from a cluster (?category=…&month=YYYY-MM)."""
-    require_capability(request, C.MANAGE_CAPA)
+    opening = CAPA.get("open")
+    require(request.user, *opening.capabilities)
     complaint: Complaint | None = None
     raw_complaint = request.GET.get("complaint", "")
     if raw_complaint:
         complaint = selectors.complaint_get_for_user(user=request.user, pk=raw_complaint)
-        require_capability(request, C.MANAGE_CAPA, complaint.store_id)
+        CAPA.authorise(opening, actor=request.user, store_id=complaint.store_id)
         stores = [complaint.store]
     else:
         stores = _manage_stores(request)
@@ -267,23 +279,23 @@ def _cluster_preview(request: HttpRequest, form: CapaOpenForm, stores: list[Stor
 def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> dict[str, Any]:
     """The detail page in a fixed number of queries, whatever the number of actions and events."""
     user = request.user
-    can_manage = user_can(user, C.MANAGE_CAPA, capa.store_id)
-    editable = capa.status in transitions.CAPA_EDITABLE
+    moves = capa_moves_for(capa=capa, user=user)
+    can_edit = offers(moves, "edit")  # only while the CAPA is editable
+    editable = capa.status in CAPA_EDITABLE
     rows = _action_rows(capa)
     actions = [row["action"] for row in rows]
     for row in rows:
-        row["can_mark_done"] = (
-            editable and row["action"].done_at is None and (can_manage or row["action"].owner_id == user.pk)
-        )
+        row["can_mark_done"] = offers(capa_action_moves_for(capa=capa, action=row["action"], user=user), "action_done")
     current = [value for value, _label in STEPS].index(capa.status)
     steps = [
         {"status": value, "label": label, "done": i < current or capa.status == S.CLOSED, "current": i == current}
         for i, (value, label) in enumerate(STEPS)
     ]
     transition_forms = []
-    if can_manage:
-        forward = [value for value, _label in STEPS]
-        for target in sorted(transitions.CAPA_FLOW[capa.status], key=lambda t: forward.index(t) < current):
+    forward = [value for value, _label in STEPS]
+    targets = [str(m.target) for m in moves if m.via == TRANSITION and m.target]
+    if targets:
+        for target in sorted(targets, key=lambda t: forward.index(t) < current):
             form = bound.get("transition_form")
             if form is None or form.data.get("to") != target:
                 form = CapaTransitionForm(initial={"to": target}, auto_id=f"transition-{target}-%s")
@@ -297,7 +309,7 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
                     "form": form,
                 }
             )
-    staff = staff_choices({capa.store_id}, OWNER_ROLES)[capa.store_id] if can_manage and editable else []
+    staff = staff_choices({capa.store_id}, OWNER_ROLES)[capa.store_id] if can_edit else []
     # Each card shows its own fields; only the card that was posted shows the posted values and errors.
     stored = CapaUpdateForm(
         initial={
@@ -322,7 +334,7 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
         "badge": CAPA_BADGES[capa.status],
         "steps": steps,
         "complaint_url": _complaint_url(capa.complaint_id),
-        "can_manage": can_manage,
+        "can_manage": can_edit,
         "editable": editable,
         "action_rows": rows,
         "actions_done": sum(1 for a in actions if a.done_at is not None),
@@ -349,7 +361,7 @@ def capa_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def capa_update(request: HttpRequest, pk: int) -> HttpResponse:
     """Root cause, the KPI with its figures, the procedure change: each card posts only its own fields."""
     capa = _capa(request, pk)
-    require_capability(request, C.MANAGE_CAPA, capa.store_id)
+    CAPA.authorise(CAPA.get("edit"), actor=request.user, store_id=capa.store_id)
     form = CapaUpdateForm(request.POST)
     section = request.POST.get("section", "")
     anchor = section if section in UPDATE_SECTIONS else ""
@@ -371,12 +383,14 @@ def capa_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def capa_action_add(request: HttpRequest, pk: int) -> HttpResponse:
     capa = _capa(request, pk)
-    require_capability(request, C.MANAGE_CAPA, capa.store_id)
+    CAPA.authorise(CAPA.get("edit"), actor=request.user, store_id=capa.store_id)
     staff = staff_choices({capa.store_id}, OWNER_ROLES)[capa.store_id]
     form = CapaActionForm(request.POST, staff=staff)
     if form.is_valid():
-        owner = get_user_model().objects.filter(pk=form.cleaned_data["owner"], is_active=True).first()
         try:
+            owner = staff_member(
+                int(form.cleaned_data["owner"]), store_id=capa.store_id, field="owner", roles=OWNER_ROLES
+            )
             services.capa_action_add(
                 capa=capa,
                 by=request.user,
@@ -400,8 +414,7 @@ def capa_action_done(request: HttpRequest, pk: int, action_pk: int) -> HttpRespo
     """A manager, or the action's own owner, marks it done."""
     capa = _capa(request, pk)
     action = selectors.capa_action_get(capa=capa, pk=action_pk)
-    if action.owner_id != request.user.pk:
-        require_capability(request, C.MANAGE_CAPA, capa.store_id)
+    CAPA.authorise(CAPA.get("action_done"), actor=request.user, store_id=capa.store_id, assignee_id=action.owner_id)
     try:
         services.capa_action_done(action=action, by=request.user)
     except ApplicationError as exc:
@@ -414,7 +427,7 @@ def capa_action_done(request: HttpRequest, pk: int, action_pk: int) -> HttpRespo
 @require_POST
 def capa_transition(request: HttpRequest, pk: int) -> HttpResponse:
     capa = _capa(request, pk)
-    require_capability(request, C.MANAGE_CAPA, capa.store_id)
+    CAPA.authorise(capa_step(capa.status, request.POST.get("to")), actor=request.user, store_id=capa.store_id)
     form = CapaTransitionForm(request.POST)
     if not form.is_valid():
         return _detail_page(

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
@@ -40,8 +39,12 @@ from aftersales.feedback.forms_complaints import (
     TransferForm,
 )
 from aftersales.feedback.models import Complaint
-from aftersales.feedback.views._common import customer_pick_page, require_capability, stores_where
-from aftersales.organisation.permissions import ROLE_CAPABILITIES, Capability, user_can
+from aftersales.feedback.transitions import CAPA, COMPLAINT, COMPLAINT_HANDLER_ROLES, complaint_moves_for
+from aftersales.feedback.views._common import customer_pick_page
+from aftersales.organisation.access import can, require, staff_member
+from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.permissions import Capability
+from aftersales.organisation.rules import Actor
 from aftersales.service import selectors as service_selectors
 from aftersales.service.forms import staff_choices
 from aftersales.service.models import RepairOrder
@@ -61,8 +64,8 @@ CLOCK_LABELS = {
     ComplaintClock.CONTACT: gettext_lazy("Contact"),
     ComplaintClock.RESOLVE: gettext_lazy("Resolve"),
 }
-# Roles whose members may take a transferred complaint (the service checks it again).
-HANDLER_ROLES = [role for role, caps in ROLE_CAPABILITIES.items() if C.HANDLE_COMPLAINTS in caps]
+# Roles whose members may take a transferred complaint (the rulebook's; the service checks it again).
+HANDLER_ROLES = COMPLAINT_HANDLER_ROLES
 RECENT_ORDERS = 30
 PRIORITY_BADGES = {"urgent": "danger", "important": "warning", "general": "secondary"}
 
@@ -117,23 +120,23 @@ def _timeline(complaint: Complaint) -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: (i["at"], order[i["kind"]], i["item"].pk))
 
 
-def _action_forms(complaint: Complaint, bound: dict[str, Form]) -> dict[str, Form]:
-    """The forms the state allows (transitions.py), bound ones (with errors) kept as they were posted."""
-    status = complaint.status
-    wanted: dict[str, Callable[[], Form]] = {}
-    if status == S.NEW:
-        wanted["acknowledge"] = lambda: NoteForm(auto_id="acknowledge-%s")
-    if transitions.allowed(transitions.COMPLAINT_FLOW, status, S.CONTACTED):
-        wanted["contact"] = lambda: NoteForm(auto_id="contact-%s")
-    if transitions.allowed(transitions.COMPLAINT_FLOW, status, S.RESOLVED):
-        wanted["resolve"] = lambda: ResolveForm(auto_id="resolve-%s")
-    if transitions.allowed(transitions.COMPLAINT_FLOW, status, S.CLOSED):
-        wanted["close"] = lambda: CloseForm(auto_id="close-%s")
-    if (status, S.ACKNOWLEDGED) in transitions.COMPLAINT_REOPEN:
-        wanted["reopen"] = lambda: ReopenForm(auto_id="reopen-%s")
-    if status in transitions.COMPLAINT_TRANSFERABLE:
-        wanted["transfer"] = lambda: TransferForm(staff=_handlers(complaint), auto_id="transfer-%s")
-    return {name: bound[name] if name in bound else make() for name, make in wanted.items()}
+def _action_forms(complaint: Complaint, offered: set[str], bound: dict[str, Form]) -> dict[str, Form]:
+    """The forms of the moves the rulebook offers this user now, bound ones (with errors) kept as they were
+    posted."""
+    makers: dict[str, Callable[[], Form]] = {
+        "acknowledge": lambda: NoteForm(auto_id="acknowledge-%s"),
+        "contact": lambda: NoteForm(auto_id="contact-%s"),
+        "resolve": lambda: ResolveForm(auto_id="resolve-%s"),
+        "close": lambda: CloseForm(auto_id="close-%s"),
+        "reopen": lambda: ReopenForm(auto_id="reopen-%s"),
+        "transfer": lambda: TransferForm(staff=_handlers(complaint), auto_id="transfer-%s"),
+    }
+    return {name: bound[name] if name in bound else make() for name, make in makers.items() if name in offered}
+
+
+def may_log(user: Actor) -> bool:
+    """Whether the user may log a complaint in some store (the intake link); the store is checked on the form."""
+    return can(user, *COMPLAINT.get("log").capabilities)
 
 
 def _complaint_page(
@@ -141,7 +144,8 @@ def _complaint_page(
 ) -> HttpResponse:
     selectors.complaint_detail(complaint)
     clocks = selectors.complaint_clocks(complaint, now=clock.now())
-    can_handle = user_can(request.user, C.HANDLE_COMPLAINTS, complaint.store_id)
+    offered = {m.name for m in complaint_moves_for(complaint=complaint, user=request.user)}
+    may_open_capa = CAPA.may(CAPA.get("open"), actor=request.user, store_id=complaint.store_id)
     context = {
         "complaint": complaint,
         "badge": COMPLAINT_BADGES.get(complaint.status, "secondary"),
@@ -156,9 +160,9 @@ def _complaint_page(
         ],
         "next_clock": _next_clock(complaint, clocks),
         "timeline": _timeline(complaint),
-        "can_handle": can_handle,
-        "forms": _action_forms(complaint, bound or {}) if can_handle else {},
-        "capa_url": _capa_url(complaint) if user_can(request.user, C.MANAGE_CAPA, complaint.store_id) else "",
+        "can_handle": bool(offered),
+        "forms": _action_forms(complaint, offered, bound or {}),
+        "capa_url": _capa_url(complaint) if may_open_capa else "",
         "is_owner": complaint.owner_id == request.user.pk,
     }
     return render(request, "feedback/complaints/detail.html", context, status=status)
@@ -169,13 +173,14 @@ def _complaint_page(
 
 def complaint_list(request: HttpRequest) -> HttpResponse:
     """Open complaints by default, each with its next running clock; htmx refreshes the rows every minute."""
-    require_capability(request, C.VIEW_FEEDBACK)
+    require(request.user, C.VIEW_FEEDBACK)
     show = request.GET.get("show", "open")
     show = show if show in FILTERS else "open"
     now = clock.now()
     complaints = selectors.complaint_list(
         user=request.user,
-        store_ids=stores_where(request, C.VIEW_FEEDBACK),
+        store_ids=current_store_ids(request),
+        capability=C.VIEW_FEEDBACK,
         status=S.CLOSED if show == "closed" else None,
         owner=request.user if show == "mine" else None,
         overdue_at=now if show == "overdue" else None,
@@ -204,7 +209,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "show": show,
         "filters": FILTERS,
-        "can_log": user_can(request.user, C.HANDLE_COMPLAINTS),
+        "can_log": may_log(request.user),
     }
     return render(request, "feedback/complaints/list.html", context)
 
@@ -220,16 +225,17 @@ def _prefill_order(request: HttpRequest) -> RepairOrder | None:
 def complaint_create(request: HttpRequest) -> HttpResponse:
     """Staff intake: pick the customer (search, or ?customer= / ?order= from another page), then the form.
     The person who logs it owns it (首问负责制)."""
-    require_capability(request, C.HANDLE_COMPLAINTS)
+    log = COMPLAINT.get("log")
+    require(request.user, *log.capabilities)
     prefill_order = _prefill_order(request)
     raw = request.POST.get("customer") or request.GET.get("customer", "")
     if not raw.isdigit() and prefill_order is None:
-        return customer_pick_page(request, "feedback/complaints/pick_customer.html", C.HANDLE_COMPLAINTS)
+        return customer_pick_page(request, "feedback/complaints/pick_customer.html", log.capabilities)
     if raw.isdigit():
         customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
     else:
         customer = customer_selectors.customer_get_for_user(user=request.user, pk=prefill_order.customer_id)  # type: ignore[union-attr]
-    require_capability(request, C.HANDLE_COMPLAINTS, store_id=customer.store_id)
+    COMPLAINT.authorise(log, actor=request.user, store_id=customer.store_id)
     orders = _customer_orders(customer)
     channel = request.GET.get("channel", "")
     initial = {
@@ -274,7 +280,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
 
 def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     complaint = selectors.complaint_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.VIEW_FEEDBACK, store_id=complaint.store_id)
+    require(request.user, C.VIEW_FEEDBACK, store_id=complaint.store_id)
     return _complaint_page(request, complaint)
 
 
@@ -286,10 +292,11 @@ def _act(
     call: Callable[[Complaint, dict[str, Any]], Any],
     done: str,
 ) -> HttpResponse:
-    """One POST action: store-scoped lookup, the role in the complaint's store, the form, the service.
-    Field errors re-render the page with the bound form (400); a refused move comes back as a message."""
+    """One POST action: store-scoped lookup, the rulebook (the move `action` in the complaint's store), the form,
+    the service.  Field errors re-render the page with the bound form (400); a move the state does not allow
+    comes back as a message."""
     complaint = selectors.complaint_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.HANDLE_COMPLAINTS, store_id=complaint.store_id)
+    COMPLAINT.authorise(COMPLAINT.get(action), actor=request.user, store_id=complaint.store_id)
     form = make_form(complaint)
     if form.is_valid():
         try:
@@ -371,8 +378,8 @@ def complaint_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _transfer(complaint: Complaint, data: dict[str, Any], by: Any) -> Any:
-    to = get_user_model().objects.filter(pk=data["to"]).first()
+def _transfer(complaint: Complaint, data: dict[str, Any], by: Actor) -> Any:
+    to = staff_member(int(data["to"]), store_id=complaint.store_id, field="to", roles=HANDLER_ROLES)
     return services.complaint_transfer(complaint=complaint, by=by, to=to, reason=data["reason"])
 
 

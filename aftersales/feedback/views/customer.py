@@ -23,6 +23,7 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FOLLOW_UP_CHANNELS, ComplaintPriority, FeedbackChannel, SurveyChannel
 from aftersales.feedback.forms import CustomerComplaintForm, CustomerSurveyForm
 from aftersales.feedback.models import RecoveryTask, SurveyResponse
+from aftersales.organisation.rules import Party
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 
@@ -70,7 +71,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
                 # Staff set the real priority when they take it; a customer's own report is never "general".
                 priority=ComplaintPriority.IMPORTANT,
                 description=complaint_form.cleaned_data["description"],
-                by=None,
+                by=Party.CUSTOMER,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -107,7 +108,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
                     answers=form.answers(),
                     expectations=form.expectations(),
                     consent_given=bool(form.cleaned_data.get("consent")),
-                    by=None,
+                    by=Party.CUSTOMER,
                 )
         except ValidationError as exc:
             form.apply_service_errors(exc)

@@ -27,8 +27,11 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FeedbackChannel, FollowUpStatus, SurveyChannel
 from aftersales.feedback.forms import FollowUpCallForm
 from aftersales.feedback.models import FollowUp, RecoveryTask, SurveyResponse
-from aftersales.feedback.views._common import require_capability, stores_where
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.feedback.services.followups import OUTCOME_MOVES
+from aftersales.feedback.transitions import FOLLOW_UP, RECOVERY, follow_up_moves_for
+from aftersales.organisation.access import can, require
+from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
@@ -59,7 +62,7 @@ def _max_attempts(stores: dict[int, Any]) -> dict[int, int]:
 
 def _closed_follow_ups(user: Any, store_ids: frozenset[int], tab: str, now: dt.datetime) -> QuerySet[FollowUp]:
     """The queue's other tabs: closed today (surveyed or declined), or unreachable in the last week."""
-    rows = FollowUp.objects.for_user(user, store_ids=store_ids).select_related(
+    rows = FollowUp.objects.for_user(user, C.FOLLOW_UP, store_ids=store_ids).select_related(
         "store", "order__customer", "order__vehicle", "order__advisor__staff_profile", "response"
     )
     if tab == "done_today":
@@ -84,14 +87,14 @@ def _recovery_of(response: SurveyResponse | None) -> RecoveryTask | None:
 
 def follow_up_queue(request: HttpRequest) -> HttpResponse:
     """The agent's call queue: oldest due first, with the due time as a countdown and the attempts so far."""
-    require_capability(request, C.FOLLOW_UP)
-    store_ids = stores_where(request, C.FOLLOW_UP)
+    require(request.user, C.FOLLOW_UP)
+    store_ids = current_store_ids(request)  # narrowed to the stores where the user calls (for_user)
     now = clock.now()
     tab = request.GET.get("show", "open")
     if tab not in TABS:
         tab = "open"
     if tab == "open":
-        follow_ups = selectors.follow_up_queue(user=request.user, store_ids=store_ids, now=now)
+        follow_ups = selectors.follow_up_queue(user=request.user, store_ids=store_ids, now=now, capability=C.FOLLOW_UP)
     else:
         follow_ups = _closed_follow_ups(request.user, store_ids, tab, now)
     total = follow_ups.count()
@@ -130,7 +133,12 @@ def follow_up_queue(request: HttpRequest) -> HttpResponse:
 def follow_up_call(request: HttpRequest, pk: int) -> HttpResponse:
     """The call-script screen: what to say, who to call, the earlier attempts and the record of this call."""
     follow_up = selectors.follow_up_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.FOLLOW_UP, follow_up.store_id)
+    require(request.user, C.FOLLOW_UP, store_id=follow_up.store_id)
+    if request.method == "POST":  # the rulebook before the form: every outcome of a call is a move
+        raw = request.POST.get("outcome", "")
+        FOLLOW_UP.authorise(
+            FOLLOW_UP.get(OUTCOME_MOVES.get(raw, "no_answer")), actor=request.user, store_id=follow_up.store_id
+        )
     order = follow_up.order
     consent_on_file = services.survey_consent_on_file(order.customer)
     form = FollowUpCallForm(
@@ -175,7 +183,8 @@ def follow_up_call(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": form.survey_rows(),
             "consent_on_file": consent_on_file,
             "is_open": follow_up.status == FollowUpStatus.OPEN,
-            "can_see_customer": user_can(request.user, C.VIEW_CUSTOMERS, follow_up.store_id),
+            "can_call": bool(follow_up_moves_for(follow_up=follow_up, user=request.user)),
+            "can_see_customer": can(request.user, C.VIEW_CUSTOMERS, store_id=follow_up.store_id),
             "complaint_url": complaint_link(customer_id=order.customer_id, order_id=order.pk),
             "countdown": format_countdown(remaining(follow_up.due_at, clock.now())),
             "agent": request.user,
@@ -216,12 +225,12 @@ def _report_call(request: HttpRequest, follow_up: FollowUp) -> None:
 
 def survey_list(request: HttpRequest) -> HttpResponse:
     """Recent survey responses with their channel and overall score, filterable by channel."""
-    require_capability(request, C.VIEW_FEEDBACK)
+    require(request.user, C.VIEW_FEEDBACK)
     channel = request.GET.get("channel", "")
     if channel not in SurveyChannel.values:
         channel = ""
     responses = selectors.survey_response_list(
-        user=request.user, store_ids=stores_where(request, C.VIEW_FEEDBACK), channel=channel or None
+        user=request.user, store_ids=current_store_ids(request), channel=channel or None
     ).prefetch_related(None)  # the list shows no answers: skip the prefetch
     return render(
         request,
@@ -238,7 +247,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One response: the answer to each item, with the visit, the customer and any recovery task."""
     response = selectors.survey_response_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.VIEW_FEEDBACK, response.store_id)
+    require(request.user, C.VIEW_FEEDBACK, store_id=response.store_id)
     language = get_language() or "zh-hans"
     answers = [{"answer": a, "wording": a.item.wording(language)} for a in response.answers.all()]
     return render(
@@ -248,7 +257,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "response": response,
             "answers": answers,
             "recovery": _recovery_of(response),
-            "can_handle": user_can(request.user, C.HANDLE_COMPLAINTS, response.store_id),
+            "can_handle": RECOVERY.may(RECOVERY.get("record"), actor=request.user, store_id=response.store_id),
         },
     )
 
@@ -261,7 +270,7 @@ def order_survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
     order = RepairOrder.objects.select_related("store").get_for_user_or_404(request.user, pk=pk)
     if request.method not in ("GET", "HEAD"):  # after the lookup: another store's order stays a 404
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    require_capability(request, C.VIEW_SERVICE, order.store_id)
+    require(request.user, C.VIEW_SERVICE, store_id=order.store_id)
     if order.status != RepairOrderStatus.DELIVERED:
         raise Http404("The survey opens once the car is delivered.")
     buffer = io.BytesIO()

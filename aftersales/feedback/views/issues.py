@@ -7,18 +7,20 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 
 from aftersales.core import clock
+from aftersales.core.scoping import store_ids_where
 from aftersales.feedback import selectors
 from aftersales.feedback.forms_capa import parse_month
 from aftersales.feedback.models import Capa
+from aftersales.feedback.transitions import CAPA
+from aftersales.organisation.access import require
 from aftersales.organisation.current import current_store_ids
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.permissions import Capability
 
 C = Capability
 
@@ -70,10 +72,9 @@ def _chart(rows: list[selectors.IssueRow], month: dt.date, previous: dt.date) ->
 
 def frequent_issues(request: HttpRequest) -> HttpResponse:
     """?month=YYYY-MM (default: the previous full month) over the chosen store, or all the user's stores."""
-    if not user_can(request.user, C.VIEW_FEEDBACK):
-        raise PermissionDenied(_("Your role may not do this."))
+    require(request.user, C.VIEW_FEEDBACK)
     user = request.user
-    store_ids = frozenset(s for s in current_store_ids(request) if user_can(user, C.VIEW_FEEDBACK, s))
+    store_ids = current_store_ids(request) & store_ids_where(user, C.VIEW_FEEDBACK)
     this_month = clock.today().replace(day=1)
     month = _default_month()
     raw = request.GET.get("month", "").strip()
@@ -99,7 +100,8 @@ def frequent_issues(request: HttpRequest) -> HttpResponse:
                 month = fallback
     previous = _shift(month, -1)
     issues = selectors.frequent_issues(store_ids=store_ids, month=month)
-    manage_store_ids = [s for s in store_ids if user_can(user, C.MANAGE_CAPA, s)]
+    opening = CAPA.get("open")
+    manage_store_ids = [s for s in store_ids if CAPA.may(opening, actor=user, store_id=s)]
     # CAPAs already opened on this month's clusters, so a row links to its CAPA rather than opening a second.
     opened: dict[str, list[Capa]] = {}
     for capa in Capa.objects.for_user(user, store_ids=store_ids).filter(cluster_month=month).order_by("id"):

@@ -22,10 +22,11 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import RecoveryStatus
 from aftersales.feedback.forms import RecoveryOutcomeForm
 from aftersales.feedback.models import RecoveryTask
-from aftersales.feedback.views._common import require_capability
+from aftersales.feedback.transitions import RECOVERY, offers, recovery_moves_for
 from aftersales.feedback.views.followups import complaint_link
+from aftersales.organisation.access import can, require
 from aftersales.organisation.current import current_store_ids
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.permissions import Capability
 
 C = Capability
 DONE_SHOWN = 20  # the most recent closed tasks under the open ones
@@ -39,10 +40,11 @@ def _clock(task: RecoveryTask, now: dt.datetime) -> dict[str, Any]:
 
 def recovery_list(request: HttpRequest) -> HttpResponse:
     """Open tasks, the user's own first then by due time; the recently closed ones below."""
-    require_capability(request, C.HANDLE_COMPLAINTS)
-    store_ids = frozenset(s for s in current_store_ids(request) if user_can(request.user, C.HANDLE_COMPLAINTS, s))
+    require(request.user, C.HANDLE_COMPLAINTS)
     now = clock.now()
-    tasks = selectors.recovery_task_list(user=request.user, store_ids=store_ids)
+    tasks = selectors.recovery_task_list(
+        user=request.user, store_ids=current_store_ids(request), capability=C.HANDLE_COMPLAINTS
+    )
     open_tasks = list(tasks.filter(status=RecoveryStatus.OPEN))
     # Own tasks first; the sort is stable, so each group stays in due order.
     open_tasks.sort(key=lambda t: t.advisor_id != request.user.pk)
@@ -66,7 +68,10 @@ def recovery_list(request: HttpRequest) -> HttpResponse:
 def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The low score's answers, the customer and the visit, and the outcome form."""
     task = selectors.recovery_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.HANDLE_COMPLAINTS, task.store_id)
+    require(request.user, C.HANDLE_COMPLAINTS, store_id=task.store_id)
+    if request.method == "POST":
+        RECOVERY.authorise(RECOVERY.get("record"), actor=request.user, store_id=task.store_id)
+    may_record = offers(recovery_moves_for(task=task, user=request.user), "record")
     form = RecoveryOutcomeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,9 +97,10 @@ def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "order": task.order,
             "phone": mask_mobile(customer.phone),
-            "can_see_customer": user_can(request.user, C.VIEW_CUSTOMERS, task.store_id),
+            "can_see_customer": can(request.user, C.VIEW_CUSTOMERS, store_id=task.store_id),
             "form": form,
             "is_open": task.status == RecoveryStatus.OPEN,
+            "may_record": may_record,
             "complaint_url": complaint_link(customer_id=customer.pk, order_id=task.order_id),
         },
         status=400 if form.errors else 200,

@@ -20,9 +20,11 @@ from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FeedbackChannel, SuggestionStatus
 from aftersales.feedback.forms_complaints import DecideForm, SuggestionForm
 from aftersales.feedback.models import Suggestion
-from aftersales.feedback.views._common import customer_pick_page, require_capability, stores_where
-from aftersales.feedback.views.complaints import C
-from aftersales.organisation.permissions import user_can
+from aftersales.feedback.transitions import SUGGESTION, offers, suggestion_moves_for
+from aftersales.feedback.views._common import customer_pick_page
+from aftersales.organisation.access import can, require
+from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.permissions import Capability as C
 
 G = SuggestionStatus
 RECENTLY_CLOSED = 20
@@ -42,8 +44,8 @@ def _clock(suggestion: Suggestion, now: object) -> dict[str, object]:
 def suggestion_list(request: HttpRequest) -> HttpResponse:
     """Awaiting a decision first (soonest due first, with the countdown), then decided but the customer not
     told yet, then the latest closed ones."""
-    require_capability(request, C.VIEW_FEEDBACK)
-    store_ids = stores_where(request, C.VIEW_FEEDBACK)
+    require(request.user, C.VIEW_FEEDBACK)
+    store_ids = current_store_ids(request)  # the selectors narrow to the stores where the user may read feedback
     now = clock.now()
     awaiting = [
         {"suggestion": s, **_clock(s, now)}
@@ -58,18 +60,19 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
             "awaiting": awaiting,
             "decided": decided,
             "closed": closed,
-            "can_log": user_can(request.user, C.HANDLE_COMPLAINTS),
+            "can_log": can(request.user, *SUGGESTION.get("log").capabilities),
         },
     )
 
 
 def suggestion_create(request: HttpRequest) -> HttpResponse:
-    require_capability(request, C.HANDLE_COMPLAINTS)
+    log = SUGGESTION.get("log")
+    require(request.user, *log.capabilities)
     raw = request.POST.get("customer") or request.GET.get("customer", "")
     if not raw.isdigit():
-        return customer_pick_page(request, "feedback/suggestions/pick_customer.html", C.HANDLE_COMPLAINTS)
+        return customer_pick_page(request, "feedback/suggestions/pick_customer.html", log.capabilities)
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
-    require_capability(request, C.HANDLE_COMPLAINTS, store_id=customer.store_id)
+    SUGGESTION.authorise(log, actor=request.user, store_id=customer.store_id)
     channel = request.GET.get("channel", "")
     initial = {
         "channel": channel if channel in FeedbackChannel.values else FeedbackChannel.PHONE,
@@ -110,30 +113,28 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
 def _suggestion_page(
     request: HttpRequest, suggestion: Suggestion, *, status: int = 200, decide_form: DecideForm | None = None
 ) -> HttpResponse:
-    can_handle = user_can(request.user, C.HANDLE_COMPLAINTS, suggestion.store_id)
+    moves = suggestion_moves_for(suggestion=suggestion, user=request.user)
     context = {
         "suggestion": suggestion,
         "badge": BADGES.get(suggestion.status, "secondary"),
         "clock": _clock(suggestion, clock.now()) if suggestion.status == G.OPEN else None,
-        "can_handle": can_handle,
-        "decide_form": (decide_form or DecideForm(auto_id="decide-%s"))
-        if can_handle and suggestion.status == G.OPEN
-        else None,
-        "can_tell": can_handle and suggestion.status == G.DECIDED,
+        "can_handle": bool(moves),
+        "decide_form": (decide_form or DecideForm(auto_id="decide-%s")) if offers(moves, "decide") else None,
+        "can_tell": offers(moves, "close"),
     }
     return render(request, "feedback/suggestions/detail.html", context, status=status)
 
 
 def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = selectors.suggestion_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.VIEW_FEEDBACK, store_id=suggestion.store_id)
+    require(request.user, C.VIEW_FEEDBACK, store_id=suggestion.store_id)
     return _suggestion_page(request, suggestion)
 
 
 @require_POST
 def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = selectors.suggestion_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.HANDLE_COMPLAINTS, store_id=suggestion.store_id)
+    SUGGESTION.authorise(SUGGESTION.get("decide"), actor=request.user, store_id=suggestion.store_id)
     form = DecideForm(request.POST, auto_id="decide-%s")
     if form.is_valid():
         try:
@@ -157,7 +158,7 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def suggestion_tell(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = selectors.suggestion_get_for_user(user=request.user, pk=pk)
-    require_capability(request, C.HANDLE_COMPLAINTS, store_id=suggestion.store_id)
+    SUGGESTION.authorise(SUGGESTION.get("close"), actor=request.user, store_id=suggestion.store_id)
     try:
         services.suggestion_tell_customer(suggestion=suggestion, by=request.user)
     except ApplicationError as exc:
