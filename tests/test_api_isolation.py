@@ -201,8 +201,9 @@ def feedback_objects_of_store(store, by, customer, car):
     )
     feedback_services.follow_up_sweep(store=store)
     consent_set(customer=customer, purpose="surveys", granted=True, channel="desk", by=by)
+    agent = make_user(f"agent-{store.code}", Role.AGENT, store=store)  # the follow-up call is the agent's
     response = feedback_services.survey_response_record(
-        order=order, channel="follow_up_call", answers={"overall": 5, "recommend": 4}, by=by
+        order=order, channel="follow_up_call", answers={"overall": 5, "recommend": 4}, by=agent
     )
     complaint = feedback_services.complaint_log(
         store=store,
@@ -216,9 +217,10 @@ def feedback_objects_of_store(store, by, customer, car):
     suggestion = feedback_services.suggestion_log(
         store=store, customer=customer, channel="phone", description="增加休息区", by=by
     )
-    capa = feedback_services.capa_open(store=store, by=by, title="等待时间", complaint=complaint)
+    manager = make_user(f"manager-{store.code}", Role.MANAGER, store=store)  # CAPA is the manager's
+    capa = feedback_services.capa_open(store=store, by=manager, title="等待时间", complaint=complaint)
     action = feedback_services.capa_action_add(
-        capa=capa, by=by, description="增派顾问", owner=by, due_date=clock.today() + dt.timedelta(days=30)
+        capa=capa, by=manager, description="增派顾问", owner=by, due_date=clock.today() + dt.timedelta(days=30)
     )
     return {
         "complaint_id": complaint,

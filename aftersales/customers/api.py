@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -12,13 +12,12 @@ from ninja.pagination import paginate
 
 from aftersales.core.api import OneLine
 from aftersales.core.pagination import BoundedPagination
-from aftersales.core.scoping import visible_store_ids
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.validators import mask_mobile
-from aftersales.organisation.models import Store
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.access import require, store_by_code, store_ids_for
+from aftersales.organisation.permissions import Capability
 
 router = Router(tags=["customers"])
 
@@ -126,27 +125,12 @@ class ListFilter(Schema):
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
 
 
-def _store_ids(request: HttpRequest, code: str | None) -> frozenset[int]:
-    visible = visible_store_ids(request.auth)
-    if not code:
-        return visible
-    if len(code) > 16 or not code.isprintable():
-        raise ValidationError({"store": [_("No store with this code that you may see.")]})
-    store_id = Store.objects.filter(code=code, id__in=visible).values_list("id", flat=True).first()
-    if store_id is None:
-        raise ValidationError({"store": [_("No store with this code that you may see.")]})
-    return frozenset({store_id})
-
-
-def _require_edit(request: HttpRequest, store_id: int) -> None:
-    if not user_can(request.auth, Capability.EDIT_CUSTOMERS, store_id):
-        raise PermissionDenied(_("Your role may not change customers in this store."))
-
-
 @router.get("/customers", response=list[CustomerOut], summary="Customers of the caller's stores")
 @paginate(BoundedPagination)
 def customer_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
-    return selectors.customer_list(user=request.auth, store_ids=_store_ids(request, filters.store), query=filters.q)
+    return selectors.customer_list(
+        user=request.auth, store_ids=store_ids_for(request.auth, filters.store), query=filters.q
+    )
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
@@ -156,11 +140,11 @@ def customer_detail(request: HttpRequest, customer_id: int) -> Any:
 
 @router.post("/customers", response={201: CustomerOut})
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
-    store_id = next(iter(_store_ids(request, payload.store)))
-    _require_edit(request, store_id)
+    store = store_by_code(request.auth, payload.store)
+    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=store.pk)
     data = payload.dict(exclude={"store", "consents", "consent_channel"}, exclude_none=True)
     customer = services.customer_create(
-        store=Store.objects.get(pk=store_id),
+        store=store,
         by=request.auth,
         consents=payload.consents,
         consent_channel=payload.consent_channel,
@@ -171,7 +155,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
 
 def _customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
     customer = selectors.customer_get_for_user(user=request.auth, pk=customer_id)
-    _require_edit(request, customer.store_id)
+    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=customer.store_id)
     services.customer_update(customer=customer, by=request.auth, **payload.dict(exclude_unset=True))
     return selectors.customer_get_for_user(user=request.auth, pk=customer.pk)
 
@@ -189,7 +173,9 @@ def customer_put(request: HttpRequest, customer_id: int, payload: CustomerPatch)
 @router.get("/vehicles", response=list[VehicleOut], summary="Vehicles of the caller's stores")
 @paginate(BoundedPagination)
 def vehicle_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
-    return selectors.vehicle_list(user=request.auth, store_ids=_store_ids(request, filters.store), query=filters.q)
+    return selectors.vehicle_list(
+        user=request.auth, store_ids=store_ids_for(request.auth, filters.store), query=filters.q
+    )
 
 
 @router.get("/vehicles/{vehicle_id}", response=VehicleOut)
@@ -203,7 +189,7 @@ def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
         customer = selectors.customer_get_for_user(user=request.auth, pk=payload.customer)
     except Exception as exc:  # another store's customer looks exactly like a missing one
         raise ValidationError({"customer": [_("No customer with this id that you may see.")]}) from exc
-    _require_edit(request, customer.store_id)
+    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=customer.store_id)
     vehicle = services.vehicle_create(
         customer=customer, by=request.auth, **payload.dict(exclude={"customer"}, exclude_none=True)
     )
@@ -212,7 +198,7 @@ def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
 
 def _vehicle_update(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
     vehicle = selectors.vehicle_get_for_user(user=request.auth, pk=vehicle_id)
-    _require_edit(request, vehicle.store_id)
+    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=vehicle.store_id)
     services.vehicle_update(vehicle=vehicle, by=request.auth, **payload.dict(exclude_unset=True))
     return selectors.vehicle_get_for_user(user=request.auth, pk=vehicle.pk)
 

@@ -37,11 +37,6 @@ class Errors:
             raise ValidationError(self.by_field)
 
 
-def actor(by: Any) -> Any:
-    """The member of staff behind an action, or None (a customer's page, an import)."""
-    return by if getattr(by, "is_authenticated", False) else None
-
-
 def clean_choice(errors: Errors, field: str, value: Any, choices: Any) -> str:
     if not isinstance(value, str) or value not in choices.values:
         errors.add(field, _(CHOOSE_ONE).format(options=", ".join(choices.values)))
