@@ -57,7 +57,8 @@ def _delivered_order(cast: Any, base: dict[str, Any]) -> Any:
     service_services.estimate_line_decide(line=line, decision="approved", channel="desk", by=cast.carol)
     bay = store.bays.order_by("pk").first()  # the sweep builds store B with one bay
     service_services.repair_order_assign(order=order, by=foreman, technician=technician, bay=bay)
-    for target in (S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.QC):
+    order = service_services.repair_order_transition(order=order, to=S.WAITING, by=cast.carol)  # the advisor releases
+    for target in (S.IN_BAY, S.IN_PROGRESS, S.QC):  # the technician on his own job
         order = service_services.repair_order_transition(order=order, to=target, by=technician, reason="test")
     service_services.quality_check_record(order=order, by=foreman, passed=True, checklist=QC_ALL, skip_washing=True)
     order.refresh_from_db()

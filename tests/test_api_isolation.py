@@ -183,18 +183,20 @@ def feedback_objects_of_store(store, by, customer, car):
     """A delivered order with its follow-up, a low-score survey and its recovery task, a complaint, a
     suggestion and a CAPA with an action, all through the real services."""
     technician = make_user(f"tech-{store.code}", Role.TECHNICIAN, store=store)
+    foreman = make_user(f"foreman-{store.code}", Role.FOREMAN, store=store)  # dispatches and checks quality
     order = services.walk_in_register(store=store, by=by, service_type="repair", plate=car.plate)
     fee = services.estimate_line_add(order=order, by=by, kind="fee", description="检测费", amount="80")
     services.estimate_send(estimate=fee.estimate, by=by)
     services.estimate_line_decide(line=fee, decision="approved", channel="desk", by=by)
     services.inspection_record(order=order, by=by, mileage_in=1000, fuel_level=50)
-    services.repair_order_assign(order=order, by=by, technician=technician, bay=Bay.objects.get(store=store))
-    for state in ("waiting", "in_bay", "in_progress", "qc"):
+    services.repair_order_assign(order=order, by=foreman, technician=technician, bay=Bay.objects.get(store=store))
+    order = services.repair_order_transition(order=order, to="waiting", by=by)  # released at reception
+    for state in ("in_bay", "in_progress", "qc"):  # the technician on his own job
         order = services.repair_order_transition(order=order, to=state, by=technician, reason="test")
     checklist = dict.fromkeys(
         ("work_done", "road_test", "no_leaks", "warning_lights", "tightening", "clean", "old_parts"), True
     )
-    services.quality_check_record(order=order, by=by, passed=True, checklist=checklist, skip_washing=True)
+    services.quality_check_record(order=order, by=foreman, passed=True, checklist=checklist, skip_washing=True)
     order.refresh_from_db()
     order = services.repair_order_deliver(
         order=order, by=by, explanation="已说明", next_service_date=None, next_service_km=None

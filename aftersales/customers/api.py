@@ -15,9 +15,9 @@ from aftersales.core.pagination import BoundedPagination
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.customers.validators import mask_mobile
+from aftersales.customers.validators import mask_mobile, mask_plate
 from aftersales.organisation.access import require, store_by_code, store_ids_for
-from aftersales.organisation.permissions import Capability
+from aftersales.organisation.permissions import Capability, user_can
 
 router = Router(tags=["customers"])
 
@@ -43,8 +43,10 @@ class VehicleOut(Schema):
 
     @staticmethod
     def resolve_plate(obj: Vehicle, context: dict[str, Any]) -> str:
-        """Masked (京A·***45) for roles whose pages mask it: the same rule as every page (selectors.plate_for)."""
-        return selectors.plate_for(context["request"].auth, obj.plate, obj.store_id)
+        """As stored (沪A12345) for roles that see plates; masked (京A·***45) for roles whose pages mask it."""
+        if not obj.plate or user_can(context["request"].auth, Capability.SEE_PLATES, obj.store_id):
+            return obj.plate
+        return mask_plate(obj.plate)
 
 
 class CustomerOut(Schema):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.organisation.current import current_store
 from aftersales.organisation.models import Store
-from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.rules import Move
 from aftersales.service.choices import (
     RepairOrderStatus,
@@ -60,20 +60,11 @@ def _require_appointment_move(request: HttpRequest, appointment: Appointment, na
         raise PermissionDenied(_("Your role may not do this."))
 
 
-def _can_any(user: Any, capabilities: tuple[Capability, ...], store_id: int | None = None) -> bool:
-    return any(user_can(user, capability, store_id) for capability in capabilities)
-
-
-def _require(request: HttpRequest, *capabilities: Capability, store_id: int | None = None) -> None:
-    if not _can_any(request.user, capabilities, store_id):
-        raise PermissionDenied(_("Your role may not do this."))
-
-
 def _stores_for(request: HttpRequest, capability: Capability) -> list[Store]:
     """The stores the user may act in: the chosen store, or each of their stores where the role allows it."""
+    stores = Store.objects.for_user(request.user, capability).filter(is_active=True).order_by("code")
     chosen = current_store(request)
-    stores = [chosen] if chosen else list(Store.objects.for_user(request.user).filter(is_active=True).order_by("code"))
-    return [s for s in stores if user_can(request.user, capability, s.pk)]
+    return list(stores.filter(pk=chosen.pk) if chosen else stores)
 
 
 def _next_or(request: HttpRequest, fallback: str) -> str:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.customers import selectors as customer_selectors
+from aftersales.organisation.access import can, capability_required, require
 from aftersales.organisation.choices import Role
 from aftersales.organisation.current import current_store_ids
 from aftersales.organisation.selectors import store_get_for_user
@@ -34,20 +35,18 @@ from aftersales.service.forms import (
 )
 from aftersales.service.views._common import (
     C,
-    _can_any,
     _day,
     _field_errors,
     _next_or,
-    _require,
     _require_appointment_move,
     _stores_for,
     may_appointment,
 )
 
 
+@capability_required(C.RECEIVE, C.BOOK)
 def workbench(request: HttpRequest) -> HttpResponse:
     """The advisor's day: bookings, the reception queue with its clocks, open orders, approvals, hand-overs."""
-    _require(request, C.RECEIVE, C.BOOK)
     bench = selectors.workbench(user=request.user, store_ids=current_store_ids(request))
     context = {"bench": bench, "badges": STATUS_BADGES, "now": clock.now()}
     if request.htmx:
@@ -78,8 +77,8 @@ def walk_in(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------------- appointments
 
 
+@capability_required(C.VIEW_SERVICE)
 def appointment_list(request: HttpRequest) -> HttpResponse:
-    _require(request, C.VIEW_SERVICE)
     day = _day(request.GET.get("day"), clock.today())
     store_ids = current_store_ids(request)
     appointments = list(selectors.appointment_list(user=request.user, store_ids=store_ids, day=day))
@@ -108,14 +107,14 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
             "day": day,
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
-            "can_book": _can_any(request.user, (C.BOOK,)),
+            "can_book": can(request.user, C.BOOK),
         },
     )
 
 
+@capability_required(C.BOOK)
 def appointment_create(request: HttpRequest) -> HttpResponse:
     """A booking by phone, WeChat or at the desk for a known customer (`?customer=<id>`)."""
-    _require(request, C.BOOK)
     raw = request.GET.get("customer", "")
     if not raw.isdigit():
         query = request.GET.get("q", "").strip()[:60]
@@ -130,7 +129,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
         )
         return render(request, "service/appointment_pick_customer.html", {"query": query, "found": found})
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
-    _require(request, C.BOOK, store_id=customer.store_id)
+    require(request.user, C.BOOK, store_id=customer.store_id)
     vehicles = list(customer.vehicles.order_by("id"))
     advisors = staff_choices({customer.store_id}, [Role.ADVISOR])[customer.store_id]
     default_day = clock.today() + dt.timedelta(days=1)
@@ -174,9 +173,9 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@capability_required(C.BOOK)
 def appointment_slots(request: HttpRequest) -> HttpResponse:
     """The staff slot picker (htmx): the same partial as the customer's booking page."""
-    _require(request, C.BOOK)
     raw = request.GET.get("store", "")
     if raw.isdigit():
         store = store_get_for_user(user=request.user, pk=int(raw))

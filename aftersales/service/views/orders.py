@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.organisation.access import require
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay
 from aftersales.organisation.selectors import setting_values_for_store
@@ -49,7 +50,6 @@ from aftersales.service.views._common import (
     _field_errors,
     _next_or,
     _order_url,
-    _require,
     _require_move,
     transition_moves,
 )
@@ -57,7 +57,7 @@ from aftersales.service.views._common import (
 
 def _order(request: HttpRequest, pk: int) -> RepairOrder:
     order = selectors.order_get_for_user(user=request.user, pk=pk)
-    _require(request, C.VIEW_SERVICE, store_id=order.store_id)
+    require(request.user, C.VIEW_SERVICE, store_id=order.store_id)
     return order
 
 
@@ -460,7 +460,7 @@ def order_bill(request: HttpRequest, pk: int) -> HttpResponse:
 
 def attachment_file(request: HttpRequest, pk: int) -> HttpResponse:
     attachment = Attachment.objects.select_related("order").get_for_user_or_404(request.user, pk=pk)
-    _require(request, C.VIEW_SERVICE, store_id=attachment.order.store_id)
+    require(request.user, C.VIEW_SERVICE, store_id=attachment.order.store_id)
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.customers import selectors as customer_selectors
+from aftersales.organisation.access import capability_required, require
 from aftersales.organisation.current import current_store_ids
 from aftersales.organisation.permissions import user_can
 from aftersales.service import selectors, services
@@ -31,15 +32,14 @@ from aftersales.service.views._common import (
     _field_errors,
     _next_or,
     _order_url,
-    _require,
     transition_moves,
 )
 from aftersales.service.views.orders import _order
 
 
+@capability_required(C.DISPATCH, C.QUALITY_CHECK, C.VIEW_SERVICE)
 def board(request: HttpRequest) -> HttpResponse:
     """The foreman's board: a column per workshop state, work time against standard time."""
-    _require(request, C.DISPATCH, C.QUALITY_CHECK, C.VIEW_SERVICE)
     columns = selectors.workshop_board(user=request.user, store_ids=current_store_ids(request))
     context = {"columns": columns, "badges": STATUS_BADGES, "now": clock.now()}
     if request.htmx:
@@ -47,9 +47,9 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "service/board.html", context)
 
 
+@capability_required(C.WORK)
 def my_jobs(request: HttpRequest) -> HttpResponse:
     """The technician's own jobs, phone first: big buttons for the next states, approved lines only."""
-    _require(request, C.WORK)
     jobs = selectors.technician_jobs(user=request.user)
     for job in jobs:  # the same moves, from the same rulebook, as the order page and the API
         job["buttons"] = [
@@ -65,7 +65,7 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
 def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
     """The service section of the customer profile (loaded by htmx): visits, open deferred work, bookings."""
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=pk)
-    _require(request, C.VIEW_SERVICE, store_id=customer.store_id)
+    require(request.user, C.VIEW_SERVICE, store_id=customer.store_id)
     user, store_ids = request.user, frozenset({customer.store_id})
     orders = selectors.order_list(user=user, store_ids=store_ids).filter(customer=customer).order_by("-arrived_at")
     upcoming = selectors.appointment_list(user=user, store_ids=store_ids, status=AppointmentStatus.BOOKED)
@@ -87,15 +87,15 @@ def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------------------- deferred work
 
 
+@capability_required(C.RECEIVE)
 def deferred_list(request: HttpRequest) -> HttpResponse:
-    _require(request, C.RECEIVE)
     items = list(selectors.deferred_work_list(user=request.user, store_ids=current_store_ids(request)))
     return render(request, "service/deferred_list.html", {"items": items, "today": clock.today()})
 
 
 def _deferred(request: HttpRequest, pk: int) -> DeferredWork:
     item = DeferredWork.objects.select_related("source_line", "vehicle").get_for_user_or_404(request.user, pk=pk)
-    _require(request, C.RECEIVE, store_id=item.store_id)
+    require(request.user, C.RECEIVE, store_id=item.store_id)
     return item
 
 
@@ -116,7 +116,7 @@ def deferred_add_to_order(request: HttpRequest, pk: int, item_pk: int) -> HttpRe
     """Declined last time, wanted now: the same line goes on this order's draft and the item is done.
     Two services in one transaction, so the item is never closed without its line."""
     order = _order(request, pk)
-    _require(request, C.RECEIVE, store_id=order.store_id)
+    require(request.user, C.RECEIVE, store_id=order.store_id)
     item = _deferred(request, item_pk)
     if item.vehicle_id != order.vehicle_id:
         messages.error(request, _("This deferred work belongs to another vehicle."))
