@@ -132,13 +132,21 @@ def approved_labour(shop: Shop, order: RepairOrder, hours: str = "1.0", min_grad
     return services.estimate_line_decide(line=line, decision="approved", channel="desk", by=shop.advisor)
 
 
+def mover(shop: Shop, order: RepairOrder, target: str) -> Any:
+    """The person whose move `order.status → target` is: the advisor's moves (release, cancel) by the advisor, the
+    workshop's by the technician on his own job, or by the foreman while no technician is assigned."""
+    move = REPAIR_ORDER.find(order.status, target)
+    if move is not None and Capability.DISPATCH not in move.capabilities:
+        return shop.advisor
+    if order.technician_id is not None:
+        return order.technician
+    return shop.foreman
+
+
 def walk(shop: Shop, order: RepairOrder, *targets: str) -> RepairOrder:
-    """Move the order as the person whose move it is: the advisor's moves (release, cancel) by the advisor, the
-    workshop's by the foreman."""
+    """Move the order through `targets`, each move made by the person whose move it is (see `mover`)."""
     for target in targets:
-        move = REPAIR_ORDER.find(order.status, target)
-        by = shop.advisor if move is not None and Capability.DISPATCH not in move.capabilities else shop.foreman
-        order = services.repair_order_transition(order=order, to=target, by=by, reason="test")
+        order = services.repair_order_transition(order=order, to=target, by=mover(shop, order, target), reason="test")
     return order
 
 

@@ -14,6 +14,7 @@ from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay, OpeningHours
+from aftersales.organisation.rules import Party
 from aftersales.service import services
 from aftersales.service.choices import LineDecision
 from aftersales.service.models import Appointment, DeferredWork, EstimateLine, RepairOrder
@@ -364,7 +365,7 @@ class DeliveryOnThePageTests:
             (lines["oem"], "approved"),
             (lines["wipers"], "declined"),
         ):
-            services.estimate_line_decide(line=line, decision=decision, channel="link")
+            services.estimate_line_decide(line=line, decision=decision, channel="link", by=Party.CUSTOMER)
         order.refresh_from_db()
         services.repair_order_transition(order=order, to="waiting", by=cast.alice)
         services.repair_order_assign(
@@ -379,9 +380,9 @@ class DeliveryOnThePageTests:
             checklist={key: True for key, _label in QC_CHECKLIST},
             skip_washing=True,
         )
-        services.part_trace_record(
+        services.part_trace_record(  # whoever dispatches records the batch (here the manager, as above)
             line=lines["oem"],
-            by=world["technician"],
+            by=cast.mia,
             batch_number="B2026-11-001",
             origin="德国",
             production_date=dt.date(2026, 9, 1),

@@ -241,7 +241,9 @@ class RescheduleAndCancelTests:
             appointment = book(shop, shanghai(2026, 3, 3, 9, 30))
             services.appointment_cancel(appointment=appointment, by=shop.advisor)
             with pytest.raises(ApplicationError, match="Only a booked appointment can be moved"):
-                services.appointment_reschedule(appointment=appointment, start=shanghai(2026, 3, 3, 10, 30))
+                services.appointment_reschedule(
+                    appointment=appointment, start=shanghai(2026, 3, 3, 10, 30), by=shop.advisor
+                )
 
 
 class PickupTests:

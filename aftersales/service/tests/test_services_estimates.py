@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from aftersales.core.exceptions import ApplicationError
 from aftersales.messaging.models import OutboxMessage
+from aftersales.organisation.rules import Party
 from aftersales.service import services
 from aftersales.service.models import DeferredWork, Estimate, EstimateLine
 
@@ -33,7 +34,8 @@ def send(shop, line):
     return services.estimate_send(estimate=line.estimate, by=shop.advisor)
 
 
-def decide(line, decision, channel="link", by=None, reason=""):
+def decide(line, decision, channel="link", by=Party.CUSTOMER, reason=""):
+    """The customer's own decision through the link, unless a channel and the member of staff are given."""
     return services.estimate_line_decide(line=line, decision=decision, channel=channel, by=by, reason=reason)
 
 
@@ -175,8 +177,9 @@ class DecisionTests:
         line = labour(shop, open_order(shop))
         send(shop, line)
         with pytest.raises(ValidationError) as caught:
-            decide(line, "approved", channel=channel, by=None)
+            decide(line, "approved", channel=channel, by=Party.CUSTOMER)
         assert "channel" in caught.value.message_dict
+        assert EstimateLine.objects.get(pk=line.pk).decision == "pending"
         decided = decide(line, "approved", channel=channel, by=shop.advisor)
         assert (decided.decision_channel, decided.decided_by) == (channel, shop.advisor)
 

@@ -11,6 +11,7 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.choices import Role
+from aftersales.organisation.rules import Party
 from aftersales.service import services
 from aftersales.service.choices import RepairOrderStatus as S
 from aftersales.service.models import QualityCheck, RepairOrder
@@ -328,7 +329,9 @@ class DeliveryTests:
         services.estimate_send(estimate=estimate_line.estimate, by=shop.advisor)
         for line in (estimate_line, fee):
             services.estimate_line_decide(line=line, decision="approved", channel="desk", by=shop.advisor)
-        services.estimate_line_decide(line=declined, decision="declined", channel="link", reason="下次再做")
+        services.estimate_line_decide(
+            line=declined, decision="declined", channel="link", by=Party.CUSTOMER, reason="下次再做"
+        )
         walk(shop, order, S.QC)
         services.quality_check_record(
             order=order, by=shop.foreman, passed=True, checklist=QC_ALL_TICKED, skip_washing=True

@@ -80,7 +80,9 @@ class Desk:
         order = self.open(vehicle)
         self.approved(order, **kwargs)
         services.repair_order_assign(order=order, by=self.foreman, technician=self.cast.tom, bay=bay or self.bay)
-        for target in (S.WAITING, S.IN_BAY, S.IN_PROGRESS):
+        # The advisor releases the car to the workshop; tom moves his own job on.
+        order = services.repair_order_transition(order=order, to=S.WAITING, by=self.cast.alice)
+        for target in (S.IN_BAY, S.IN_PROGRESS):
             order = services.repair_order_transition(order=order, to=target, by=self.cast.tom)
         return order
 
@@ -603,7 +605,13 @@ class OrderPageTests:
     def test_part_trace(self, client, desk):
         order = desk.in_progress(part=True)
         part = EstimateLine.objects.get(kind="part")
+        # The rulebook gives the batch record to reception and dispatch (part_trace: RECEIVE, DISPATCH), no longer to
+        # the technician on the job.
         client.force_login(desk.cast.tom)
+        assert client.post(reverse("service:part-trace", args=[part.pk]), {"batch_number": "B1"}).status_code == 403
+        part.refresh_from_db()
+        assert part.batch_number == ""
+        client.force_login(desk.foreman)
         response = client.post(reverse("service:part-trace", args=[part.pk]), {"batch_number": ""})
         assert response.status_code == 400
         assert 'data-error-for="batch_number"' in response.content.decode()
