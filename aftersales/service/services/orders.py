@@ -136,8 +136,9 @@ def _open(
 
 
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, by: Any) -> RepairOrder:
+def appointment_check_in(*, appointment: Appointment, by: Actor) -> RepairOrder:
     """The booked customer has arrived: the appointment becomes a repair order in reception."""
+    transitions.APPOINTMENT.authorise(transitions.APPOINTMENT.get("check_in"), actor=by, store_id=appointment.store_id)
     # A customer who comes on another day than booked is still received; on-time KPIs compare with the slot.
     updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
         status=AppointmentStatus.ARRIVED
@@ -160,7 +161,7 @@ def appointment_check_in(*, appointment: Appointment, by: Any) -> RepairOrder:
 def walk_in_register(
     *,
     store: Store,
-    by: Any,
+    by: Actor,
     service_type: str,
     plate: str = "",
     phone: str = "",
@@ -172,13 +173,14 @@ def walk_in_register(
 ) -> RepairOrder:
     """Fast registration: the plate or the phone first; what is known is found, the rest filled in (the matching
     rule is the customers app's, shared with online booking)."""
+    REPAIR_ORDER.authorise(REPAIR_ORDER.get("open"), actor=by, store_id=store.pk)
     refuse_control_characters(customer_words=customer_words)
     if service_type not in ServiceType.values:
         raise ValidationError(
             {"service_type": [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]}
         )
     customer, vehicle = customer_services.customer_and_vehicle_find_or_create(
-        store=store, by=by, plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name
+        store=store, by=actor_user(by), plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name
     )
     return _open(
         store=store,
