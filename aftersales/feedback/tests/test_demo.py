@@ -344,3 +344,33 @@ class SeedCommandTests:
         first = snapshot()
         seed("--flush")
         assert snapshot() == first
+
+
+class DemoFollowsTheRulebookTests:
+    def test_every_feedback_move_of_the_demo_is_made_by_someone_the_rulebook_allows(self, seeded):
+        """The demo's complaint and CAPA events, call attempts, recovery outcomes and suggestion decisions are
+        made by people the rulebook lets make them (staff events; the customer's own reports have no one)."""
+        from aftersales.feedback.models import CallAttempt, CapaEvent, ComplaintEvent, Suggestion
+        from aftersales.feedback.transitions import CAPA, COMPLAINT, FOLLOW_UP, RECOVERY, SUGGESTION
+
+        checked = 0
+        for event in ComplaintEvent.objects.exclude(from_status="").select_related("complaint", "by"):
+            moves = [m for m in COMPLAINT.moves if m.target == event.to_status and event.from_status in m.sources]
+            assert any(COMPLAINT.may(m, actor=event.by, store_id=event.complaint.store_id) for m in moves), event.pk
+            checked += 1
+        for event in CapaEvent.objects.exclude(from_status="").select_related("capa", "by"):
+            step = CAPA.find(event.from_status, event.to_status)
+            assert step is not None and CAPA.may(step, actor=event.by, store_id=event.capa.store_id), event.pk
+            checked += 1
+        for attempt in CallAttempt.objects.select_related("follow_up", "by"):
+            no_answer = FOLLOW_UP.get("no_answer")  # every outcome of a call has the same rule
+            assert FOLLOW_UP.may(no_answer, actor=attempt.by, store_id=attempt.follow_up.store_id), attempt.pk
+            checked += 1
+        for task in RecoveryTask.objects.exclude(closed_by=None).select_related("closed_by"):
+            assert RECOVERY.may(RECOVERY.get("record"), actor=task.closed_by, store_id=task.store_id), task.pk
+            checked += 1
+        for suggestion in Suggestion.objects.exclude(decided_by=None).select_related("decided_by"):
+            decide = SUGGESTION.get("decide")
+            assert SUGGESTION.may(decide, actor=suggestion.decided_by, store_id=suggestion.store_id), suggestion.pk
+            checked += 1
+        assert checked > 50
