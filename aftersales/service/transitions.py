@@ -33,21 +33,50 @@ DELIVERY = "delivery"
 ACTION = "action"  # keeps the state: dispatch, inspection, estimate work, evidence
 
 # The workshop's moves belong to whoever dispatches, and to the technician on their own job.
-_WORKSHOP = {"capabilities": (C.DISPATCH,), "own": (C.WORK,)}
+_DISPATCH, _OWN_WORK = (C.DISPATCH,), (C.WORK,)
 
 REPAIR_ORDER = Lifecycle(
     "repair_order",
     states=tuple(S.values),
     moves=(
+        # Opening an order (a walk-in at the desk, or a booked car checked in) is the advisor's.
+        move("open", [], S.RECEPTION, capabilities=[C.RECEIVE], via=ACTION),
         move("release", [S.RECEPTION], S.WAITING, capabilities=[C.RECEIVE], label=_("Release to the workshop")),
-        move("to_bay", [S.WAITING], S.IN_BAY, **_WORKSHOP, label=_("Car is in the bay")),
-        move("start_work", [S.IN_BAY], S.IN_PROGRESS, **_WORKSHOP, label=_("Start work")),
-        move("out_of_bay", [S.IN_BAY], S.WAITING, **_WORKSHOP, label=_("Out of the bay: back to the queue")),
+        move("to_bay", [S.WAITING], S.IN_BAY, capabilities=_DISPATCH, own=_OWN_WORK, label=_("Car is in the bay")),
+        move("start_work", [S.IN_BAY], S.IN_PROGRESS, capabilities=_DISPATCH, own=_OWN_WORK, label=_("Start work")),
         move(
-            "wait_parts", [S.IN_PROGRESS], S.WAITING_PARTS, **_WORKSHOP, needs_reason=True, label=_("Waiting for parts")
+            "out_of_bay",
+            [S.IN_BAY],
+            S.WAITING,
+            capabilities=_DISPATCH,
+            own=_OWN_WORK,
+            label=_("Out of the bay: back to the queue"),
         ),
-        move("parts_arrived", [S.WAITING_PARTS], S.IN_PROGRESS, **_WORKSHOP, label=_("Parts are here: resume work")),
-        move("to_qc", [S.IN_PROGRESS], S.QC, **_WORKSHOP, label=_("Work done: to quality check")),
+        move(
+            "wait_parts",
+            [S.IN_PROGRESS],
+            S.WAITING_PARTS,
+            capabilities=_DISPATCH,
+            own=_OWN_WORK,
+            needs_reason=True,
+            label=_("Waiting for parts"),
+        ),
+        move(
+            "parts_arrived",
+            [S.WAITING_PARTS],
+            S.IN_PROGRESS,
+            capabilities=_DISPATCH,
+            own=_OWN_WORK,
+            label=_("Parts are here: resume work"),
+        ),
+        move(
+            "to_qc",
+            [S.IN_PROGRESS],
+            S.QC,
+            capabilities=_DISPATCH,
+            own=_OWN_WORK,
+            label=_("Work done: to quality check"),
+        ),
         # The quality check form moves the car on (or back, counting the failure).
         move("qc_pass", [S.QC], S.WASHING, capabilities=[C.QUALITY_CHECK], via=QUALITY_CHECK),
         move("qc_pass_no_wash", [S.QC], S.READY, capabilities=[C.QUALITY_CHECK], via=QUALITY_CHECK),
@@ -89,6 +118,8 @@ APPOINTMENT = Lifecycle(
     "appointment",
     states=tuple(A.values),
     moves=(
+        # Booking: by staff who book (phone, WeChat, desk), or by the customer on the store's booking page.
+        move("book", [], A.BOOKED, capabilities=[C.BOOK], parties=[Party.CUSTOMER], via=ACTION),
         move("reschedule", [A.BOOKED], None, capabilities=[C.BOOK], parties=[Party.CUSTOMER], via=ACTION),
         move("assign_driver", [A.BOOKED], None, capabilities=[C.BOOK, C.RECEIVE], via=ACTION),
         move("send_link", A.values, None, capabilities=[C.BOOK], via=ACTION),

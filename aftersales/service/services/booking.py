@@ -22,7 +22,7 @@ from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay, Membership, OpeningHours, Store
-from aftersales.organisation.rules import Actor, actor_user
+from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import AppointmentStatus, BookingChannel, ServiceType
 from aftersales.service.models import AdvisorSlotLoad, Appointment, Slot
@@ -139,14 +139,15 @@ def appointment_book(
     channel: str,
     customer: Customer,
     vehicle: Vehicle,
-    by: Any = None,
-    advisor: Any = None,
+    by: Actor,
+    advisor: User | None = None,
     customer_words: str = "",
     pickup_address: str = "",
     pickup_from: dt.datetime | None = None,
     pickup_to: dt.datetime | None = None,
 ) -> Appointment:
     """Book a place; raises ValidationError naming bad fields, ApplicationError when the slot is full."""
+    APPOINTMENT.authorise(APPOINTMENT.get("book"), actor=by, store_id=store.pk)
     refuse_control_characters(customer_words=customer_words, pickup_address=pickup_address)
     errors: dict[str, list[str]] = {}
     if service_type not in ServiceType.values:
@@ -187,7 +188,7 @@ def appointment_book(
         pickup_address_encrypted=crypto.encrypt(pickup_address.strip()) if pickup else "",
         pickup_from=pickup_from if pickup else None,
         pickup_to=pickup_to if pickup else None,
-        created_by=by if getattr(by, "is_authenticated", False) else None,
+        created_by=actor_user(by),
     )
     audit_record(
         actor=actor_user(by),
@@ -233,6 +234,7 @@ def appointment_book_for_visitor(
         consent_channel=ConsentChannel.CUSTOMER_LINK,
     )
     return appointment_book(
+        by=Party.CUSTOMER,
         store=store,
         start=start,
         service_type=service_type,

@@ -158,7 +158,7 @@ def estimate_line_add(
         line.choice_group = group
     line.save()
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="estimate.line_add",
         obj=order,
         changes={"line": line.pk, "kind": kind, "amount": str(line.amount)},
@@ -176,7 +176,7 @@ def estimate_line_remove(*, line: EstimateLine, by: Actor) -> None:
     line.delete()
     if group is not None and EstimateLine.objects.filter(choice_group=group, estimate__order=order).count() == 1:
         EstimateLine.objects.filter(choice_group=group, estimate__order=order).update(choice_group=None)
-    audit_record(actor=by, action="estimate.line_remove", obj=order, changes={"line": line.description})
+    audit_record(actor=actor_user(by), action="estimate.line_remove", obj=order, changes={"line": line.description})
 
 
 @transaction.atomic
@@ -193,7 +193,9 @@ def estimate_send(*, estimate: Estimate, by: Actor) -> Estimate:
     ):
         raise ApplicationError(_("Someone else sent this estimate meanwhile."))
     estimate.refresh_from_db()
-    audit_record(actor=by, action="estimate.send", obj=estimate.order, changes={"estimate": estimate.number})
+    audit_record(
+        actor=actor_user(by), action="estimate.send", obj=estimate.order, changes={"estimate": estimate.number}
+    )
     from aftersales.service.services.notifications import order_message
 
     order_message(order=estimate.order, template="estimate_ready", dedupe_key=f"estimate:{estimate.pk}")
@@ -262,7 +264,7 @@ def estimate_line_decide(
     if not estimate.lines.filter(decision=LineDecision.PENDING).exists():
         Estimate.objects.filter(pk=estimate.pk).update(status=EstimateStatus.DECIDED)
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action=f"estimate.line_{decision}",
         obj=order,
         changes={"line": line.pk, "channel": channel, "reason": reason},
@@ -295,5 +297,7 @@ def deferred_work_close(
     item.status = status
     item.resolved_order = order
     item.save(update_fields=["status", "resolved_order", "updated_at"])
-    audit_record(actor=by, action=f"deferred_work.{status}", obj=item, changes={"order": getattr(order, "pk", None)})
+    audit_record(
+        actor=actor_user(by), action=f"deferred_work.{status}", obj=item, changes={"order": getattr(order, "pk", None)}
+    )
     return item

@@ -85,14 +85,14 @@ def _create_numbered(**fields: Any) -> RepairOrder:
 
 
 def _record_event(
-    order: RepairOrder, old: str, new: str, by: Any, reason: str = "", at: dt.datetime | None = None
+    order: RepairOrder, old: str, new: str, by: Actor, reason: str = "", at: dt.datetime | None = None
 ) -> None:
     RepairOrderEvent.objects.create(
         order=order,
         from_status=old,
         to_status=new,
         at=at or clock.now(),
-        by=by if getattr(by, "is_authenticated", False) else None,
+        by=actor_user(by),
         reason=reason[:300],
     )
 
@@ -103,7 +103,7 @@ def _open(
     customer: Customer,
     vehicle: Vehicle,
     service_type: str,
-    by: Any,
+    by: Actor,
     walk_in: bool,
     appointment: Appointment | None = None,
     customer_words: str = "",
@@ -122,16 +122,12 @@ def _open(
         walk_in=walk_in,
         priority=customer.is_priority,
         arrived_at=now,
-        advisor=(
-            appointment.advisor
-            if appointment and appointment.advisor
-            else (by if getattr(by, "is_authenticated", False) else None)
-        ),
+        advisor=(appointment.advisor if appointment and appointment.advisor else actor_user(by)),
         customer_words=customer_words,
         link_nonce=secrets.token_hex(8),
     )
     _record_event(order, "", S.RECEPTION, by, _("walk-in") if walk_in else _("booked arrival"), at=now)
-    audit_record(actor=by, action="repair_order.open", obj=order, changes={"walk_in": walk_in})
+    audit_record(actor=actor_user(by), action="repair_order.open", obj=order, changes={"walk_in": walk_in})
     return order
 
 
@@ -267,9 +263,9 @@ def inspection_record(
         ]
     )
     if mileage != order.vehicle.mileage_km:
-        customer_services.vehicle_update(vehicle=order.vehicle, by=by, mileage_km=mileage)
+        customer_services.vehicle_update(vehicle=order.vehicle, by=actor_user(by), mileage_km=mileage)
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="repair_order.inspection",
         obj=order,
         changes={"mileage_in": mileage, "fuel_level": fuel, "marks": len(marks)},
@@ -339,7 +335,7 @@ def repair_order_assign(
         fields += ["bay", "bay_assigned_at"]
     order.save(update_fields=fields)
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="repair_order.assign",
         obj=order,
         changes={"technician": getattr(technician, "pk", None), "bay": getattr(bay, "pk", None)},
@@ -429,7 +425,12 @@ def _move(order: RepairOrder, old: str, to: str, by: Actor, reason: str = "") ->
     for key, value in changes.items():
         setattr(order, key, value)
     _record_event(order, old, to, by, reason, at=now)
-    audit_record(actor=by, action="repair_order.transition", obj=order, changes={"status": [old, to], "reason": reason})
+    audit_record(
+        actor=actor_user(by),
+        action="repair_order.transition",
+        obj=order,
+        changes={"status": [old, to], "reason": reason},
+    )
     if to == S.READY:
         from aftersales.service.services.notifications import order_message
 
@@ -674,7 +675,7 @@ def part_trace_record(
     line.production_date, line.warranty_months = production_date, months
     line.save(update_fields=["batch_number", "origin", "production_date", "warranty_months", "updated_at"])
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="estimate.part_trace",
         obj=line.estimate.order,
         changes={"line": line.pk, "batch": batch_number},

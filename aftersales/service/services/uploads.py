@@ -4,7 +4,6 @@ claim), limited in size, stored under a random name, served only through access-
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -14,9 +13,11 @@ from django.utils.translation import gettext as _
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
+from aftersales.organisation.rules import Actor, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import AttachmentPurpose
 from aftersales.service.models import Attachment, EstimateLine, RepairOrder
+from aftersales.service.transitions import REPAIR_ORDER
 
 IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic"}
 VIDEO_TYPES = {"video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm"}
@@ -46,12 +47,15 @@ def sniff(head: bytes) -> str | None:
 def attachment_add(
     *,
     order: RepairOrder,
-    by: Any,
+    by: Actor,
     upload: UploadedFile,
     purpose: str,
     line: EstimateLine | None = None,
     caption: str = "",
 ) -> Attachment:
+    REPAIR_ORDER.authorise(
+        REPAIR_ORDER.get("evidence"), actor=by, store_id=order.store_id, assignee_id=order.technician_id
+    )
     refuse_control_characters(caption=caption)
     if purpose not in AttachmentPurpose.values:
         raise ValidationError({"purpose": [_("Unknown purpose.")]})
@@ -94,10 +98,10 @@ def attachment_add(
         content_type=content_type,
         size=upload.size,
         caption=caption.strip(),
-        uploaded_by=by if getattr(by, "is_authenticated", False) else None,
+        uploaded_by=actor_user(by),
     )
     audit_record(
-        actor=by,
+        actor=actor_user(by),
         action="repair_order.attachment",
         obj=order,
         changes={"attachment": attachment.pk, "purpose": purpose, "type": content_type},
