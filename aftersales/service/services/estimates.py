@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -33,7 +33,7 @@ from aftersales.service.models import DeferredWork, Estimate, EstimateLine, Repa
 from aftersales.service.transitions import DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
 
 CENT = Decimal("0.01")
-STAFF_USE_DESK = _lazy(
+STAFF_USE_DESK = gettext_lazy(
     "The customer's link is for the customer. Note a decision you take with the customer on the order page "
     "(at the desk or on the phone): it records your name."
 )
