@@ -83,7 +83,8 @@ def loop_world(loop_clock, cast, settings, tmp_path):
     service_services.estimate_send(estimate=line.estimate, by=advisor)
     service_services.estimate_line_decide(line=line, decision="approved", channel="desk", by=advisor)
     service_services.repair_order_assign(order=order, by=foreman, technician=technician, bay=bay)
-    for target in (S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.QC):
+    order = service_services.repair_order_transition(order=order, to=S.WAITING, by=advisor)  # released at reception
+    for target in (S.IN_BAY, S.IN_PROGRESS, S.QC):  # the technician on his own job
         order = service_services.repair_order_transition(order=order, to=target, by=technician, reason="")
     service_services.quality_check_record(
         order=order, by=foreman, passed=True, checklist=QC_ALL_TICKED, skip_washing=True
