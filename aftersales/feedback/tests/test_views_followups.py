@@ -353,3 +353,17 @@ class SurveyQrTests:
         assert client.post(url).status_code == 405
         client.force_login(shop.cast.carol)
         assert client.get(url).status_code == 404
+
+    def test_only_roles_that_send_links_get_the_survey_link(self, client, shop, follow_up):
+        """Whoever holds the survey link answers as the customer: the workshop and the group's analysts never
+        see it, neither as a QR code nor on the order page."""
+        url = reverse("feedback:order-survey-qr", args=[follow_up.order_id])
+        page_url = reverse("service:order-detail", args=[follow_up.order_id])
+        for user in (shop.cast.tom, shop.foreman, shop.cast.grace):
+            client.force_login(user)
+            assert client.get(url).status_code == 403, user.username
+            page = client.get(page_url)
+            assert page.status_code == 200, user.username
+            assert "/feedback/survey/" not in page.content.decode(), user.username
+        client.force_login(shop.cast.mia)
+        assert client.get(url).status_code == 200

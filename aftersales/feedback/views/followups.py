@@ -9,7 +9,7 @@ from typing import Any
 
 import segno
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -35,6 +35,7 @@ from aftersales.organisation.permissions import Capability
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
+from aftersales.service.transitions import may_send_order_link
 
 C = Capability
 QUEUE_LIMIT = 200
@@ -270,7 +271,9 @@ def order_survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
     order = RepairOrder.objects.select_related("store").get_for_user_or_404(request.user, pk=pk)
     if request.method not in ("GET", "HEAD"):  # after the lookup: another store's order stays a 404
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    require(request.user, C.VIEW_SERVICE, store_id=order.store_id)
+    # The survey link is the customer's (whoever holds it answers as the customer): only roles that send links.
+    if not may_send_order_link(order=order, user=request.user):
+        raise PermissionDenied(_("Your role may not do this."))
     if order.status != RepairOrderStatus.DELIVERED:
         raise Http404("The survey opens once the car is delivered.")
     buffer = io.BytesIO()
