@@ -174,7 +174,7 @@ class Lifecycle:
         return [
             {
                 "move": m.name,
-                "from": ", ".join(s for s in self.states if s in m.sources),
+                "from": ", ".join(s for s in self.states if s in m.sources) or "(new)",
                 "to": m.target or "(same)",
                 "who": ", ".join(sorted(m.capabilities)) or "-",
                 "own record": ", ".join(sorted(m.own_capabilities)) or "-",
