@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -24,8 +25,8 @@ from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.rules import Actor, actor_user
 
 C = CapaStatus
-INVALID_MOVE = "A CAPA cannot go from “{old}” to “{new}”."
-NOT_EDITABLE = "A closed CAPA cannot be changed."
+INVALID_MOVE = gettext_noop("A CAPA cannot go from “{old}” to “{new}”.")
+NOT_EDITABLE = gettext_noop("A closed CAPA cannot be changed.")
 
 
 def _authorise(capa: Capa, name: str, by: Actor, assignee_id: int | None = None) -> None:

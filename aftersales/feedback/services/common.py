@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.text import text_problem
@@ -19,8 +20,8 @@ from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.selectors import setting_values_for_store
 
 DESCRIPTION_MAX = 5000
-FUTURE_RECEIPT = "The time received cannot be in the future."
-CHOOSE_ONE = "Choose one of: {options}."
+FUTURE_RECEIPT = gettext_noop("The time received cannot be in the future.")
+CHOOSE_ONE = gettext_noop("Choose one of: {options}.")
 
 
 class Errors:

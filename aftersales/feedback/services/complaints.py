@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -46,9 +47,9 @@ from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.service.models import RepairOrder
 
 S = ComplaintStatus
-INVALID_MOVE = "A complaint cannot go from “{old}” to “{new}”."
-LOST_RACE = "Someone else changed this complaint meanwhile; reload and try again."
-CLOSE_NEEDS_RESOLUTION = "Record the resolution before closing."
+INVALID_MOVE = gettext_noop("A complaint cannot go from “{old}” to “{new}”.")
+LOST_RACE = gettext_noop("Someone else changed this complaint meanwhile; reload and try again.")
+CLOSE_NEEDS_RESOLUTION = gettext_noop("Record the resolution before closing.")
 # (clock, due field, done field), in the order the clocks run out.
 CLOCKS: tuple[tuple[str, str, str], ...] = (
     (ComplaintClock.ACKNOWLEDGE, "acknowledge_due", "acknowledged_at"),

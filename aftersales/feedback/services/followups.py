@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -30,9 +31,9 @@ from aftersales.service.models import RepairOrder
 
 F = FollowUpStatus
 FOLLOW_UP_WINDOW = dt.timedelta(days=7)
-NOT_OPEN = "This follow-up is closed."
-NO_ATTEMPTS_LEFT = "All call attempts of this follow-up are used."
-REACHED_NEEDS_SURVEY = "A reached customer's answers are recorded with the call: send the survey answers."
+NOT_OPEN = gettext_noop("This follow-up is closed.")
+NO_ATTEMPTS_LEFT = gettext_noop("All call attempts of this follow-up are used.")
+REACHED_NEEDS_SURVEY = gettext_noop("A reached customer's answers are recorded with the call: send the survey answers.")
 # The rulebook's move for each outcome of a call (a failed last attempt is "unreachable").
 OUTCOME_MOVES: dict[str, str] = {
     CallOutcome.REACHED: "reached",

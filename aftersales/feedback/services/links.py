@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
@@ -15,8 +16,8 @@ from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.models import RepairOrder
 
 SURVEY_SALT = "aftersales.feedback.survey-link"
-LINK_INVALID = "This link is not valid. Please use the latest link we sent you, or call the store."
-LINK_EXPIRED = "This link has expired. Please call the store for a new one."
+LINK_INVALID = gettext_noop("This link is not valid. Please use the latest link we sent you, or call the store.")
+LINK_EXPIRED = gettext_noop("This link has expired. Please call the store for a new one.")
 SURVEY_PAGE_NAME = "feedback:customer-survey"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -30,7 +31,7 @@ from aftersales.feedback.transitions import RECOVERY
 from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.service.models import RepairOrder
 
-ALREADY_DONE = "This recovery task already has its outcome."
+ALREADY_DONE = gettext_noop("This recovery task already has its outcome.")
 
 
 def recovery_open_if_low(*, response: SurveyResponse, order: RepairOrder | None) -> RecoveryTask | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -32,7 +33,7 @@ from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import closed_days_for_store
 
 G = SuggestionStatus
-INVALID_MOVE = "A suggestion cannot go from “{old}” to “{new}”."
+INVALID_MOVE = gettext_noop("A suggestion cannot go from “{old}” to “{new}”.")
 
 
 def suggestion_decision_due(*, store: Store, received_at: dt.datetime) -> dt.datetime:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -32,9 +33,9 @@ from aftersales.organisation.rules import Actor, actor_user
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 
-NO_CONSENT = "The customer has not agreed to satisfaction surveys: ask them first, or do not survey them."
-NOT_DELIVERED = "A visit can be rated once the car is delivered."
-ALREADY_ANSWERED = "This visit already has a survey answered through this channel."
+NO_CONSENT = gettext_noop("The customer has not agreed to satisfaction surveys: ask them first, or do not survey them.")
+NOT_DELIVERED = gettext_noop("A visit can be rated once the car is delivered.")
+ALREADY_ANSWERED = gettext_noop("This visit already has a survey answered through this channel.")
 DEFAULT_CODE = "default"
 # How a consent given at the moment of the survey is recorded, per channel (campaigns need one on file).
 CONSENT_CHANNEL_FOR: dict[str, str] = {

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -31,8 +32,8 @@ from aftersales.service.transitions import APPOINTMENT
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-SLOT_FULL = "This slot is full. Please choose another time."
-ADVISOR_FULL = "The chosen advisor has no place left in this slot. Choose another advisor or time."
+SLOT_FULL = gettext_noop("This slot is full. Please choose another time.")
+ADVISOR_FULL = gettext_noop("The chosen advisor has no place left in this slot. Choose another advisor or time.")
 
 
 def slot_capacity(store: Store, *, per_advisor: int) -> int:

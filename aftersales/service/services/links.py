@@ -11,6 +11,7 @@ import time
 
 from django.core import signing
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.selectors import setting_values_for_store
@@ -18,8 +19,8 @@ from aftersales.service.models import Appointment, RepairOrder
 
 ORDER_SALT = "aftersales.service.repair-order-link"
 APPOINTMENT_SALT = "aftersales.service.appointment-link"
-LINK_INVALID = "This link is not valid. Please use the latest link we sent you, or call the store."
-LINK_EXPIRED = "This link has expired. Please call the store for a new one."
+LINK_INVALID = gettext_noop("This link is not valid. Please use the latest link we sent you, or call the store.")
+LINK_EXPIRED = gettext_noop("This link has expired. Please call the store for a new one.")
 
 
 def order_link_token(order: RepairOrder, *, days: int | None = None) -> str:
