@@ -58,6 +58,7 @@ def _order_with_estimate(world, cast):
         channel="phone",
         customer=world["customer"],
         vehicle=world["vehicle"],
+        by=cast.alice,
     )
     order = services.appointment_check_in(appointment=appointment, by=cast.alice)
     services.inspection_record(order=order, by=cast.alice, mileage_in=12000, fuel_level=50)
@@ -80,8 +81,9 @@ def _order_with_estimate(world, cast):
     wipers = services.estimate_line_add(
         order=order, by=cast.alice, kind="part", description="雨刮片", grade="oem", unit_price="160", quantity=2
     )
+    # At reception no technician has the job yet: the advisor photographs the worn pads.
     services.attachment_add(
-        order=order, by=world["technician"], purpose="evidence", line=labour, upload=_upload("pads.png", PNG)
+        order=order, by=cast.alice, purpose="evidence", line=labour, upload=_upload("pads.png", PNG)
     )
     services.estimate_send(estimate=labour.estimate, by=cast.alice)
     return order, {"labour": labour, "oem": oem, "brand": brand, "wipers": wipers}
@@ -161,6 +163,7 @@ class OnlineBookingTests:
                 channel="phone",
                 customer=other,
                 vehicle=make_vehicle(other),
+                by=cast.alice,
             )
         before = Customer.objects.count()
         from aftersales.config.testing import unique_vin
@@ -187,7 +190,7 @@ class OnlineBookingTests:
 
 
 class AppointmentLinkTests:
-    def test_the_customer_moves_and_cancels_from_the_link(self, client, world):
+    def test_the_customer_moves_and_cancels_from_the_link(self, client, world, cast):
         appointment = services.appointment_book(
             store=world["store"],
             start=TOMORROW_10,
@@ -195,6 +198,7 @@ class AppointmentLinkTests:
             channel="phone",
             customer=world["customer"],
             vehicle=world["vehicle"],
+            by=cast.alice,
         )
         url = reverse("service:customer-appointment", args=[appointment_link_token(appointment)])
         later = TOMORROW_10 + dt.timedelta(hours=2)
@@ -205,7 +209,7 @@ class AppointmentLinkTests:
         appointment.refresh_from_db()
         assert appointment.status == "cancelled" and appointment.slot.booked == 0
 
-    def test_a_tampered_link_is_refused(self, client, world):
+    def test_a_tampered_link_is_refused(self, client, world, cast):
         appointment = services.appointment_book(
             store=world["store"],
             start=TOMORROW_10,
@@ -213,6 +217,7 @@ class AppointmentLinkTests:
             channel="phone",
             customer=world["customer"],
             vehicle=world["vehicle"],
+            by=cast.alice,
         )
         token = appointment_link_token(appointment)
         response = client.get(reverse("service:customer-appointment", args=[token[:-2] + "xx"]))

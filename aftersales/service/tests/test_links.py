@@ -5,6 +5,7 @@ import pytest
 from django.core import signing
 
 from aftersales.core.exceptions import ApplicationError
+from aftersales.organisation.rules import Party
 from aftersales.service.models import RepairOrder
 from aftersales.service.services import appointment_book
 from aftersales.service.services.links import (
@@ -58,6 +59,7 @@ class OrderLinkTests:
                 channel="online",
                 customer=shop.customer,
                 vehicle=shop.vehicle,
+                by=Party.CUSTOMER,
             )
             order = open_order(shop)
             assert appointment_from_token(appointment_link_token(appointment)) == appointment

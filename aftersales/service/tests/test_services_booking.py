@@ -11,6 +11,7 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.customers import crypto
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.models import Bay
+from aftersales.organisation.rules import Party
 from aftersales.service import services
 from aftersales.service.models import AdvisorSlotLoad, Appointment, Slot
 
@@ -22,7 +23,10 @@ TUESDAY = dt.date(2026, 3, 3)
 
 
 def book(shop, start, **extra):
+    """A booking made online by the customer (Party.CUSTOMER), or by the advisor on any other channel."""
+    channel = extra.get("channel", "online")
     fields = {
+        "by": Party.CUSTOMER if channel == "online" else shop.advisor,
         "store": shop.store,
         "start": start,
         "service_type": "maintenance",
