@@ -122,6 +122,7 @@ class LastPlaceTests:
                 data=json.dumps(body),
                 content_type="application/json",
                 HTTP_AUTHORIZATION=f"Bearer {tokens[index]}",
+                HTTP_ACCEPT_LANGUAGE="en",  # threads do not inherit the test's language; the request names it
             )
             return response.status_code, response.json()
 
@@ -157,7 +158,8 @@ class RepairOrderRaceTests:
             services.estimate_line_decide(line=line, decision="approved", channel="desk", by=cast.alice)
             order = RepairOrder.objects.select_related("store").get(pk=order.pk)
             services.repair_order_assign(order=order, by=cast.mia, technician=cast.tom, bay=bay)
-            for state in ("waiting", "in_bay", "in_progress"):
+            services.repair_order_transition(order=order, to="waiting", by=cast.alice)  # the advisor releases
+            for state in ("in_bay", "in_progress"):  # tom moves his own job
                 services.repair_order_transition(order=order, to=state, by=cast.tom)
 
         # Both read the order in progress; one sends it to QC, the other to waiting-for-parts.
