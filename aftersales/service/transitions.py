@@ -106,7 +106,15 @@ REPAIR_ORDER = Lifecycle(
         move("inspect", [S.RECEPTION], None, capabilities=[C.RECEIVE], via=ACTION),
         move("estimate", ESTIMATE_EDITABLE, None, capabilities=[C.RECEIVE], via=ACTION),
         move("evidence", OPEN_STATES, None, capabilities=[C.RECEIVE, C.DISPATCH], own=[C.WORK], via=ACTION),
-        move("part_trace", set(S.values) - {S.CANCELLED}, None, capabilities=[C.RECEIVE, C.DISPATCH], via=ACTION),
+        # The batch of a fitted part: the advisor or the foreman, and the technician who fitted it on his own job.
+        move(
+            "part_trace",
+            set(S.values) - {S.CANCELLED},
+            None,
+            capabilities=[C.RECEIVE, C.DISPATCH],
+            own=[C.WORK],
+            via=ACTION,
+        ),
         # The customer's signed link goes only to those who send it to the customer: whoever holds it can act as
         # the customer (approve lines), so the workshop, the parts desk and the group's analysts never see it.
         move("send_link", S.values, None, capabilities=[C.RECEIVE], via=ACTION),

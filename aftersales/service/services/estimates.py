@@ -224,15 +224,15 @@ def estimate_line_decide(
         raise ValidationError({"reason": [_("At most 200 characters.")]})
     line = EstimateLine.objects.select_related("estimate__order__store", "estimate__order__vehicle").get(pk=line.pk)
     estimate, order = line.estimate, line.estimate.order
-    if estimate.status == EstimateStatus.DRAFT:
-        raise ApplicationError(_("This estimate has not been sent yet."))
-    if order.status in (transitions.S.DELIVERED, transitions.S.CANCELLED):
-        raise ApplicationError(_("This order is closed."))
     ESTIMATE_LINE.authorise(
         ESTIMATE_LINE.get("approve" if decision == LineDecision.APPROVED else "decline"),
         actor=by,
         store_id=order.store_id,
     )
+    if estimate.status == EstimateStatus.DRAFT:
+        raise ApplicationError(_("This estimate has not been sent yet."))
+    if order.status in (transitions.S.DELIVERED, transitions.S.CANCELLED):
+        raise ApplicationError(_("This order is closed."))
     now = clock.now()
     staff = actor_user(by)
     if not EstimateLine.objects.filter(pk=line.pk, decision=LineDecision.PENDING).update(

@@ -8,7 +8,7 @@ import secrets
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
@@ -389,6 +389,8 @@ def repair_order_transition(*, order: RepairOrder, to: str, by: Actor, reason: s
     move = REPAIR_ORDER.find(old, to)
     if move is not None:
         _authorise(order, move.name, by)
+    elif not _may_ever_move_to(order, to, by):  # outside the table: a role that never makes such a move is refused
+        raise PermissionDenied(_("Your role may not do this."))
     if not transitions.allowed(old, to):
         raise ApplicationError(
             _("A repair order cannot go from “{old}” to “{new}”.").format(old=S(old).label, new=S(to).label),
@@ -399,6 +401,16 @@ def repair_order_transition(*, order: RepairOrder, to: str, by: Actor, reason: s
         raise ApplicationError(_("Use the quality check form."), {"code": "invalid_transition"})
     _guard(order, to, reason)
     return _move(order, old, to, by, reason)
+
+
+def _may_ever_move_to(order: RepairOrder, to: str, by: Actor) -> bool:
+    """Whether `by` may make some move of the order into state `to`, from whichever state (for a requested pair
+    that the table does not have: the answer is then 409 only to those who could move there at all)."""
+    return any(
+        REPAIR_ORDER.may(m, actor=by, store_id=order.store_id, assignee_id=order.technician_id)
+        for m in REPAIR_ORDER.moves
+        if m.target == to
+    )
 
 
 def _authorise(order: RepairOrder, move: str, by: Actor) -> None:

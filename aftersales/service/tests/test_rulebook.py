@@ -297,7 +297,7 @@ CALLS: dict[str, Call] = {
     ),
     "part_trace": Call(
         ("repair_order", "part_trace"),
-        frozenset(_RECEIVE | {"foreman"}),  # RECEIVE or DISPATCH
+        frozenset(_RECEIVE | _WORKSHOP),  # RECEIVE or DISPATCH, or the technician on his own job
         _nothing,
         lambda sc, _ctx, by: services.part_trace_record(line=sc.part, by=by, batch_number="B2026-03"),
     ),
@@ -447,16 +447,7 @@ WRONG_STATE: list[Any] = [
     ("deferred_dismiss", "other_technician", _dismissed),
     ("appointment_cancel", "other_technician", _cancelled_appointment),
     ("appointment_check_in", "group", _cancelled_appointment),
-    pytest.param(
-        "decide_approve",
-        "own_technician",
-        Scene.draft_line,  # not sent yet
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="estimate_line_decide checks draft/closed before ESTIMATE_LINE.authorise (services/estimates.py)",
-        ),
-        id="decide_approve-own_technician-draft",
-    ),
+    pytest.param("decide_approve", "own_technician", Scene.draft_line, id="decide_approve-own_technician-draft"),
 ]
 
 

@@ -605,9 +605,10 @@ class OrderPageTests:
     def test_part_trace(self, client, desk):
         order = desk.in_progress(part=True)
         part = EstimateLine.objects.get(kind="part")
-        # The rulebook gives the batch record to reception and dispatch (part_trace: RECEIVE, DISPATCH), no longer to
-        # the technician on the job.
-        client.force_login(desk.cast.tom)
+        # The rulebook gives the batch record to reception, dispatch and the technician on his own job: another
+        # technician of the store may not record it.
+        other = make_user("tina", Role.TECHNICIAN, store=desk.cast.store_a)
+        client.force_login(other)
         assert client.post(reverse("service:part-trace", args=[part.pk]), {"batch_number": "B1"}).status_code == 403
         part.refresh_from_db()
         assert part.batch_number == ""
