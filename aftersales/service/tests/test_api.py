@@ -769,6 +769,21 @@ class RepairOrderRulesTests:
         assert_field_error(send(client, "post", url, headers("fred"), {}), "technician")
         assert_field_error(send(client, "post", url, headers("fred"), {"bay": 999_999}), "bay")
 
+    def test_another_stores_person_answers_exactly_like_a_missing_id(self, client, workshop, headers, reception_order):
+        """No existence oracle across stores: the 422 body for carol (an advisor of store B) is the body for an id
+        that does not exist, for the technician of a dispatch and the advisor of a booking alike."""
+        url = f"{API}/repair-orders/{reception_order.pk}/assign"
+        other = send(client, "post", url, headers("fred"), {"technician": workshop.carol.pk})
+        missing = send(client, "post", url, headers("fred"), {"technician": 999_999})
+        assert (other.status_code, other.json()) == (missing.status_code, missing.json()) == (422, missing.json())
+        customer = make_customer(workshop.store_a, by=workshop.alice)
+        vehicle = make_vehicle(customer, by=workshop.alice)
+        bodies = [booking_body(customer, vehicle, advisor=pk) for pk in (workshop.carol.pk, 999_999)]
+        answers = [send(client, "post", f"{API}/appointments", headers("alice"), body) for body in bodies]
+        assert answers[0].status_code == answers[1].status_code == 422
+        assert answers[0].json() == answers[1].json()
+        assert "advisor" in answers[0].json()["errors"]
+
     def test_only_a_quality_checker_records_a_check_and_only_in_qc(self, client, workshop, headers, reception_order):
         url = f"{API}/repair-orders/{reception_order.pk}/quality-checks"
         body = {"passed": True, "checklist": ALL_TICKED}
