@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from aftersales.core.api import install_error_handlers
+from aftersales.core.api import ObjectParser, install_error_handlers
 from aftersales.customers.api import router as customers_router
 from aftersales.feedback.api import router as feedback_router
 from aftersales.organisation.api import BearerToken
@@ -15,6 +15,7 @@ api = NinjaAPI(
     description="After-sales service platform. Authenticate with `Authorization: Bearer TOKEN` "
     "(issue one with `aftersales token USERNAME`).",
     auth=BearerToken(),
+    parser=ObjectParser(),
     urls_namespace="api",
     docs_url=None,  # the interactive docs page loads Swagger UI from a CDN; the schema stays at openapi.json
 )

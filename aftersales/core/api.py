@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from pydantic import AfterValidator, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 
@@ -68,6 +69,19 @@ HappenedDate = Annotated[dt.date, _as_value_error(dates.HAPPENED)]
 PlannedAt = Annotated[dt.datetime, _as_value_error(dates.PLANNED)]
 PlannedDate = Annotated[dt.date, _as_value_error(dates.PLANNED)]
 AnyDay = Annotated[dt.date, _as_value_error(dates.ANY_DAY)]
+# A record's id in a query or a body: what a database key can hold (a larger number is a 422, not an overflow).
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class ObjectParser(Parser):
+    """Every JSON body of this API is an object: a list, a number or null is refused before any schema (a partial
+    update whose fields are all optional would otherwise take `[1, 2, 3]` as "change nothing")."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")  # answered like unparsable JSON: 400 naming the body
+        return data
 
 
 # --------------------------------------------------------------------------------------------- errors

@@ -20,7 +20,15 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import AfterValidator
 
-from aftersales.core.api import HappenedAt, HappenedDate, IntOrMultiLine, MultiLine, OneLine, PlannedDate
+from aftersales.core.api import (
+    HappenedAt,
+    HappenedDate,
+    IntOrMultiLine,
+    MultiLine,
+    ObjectId,
+    OneLine,
+    PlannedDate,
+)
 from aftersales.core.pagination import BoundedPagination
 from aftersales.customers.models import Customer
 from aftersales.feedback import selectors, services, transitions
@@ -537,7 +545,7 @@ class SurveyIn(Schema):
 class SurveyFilter(Schema):
     store: str | None = None
     channel: SurveyChannelName | None = None
-    order: int | None = None
+    order: ObjectId | None = None
 
 
 class FollowUpOut(Schema):
