@@ -29,6 +29,7 @@ from aftersales.service.choices import (
 from aftersales.service.models import DeferredWork
 from aftersales.service.views._common import (
     C,
+    S,
     _field_errors,
     _next_or,
     _order_url,
@@ -53,7 +54,13 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
     jobs = selectors.technician_jobs(user=request.user)
     for job in jobs:  # the same moves, from the same rulebook, as the order page and the API
         job["buttons"] = [
-            {"target": m.target, "label": m.label, "needs_reason": m.needs_reason}
+            {
+                "target": m.target,
+                "label": m.label,
+                "needs_reason": m.needs_reason,
+                # going back along the process (out of the bay) is shown quieter than the next step
+                "back": list(S.values).index(str(m.target)) < list(S.values).index(job["order"].status),
+            }
             for m in transition_moves(job["order"], request.user)
         ]
     return render(request, "service/my_jobs.html", {"jobs": jobs, "badges": STATUS_BADGES})
