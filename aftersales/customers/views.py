@@ -6,12 +6,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftersales.core.pagination import page_of
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentPurpose
 from aftersales.customers.forms import ConsentForm, CustomerForm, NewCustomerConsentForm, VehicleForm, apply_errors
@@ -20,8 +20,6 @@ from aftersales.customers.validators import format_plate
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
-
-PAGE_SIZE = 25
 
 
 def _require(request: HttpRequest, capability: Capability, store_id: int | None = None) -> None:
@@ -33,7 +31,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     _require(request, Capability.VIEW_CUSTOMERS)
     query = request.GET.get("q", "").strip()[:60]
     customers = selectors.customer_list(user=request.user, store_ids=current_store_ids(request), query=query)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, customers)
     rows = [
         {
             "customer": c,

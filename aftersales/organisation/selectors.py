@@ -87,3 +87,17 @@ def setting_change_list(*, group: DealerGroup, store: Store | None, limit: int =
 def closed_days_for_store(store: Store) -> frozenset[dt.date]:
     """The store's extra closed days, for `core.calendar` (`closed_days=`).  One query."""
     return frozenset(ClosedDay.objects.filter(store=store).values_list("date", flat=True))
+
+
+def staff_options(*, store_ids: frozenset[int] | set[int], roles: list[str] | None = None) -> list[tuple[str, str]]:
+    """[(user id, display name), …] of the active staff of these stores (with one of `roles`), for a list's
+    "advisor" filter: one query, each person once, by name."""
+    memberships = Membership.objects.filter(store_id__in=list(store_ids), user__is_active=True)
+    if roles:
+        memberships = memberships.filter(role__in=roles)
+    seen: dict[int, str] = {}
+    for user_id, name, username in memberships.order_by("user__staff_profile__display_name", "user_id").values_list(
+        "user_id", "user__staff_profile__display_name", "user__username"
+    ):
+        seen.setdefault(user_id, name or username)
+    return [(str(pk), name) for pk, name in seen.items()]

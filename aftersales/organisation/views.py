@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from aftersales.core.audit import ACTION_LABELS, action_label, audited_model, field_label
 from aftersales.core.models import AuditEntry
+from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of
 from aftersales.organisation import selectors, services
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.forms import SettingsForm
 from aftersales.organisation.models import DealerGroup, Store
 from aftersales.organisation.permissions import Capability, user_can
-from aftersales.organisation.settings_catalogue import sections
+from aftersales.organisation.settings_catalogue import BY_KEY, sections
 
 
 def store_list(request: HttpRequest) -> HttpResponse:
@@ -27,7 +28,8 @@ def store_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("bays", "opening_hours")
         .order_by("code")
     )
-    return render(request, "organisation/store_list.html", {"stores": stores})
+    page = page_of(request, stores)
+    return render(request, "organisation/store_list.html", {"stores": page.object_list, "page": page})
 
 
 def settings_edit(request: HttpRequest) -> HttpResponse:
@@ -114,6 +116,41 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
 def audit_list(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, Capability.VIEW_AUDIT):
         raise PermissionDenied(_("Your role may not do this."))
-    entries = AuditEntry.objects.for_user(request.user, store_ids=current_store_ids(request)).select_related("actor")
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "organisation/audit_list.html", {"page": page})
+    """Who did what, newest first, a page at a time; the action and the changed fields in the reader's words."""
+    action = choice_param(request, "action", ACTION_LABELS)
+    start, end = date_param(request, "from"), date_param(request, "to")
+    entries = AuditEntry.objects.for_user(request.user, store_ids=current_store_ids(request)).select_related(
+        "actor__staff_profile"
+    )
+    if action:
+        entries = entries.filter(action=action)
+    if start is not None:
+        entries = entries.filter(at__date__gte=start)
+    if end is not None:
+        entries = entries.filter(at__date__lte=end)
+    page = page_of(request, entries.order_by("-at", "-id"))
+    rows = [
+        {
+            "entry": e,
+            "action": action_label(e.action),
+            "record": _record_label(e.object_type),
+            "fields": [_changed_field_label(e.object_type, key) for key in e.changes],
+        }
+        for e in page.object_list
+    ]
+    actions = sorted(((key, str(label)) for key, label in ACTION_LABELS.items()), key=lambda pair: pair[1])
+    filters = [Filter("action", _("Action"), "select", action, actions), *date_range_filters(start, end)]
+    return render(request, "organisation/audit_list.html", {"page": page, "rows": rows, "filters": filters})
+
+
+def _record_label(object_type: str) -> str:
+    if object_type == "organisation.settings":
+        return _("settings")
+    model = audited_model(object_type)
+    return str(model._meta.verbose_name) if model is not None else object_type
+
+
+def _changed_field_label(object_type: str, key: str) -> str:
+    if object_type == "organisation.settings" and key in BY_KEY:
+        return str(BY_KEY[key].label)
+    return field_label(object_type, key)

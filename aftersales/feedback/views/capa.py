@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import page_of
 from aftersales.core.scoping import store_ids_where
 from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import CAPA_BADGES, CapaStatus, ComplaintCategory
@@ -48,7 +48,6 @@ from aftersales.service.forms import staff_choices
 
 C = Capability
 S = CapaStatus
-PAGE_SIZE = 30
 # The five steps of SPEC §4, one per status; the current one is highlighted on the detail page.
 STEPS = (
     (S.OPEN, gettext_lazy("Report the problem")),
@@ -148,7 +147,7 @@ def capa_list(request: HttpRequest) -> HttpResponse:
     counts = dict(
         Capa.objects.for_user(user, store_ids=store_ids).order_by().values_list("status").annotate(n=Count("id"))
     )
-    page = Paginator(capas, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, capas)
     today = clock.today()
     rows = []
     for capa in page:

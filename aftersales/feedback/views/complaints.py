@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,11 +19,13 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of
 from aftersales.customers import selectors as customer_selectors
 from aftersales.customers.models import Customer
 from aftersales.feedback import selectors, services, transitions
 from aftersales.feedback.choices import (
     COMPLAINT_BADGES,
+    ComplaintCategory,
     ComplaintClock,
     ComplaintStatus,
     EscalationLevel,
@@ -51,7 +52,6 @@ from aftersales.service.models import RepairOrder
 
 C = Capability
 S = ComplaintStatus
-PAGE_SIZE = 50
 FILTERS: dict[str, Any] = {
     "open": gettext_lazy("Open"),
     "overdue": gettext_lazy("Overdue"),
@@ -188,7 +188,15 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
     if show in ("open", "mine"):
         # "Open" is everything not closed: a resolved complaint still waits for the customer's confirmation.
         complaints = complaints.exclude(status=S.CLOSED)
-    page = Paginator(complaints.prefetch_related("escalations"), PAGE_SIZE).get_page(request.GET.get("page"))
+    category = choice_param(request, "category", ComplaintCategory.values)
+    start, end = date_param(request, "from"), date_param(request, "to")
+    if category:
+        complaints = complaints.filter(category=category)
+    if start is not None:
+        complaints = complaints.filter(received_at__date__gte=start)
+    if end is not None:
+        complaints = complaints.filter(received_at__date__lte=end)
+    page = page_of(request, complaints.prefetch_related("escalations"))
     rows = []
     for complaint in page:
         running = _next_clock(complaint, selectors.complaint_clocks(complaint, now=now))
@@ -209,6 +217,10 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "show": show,
         "filters": FILTERS,
+        "list_filters": [
+            Filter("category", _("Category"), "select", category, list(ComplaintCategory.choices)),
+            *date_range_filters(start, end),
+        ],
         "can_log": may_log(request.user),
     }
     return render(request, "feedback/complaints/list.html", context)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.calendar import format_countdown, remaining
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of
 from aftersales.customers.validators import mask_mobile
 from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FeedbackChannel, FollowUpStatus, SurveyChannel
@@ -38,8 +39,6 @@ from aftersales.service.models import RepairOrder
 from aftersales.service.transitions import may_send_order_link
 
 C = Capability
-QUEUE_LIMIT = 200
-SURVEY_LIST_LIMIT = 100
 # The queue's tabs: open follow-ups, and the ones closed today (surveyed / refused) or given up on.
 TABS = ("open", "done_today", "unreachable")
 
@@ -98,8 +97,8 @@ def follow_up_queue(request: HttpRequest) -> HttpResponse:
         follow_ups = selectors.follow_up_queue(user=request.user, store_ids=store_ids, now=now, capability=C.FOLLOW_UP)
     else:
         follow_ups = _closed_follow_ups(request.user, store_ids, tab, now)
-    total = follow_ups.count()
-    shown = list(follow_ups[:QUEUE_LIMIT])
+    page = page_of(request, follow_ups)
+    shown = list(page.object_list)
     limits = _max_attempts({f.store_id: f.store for f in shown})
     rows = []
     for follow_up in shown:
@@ -119,10 +118,10 @@ def follow_up_queue(request: HttpRequest) -> HttpResponse:
         "feedback/followups/queue.html",
         {
             "rows": rows,
-            "total": total,
-            "limit": QUEUE_LIMIT,
+            "page": page,
+            "total": page.paginator.count,
             "tab": tab,
-            "due_count": sum(1 for r in rows if r["due"]) if tab == "open" else 0,
+            "due_count": follow_ups.filter(due_at__lte=now).count() if tab == "open" else 0,
             "now": now,
         },
     )
@@ -227,20 +226,28 @@ def _report_call(request: HttpRequest, follow_up: FollowUp) -> None:
 def survey_list(request: HttpRequest) -> HttpResponse:
     """Recent survey responses with their channel and overall score, filterable by channel."""
     require(request.user, C.VIEW_FEEDBACK)
-    channel = request.GET.get("channel", "")
-    if channel not in SurveyChannel.values:
-        channel = ""
+    channel = choice_param(request, "channel", SurveyChannel.values)
+    start, end = date_param(request, "from"), date_param(request, "to")
     responses = selectors.survey_response_list(
         user=request.user, store_ids=current_store_ids(request), channel=channel or None
     ).prefetch_related(None)  # the list shows no answers: skip the prefetch
+    if start is not None:
+        responses = responses.filter(submitted_at__date__gte=start)
+    if end is not None:
+        responses = responses.filter(submitted_at__date__lte=end)
+    page = page_of(request, responses.select_related("recovery"))
     return render(
         request,
         "feedback/followups/survey_list.html",
         {
-            "responses": list(responses.select_related("recovery")[:SURVEY_LIST_LIMIT]),
-            "limit": SURVEY_LIST_LIMIT,
+            "responses": list(page.object_list),
+            "page": page,
             "channel": channel,
             "channels": SurveyChannel.choices,
+            "filters": [
+                Filter("channel", _("Channel"), "select", channel, list(SurveyChannel.choices)),
+                *date_range_filters(start, end),
+            ],
         },
     )
 

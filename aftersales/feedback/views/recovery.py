@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Case, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.calendar import format_countdown, remaining
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import page_of
 from aftersales.customers.validators import mask_mobile
 from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import RecoveryStatus
@@ -39,15 +41,19 @@ def _clock(task: RecoveryTask, now: dt.datetime) -> dict[str, Any]:
 
 
 def recovery_list(request: HttpRequest) -> HttpResponse:
-    """Open tasks, the user's own first then by due time; the recently closed ones below."""
-    require(request.user, C.HANDLE_COMPLAINTS)
+    """Open tasks, the user's own first then by due time; the recently closed ones below.  Whoever reads the
+    voice of the customer reads them (the group manager sees what is escalated to the group); recording an
+    outcome is the rulebook's `record` move, offered on the task's page."""
+    require(request.user, C.VIEW_FEEDBACK)
     now = clock.now()
     tasks = selectors.recovery_task_list(
-        user=request.user, store_ids=current_store_ids(request), capability=C.HANDLE_COMPLAINTS
+        user=request.user, store_ids=current_store_ids(request), capability=C.VIEW_FEEDBACK
     )
-    open_tasks = list(tasks.filter(status=RecoveryStatus.OPEN))
-    # Own tasks first; the sort is stable, so each group stays in due order.
-    open_tasks.sort(key=lambda t: t.advisor_id != request.user.pk)
+    own = Case(When(advisor_id=request.user.pk, then=Value(0)), default=Value(1))
+    open_all = tasks.filter(status=RecoveryStatus.OPEN)
+    # Own tasks first, each group in due order; a page at a time.
+    page = page_of(request, open_all.order_by(own, "due_at", "id"))
+    open_tasks = list(page.object_list)
     done = list(
         tasks.filter(status=RecoveryStatus.DONE, closed_at__gte=now - dt.timedelta(days=DONE_DAYS)).order_by(
             "-closed_at", "-id"
@@ -58,9 +64,10 @@ def recovery_list(request: HttpRequest) -> HttpResponse:
         "feedback/recovery/list.html",
         {
             "open_rows": [_clock(t, now) for t in open_tasks],
+            "page": page,
             "done": done,
             "done_days": DONE_DAYS,
-            "own_open": sum(1 for t in open_tasks if t.advisor_id == request.user.pk),
+            "own_open": open_all.filter(advisor_id=request.user.pk).count(),
         },
     )
 
@@ -68,7 +75,7 @@ def recovery_list(request: HttpRequest) -> HttpResponse:
 def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The low score's answers, the customer and the visit, and the outcome form."""
     task = selectors.recovery_get_for_user(user=request.user, pk=pk)
-    require(request.user, C.HANDLE_COMPLAINTS, store_id=task.store_id)
+    require(request.user, C.VIEW_FEEDBACK, store_id=task.store_id)
     if request.method == "POST":
         RECOVERY.authorise(RECOVERY.get("record"), actor=request.user, store_id=task.store_id)
     may_record = offers(recovery_moves_for(task=task, user=request.user), "record")

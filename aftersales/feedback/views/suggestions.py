@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from aftersales.core import clock
 from aftersales.core.calendar import format_countdown, remaining
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import page_of
 from aftersales.customers import selectors as customer_selectors
 from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FeedbackChannel, SuggestionStatus
@@ -47,18 +48,25 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
     require(request.user, C.VIEW_FEEDBACK)
     store_ids = current_store_ids(request)  # the selectors narrow to the stores where the user may read feedback
     now = clock.now()
-    awaiting = [
-        {"suggestion": s, **_clock(s, now)}
-        for s in selectors.suggestions_awaiting_decision(user=request.user, store_ids=store_ids)
-    ]
-    decided = list(selectors.suggestion_list(user=request.user, store_ids=store_ids, status=G.DECIDED))
+    awaiting_page = page_of(
+        request, selectors.suggestions_awaiting_decision(user=request.user, store_ids=store_ids), param="awaiting_page"
+    )
+    awaiting = [{"suggestion": s, **_clock(s, now)} for s in awaiting_page.object_list]
+    decided_page = page_of(
+        request,
+        selectors.suggestion_list(user=request.user, store_ids=store_ids, status=G.DECIDED),
+        param="decided_page",
+    )
+    decided = list(decided_page.object_list)
     closed = list(selectors.suggestion_list(user=request.user, store_ids=store_ids, status=G.CLOSED)[:RECENTLY_CLOSED])
     return render(
         request,
         "feedback/suggestions/list.html",
         {
             "awaiting": awaiting,
+            "awaiting_page": awaiting_page,
             "decided": decided,
+            "decided_page": decided_page,
             "closed": closed,
             "can_log": can(request.user, *SUGGESTION.get("log").capabilities),
         },

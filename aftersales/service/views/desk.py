@@ -15,11 +15,12 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import Filter, choice_param, page_of
 from aftersales.customers import selectors as customer_selectors
 from aftersales.organisation.access import can, capability_required, require
 from aftersales.organisation.choices import Role
 from aftersales.organisation.current import current_store_ids
-from aftersales.organisation.selectors import store_get_for_user
+from aftersales.organisation.selectors import staff_options, store_get_for_user
 from aftersales.service import selectors, services
 from aftersales.service.choices import (
     STATUS_BADGES,
@@ -33,6 +34,7 @@ from aftersales.service.forms import (
     WalkInForm,
     staff_choices,
 )
+from aftersales.service.services.pickups import DRIVER_ROLES
 from aftersales.service.views._common import (
     C,
     _day,
@@ -81,9 +83,16 @@ def walk_in(request: HttpRequest) -> HttpResponse:
 def appointment_list(request: HttpRequest) -> HttpResponse:
     day = _day(request.GET.get("day"), clock.today())
     store_ids = current_store_ids(request)
-    appointments = list(selectors.appointment_list(user=request.user, store_ids=store_ids, day=day))
+    status = choice_param(request, "status", AppointmentStatus.values)
+    advisors = staff_options(store_ids=store_ids, roles=[Role.ADVISOR])
+    advisor = choice_param(request, "advisor", [pk for pk, _name in advisors])
+    listed = selectors.appointment_list(user=request.user, store_ids=store_ids, day=day, status=status or None)
+    if advisor:
+        listed = listed.filter(advisor_id=int(advisor))
+    page = page_of(request, listed)
+    appointments = list(page.object_list)
     pickup_stores = {a.store_id for a in appointments if a.pickup}
-    staff = staff_choices(pickup_stores) if pickup_stores else {}
+    staff = staff_choices(pickup_stores, list(DRIVER_ROLES)) if pickup_stores else {}
     rows = [
         {
             "appointment": a,
@@ -104,6 +113,11 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
         "service/appointment_list.html",
         {
             "rows": rows,
+            "page": page,
+            "filters": [
+                Filter("status", _("Status"), "select", status, list(AppointmentStatus.choices)),
+                Filter("advisor", _("Advisor"), "select", advisor, advisors),
+            ],
             "day": day,
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
@@ -259,7 +273,9 @@ def appointment_driver(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
     _require_appointment_move(request, appointment, "assign_driver")
     form = DriverForm(
-        request.POST, store=appointment.store, staff=staff_choices({appointment.store_id})[appointment.store_id]
+        request.POST,
+        store=appointment.store,
+        staff=staff_choices({appointment.store_id}, list(DRIVER_ROLES))[appointment.store_id],
     )
     back = f"{reverse('service:appointment-list')}?day={timezone.localtime(appointment.slot.start).date()}"
     if form.is_valid():
