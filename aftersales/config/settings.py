@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "aftersales.organisation",
     "aftersales.customers",
     "aftersales.messaging",
+    "aftersales.notifications",  # the staff inbox: every alert for a person (layer 3, beside messaging)
     "aftersales.service",
     "aftersales.feedback",
     "aftersales.config",  # the web shell's templates and static files

@@ -2,7 +2,8 @@
 
 Chosen by the setting `AFTERSALES_MESSAGE_BACKEND`: `console` (default: a log line, and the last
 messages kept in memory for tests), `email` (Django's `send_mail`, for staff e-mail addresses) or
-`webhook` (an HTTP POST of signed JSON to an SMS / WeChat gateway).  A dotted path to a class with
+`webhook` (an HTTP POST of signed JSON to an SMS / WeChat gateway).  Messages of the WeCom channel go to the
+store's WeCom group robot (`wecom`) whatever that setting says.  A dotted path to a class with
 the same interface also works (tests use one that fails on purpose).
 
 A backend never raises for a delivery problem: it answers with a `SendResult`.  `permanent=True`
@@ -182,15 +183,73 @@ class WebhookBackend:
         return SendResult(ok=True, detail=f"HTTP {status}")
 
 
+WECOM_CONTENT_MAX_BYTES = 2048  # the robot API's limit for a text message
+
+
+def wecom_content(message: OutboxMessage) -> str:
+    """Subject and text in one post, cut to the robot's limit on a character boundary."""
+    content = f"{message.subject}\n{message.body}" if message.subject else message.body
+    encoded = content.encode()
+    if len(encoded) <= WECOM_CONTENT_MAX_BYTES:
+        return content
+    return encoded[: WECOM_CONTENT_MAX_BYTES - 3].decode(errors="ignore") + "…"
+
+
+class WeComRobotBackend:
+    """A WeCom (企业微信) group robot: POST `{"msgtype": "text", "text": {"content": …}}` to the store's webhook
+    URL (the message's address).  The robot answers `{"errcode": 0}`; any other errcode, an HTTP error or no
+    answer is a failed attempt, retried like every other (`messaging.services.RETRY_BACKOFF_MINUTES`)."""
+
+    name = "wecom"
+
+    def send(self, message: OutboxMessage, *, recipient: str) -> SendResult:
+        if message.channel != Channel.WECOM:
+            return SendResult(
+                ok=False, detail=f"the wecom backend cannot send {message.channel} messages", permanent=True
+            )
+        if not recipient.startswith(("http://", "https://")):
+            return SendResult(ok=False, detail="the store's WeCom robot URL is not an http(s) URL", permanent=True)
+        body = json.dumps({"msgtype": "text", "text": {"content": wecom_content(message)}}, ensure_ascii=False).encode()
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            recipient,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "aftersales-outbox"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+                answer = response.read(4096)
+        except urllib.error.HTTPError as exc:
+            return SendResult(ok=False, detail=f"HTTP {exc.code}")
+        except (urllib.error.URLError, OSError) as exc:
+            return SendResult(ok=False, detail=f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
+        # The URL carries the robot's key: details name the errcode, never the address.
+        try:
+            parsed = json.loads(answer)
+        except ValueError:
+            return SendResult(ok=False, detail="the robot's answer is not JSON")
+        errcode = parsed.get("errcode") if isinstance(parsed, dict) else None
+        if errcode != 0:
+            errmsg = str(parsed.get("errmsg", "")) if isinstance(parsed, dict) else ""
+            return SendResult(ok=False, detail=f"errcode {errcode}: {errmsg}"[:200])
+        return SendResult(ok=True, detail="errcode 0")
+
+
 BUILT_IN: dict[str, type[Backend]] = {
     "console": ConsoleBackend,
     "email": EmailBackend,
     "webhook": WebhookBackend,
+    "wecom": WeComRobotBackend,
 }
 
 
-def get_backend() -> Backend:
-    name = getattr(settings, "AFTERSALES_MESSAGE_BACKEND", "console") or "console"
+def get_backend(*, channel: str | None = None) -> Backend:
+    """The backend for a message of `channel`: a WeCom robot post always goes to its robot
+    (`AFTERSALES_WECOM_BACKEND` may name another for tests), every other channel to AFTERSALES_MESSAGE_BACKEND."""
+    if channel == Channel.WECOM:
+        name = getattr(settings, "AFTERSALES_WECOM_BACKEND", "wecom") or "wecom"
+    else:
+        name = getattr(settings, "AFTERSALES_MESSAGE_BACKEND", "console") or "console"
     if name in BUILT_IN:
         return BUILT_IN[name]()
     try:

@@ -8,6 +8,8 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     WECHAT = "wechat", _("WeChat")
     EMAIL = "email", _("E-mail")
+    # A store's WeCom (企业微信) group robot: one post to the store's staff chat, addressed by its webhook URL.
+    WECOM = "wecom", _("WeCom group robot")
 
 
 class Purpose(models.TextChoices):

@@ -56,6 +56,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "To book again, call {phone}.",
         ),
     },
+    "pickup_driver_assigned": {
+        "zh-hans": (
+            "取送车司机已安排｜{store}",
+            "{name}您好！{store}已为您的爱车{plate}安排取送车司机{driver}，将于{window}上门取车，"
+            "维修完成后送回。预约详情：{link}。如有疑问，请致电{phone}。",
+        ),
+        "en": (
+            "Your pick-up driver – {store}",
+            "Dear {name}, {store} has assigned {driver} to collect your vehicle {plate} between {window} "
+            "and to bring it back when the work is done. Booking details: {link}. Questions? Call {phone}.",
+        ),
+    },
     "estimate_ready": {
         "zh-hans": (
             "维修报价已出｜{plate}",
@@ -139,6 +151,27 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Suggestion overdue – {reference}",
             "{store}: suggestion {reference} needed an adopt / not-adopt decision by {due} and has none yet.",
+        ),
+    },
+    "efficiency_warning": {
+        "zh-hans": (
+            "工时超标｜{number}",
+            "{number}：实际作业{spent}分钟，标准工时{standard}分钟，已超出预警比例。",
+        ),
+        "en": (
+            "Over standard time – {number}",
+            "{number}: work has taken {spent} min against {standard} min standard.",
+        ),
+    },
+    "estimate_answered": {
+        "zh-hans": (
+            "客户已答复报价｜{number}",
+            "{store}：工单{number}（{plate}）的客户已在线答复报价{estimate}：同意{approved}项，拒绝{declined}项。",
+        ),
+        "en": (
+            "Estimate answered – {number}",
+            "{store}: the customer of order {number} ({plate}) answered estimate {estimate} online: "
+            "{approved} approved, {declined} declined.",
         ),
     },
     "staff_alert": {

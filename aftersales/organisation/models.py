@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +58,14 @@ class Store(BaseModel):
         _("rescue vehicles"), default=0, help_text=_("Roadside rescue vehicles this store can dispatch at once.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # A secret: whoever has the URL may post into the group chat.  Shown masked, never logged or audited in clear.
+    wecom_webhook_url = models.URLField(
+        _("WeCom group robot webhook"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Staff alerts of this store are also posted to this WeCom (企业微信) group robot."),
+    )
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "id"
@@ -74,6 +83,16 @@ class Store(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def wecom_webhook_masked(self) -> str:
+        """The robot URL as a page may show it: its host and the last four characters of its key."""
+        url = self.wecom_webhook_url
+        if not url:
+            return ""
+        scheme, _sep, rest = url.partition("://")
+        host = rest.split("/", 1)[0]
+        return f"{scheme}://{host}/…{url[-4:]}" if len(url) > 12 else "…"
 
 
 class OpeningHours(BaseModel):

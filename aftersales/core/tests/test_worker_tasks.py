@@ -15,6 +15,7 @@ from aftersales.messaging.backends import ConsoleBackend
 from aftersales.messaging.models import DeliveryAttempt, OutboxMessage
 from aftersales.messaging.services import message_enqueue
 from aftersales.messaging.tests.conftest import BOOKING_CANCELLED
+from aftersales.notifications.models import InboxItem
 from aftersales.service import tasks as service_tasks
 from aftersales.service.models import RepairOrder
 from aftersales.service.tests.conftest import frozen, order_in_progress, shop  # noqa: F401 - `shop` is a fixture
@@ -137,12 +138,12 @@ class EfficiencySweepTests:
             service_tasks.efficiency_sweep()
         order.refresh_from_db()
         assert order.efficiency_warned_at is not None
-        alerts = list(OutboxMessage.objects.filter(template="staff_alert").order_by("id").values())
+        alerts = list(InboxItem.objects.filter(kind="efficiency_warning").order_by("id").values())
         orders = list(RepairOrder.objects.order_by("id").values())
         assert alerts
         with frozen(2026, 3, 2, 10, 12):
             service_tasks.efficiency_sweep()
-        assert list(OutboxMessage.objects.filter(template="staff_alert").order_by("id").values()) == alerts
+        assert list(InboxItem.objects.filter(kind="efficiency_warning").order_by("id").values()) == alerts
         assert list(RepairOrder.objects.order_by("id").values()) == orders
         assert executed == [("complete", "efficiency_sweep")] * 2
 

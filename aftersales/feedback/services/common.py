@@ -8,13 +8,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.text import text_problem
-from aftersales.messaging.services import message_enqueue
+from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.selectors import setting_values_for_store
@@ -108,24 +109,30 @@ def _users(memberships: Any) -> list[Any]:
     return list(seen.values())
 
 
+# The page where the person alerted about a record acts on it.
+DETAIL_URL_NAMES = {
+    "feedback.recoverytask": "feedback:recovery-detail",
+    "feedback.complaint": "feedback:complaint-detail",
+    "feedback.suggestion": "feedback:suggestion-detail",
+}
+
+
 def alert(
     *, store: Store, users: Iterable[Any], template: str, context: dict[str, Any], related: Any, dedupe_key: str
 ) -> int:
-    """One staff message per user through the outbox (delivered after commit).  The de-duplication key makes a
-    repeated alert a no-op, on top of the caller's own claim."""
-    count = 0
-    for user in users:
-        message_enqueue(
-            store=store,
-            template=template,
-            recipient_user=user,
-            purpose="staff",
-            related=related,
-            dedupe_key=f"{dedupe_key}:{user.pk}"[:128],
-            context=context,
-        )
-        count += 1
-    return count
+    """One alert to each user: an item in their inbox, and the outbox's external channels they have (e-mail,
+    the store's WeCom robot), delivered after commit.  The de-duplication key makes a repeated alert a no-op,
+    on top of the caller's own claim.  Returns how many people it reached."""
+    url_name = DETAIL_URL_NAMES.get(related._meta.label_lower) if related is not None else None
+    return staff_notify(
+        store=store,
+        users=users,
+        template=template,
+        context=context,
+        related=related,
+        dedupe_key=dedupe_key,
+        url=reverse(url_name, args=[related.pk]) if url_name else "",
+    )
 
 
 def display_name(user: Any) -> str:

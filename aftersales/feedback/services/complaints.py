@@ -341,14 +341,14 @@ def _escalate(complaint: Complaint, clock_name: str, due: dt.datetime, now: dt.d
             return None
         Complaint.objects.filter(pk=locked.pk).update(breach_count=F("breach_count") + 1)
         store = locked.store
-        with translation.override("zh-hans"):
+        with translation.override("zh-hans"):  # labels stay lazy: each language of the alert renders its own
             context = {
                 "store": store.name,
                 "reference": f"#{locked.pk}",
-                "category": str(ComplaintCategory(locked.category).label),
-                "priority": str(ComplaintPriority(locked.priority).label),
+                "category": ComplaintCategory(locked.category).label,
+                "priority": ComplaintPriority(locked.priority).label,
                 "owner": display_name(locked.owner),
-                "clock": str(ComplaintClock(clock_name).label),
+                "clock": ComplaintClock(clock_name).label,
                 "due": local_text(due),
             }
         users = store_managers(store) if level == EscalationLevel.STORE else group_managers(store)

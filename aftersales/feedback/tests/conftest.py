@@ -11,6 +11,7 @@ import pytest
 from aftersales.config.testing import make_user
 from aftersales.customers import services as customer_services
 from aftersales.messaging.models import OutboxMessage
+from aftersales.notifications.models import InboxItem
 from aftersales.organisation.choices import Role
 from aftersales.service import services as service_services
 from aftersales.service.tests.conftest import (  # noqa: F401 - fixtures re-exported for these tests
@@ -42,6 +43,12 @@ def grant_survey_consent(customer: Any, by: Any) -> None:
 
 def alerts(template: str) -> list[OutboxMessage]:
     return list(OutboxMessage.objects.filter(template=template).order_by("id"))
+
+
+def inbox(template: str) -> list[InboxItem]:
+    """Staff alerts of one kind, as they reach people's inboxes (every alert does; the outbox only has the
+    external messages of people with a channel)."""
+    return list(InboxItem.objects.filter(kind=template).order_by("id"))
 
 
 def minutes(n: int) -> dt.timedelta:

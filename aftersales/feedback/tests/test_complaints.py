@@ -13,7 +13,7 @@ from aftersales.feedback import services, transitions
 from aftersales.feedback.choices import ComplaintStatus as S
 from aftersales.feedback.models import Complaint, ComplaintEscalation
 from aftersales.feedback.selectors import complaint_clocks
-from aftersales.feedback.tests.conftest import alerts, minutes
+from aftersales.feedback.tests.conftest import inbox, minutes
 from aftersales.organisation.rules import Party
 from aftersales.organisation.services import settings_update
 
@@ -187,7 +187,7 @@ class ComplaintClockEdgeTests:
         sweep_at(due + minutes(1))
         escalation = ComplaintEscalation.objects.get(complaint=complaint, clock=clock)
         assert escalation.level == "store"
-        assert [m.recipient_user for m in alerts("complaint_escalated")] == [shop.cast.mia]
+        assert [m.recipient for m in inbox("complaint_escalated")] == [shop.cast.mia]
 
     def test_acknowledging_at_the_due_minute_is_in_time(self, shop):
         complaint = log(shop)
@@ -205,20 +205,20 @@ class ComplaintEscalationTests:
         after_ack = complaint.acknowledge_due + minutes(1)
         assert sweep_at(after_ack) == 1
         assert sweep_at(after_ack + minutes(5)) == 0  # rerun: nothing new
-        assert [m.recipient_user for m in alerts("complaint_escalated")] == [shop.cast.mia]
+        assert [m.recipient for m in inbox("complaint_escalated")] == [shop.cast.mia]
         after_contact = complaint.contact_due + minutes(1)
         assert sweep_at(after_contact) == 1
         assert sweep_at(after_contact) == 0
         levels = dict(ComplaintEscalation.objects.filter(complaint=complaint).values_list("clock", "level"))
         assert levels == {"acknowledge": "store", "contact": "group"}
-        recipients = [m.recipient_user for m in alerts("complaint_escalated")]
+        recipients = [m.recipient for m in inbox("complaint_escalated")]
         assert recipients == [shop.cast.mia, shop.cast.grace]  # never otto, the other group's manager
         complaint.refresh_from_db()
         assert complaint.breach_count == 2
         # The third clock is a further breach: to the group again, once.
         sweep_at(complaint.resolve_due + minutes(1))
         sweep_at(complaint.resolve_due + minutes(2))
-        assert len(alerts("complaint_escalated")) == 3
+        assert len(inbox("complaint_escalated")) == 3
 
     def test_a_closed_complaint_never_escalates(self, shop):
         complaint = log(shop)

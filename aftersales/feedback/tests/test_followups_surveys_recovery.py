@@ -14,7 +14,7 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.customers.models import Consent
 from aftersales.feedback import selectors, services
 from aftersales.feedback.models import FollowUp, RecoveryTask, SurveyResponse
-from aftersales.feedback.tests.conftest import GOOD, LOW, alerts, deliver, grant_survey_consent, minutes
+from aftersales.feedback.tests.conftest import GOOD, LOW, alerts, deliver, grant_survey_consent, inbox, minutes
 from aftersales.organisation.choices import Role
 from aftersales.organisation.rules import Party
 
@@ -151,7 +151,7 @@ class RecoveryTests:
         response = self._low(shop, delivered, at)
         task = response.recovery
         assert (task.advisor, task.due_at) == (shop.advisor, at + dt.timedelta(hours=1))
-        assert [m.recipient_user for m in alerts("recovery_opened")] == [shop.advisor]
+        assert [m.recipient for m in inbox("recovery_opened")] == [shop.advisor]
 
     def test_a_score_at_the_threshold_opens_nothing(self, shop, delivered):
         grant_survey_consent(shop.customer, shop.advisor)
@@ -168,13 +168,13 @@ class RecoveryTests:
         with time_machine.travel(due + minutes(1), tick=False):
             assert services.recovery_escalation_sweep() == 1
             assert services.recovery_escalation_sweep() == 0
-        assert [m.recipient_user for m in alerts("recovery_escalated")] == [shop.cast.mia]
+        assert [m.recipient for m in inbox("recovery_escalated")] == [shop.cast.mia]
         with time_machine.travel(due + minutes(60), tick=False):
             assert services.recovery_escalation_sweep() == 0
         with time_machine.travel(due + minutes(61), tick=False):
             assert services.recovery_escalation_sweep() == 1
             assert services.recovery_escalation_sweep() == 0
-        assert [m.recipient_user for m in alerts("recovery_escalated")] == [shop.cast.mia, shop.cast.grace]
+        assert [m.recipient for m in inbox("recovery_escalated")] == [shop.cast.mia, shop.cast.grace]
 
     def test_an_outcome_at_the_due_minute_is_in_time_and_stops_the_clock(self, shop, delivered):
         task = self._low(shop, delivered, shanghai(2026, 3, 3, 10, 0)).recovery

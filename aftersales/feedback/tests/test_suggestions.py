@@ -9,7 +9,7 @@ import time_machine
 
 from aftersales.core.exceptions import ApplicationError
 from aftersales.feedback import services
-from aftersales.feedback.tests.conftest import alerts, minutes
+from aftersales.feedback.tests.conftest import inbox, minutes
 from aftersales.organisation.services import closed_day_add
 
 from .conftest import SHANGHAI, shanghai
@@ -90,4 +90,4 @@ class SuggestionFlowTests:
         for expected in (1, 0):
             with time_machine.travel(due + minutes(1), tick=False):
                 assert services.suggestion_escalation_sweep() == expected
-        assert [m.recipient_user for m in alerts("suggestion_overdue")] == [shop.cast.mia]
+        assert [m.recipient for m in inbox("suggestion_overdue")] == [shop.cast.mia]
