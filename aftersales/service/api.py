@@ -39,6 +39,7 @@ from aftersales.service.choices import (
 )
 from aftersales.service.models import Appointment, EstimateLine, RepairOrder
 from aftersales.service.services.links import appointment_link_token, order_link_token
+from aftersales.service.services.orders import bay_equipment_gaps
 from aftersales.service.transitions import REPAIR_ORDER
 
 router = Router(tags=["service"])
@@ -180,12 +181,15 @@ class LineOut(Schema):
     standard_hours: Decimal | None
     hourly_rate: Decimal | None
     min_grade: str
+    capability: str = Field(..., description="Bay equipment the labour needs (dispatch warns when the bay lacks it)")
     part_number: str
     grade: str
     unit_price: Decimal | None
     quantity: Decimal
     amount: Decimal
-    choice_group: int | None
+    choice_group: int | None = Field(
+        ..., description="Lines sharing it are alternatives (e.g. OEM or brand part): the customer approves one"
+    )
     decision: str
     decided_at: LocalDateTime | None
     decision_channel: str
@@ -212,7 +216,11 @@ class EstimateOut(Schema):
     status: str
     supplementary: bool
     sent_at: LocalDateTime | None
-    total: Decimal
+    total: Decimal = Field(
+        ...,
+        description="Every line not declined, counting ONE option per choice of alternatives: the approved one, "
+        "else the first offered (recommended) one not declined.",
+    )
     pending: int
     lines: list[LineOut]
     evidence: list[EvidenceOut]
@@ -301,6 +309,12 @@ class RepairOrderOut(RepairOrderSummaryOut):
     next_service_date: dt.date | None
     next_service_km: int | None
     rating: int | None
+    delivered_with_pending_batches: bool = Field(
+        ..., description="Delivered after confirming that the batch of a fitted part was not recorded yet."
+    )
+    dispatch_warnings: list[str] = Field(
+        ..., description="Lines whose bay equipment the assigned bay lacks (a warning; the dispatch stands)."
+    )
     billed_total: Decimal | None = Field(None, description="Fixed at delivery.")
     bill_total: Decimal = Field(..., description="The sum of the approved lines: exactly what the bill shows.")
     pending_lines: int = Field(..., description="Sent lines still waiting for the customer's decision.")
@@ -324,6 +338,12 @@ class RepairOrderOut(RepairOrderSummaryOut):
     @staticmethod
     def resolve_moves(obj: RepairOrder, context: dict[str, Any]) -> list[Move]:
         return transitions.repair_order_moves_for(order=obj, user=context["request"].auth, via=None)
+
+    @staticmethod
+    def resolve_dispatch_warnings(obj: RepairOrder) -> list[str]:
+        if obj.status not in transitions.OPEN_STATES:
+            return []
+        return bay_equipment_gaps(obj.bay, [lv.line for view in obj.page.estimates for lv in view.lines])  # type: ignore[attr-defined]
 
     @staticmethod
     def resolve_bill_total(obj: RepairOrder) -> Decimal:
@@ -452,6 +472,9 @@ class LineIn(Schema):
     standard_hours: Decimal | None = Field(None, ge=0, le=999)
     hourly_rate: Decimal | None = Field(None, ge=0, le=100_000)
     min_grade: Literal["", "junior", "intermediate", "senior"] = ""
+    capability: Literal["", "general", "maintenance", "nev_hv", "bodywork", "paint", "alignment", "diagnosis"] = Field(
+        "", description="Bay equipment a labour line needs"
+    )
     part_number: OneLine = Field("", max_length=40)
     grade: Literal["", "oem", "brand", "other"] = ""
     unit_price: Decimal | None = Field(None, ge=0, le=1_000_000)
@@ -466,6 +489,9 @@ class DecisionIn(Schema):
     decision: Literal["approved", "declined"]
     channel: Literal["desk", "phone"] = Field(..., description="desk: signed at the desk; phone: noted from a call")
     reason: OneLine = Field("", max_length=200)
+    whole_group: bool = Field(
+        False, description='With declined: decline every open option of the line\'s choice ("neither for now")'
+    )
 
 
 class AssignIn(Schema):
@@ -490,6 +516,9 @@ class DeliveryIn(Schema):
     next_service_date: PlannedDate | None = None
     next_service_km: int | None = Field(None, ge=0, le=3_000_000)
     rating: int | None = Field(None, ge=0, le=10)
+    confirm_pending_batches: bool = Field(
+        False, description="Deliver although a fitted part's batch is not recorded (422 naming this field otherwise)"
+    )
 
 
 # --------------------------------------------------------------------------------------------- slots
@@ -734,14 +763,20 @@ def repair_order_estimate_send(request: HttpRequest, order_id: int) -> Any:
     response=LineOut,
     summary="Note the customer's decision on a line",
     description="Approved or declined, at the desk (signature) or by phone (noted by the advisor), with the time "
-    "and who noted it. Approving one of a group of alternatives declines the others; a declined line becomes "
-    "deferred work on the vehicle. A line is decided once (409 after).",
+    "and who noted it. Approving one of a group of alternatives declines the others (422 naming `decision` when "
+    "another option is already approved); `whole_group` declines them all; a declined line becomes deferred work "
+    "on the vehicle (once per choice). A line is decided once (409 after).",
 )
 def repair_order_line_decide(request: HttpRequest, order_id: int, line_id: int, payload: DecisionIn) -> Any:
     order = _order(request, order_id)
     line = _line_or_404(order, line_id)
     return services.estimate_line_decide(
-        line=line, decision=payload.decision, channel=payload.channel, by=request.auth, reason=payload.reason
+        line=line,
+        decision=payload.decision,
+        channel=payload.channel,
+        by=request.auth,
+        reason=payload.reason,
+        whole_group=payload.whole_group,
     )
 
 
@@ -749,8 +784,9 @@ def repair_order_line_decide(request: HttpRequest, order_id: int, line_id: int, 
     "/repair-orders/{order_id}/assign",
     response=RepairOrderOut,
     summary="Assign a technician and/or a bay (dispatch)",
-    description="The technician must be of the store and of the grade the job needs; the bay active, free and "
-    "equipped for the service type.",
+    description="The technician must be of the store and of the grade the job needs (422 naming `technician` "
+    "otherwise); the bay active, free and equipped for the service type. A bay lacking the equipment a line needs "
+    "is assigned with `dispatch_warnings` in the answer.",
 )
 def repair_order_assign(request: HttpRequest, order_id: int, payload: AssignIn) -> Any:
     order = _order(request, order_id)
@@ -793,7 +829,8 @@ def repair_order_transition(request: HttpRequest, order_id: int, payload: Transi
     response={201: QualityCheckOut},
     summary="Record a quality check",
     description="A pass needs every checklist item ticked and moves the car on (to washing, or ready with "
-    "`skip_washing`); a failure needs notes, is counted and sends the job back to work.",
+    "`skip_washing`); a failure needs notes, is counted and sends the job back to work. The technician who did the "
+    "work cannot pass it (422 naming `passed`; store setting `qc_not_by_worker`, on by default).",
 )
 def repair_order_quality_check(request: HttpRequest, order_id: int, payload: QualityCheckIn) -> Any:
     order = _order(request, order_id)
@@ -813,7 +850,8 @@ def repair_order_quality_check(request: HttpRequest, order_id: int, payload: Qua
     response=RepairOrderOut,
     summary="Deliver the car",
     description="Only a car that is ready: the explanation given, the next maintenance date and mileage, the "
-    "rating (0–10). The bill total is fixed to the approved lines.",
+    "rating (0–10). The bill total is fixed to the approved lines. A fitted part whose batch is not recorded needs "
+    "`confirm_pending_batches` (422 naming it otherwise); the order then shows `delivered_with_pending_batches`.",
 )
 def repair_order_delivery(request: HttpRequest, order_id: int, payload: DeliveryIn) -> Any:
     order = _order(request, order_id)
@@ -824,5 +862,6 @@ def repair_order_delivery(request: HttpRequest, order_id: int, payload: Delivery
         next_service_date=payload.next_service_date,
         next_service_km=payload.next_service_km,
         rating=payload.rating,
+        confirm_pending_batches=payload.confirm_pending_batches,
     )
     return _fresh(request, order.pk)

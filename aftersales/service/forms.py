@@ -16,7 +16,7 @@ from aftersales.core import clock, dates
 from aftersales.core.forms import StyledForm
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.validators import normalize_mobile, normalize_plate
-from aftersales.organisation.choices import Role, TechnicianGrade
+from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, Store
 from aftersales.service.choices import (
     DAMAGE_KINDS,
@@ -408,6 +408,9 @@ class EstimateLineForm(_ServiceErrors, StyledForm):
     min_grade = forms.ChoiceField(
         label=_("Minimum technician grade"), choices=[("", "—"), *TechnicianGrade.choices], required=False
     )
+    capability = forms.ChoiceField(
+        label=_("Bay equipment needed"), choices=[("", "—"), *BayCapability.choices], required=False
+    )
     part_number = forms.CharField(label=_("Part number"), max_length=40, required=False)
     grade = forms.ChoiceField(label=_("Grade"), choices=[("", "—"), *PartGrade.choices], required=False)
     unit_price = forms.DecimalField(label=_("Unit price (CNY)"), required=False)
@@ -415,7 +418,7 @@ class EstimateLineForm(_ServiceErrors, StyledForm):
     amount = forms.DecimalField(label=_("Amount (CNY)"), required=False)
 
     FIELDS_BY_KIND = {
-        LineKind.LABOUR: ("description", "operation_code", "standard_hours", "hourly_rate", "min_grade"),
+        LineKind.LABOUR: ("description", "operation_code", "standard_hours", "hourly_rate", "min_grade", "capability"),
         LineKind.PART: ("description", "part_number", "grade", "unit_price", "quantity"),
         LineKind.FEE: ("description", "amount"),
     }
@@ -540,4 +543,7 @@ class DeliveryForm(_ServiceErrors, StyledForm):
     next_service_km = forms.IntegerField(label=_("Next maintenance mileage (km)"), required=False, min_value=0)
     rating = forms.IntegerField(
         label=_("Customer's rating (0–10)"), required=False, widget=forms.NumberInput(attrs={"min": 0, "max": 10})
+    )
+    confirm_pending_batches = forms.BooleanField(
+        label=_("Deliver although the batch of the parts listed above is not recorded yet"), required=False
     )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.core.models import BaseModel
 from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.organisation.choices import TechnicianGrade
+from aftersales.organisation.choices import BayCapability, TechnicianGrade
 from aftersales.organisation.models import Bay, Store
 from aftersales.service.choices import (
     AppointmentStatus,
@@ -216,6 +216,11 @@ class RepairOrder(BaseModel):
     next_service_km = models.PositiveIntegerField(_("next maintenance mileage (km)"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating at delivery (0–10)"), null=True, blank=True)
     billed_total = models.DecimalField(_("bill total (CNY)"), null=True, blank=True, **MONEY)
+    delivered_with_pending_batches = models.BooleanField(
+        _("delivered with part batches pending"),
+        default=False,
+        help_text=_("The advisor confirmed delivery while the batch record of a fitted part was still missing."),
+    )
     link_nonce = models.CharField(
         _("customer link key"), max_length=16, help_text=_("Changing it revokes every link sent for this order.")
     )
@@ -318,6 +323,13 @@ class EstimateLine(BaseModel):
     hourly_rate = models.DecimalField(_("hourly rate (CNY)"), null=True, blank=True, **MONEY)
     min_grade = models.CharField(
         _("minimum technician grade"), max_length=16, choices=TechnicianGrade.choices, blank=True
+    )
+    capability = models.CharField(
+        _("bay equipment needed"),
+        max_length=16,
+        choices=BayCapability.choices,
+        blank=True,
+        help_text=_("Dispatch warns when the chosen bay is not equipped for it."),
     )
     part_number = models.CharField(_("part number"), max_length=40, blank=True)
     grade = models.CharField(_("part grade"), max_length=8, choices=PartGrade.choices, blank=True)

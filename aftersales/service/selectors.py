@@ -88,6 +88,36 @@ def order_list(*, user: Any, store_ids: frozenset[int], statuses: list[str] | No
 class LineView:
     line: EstimateLine
     attachments: list[Attachment]
+    # In a choice: this option's amount minus the recommended (first) option's; whether the totals count it.
+    difference: Decimal | None = None
+    counted: bool = False
+
+    @property
+    def difference_abs(self) -> Decimal | None:
+        return None if self.difference is None else abs(self.difference)
+
+
+@dataclass
+class EstimateRow:
+    """One line, or the options of one choice (alternatives such as OEM or brand parts), recommended first."""
+
+    options: list[LineView]
+    counted: EstimateLine | None
+    if_approved: Decimal | None = None  # while pending: the approved total should the counted option be approved
+
+    @property
+    def is_choice(self) -> bool:
+        return len(self.options) > 1
+
+    @property
+    def pending(self) -> bool:
+        return any(lv.line.decision == LineDecision.PENDING for lv in self.options) and not any(
+            lv.line.decision == LineDecision.APPROVED for lv in self.options
+        )
+
+    @property
+    def recommended(self) -> EstimateLine:
+        return self.options[0].line
 
 
 @dataclass
@@ -97,6 +127,39 @@ class EstimateView:
     groups: dict[int, list[EstimateLine]]
     total: Decimal
     pending: int
+    rows: list[EstimateRow] = field(default_factory=list)
+
+
+def counted_option(options: list[EstimateLine]) -> EstimateLine | None:
+    """The one option of a choice that totals count: the approved one; else the first offered (the recommended
+    line the alternative was added to) that is not declined; none when every option is declined.  A single line
+    is a choice of one: counted unless declined."""
+    approved = next((line for line in options if line.decision == LineDecision.APPROVED), None)
+    if approved is not None:
+        return approved
+    return next((line for line in sorted(options, key=lambda o: o.pk) if line.decision != LineDecision.DECLINED), None)
+
+
+def estimate_rows(views: list[LineView]) -> list[EstimateRow]:
+    """The lines of an estimate as rows: each choice's options together at the place of its first option."""
+    rows: list[EstimateRow] = []
+    by_group: dict[int, EstimateRow] = {}
+    for lv in sorted(views, key=lambda v: v.line.pk):
+        group = lv.line.choice_group
+        if group is not None and group in by_group:
+            by_group[group].options.append(lv)
+            continue
+        row = EstimateRow(options=[lv], counted=None)
+        rows.append(row)
+        if group is not None:
+            by_group[group] = row
+    for row in rows:
+        row.counted = counted_option([lv.line for lv in row.options])
+        base = row.options[0].line.amount
+        for lv in row.options:
+            lv.counted = row.counted is not None and lv.line.pk == row.counted.pk
+            lv.difference = lv.line.amount - base if row.is_choice else None
+    return rows
 
 
 @dataclass
@@ -111,6 +174,7 @@ class OrderPage:
     parts: list[EstimateLine]
     bill_total: Decimal
     pending_lines: int
+    pending_decisions: int = 0  # what the customer has left to decide: a choice of two options is one decision
     progress_steps: list[dict[str, Any]] = field(default_factory=list)
     damage_marks: list[dict[str, str]] = field(default_factory=list)
 
@@ -131,20 +195,25 @@ def order_page_fingerprint(*, order_id: int, nonce: str) -> str | None:
         Attachment._meta.db_table,
     )
     vehicle, store = RepairOrder.vehicle.field.related_model._meta.db_table, Store._meta.db_table
-    lines = f"FROM {line} l JOIN {estimate} e ON l.estimate_id = e.id WHERE e.order_id = o.id"
+    # Each part reads only the order's own rows, by the order id given as a parameter (not correlated with
+    # `o.id`): the last event and attachment come from one probe of their (order, id) index each, and the
+    # estimates with their lines are read in one pass.  Written as MAX(id) … WHERE order_id = o.id, PostgreSQL
+    # walked the whole primary key backwards for an order with few events (docs/performance.md).
     # Table names come from our models; the values go in as parameters.
     sql = (
         f"SELECT o.status, o.updated_at, o.rating, o.billed_total, o.advisor_id, v.updated_at, s.updated_at, "  # noqa: S608
-        f"(SELECT MAX(id) FROM {event} WHERE order_id = o.id), "
-        f"(SELECT MAX(l.id) {lines}), (SELECT COUNT(*) {lines}), (SELECT MAX(l.updated_at) {lines}), "
-        f"(SELECT MAX(l.decided_at) {lines}), (SELECT MAX(sent_at) FROM {estimate} WHERE order_id = o.id), "
-        f"(SELECT MAX(id) FROM {attachment} WHERE order_id = o.id), "
-        f"(SELECT COUNT(*) FROM {attachment} WHERE order_id = o.id) "
+        f"(SELECT id FROM {event} WHERE order_id = %s ORDER BY order_id DESC, id DESC LIMIT 1), "
+        f"b.sent, b.line_id, b.line_count, b.line_updated, b.line_decided, "
+        f"(SELECT id FROM {attachment} WHERE order_id = %s ORDER BY order_id DESC, id DESC LIMIT 1), "
+        f"(SELECT COUNT(*) FROM {attachment} WHERE order_id = %s) "
         f"FROM {order} o JOIN {vehicle} v ON v.id = o.vehicle_id JOIN {store} s ON s.id = o.store_id "
+        f"CROSS JOIN (SELECT MAX(e.sent_at) AS sent, MAX(l.id) AS line_id, COUNT(l.id) AS line_count, "
+        f"MAX(l.updated_at) AS line_updated, MAX(l.decided_at) AS line_decided "
+        f"FROM {estimate} e LEFT JOIN {line} l ON l.estimate_id = e.id WHERE e.order_id = %s) b "
         f"WHERE o.id = %s AND o.link_nonce = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [order_id, nonce])
+        cursor.execute(sql, [order_id, order_id, order_id, order_id, order_id, nonce])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -175,16 +244,25 @@ def order_page(order: RepairOrder, *, include_drafts: bool = False) -> OrderPage
         estimate_pending = sum(1 for line in lines if line.decision == LineDecision.PENDING)
         if estimate.status != EstimateStatus.DRAFT:
             pending += estimate_pending
+        line_views = [LineView(line, by_line.get(line.pk, [])) for line in lines]
+        rows = estimate_rows(line_views)
         views.append(
             EstimateView(
                 estimate=estimate,
-                lines=[LineView(line, by_line.get(line.pk, [])) for line in lines],
+                lines=line_views,
                 groups=dict(groups),
-                total=sum((line.amount for line in lines if line.decision != LineDecision.DECLINED), Decimal("0")),
+                # One option per choice (see counted_option), every other line unless declined.
+                total=sum((row.counted.amount for row in rows if row.counted is not None), Decimal("0")),
                 pending=estimate_pending,
+                rows=rows,
             )
         )
         approved.extend(line for line in lines if line.decision == LineDecision.APPROVED)
+    approved_total = sum((line.amount for line in approved), Decimal("0"))
+    for view in views:
+        for row in view.rows:
+            if row.pending and row.counted is not None:
+                row.if_approved = approved_total + row.counted.amount
     reached = {event.to_status for event in events}
     steps = []
     for status in PROGRESS_STEPS:
@@ -205,8 +283,11 @@ def order_page(order: RepairOrder, *, include_drafts: bool = False) -> OrderPage
         inspection_photos=[a for a in attachments if a.line_id is None],
         approved=approved,
         parts=[line for line in approved if line.kind == LineKind.PART],
-        bill_total=sum((line.amount for line in approved), Decimal("0")),
+        bill_total=approved_total,
         pending_lines=pending,
+        pending_decisions=sum(
+            1 for view in views if view.estimate.status != EstimateStatus.DRAFT for row in view.rows if row.pending
+        ),
         progress_steps=steps,
         damage_marks=damage_mark_labels(order.damage_marks),
     )

@@ -28,7 +28,7 @@ from aftersales.service import selectors, services
 from aftersales.service.choices import BookingChannel, DecisionChannel, LineDecision, ServiceType
 from aftersales.service.forms import CustomerBookingForm, RescheduleForm
 from aftersales.service.models import EstimateLine
-from aftersales.service.services.estimates import STAFF_USE_DESK
+from aftersales.service.services.estimates import ANOTHER_CHOSEN, STAFF_USE_DESK
 from aftersales.service.services.links import (
     LINK_INVALID,
     appointment_from_token,
@@ -41,6 +41,7 @@ from aftersales.service.services.links import (
 # text itself: a link with ?error=<any text> must not make our page say it.
 ORDER_PAGE_ALERTS: dict[str, Promise] = {
     "already_decided": gettext_lazy("This line has already been decided."),
+    "another_chosen": ANOTHER_CHOSEN,
     "staff_session": STAFF_USE_DESK,
     "decision_refused": gettext_lazy(
         "Your choice could not be recorded. Please reload the page and try again, or call the store."
@@ -209,9 +210,25 @@ def order_page(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @require_POST
 def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse:
+    return _decide(request, token, line_id, whole_group=False)
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def order_choose(request: HttpRequest, token: str) -> HttpResponse:
+    """A choice between alternatives: approve the option picked (`line`), or decline them all ("neither")."""
+    raw = request.POST.get("line", "")
+    if not raw.isdigit() or len(raw) > 12:
+        return redirect(f"{request.path.rsplit('/choose/', 1)[0]}/?error=decision_refused#estimate")
+    return _decide(request, token, int(raw), whole_group=request.POST.get("decision") == LineDecision.DECLINED)
+
+
+def _decide(request: HttpRequest, token: str, line_id: int, *, whole_group: bool) -> HttpResponse:
     order = _order_or_error(request, token)
     if isinstance(order, HttpResponse):
         return order
+    base = request.path.rsplit("/decide/", 1)[0].rsplit("/choose/", 1)[0]
     line = EstimateLine.objects.filter(pk=line_id, estimate__order=order).first()
     if line is None:
         raise Http404
@@ -226,12 +243,15 @@ def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse
             channel=DecisionChannel.LINK,
             by=staff or Party.CUSTOMER,
             reason=request.POST.get("reason", "")[:200],
+            whole_group=whole_group and line.choice_group is not None,
         )
     except (ApplicationError, ValidationError, PermissionDenied) as exc:
         code = exc.extra.get("code", "") if isinstance(exc, ApplicationError) else ""
+        if isinstance(exc, ValidationError) and str(ANOTHER_CHOSEN) in exc.messages:
+            code = "another_chosen"
         code = "staff_session" if staff else code if code in ORDER_PAGE_ALERTS else "decision_refused"
-        return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/?error={code}#estimate")
-    return redirect(f"{request.path.rsplit('/decide/', 1)[0]}/#line-{line.pk}")
+        return redirect(f"{base}/?error={code}#estimate")
+    return redirect(f"{base}/#line-{line.pk}")
 
 
 @csrf_exempt

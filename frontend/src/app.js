@@ -48,3 +48,15 @@ document.addEventListener("DOMContentLoaded", () => syncShownBy(document));
 document.addEventListener("change", (event) => {
   if (event.target.matches("input[type=checkbox]")) syncShownBy(document);
 });
+
+// A choice between alternatives on the customer's estimate (data-choice-form, data-base = the approved total):
+// picking an option updates "your total if you approve this choice" before anything is sent.
+function formatYuan(value) {
+  return "¥" + value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+document.addEventListener("change", (event) => {
+  const form = event.target.closest("form[data-choice-form]");
+  if (!form || !event.target.matches("input[type=radio][data-amount]")) return;
+  const preview = form.querySelector("[data-choice-preview]");
+  if (preview) preview.textContent = formatYuan(Number(form.dataset.base) + Number(event.target.dataset.amount));
+});

@@ -17,7 +17,7 @@ from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
-from aftersales.organisation.choices import TechnicianGrade
+from aftersales.organisation.choices import BayCapability, TechnicianGrade
 from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service import transitions
@@ -88,6 +88,7 @@ def estimate_line_add(
     standard_hours: Any = None,
     hourly_rate: Any = None,
     min_grade: str = "",
+    capability: str = "",
     operation_code: str = "",
     part_number: str = "",
     grade: str = "",
@@ -96,8 +97,9 @@ def estimate_line_add(
     amount: Any = None,
     alternative_to: EstimateLine | None = None,
 ) -> EstimateLine:
-    """A labour line (hours × rate), a part line (unit price × quantity, with its grade) or a fee, added to
-    the order's draft.  `alternative_to` offers this part as a choice against another line of the draft."""
+    """A labour line (hours × rate, the minimum technician grade and the bay equipment it needs), a part line
+    (unit price × quantity, with its grade) or a fee, added to the order's draft.  `alternative_to` offers this
+    part as a choice against another line of the draft."""
     _authorise_estimate(order, by)
     refuse_control_characters(description=description, operation_code=operation_code, part_number=part_number)
     errors: dict[str, list[str]] = {}
@@ -119,8 +121,11 @@ def estimate_line_add(
         rate = _money(hourly_rate, "hourly_rate", errors)
         if min_grade and min_grade not in TechnicianGrade.values:
             errors["min_grade"] = [_("Choose one of: {options}.").format(options=", ".join(TechnicianGrade.values))]
+        if capability and capability not in BayCapability.values:
+            errors["capability"] = [_("Choose one of: {options}.").format(options=", ".join(BayCapability.values))]
         if hours is not None and rate is not None:
             line.standard_hours, line.hourly_rate, line.min_grade = hours, rate, min_grade
+            line.capability = capability
             line.amount = (hours * rate).quantize(CENT)
     elif kind == LineKind.PART:
         price = _money(unit_price, "unit_price", errors)
@@ -202,13 +207,18 @@ def estimate_send(*, estimate: Estimate, by: Actor) -> Estimate:
     return estimate
 
 
+ANOTHER_CHOSEN = gettext_lazy("Another option of this choice has already been approved.")
+
+
 @transaction.atomic
 def estimate_line_decide(
-    *, line: EstimateLine, decision: str, channel: str, by: Actor, reason: str = ""
+    *, line: EstimateLine, decision: str, channel: str, by: Actor, reason: str = "", whole_group: bool = False
 ) -> EstimateLine:
     """A decision on one line, with its channel and time: the customer's own through their link (`by` is
     Party.CUSTOMER), or one the advisor notes at the desk or on the phone (`by` is the advisor).  Approving one of
-    a group of alternatives declines the others; a declined line becomes deferred work on the vehicle."""
+    a group of alternatives declines the others (and is refused once another option is approved); declining with
+    `whole_group` declines every open option of the line's group ("neither for now"); a declined line becomes
+    deferred work on the vehicle, once per group."""
     refuse_control_characters(reason=reason)
     if decision not in (LineDecision.APPROVED, LineDecision.DECLINED):
         raise ValidationError({"decision": [_("Choose approved or declined.")]})
@@ -233,6 +243,21 @@ def estimate_line_decide(
         raise ApplicationError(_("This estimate has not been sent yet."))
     if order.status in (transitions.S.DELIVERED, transitions.S.CANCELLED):
         raise ApplicationError(_("This order is closed."))
+    if whole_group and decision != LineDecision.DECLINED:
+        raise ValidationError({"decision": [_("Only a decline applies to every option of a choice.")]})
+    if line.choice_group is not None:
+        # The options of one choice are decided one at a time: two approvals at the same moment (the customer on
+        # the link, the advisor at the desk) would otherwise each decline the other's line after approving its own.
+        options = list(
+            EstimateLine.objects.select_for_update()
+            .filter(estimate=estimate, choice_group=line.choice_group)
+            .order_by("pk")
+            .values_list("pk", "decision")
+        )
+        if decision == LineDecision.APPROVED and any(
+            pk != line.pk and state == LineDecision.APPROVED for pk, state in options
+        ):
+            raise ValidationError({"decision": [str(ANOTHER_CHOSEN)]})
     now = clock.now()
     staff = actor_user(by)
     if not EstimateLine.objects.filter(pk=line.pk, decision=LineDecision.PENDING).update(
@@ -250,6 +275,16 @@ def estimate_line_decide(
             decided_by=staff,
             decline_reason=_("another grade chosen"),
         )
+    if whole_group and line.choice_group is not None:
+        EstimateLine.objects.filter(
+            estimate=estimate, choice_group=line.choice_group, decision=LineDecision.PENDING
+        ).exclude(pk=line.pk).update(
+            decision=LineDecision.DECLINED,
+            decided_at=now,
+            decision_channel=channel,
+            decided_by=staff,
+            decline_reason=reason.strip(),
+        )
     if decision == LineDecision.DECLINED and not _alternative_approved(line):
         days = int(setting_values_for_store(order.store)["deferred_work_days"])
         DeferredWork.objects.create(
@@ -263,15 +298,11 @@ def estimate_line_decide(
         )
     if not estimate.lines.filter(decision=LineDecision.PENDING).exists():
         Estimate.objects.filter(pk=estimate.pk).update(status=EstimateStatus.DECIDED)
-        if by is Party.CUSTOMER:  # the customer's last answer on the link: the advisor acts on it
-            from aftersales.service.services.notifications import estimate_answered_alert
-
-            estimate_answered_alert(estimate=estimate)
     audit_record(
         actor=actor_user(by),
         action=f"estimate.line_{decision}",
         obj=order,
-        changes={"line": line.pk, "channel": channel, "reason": reason},
+        changes={"line": line.pk, "channel": channel, "reason": reason, "whole_group": whole_group},
     )
     return line
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -273,6 +274,30 @@ def inspection_record(
     return order
 
 
+def bay_equipment_gaps(bay: Bay | None, lines: Any) -> list[str]:
+    """What the bay is not equipped for: one sentence per line (not declined) whose needed equipment the bay
+    lacks, e.g. a brake job (general repair) in a bodywork bay.  A warning, not a refusal: the foreman knows his
+    bays (the service type's hard needs, such as high voltage, are refused in `repair_order_assign`)."""
+    if bay is None:
+        return []
+    labels = dict(BayCapability.choices)
+    return [
+        _("{bay} is not equipped for “{line}” ({needs}).").format(
+            bay=bay.code, line=line.description, needs=labels.get(line.capability, line.capability)
+        )
+        for line in lines
+        if line.capability and line.decision != LineDecision.DECLINED and line.capability not in bay.capabilities
+    ]
+
+
+def dispatch_warnings(order: RepairOrder) -> list[str]:
+    """The equipment warnings of the order's bay as it is now (one query)."""
+    if order.bay_id is None:
+        return []
+    lines = EstimateLine.objects.filter(estimate__order=order).exclude(capability="").order_by("id")
+    return bay_equipment_gaps(order.bay, lines)
+
+
 def required_grade(order: RepairOrder) -> str:
     """The highest minimum grade among the order's labour lines that are or may become work."""
     grades = (
@@ -287,7 +312,9 @@ def required_grade(order: RepairOrder) -> str:
 def repair_order_assign(
     *, order: RepairOrder, by: Actor, technician: User | None = None, bay: Bay | None = None
 ) -> RepairOrder:
-    """Dispatch (派工): a technician of the store whose grade the job allows, and a bay that can take it."""
+    """Dispatch (派工): a technician of the store whose grade the job allows (refused, naming `technician`,
+    when a line needs a higher grade), and a bay that can take it (refused for the service type's hard needs,
+    warned for a line's equipment: the returned order carries `dispatch_warnings`)."""
     errors: dict[str, list[str]] = {}
     _authorise(order, "assign", by)
     if order.status in (S.DELIVERED, S.CANCELLED):
@@ -334,12 +361,14 @@ def repair_order_assign(
         order.bay_assigned_at = order.bay_assigned_at or clock.now()
         fields += ["bay", "bay_assigned_at"]
     order.save(update_fields=fields)
+    warnings = dispatch_warnings(order) if bay is not None else []
     audit_record(
         actor=actor_user(by),
         action="repair_order.assign",
         obj=order,
-        changes={"technician": getattr(technician, "pk", None), "bay": getattr(bay, "pk", None)},
+        changes={"technician": getattr(technician, "pk", None), "bay": getattr(bay, "pk", None), "warnings": warnings},
     )
+    order.dispatch_warnings = warnings  # type: ignore[attr-defined]
     return order
 
 
@@ -452,6 +481,21 @@ def _move(order: RepairOrder, old: str, to: str, by: Actor, reason: str = "") ->
     return order
 
 
+QC_NOT_BY_WORKER = gettext_lazy(
+    "You did the work on this car, so you cannot pass its quality check: ask another foreman or technician. "
+    "(You may still record a failure.)"
+)
+
+
+def qc_by_worker_refused(order: RepairOrder, by: Actor) -> bool:
+    """Whether `by` did the work on the order (its technician) while the store wants four eyes on the check
+    (setting `qc_not_by_worker`, on by default)."""
+    user = actor_user(by)
+    if user is None or order.technician_id is None or user.pk != order.technician_id:
+        return False
+    return bool(int(setting_values_for_store(order.store)["qc_not_by_worker"]))
+
+
 @transaction.atomic
 def quality_check_record(
     *,
@@ -473,6 +517,8 @@ def quality_check_record(
     ticked = {key: bool(checklist.get(key)) for key in known}
     if passed and not all(ticked.values()):
         raise ValidationError({"checklist": [_("A pass needs every item ticked.")]})
+    if passed and qc_by_worker_refused(order, by):
+        raise ValidationError({"passed": [str(QC_NOT_BY_WORKER)]})
     if not passed and not notes.strip():
         raise ValidationError({"notes": [_("Say what failed, so the technician knows what to redo.")]})
     check = QualityCheck.objects.create(
@@ -506,8 +552,11 @@ def repair_order_deliver(
     next_service_date: dt.date | None,
     next_service_km: int | None,
     rating: int | None = None,
+    confirm_pending_batches: bool = False,
 ) -> RepairOrder:
-    """Hand the car back: the explanation, the next maintenance, the bill (= approved lines) and the rating."""
+    """Hand the car back: the explanation, the next maintenance, the bill (= approved lines) and the rating.
+    A fitted part whose batch is not recorded yet needs `confirm_pending_batches`; the order then keeps the flag
+    `delivered_with_pending_batches`."""
     _authorise(order, "deliver", by)
     refuse_control_characters(explanation=explanation)
     errors: dict[str, list[str]] = {}
@@ -526,8 +575,16 @@ def repair_order_deliver(
     ).exists()
     if pending:
         errors["estimate"] = [_("Some sent lines still wait for the customer's decision.")]
+    batches = batch_pending_lines(order)
+    if batches and not confirm_pending_batches:
+        errors["confirm_pending_batches"] = [
+            _("The batch of these parts is not recorded yet: {lines}. Confirm to deliver anyway.").format(
+                lines="; ".join(line.description for line in batches)
+            )
+        ]
     if errors:
         raise ValidationError(errors)
+    order.delivered_with_pending_batches = bool(batches)
     order.delivery_explanation = explanation.strip()
     order.next_service_date = next_service_date
     order.next_service_km = next_service_km
@@ -540,10 +597,16 @@ def repair_order_deliver(
             "next_service_km",
             "rating",
             "billed_total",
+            "delivered_with_pending_batches",
             "updated_at",
         ]
     )
     return _move(order, S.READY, S.DELIVERED, by, "")
+
+
+def batch_pending_lines(order: RepairOrder) -> list[EstimateLine]:
+    """Approved (fitted) parts whose batch record is still missing."""
+    return list(approved_lines(order).filter(kind=LineKind.PART, batch_number="").order_by("id"))
 
 
 @transaction.atomic
@@ -623,8 +686,9 @@ def efficiency_sweep(*, store: Store | None = None) -> int:
                 roles=[Role.FOREMAN],
                 related=order,
                 dedupe_key=f"efficiency:{order.pk}",
-                template="efficiency_warning",
-                context={"number": order.number, "spent": round(spent), "standard": round(standard)},
+                text=_("{number}: work has taken {spent} min against {standard} min standard.").format(
+                    number=order.number, spent=round(spent), standard=round(standard)
+                ),
             )
     return warned
 

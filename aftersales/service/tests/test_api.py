@@ -595,18 +595,20 @@ class RepairOrderWalkThroughTests:
         assert passed["order_status"] == "washing"
         move(client, tom, order_id, "ready")
 
+        delivery = {
+            "explanation": "已更换品牌刹车片",
+            "next_service_date": "2027-05-23",
+            "next_service_km": 47_000,
+            "rating": 9,
+        }
+        # The brake pads' batch is not recorded: delivering needs the advisor's confirmation, and the order says so.
+        refused = post(client, alice, f"/repair-orders/{order_id}/delivery", delivery, status=422)
+        assert [error["field"] for error in refused["detail"]] == ["confirm_pending_batches"]
         order = post(
-            client,
-            alice,
-            f"/repair-orders/{order_id}/delivery",
-            {
-                "explanation": "已更换品牌刹车片",
-                "next_service_date": "2027-05-23",
-                "next_service_km": 47_000,
-                "rating": 9,
-            },
+            client, alice, f"/repair-orders/{order_id}/delivery", {**delivery, "confirm_pending_batches": True}
         )
         assert order["status"] == "delivered"
+        assert order["delivered_with_pending_batches"] is True
         assert order["rating"] == 9
         approved = Decimal(labour["amount"]) + Decimal(brand["amount"])
         assert Decimal(order["bill_total"]) == approved == Decimal("830.00")

@@ -13,6 +13,7 @@ from aftersales.service.views.desk import (
 )
 from aftersales.service.views.orders import (
     attachment_file,
+    estimate_choice_decide,
     estimate_line_add,
     estimate_line_decide,
     estimate_line_remove,
@@ -50,6 +51,7 @@ __all__ = [
     "deferred_add_to_order",
     "deferred_dismiss",
     "deferred_list",
+    "estimate_choice_decide",
     "estimate_line_add",
     "estimate_line_decide",
     "estimate_line_remove",

@@ -42,7 +42,11 @@ from aftersales.service.forms import (
 )
 from aftersales.service.models import Attachment, Estimate, EstimateLine, RepairOrder
 from aftersales.service.services.links import order_link_token
-from aftersales.service.services.orders import clock_state
+from aftersales.service.services.orders import (
+    bay_equipment_gaps,
+    clock_state,
+    qc_by_worker_refused,
+)
 from aftersales.service.transitions import DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
 from aftersales.service.views._common import (
     C,
@@ -87,6 +91,10 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
     now = clock.now()
     values = setting_values_for_store(order.store)
     clocks = clock_state(order, now, values)
+    on_site = None
+    if order.delivered_at is not None:  # the clock stops at delivery: the time the car spent with us
+        minutes = int((order.delivered_at - order.arrived_at).total_seconds() // 60)
+        on_site = {"hours": minutes // 60, "minutes": minutes % 60}
     line_forms = {
         kind: EstimateLineForm(initial={"kind": kind}, alternatives=draft_parts, prefix=kind)
         for kind in LineKind.values
@@ -153,7 +161,12 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
         "can": can,
         "badges": STATUS_BADGES,
         "clocks": clocks,
+        "on_site": on_site,
         "now": now,
+        "is_open": order.status in transitions.OPEN_STATES,
+        "bay_warnings": bay_equipment_gaps(order.bay, all_lines) if order.status in transitions.OPEN_STATES else [],
+        "qc_own_work": order.status == S.QC and qc_by_worker_refused(order, user),
+        "batch_pending": [line for line in page.parts if not line.batch_number] if order.status == S.READY else [],
         "customer_link": request.build_absolute_uri(reverse("service:customer-order", args=[order_link_token(order)]))
         if can["send_link"]
         else "",
@@ -339,6 +352,40 @@ def estimate_line_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def estimate_choice_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """A choice between alternatives noted by the advisor: the option picked approved (the others declined), or
+    every option declined ("neither for now")."""
+    order = _order(request, pk)
+    if not ESTIMATE_LINE.may(ESTIMATE_LINE.get("approve"), actor=request.user, store_id=order.store_id):
+        raise PermissionDenied(_("Your role may not do this."))
+    raw = request.POST.get("line", "")
+    line = (
+        EstimateLine.objects.filter(pk=int(raw), estimate__order=order).exclude(choice_group=None).first()
+        if raw.isdigit() and len(raw) <= 12
+        else None
+    )
+    form = LineDecisionForm(request.POST)
+    if line is None:
+        messages.error(request, _("Choose one of the options."))
+        return redirect(_order_url(order, "estimate"))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.estimate_line_decide(
+                line=line, by=request.user, whole_group=data["decision"] == LineDecision.DECLINED, **data
+            )
+        except ValidationError as exc:
+            messages.error(request, _field_errors(exc))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Decision noted."))
+    else:
+        messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
+    return redirect(_order_url(order, f"line-{line.pk}"))
+
+
+@require_POST
 def part_trace(request: HttpRequest, pk: int) -> HttpResponse:
     line = _line(request, pk)
     order = selectors.order_get_for_user(user=request.user, pk=line.estimate.order_id)
@@ -375,6 +422,8 @@ def order_assign(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(_order_url(order, "dispatch"))
         else:
             messages.success(request, _("Dispatched."))
+            for warning in getattr(order, "dispatch_warnings", []):
+                messages.warning(request, warning)
             return redirect(_next_or(request, _order_url(order, "dispatch")))
     return _order_page(request, order, status=400, dispatch_form=form)
 
