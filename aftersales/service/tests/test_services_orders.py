@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from aftersales.config.testing import make_customer, make_user, make_vehicle, unique_vin
 from aftersales.core.exceptions import ApplicationError
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.messaging.models import OutboxMessage
+from aftersales.notifications.models import InboxItem
 from aftersales.organisation.choices import Role
 from aftersales.organisation.rules import Party
 from aftersales.service import services
@@ -407,7 +407,7 @@ class EfficiencyTests:
             return order_in_progress(shop, hours="1.0")
 
     def _staff_alerts(self, order):
-        return OutboxMessage.objects.filter(template="staff_alert", related_id=str(order.pk))
+        return InboxItem.objects.filter(kind="efficiency_warning", related_id=str(order.pk))
 
     @pytest.mark.parametrize(("minutes", "warned"), [(65, False), (66, False), (67, True)])
     def test_the_warning_edge(self, shop, minutes, warned):
@@ -426,8 +426,11 @@ class EfficiencyTests:
         order.refresh_from_db()
         assert order.efficiency_warned_at == shanghai(2026, 3, 2, 10, 7)
         alerts = self._staff_alerts(order)
-        assert sorted(a.recipient_user_id for a in alerts) == sorted([shop.foreman.pk, second_foreman.pk])
-        assert "67 min against 60 min standard" in alerts.first().body
+        assert sorted(a.recipient_id for a in alerts) == sorted([shop.foreman.pk, second_foreman.pk])
+        first = alerts.first()
+        assert first.text_en == f"{order.number}: work has taken 67 min against 60 min standard."
+        assert first.text_zh_hans == f"{order.number}：实际作业67分钟，标准工时60分钟，已超出预警比例。"
+        assert first.url == f"/service/orders/{order.pk}/"
         with frozen(2026, 3, 2, 12, 0):
             assert services.efficiency_sweep() == 0
         assert self._staff_alerts(order).count() == 2
