@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core import clock
@@ -152,10 +152,13 @@ def message_enqueue(
     if len(dedupe_key) > 128:
         raise ApplicationError(str(DEDUPE_TOO_LONG))
 
-    # Rendered before the de-duplication check, so a caller's missing value is an error every time.
-    rendered = templates.render(
-        template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
-    )
+    # Rendered before the de-duplication check, so a caller's missing value is an error every time; in the
+    # message's language, so a lazy label (a choice's label, gettext_lazy) reads in the recipient's language and
+    # not in the language of the page whose action sent it.
+    with translation.override(language):
+        rendered = templates.render(
+            template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
+        )
     if dedupe_key:
         existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:

@@ -14,7 +14,7 @@ from aftersales.messaging.services import message_enqueue
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.selectors import setting_values_for_store
-from aftersales.service.choices import LineDecision
+from aftersales.service.choices import LineDecision, ServiceType
 from aftersales.service.models import Appointment, Estimate, RepairOrder
 from aftersales.service.services.links import appointment_link_token, order_link_token
 
@@ -59,7 +59,7 @@ def appointment_message(*, appointment: Appointment, template: str) -> None:
             "directions": store.directions or store.address,
             "phone": store.phone,
             "time": f"{start:%Y-%m-%d %H:%M}",
-            "service": appointment.get_service_type_display(),
+            "service": ServiceType(appointment.service_type).label,  # lazy: rendered in the message's language
             "wait_minutes": int(values.get(f"duration_{appointment.service_type}_minutes", 60)),
             "documents": DOCUMENTS.get(appointment.service_type, "行驶证"),
             "link": link,
