@@ -4,8 +4,8 @@ layer, may import none of them).
 
 The cast (modelled on a three-persona check): in dealer group G1, store A (SH01) and store B (HZ01);
 in another group G2, store C (BJ01).  `alice` and `bob` are advisors of A, `carol` is an advisor of B,
-`tom` a technician of A, `mia` the manager of A, `grace` the group manager of G1, `otto` the group
-manager of G2.
+`tom` a technician of A, `dan` the pick-up driver of A, `mia` the manager of A, `grace` the group manager of
+G1, `otto` the group manager of G2.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class Cast:
     bob: Any
     carol: Any
     tom: Any
+    dan: Any
     mia: Any
     grace: Any
     otto: Any
@@ -109,6 +110,7 @@ def make_cast() -> Cast:
         bob=make_user("bob", Role.ADVISOR, store=store_a),
         carol=make_user("carol", Role.ADVISOR, store=store_b),
         tom=make_user("tom", Role.TECHNICIAN, store=store_a),
+        dan=make_user("dan", Role.DRIVER, store=store_a),
         mia=make_user("mia", Role.MANAGER, store=store_a),
         grace=make_user("grace", Role.GROUP_MANAGER, group=group),
         otto=make_user("otto", Role.GROUP_MANAGER, group=other),

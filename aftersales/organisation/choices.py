@@ -10,6 +10,7 @@ class Role(models.TextChoices):
     FOREMAN = "foreman", _("Workshop foreman")
     AGENT = "agent", _("Customer-service agent")
     PARTS_CLERK = "parts_clerk", _("Parts clerk")
+    DRIVER = "driver", _("Pick-up driver")
     MANAGER = "manager", _("Store manager")
     GROUP_MANAGER = "group_manager", _("Group / regional manager")
     ADMIN = "admin", _("Administrator")

@@ -26,6 +26,8 @@ class Capability(StrEnum):
     FOLLOW_UP = "follow_up"  # call the follow-up queue, record attempts and surveys
     HANDLE_COMPLAINTS = "handle_complaints"  # log and handle complaints and suggestions, service recovery
     MANAGE_CAPA = "manage_capa"  # open and run CAPAs
+    # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
+    DRIVE = "drive"
 
 
 _C = Capability
@@ -72,6 +74,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
         }
     ),
     Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.VIEW_SERVICE}),
+    # The pick-up driver works only on the bookings assigned to them: no customer list, no workshop; the plate in
+    # full to find the car.  DRIVE is theirs alone, so only drivers are offered when a driver is assigned.
+    Role.DRIVER: frozenset({_C.DRIVE, _C.SEE_PLATES}),
     Role.MANAGER: frozenset(_MANAGER),
     # Group-wide analytics work on masked data: a group manager sees customers but not their numbers.
     Role.GROUP_MANAGER: frozenset(
@@ -87,6 +92,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ),
     Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS}),
 }
+
+
+def roles_with(capability: Capability) -> tuple[str, ...]:
+    """The roles that hold `capability` (e.g. who may be named as a booking's driver), in declaration order."""
+    return tuple(role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities)
+
 
 _ROLES_CACHE = "_aftersales_roles"
 

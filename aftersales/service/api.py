@@ -21,15 +21,17 @@ from pydantic import AfterValidator
 
 from aftersales.core import clock
 from aftersales.core.api import AnyDay, MultiLine, OneLine, PlannedAt, PlannedDate
+from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import BoundedPagination
 from aftersales.customers.models import Customer, Vehicle
+from aftersales.customers.selectors import plate_for
 from aftersales.organisation.access import require, staff_member, store_by_code, store_ids_for
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Bay
 from aftersales.organisation.permissions import Capability
 from aftersales.organisation.rules import Move
-from aftersales.service import selectors, services, transitions
+from aftersales.service import selectors, selectors_pickups, services, transitions
 from aftersales.service.choices import (
     AppointmentStatus,
     BookingChannel,
@@ -40,6 +42,7 @@ from aftersales.service.choices import (
 from aftersales.service.models import Appointment, EstimateLine, RepairOrder
 from aftersales.service.services.links import appointment_link_token, order_link_token
 from aftersales.service.services.orders import bay_equipment_gaps
+from aftersales.service.services.pickups import DRIVER_ROLES
 from aftersales.service.transitions import REPAIR_ORDER
 
 router = Router(tags=["service"])
@@ -128,6 +131,7 @@ class AppointmentOut(Schema):
     pickup_from: LocalDateTime | None
     pickup_to: LocalDateTime | None
     driver: int | None = Field(None, alias="driver_id")
+    pickup_status: str = Field(..., description="'' without pick-up; planned, collected, at_store, delivered_back")
     cancelled_at: LocalDateTime | None
     cancel_reason: str
 
@@ -142,6 +146,78 @@ class AppointmentOut(Schema):
     @staticmethod
     def resolve_end(obj: Appointment) -> dt.datetime:
         return obj.slot.end
+
+
+class PickupOut(Schema):
+    """One job of the driver's list: the address and the phone in full for the job's driver, masked for others."""
+
+    appointment: int
+    kind: Literal["pickup", "drop_off"]
+    store: str
+    start: LocalDateTime
+    pickup_from: LocalDateTime | None
+    pickup_to: LocalDateTime | None
+    pickup_status: str
+    customer_name: str
+    vehicle: str
+    address: str
+    phone: str
+    driver: int | None
+    driver_name: str
+    order_status: str | None
+    collected_at: LocalDateTime | None
+    delivered_back_at: LocalDateTime | None
+    moves: list[str] = Field(..., description="What the caller may do now: collect, deliver_back")
+
+    @staticmethod
+    def resolve_appointment(row: Any) -> int:
+        return row.appointment.pk
+
+    @staticmethod
+    def resolve_store(row: Any) -> str:
+        return row.appointment.store.code
+
+    @staticmethod
+    def resolve_start(row: Any) -> dt.datetime:
+        return row.appointment.slot.start
+
+    @staticmethod
+    def resolve_pickup_from(row: Any) -> dt.datetime | None:
+        return row.appointment.pickup_from
+
+    @staticmethod
+    def resolve_pickup_to(row: Any) -> dt.datetime | None:
+        return row.appointment.pickup_to
+
+    @staticmethod
+    def resolve_pickup_status(row: Any) -> str:
+        return row.appointment.pickup_status
+
+    @staticmethod
+    def resolve_customer_name(row: Any) -> str:
+        return row.appointment.customer.name
+
+    @staticmethod
+    def resolve_vehicle(row: Any, context: dict[str, Any]) -> str:
+        vehicle = row.appointment.vehicle
+        plate = plate_for(context["request"].auth, vehicle.plate, vehicle.store_id) or vehicle.vin[-6:]
+        return f"{plate} {vehicle.brand} {vehicle.model_name}".strip()
+
+    @staticmethod
+    def resolve_driver(row: Any) -> int | None:
+        return row.appointment.driver_id
+
+    @staticmethod
+    def resolve_collected_at(row: Any) -> dt.datetime | None:
+        return row.appointment.collected_at
+
+    @staticmethod
+    def resolve_delivered_back_at(row: Any) -> dt.datetime | None:
+        return row.appointment.delivered_back_at
+
+    @staticmethod
+    def resolve_moves(row: Any) -> list[str]:
+        return [m.name for m in row.moves]
 
 
 class AppointmentCreated(AppointmentOut):
@@ -430,6 +506,18 @@ class RescheduleIn(Schema):
     start: PlannedAt = Field(..., description="The start of another slot, ISO 8601 with its offset")
 
 
+class DriverIn(Schema):
+    driver: int = Field(..., description="User id of one of the store's drivers")
+
+
+class PickupMoveIn(Schema):
+    move: Literal["collect", "deliver_back"]
+
+
+class PickupFilter(Schema):
+    date: AnyDay | None = Field(None, description="The day, YYYY-MM-DD; today when omitted")
+
+
 class CancelIn(Schema):
     reason: OneLine = Field("", max_length=200)
 
@@ -586,7 +674,10 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
 @paginate(BoundedPagination)
 def appointment_list(request: HttpRequest, filters: Query[AppointmentFilter]) -> Any:
     return selectors.appointment_list(
-        user=request.auth, store_ids=store_ids_for(request.auth, filters.store), day=filters.date, status=filters.status
+        user=request.auth,
+        store_ids=store_ids_for(request.auth, filters.store, capability=Capability.VIEW_SERVICE),
+        day=filters.date,
+        status=filters.status,
     )
 
 
@@ -620,6 +711,57 @@ def appointment_cancel(request: HttpRequest, appointment_id: int, payload: Cance
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
     services.appointment_cancel(appointment=appointment, by=request.auth, reason=payload.reason)
     return selectors.appointment_get_for_user(user=request.auth, pk=appointment.pk)
+
+
+@router.post(
+    "/appointments/{appointment_id}/driver",
+    response=AppointmentOut,
+    summary="Assign the pick-up driver",
+    description="Only one of the store's drivers: another store's person, a colleague who is not a driver and a "
+    "missing id all answer the same 422 naming `driver`. The customer is told the driver's name.",
+)
+def appointment_driver(request: HttpRequest, appointment_id: int, payload: DriverIn) -> Any:
+    appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
+    transitions.APPOINTMENT.authorise(
+        transitions.APPOINTMENT.get("assign_driver"), actor=request.auth, store_id=appointment.store_id
+    )
+    driver = staff_member(payload.driver, store_id=appointment.store_id, field="driver", roles=DRIVER_ROLES)
+    services.appointment_assign_driver(appointment=appointment, driver=driver, by=request.auth)
+    return selectors.appointment_get_for_user(user=request.auth, pk=appointment.pk)
+
+
+@router.get(
+    "/pickups",
+    response=list[PickupOut],
+    summary="The driver's list: pick-ups and drop-offs of a day",
+    description="A driver gets the jobs assigned to them with the address and the phone in full; whoever receives "
+    "cars gets every pick-up of their stores, masked. Pick-ups first, then drop-offs.",
+)
+def pickup_list(request: HttpRequest, filters: Query[PickupFilter]) -> Any:
+    require(request.auth, Capability.DRIVE, Capability.RECEIVE)
+    data = selectors_pickups.pickup_list(user=request.auth, day=filters.date or clock.today())
+    if data.shown_in_full:
+        audit_record(
+            actor=request.auth,
+            action="appointment.pickup_list",
+            object_type="service.appointment",
+            changes={"shown_in_full": data.shown_in_full, "day": data.day.isoformat()},
+        )
+    return [*data.pickups, *data.drop_offs]
+
+
+@router.post(
+    "/appointments/{appointment_id}/pickup",
+    response=AppointmentOut,
+    summary="Record a pick-up move",
+    description="collect (the driver has the car) or deliver_back (the car is back with the customer; its order "
+    "must be ready). The job's driver or an advisor of the store; 409 from a state the move does not start from. "
+    "A photo can be added from the driver's page.",
+)
+def pickup_move(request: HttpRequest, appointment_id: int, payload: PickupMoveIn) -> Any:
+    appointment = Appointment.objects.select_related("store").get_for_user_or_404(request.auth, pk=appointment_id)
+    services.pickup_record(appointment=appointment, move=payload.move, by=request.auth)
+    return Appointment.objects.select_related("store", "slot").get(pk=appointment.pk)
 
 
 # --------------------------------------------------------------------------------------------- repair orders

@@ -28,6 +28,23 @@ class AppointmentStatus(models.TextChoices):
     NO_SHOW = "no_show", _("No-show")
 
 
+class PickupStatus(models.TextChoices):
+    """Where a picked-up car is (取送车); empty on a booking without pick-up.  Moves: `transitions.PICKUP`."""
+
+    PLANNED = "planned", _("Pick-up planned")
+    COLLECTED = "collected", _("Collected by the driver")  # the driver has the car and drives it to the store
+    AT_STORE = "at_store", _("At the store")  # checked in: the repair order is open
+    DELIVERED_BACK = "delivered_back", _("Delivered back")  # the driver has brought it back to the customer
+
+
+PICKUP_BADGES: dict[str, str] = {
+    PickupStatus.PLANNED: "secondary",
+    PickupStatus.COLLECTED: "primary",
+    PickupStatus.AT_STORE: "info",
+    PickupStatus.DELIVERED_BACK: "success",
+}
+
+
 class RepairOrderStatus(models.TextChoices):
     """The states of SPEC §3.4; `RECEPTION` covers arrival, inspection and the estimate before work."""
 

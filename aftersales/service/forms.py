@@ -31,6 +31,7 @@ from aftersales.service.choices import (
     ServiceType,
 )
 from aftersales.service.services.orders import QC_CHECKLIST
+from aftersales.service.services.pickups import DRIVER_ROLES, NOT_A_DRIVER
 
 
 class _ServiceErrors:
@@ -324,9 +325,9 @@ class DriverForm(_ServiceErrors, StyledForm):
         self.fields["driver"].choices = [("", _("Choose…")), *staff]
 
     def clean_driver(self) -> Any:
-        driver = _staff_member(self.store, self.cleaned_data["driver"])
+        driver = _staff_member(self.store, self.cleaned_data["driver"], list(DRIVER_ROLES))
         if driver is None:
-            raise ValidationError(_("The driver must be a member of the store's staff."))
+            raise ValidationError(_(NOT_A_DRIVER))
         return driver
 
 
@@ -354,6 +355,16 @@ class InspectionForm(_ServiceErrors, StyledForm):
     @classmethod
     def initial_for(cls, order: Any) -> dict[str, Any]:
         initial: dict[str, Any] = {
+class PickupMoveForm(_ServiceErrors, StyledForm):
+    """A move of the driver's list: an optional photo of the car as it was handed over."""
+
+    photo = forms.FileField(
+        label=_("Photo (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+
+
             "mileage_in": order.mileage_in,
             "fuel_level": order.fuel_level,
             "valuables_reminded": order.valuables_reminded,

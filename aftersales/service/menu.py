@@ -9,5 +9,6 @@ ENTRIES = (
     MenuEntry("service:workbench", _("Workbench"), "clipboard-check", (C.RECEIVE, C.BOOK)),
     MenuEntry("service:board", _("Workshop"), "kanban", (C.DISPATCH, C.QUALITY_CHECK, C.VIEW_SERVICE)),
     MenuEntry("service:my-jobs", _("My jobs"), "wrench-adjustable", (C.WORK,)),
+    MenuEntry("service:pickup-list", _("Pick-ups"), "truck", (C.DRIVE,)),
     MenuEntry("service:deferred-list", _("Deferred"), "hourglass-split", (C.RECEIVE,)),
 )

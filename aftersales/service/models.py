@@ -25,6 +25,7 @@ from aftersales.service.choices import (
     LineDecision,
     LineKind,
     PartGrade,
+    PickupStatus,
     RepairOrderStatus,
     ServiceType,
 )
@@ -116,6 +117,10 @@ class Appointment(BaseModel):
         on_delete=models.SET_NULL,
         related_name="driver_appointments",
     )
+    # Pick-up and drop-off as a job: moved only by `services.pickup_record` and the check-in (transitions.PICKUP).
+    pickup_status = models.CharField(_("pick-up status"), max_length=16, choices=PickupStatus.choices, blank=True)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    delivered_back_at = models.DateTimeField(_("delivered back at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("booked by"),
@@ -140,10 +145,49 @@ class Appointment(BaseModel):
                 condition=Q(pickup_from__isnull=True) | Q(pickup_to__gt=models.F("pickup_from")),
                 name="appointment_pickup_window_order",
             ),
+            # A pick-up always has a status; a booking without one never does.
+            models.CheckConstraint(
+                condition=Q(pickup=True, pickup_status__in=PickupStatus.values) | Q(pickup=False, pickup_status=""),
+                name="appointment_pickup_status_with_pickup",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.slot.start:%Y-%m-%d %H:%M} {self.get_service_type_display()}"
+
+
+class PickupEvent(models.Model):
+    """One move of a pick-up (collected, at the store, delivered back): when, by whom, with an optional photo of
+    the car as it was handed over."""
+
+    appointment = models.ForeignKey(
+        Appointment, verbose_name=_("appointment"), on_delete=models.CASCADE, related_name="pickup_events"
+    )
+    move = models.CharField(_("move"), max_length=16)
+    from_status = models.CharField(_("from"), max_length=16, choices=PickupStatus.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=PickupStatus.choices)
+    at = models.DateTimeField(_("at"), db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    photo = models.FileField(_("photo"), upload_to="pickup/%Y/%m/", blank=True)
+    content_type = models.CharField(_("content type"), max_length=40, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "appointment__store_id"
+
+    class Meta:
+        verbose_name = _("pick-up event")
+        verbose_name_plural = _("pick-up events")
+        ordering = ["appointment", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id} {self.from_status}→{self.to_status}"
 
 
 class RepairOrder(BaseModel):

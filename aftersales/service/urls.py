@@ -51,5 +51,12 @@ urlpatterns += [
     path("service/board/", views.board, name="board"),
     path("service/my-jobs/", views.my_jobs, name="my-jobs"),
     path("service/deferred/", views.deferred_list, name="deferred-list"),
+    path("service/pickups/", views.pickup_list, name="pickup-list"),
+    path(
+        "service/pickups/<int:pk>/<str:move>/",
+        views.pickup_move,
+        name="pickup-move",
+    ),
+    path("service/pickups/photos/<int:pk>/", views.pickup_photo, name="pickup-photo"),
     path("service/deferred/<int:pk>/dismiss/", views.deferred_dismiss, name="deferred-dismiss"),
 ]

@@ -30,6 +30,7 @@ from aftersales.service.services.orders import (
     repair_order_transition,
     walk_in_register,
 )
+from aftersales.service.services.pickups import pickup_record
 from aftersales.service.services.uploads import attachment_add
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "estimate_send",
     "inspection_record",
     "part_trace_record",
+    "pickup_record",
     "quality_check_record",
     "repair_order_assign",
     "repair_order_deliver",

@@ -37,6 +37,7 @@ from aftersales.service.choices import (
     ServiceType,
 )
 from aftersales.service.models import Appointment, EstimateLine, QualityCheck, RepairOrder, RepairOrderEvent
+from aftersales.service.services.pickups import pickup_arrived
 from aftersales.service.transitions import REPAIR_ORDER
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def appointment_check_in(*, appointment: Appointment, by: Actor) -> RepairOrder:
     )
     if not updated:
         raise ApplicationError(_("Only a booked appointment can be checked in."))
+    pickup_arrived(appointment=appointment, by=by)  # a picked-up car is now at the store
     return _open(
         store=appointment.store,
         customer=appointment.customer,

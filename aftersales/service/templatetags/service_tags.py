@@ -39,3 +39,29 @@ def customer_service_history(context: dict[str, Any], customer: Any) -> dict[str
     request = context.get("request")
     visible = request is not None and user_can(request.user, Capability.VIEW_SERVICE, customer.store_id)
     return {"visible": visible, "customer": customer}
+
+
+@register.simple_tag
+def pickup_for(subject: Any) -> Any:
+    """The booking with pick-up behind a customer's page (the booking itself, or a repair order's booking), with its
+    driver's name; None without pick-up.  One query, and none at all for a walk-in order."""
+    from aftersales.service.models import Appointment
+
+    appointment_id = getattr(subject, "appointment_id", None) if not isinstance(subject, Appointment) else subject.pk
+    if appointment_id is None:
+        return None
+    return (
+        Appointment.objects.filter(pk=appointment_id, pickup=True)
+        .select_related("driver__staff_profile")
+        .only(
+            "pickup",
+            "pickup_status",
+            "pickup_from",
+            "pickup_to",
+            "collected_at",
+            "delivered_back_at",
+            "driver__username",
+            "driver__staff_profile__display_name",
+        )
+        .first()
+    )

@@ -28,6 +28,7 @@ from aftersales.service.views.orders import (
     order_transition,
     part_trace,
 )
+from aftersales.service.views.pickups import pickup_list, pickup_move, pickup_photo
 from aftersales.service.views.workshop import (
     board,
     customer_history,
@@ -66,6 +67,9 @@ __all__ = [
     "order_quality_check",
     "order_transition",
     "part_trace",
+    "pickup_list",
+    "pickup_move",
+    "pickup_photo",
     "walk_in",
     "workbench",
 ]
