@@ -331,6 +331,16 @@ class DriverForm(_ServiceErrors, StyledForm):
         return driver
 
 
+class PickupMoveForm(_ServiceErrors, StyledForm):
+    """A move of the driver's list: an optional photo of the car as it was handed over."""
+
+    photo = forms.FileField(
+        label=_("Photo (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+
+
 class InspectionForm(_ServiceErrors, StyledForm):
     """The walk-around: mileage, fuel or battery, damage marks per zone of the car, valuables, words."""
 
@@ -355,16 +365,6 @@ class InspectionForm(_ServiceErrors, StyledForm):
     @classmethod
     def initial_for(cls, order: Any) -> dict[str, Any]:
         initial: dict[str, Any] = {
-class PickupMoveForm(_ServiceErrors, StyledForm):
-    """A move of the driver's list: an optional photo of the car as it was handed over."""
-
-    photo = forms.FileField(
-        label=_("Photo (optional)"),
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
-    )
-
-
             "mileage_in": order.mileage_in,
             "fuel_level": order.fuel_level,
             "valuables_reminded": order.valuables_reminded,

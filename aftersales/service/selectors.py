@@ -195,9 +195,9 @@ def order_page_fingerprint(*, order_id: int, nonce: str) -> str | None:
         Attachment._meta.db_table,
     )
     vehicle, store = RepairOrder.vehicle.field.related_model._meta.db_table, Store._meta.db_table
+    appointment = Appointment._meta.db_table  # a pick-up's moves and its driver change the booking's updated_at
     # Each part reads only the order's own rows, by the order id given as a parameter (not correlated with
     # `o.id`): the last event and attachment come from one probe of their (order, id) index each, and the
-    appointment = Appointment._meta.db_table  # a pick-up's moves and its driver change the booking's updated_at
     # estimates with their lines are read in one pass.  Written as MAX(id) … WHERE order_id = o.id, PostgreSQL
     # walked the whole primary key backwards for an order with few events (docs/performance.md).
     # Table names come from our models; the values go in as parameters.
@@ -208,9 +208,9 @@ def order_page_fingerprint(*, order_id: int, nonce: str) -> str | None:
         f"(SELECT id FROM {attachment} WHERE order_id = %s ORDER BY order_id DESC, id DESC LIMIT 1), "
         f"(SELECT COUNT(*) FROM {attachment} WHERE order_id = %s), ap.updated_at "
         f"FROM {order} o JOIN {vehicle} v ON v.id = o.vehicle_id JOIN {store} s ON s.id = o.store_id "
+        f"LEFT JOIN {appointment} ap ON ap.id = o.appointment_id "
         f"CROSS JOIN (SELECT MAX(e.sent_at) AS sent, MAX(l.id) AS line_id, COUNT(l.id) AS line_count, "
         f"MAX(l.updated_at) AS line_updated, MAX(l.decided_at) AS line_decided "
-        f"LEFT JOIN {appointment} ap ON ap.id = o.appointment_id "
         f"FROM {estimate} e LEFT JOIN {line} l ON l.estimate_id = e.id WHERE e.order_id = %s) b "
         f"WHERE o.id = %s AND o.link_nonce = %s"
     )

@@ -50,7 +50,6 @@ urlpatterns += [
     path("service/customers/<int:pk>/", views.customer_history, name="customer-history"),
     path("service/board/", views.board, name="board"),
     path("service/my-jobs/", views.my_jobs, name="my-jobs"),
-    path("service/deferred/", views.deferred_list, name="deferred-list"),
     path("service/pickups/", views.pickup_list, name="pickup-list"),
     path(
         "service/pickups/<int:pk>/<str:move>/",
@@ -58,5 +57,6 @@ urlpatterns += [
         name="pickup-move",
     ),
     path("service/pickups/photos/<int:pk>/", views.pickup_photo, name="pickup-photo"),
+    path("service/deferred/", views.deferred_list, name="deferred-list"),
     path("service/deferred/<int:pk>/dismiss/", views.deferred_dismiss, name="deferred-dismiss"),
 ]

@@ -187,11 +187,11 @@ def appointment_book(
         advisor=advisor,
         customer_words=customer_words.strip(),
         pickup=pickup,
+        pickup_status=PickupStatus.PLANNED if pickup else "",
         pickup_address_encrypted=crypto.encrypt(pickup_address.strip()) if pickup else "",
         pickup_from=pickup_from if pickup else None,
         pickup_to=pickup_to if pickup else None,
         created_by=actor_user(by),
-        pickup_status=PickupStatus.PLANNED if pickup else "",
     )
     audit_record(
         actor=actor_user(by),
@@ -313,6 +313,9 @@ def appointment_cancel(*, appointment: Appointment, by: Actor, reason: str = "")
 
 @transaction.atomic
 def appointment_assign_driver(*, appointment: Appointment, driver: User, by: Actor) -> Appointment:
+    """Name the booking's driver: only an active driver of the store (anyone else — another store's person, a
+    colleague without the driver role — is refused alike, naming the field).  The customer is told the driver's
+    name through the outbox."""
     _authorise(appointment, "assign_driver", by)
     if not appointment.pickup:
         raise ApplicationError(_(pickups.NO_PICKUP))
@@ -323,13 +326,13 @@ def appointment_assign_driver(*, appointment: Appointment, driver: User, by: Act
     appointment.driver = driver
     appointment.save(update_fields=["driver", "updated_at"])
     audit_record(actor=actor_user(by), action="appointment.driver", obj=appointment, changes={"driver": driver.pk})
+    from aftersales.service.services.notifications import driver_assigned_message
+
+    driver_assigned_message(appointment=appointment)
     return appointment
 
 
 def _authorise(appointment: Appointment, move: str, by: Actor) -> None:
-    """Name the booking's driver: only an active driver of the store (anyone else — another store's person, a
-    colleague without the driver role — is refused alike, naming the field).  The customer is told the driver's
-    name through the outbox."""
     APPOINTMENT.authorise(APPOINTMENT.get(move), actor=by, store_id=appointment.store_id)
 
 
@@ -338,6 +341,3 @@ def _notify(appointment: Appointment, template: str) -> None:
     from aftersales.service.services.notifications import appointment_message
 
     appointment_message(appointment=appointment, template=template)
-    from aftersales.service.services.notifications import driver_assigned_message
-
-    driver_assigned_message(appointment=appointment)
