@@ -10,9 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from aftersales.core import clock
+from aftersales.customers.models import Customer
+from aftersales.customers.selectors import customer_search_filter
 from aftersales.organisation.models import Store
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service import transitions
@@ -418,8 +420,17 @@ def technician_jobs(*, user: Any) -> list[dict[str, Any]]:
 
 
 def deferred_work_list(
-    *, user: Any, store_ids: frozenset[int], vehicle_id: int | None = None
+    *,
+    user: Any,
+    store_ids: frozenset[int],
+    vehicle_id: int | None = None,
+    query: str = "",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    advisor_id: int | None = None,
 ) -> QuerySet[DeferredWork]:
+    """Open deferred work, the soonest suggested date first; narrowed by a search text (the customer's name or
+    mobile, a plate or VIN fragment, the work), the suggested dates and the advisor of the declining order."""
     items = (
         DeferredWork.objects.for_user(user, store_ids=store_ids)
         .filter(status=DeferredStatus.OPEN)
@@ -427,4 +438,13 @@ def deferred_work_list(
     )
     if vehicle_id is not None:
         items = items.filter(vehicle_id=vehicle_id)
+    if query:
+        customers = Customer.objects.filter(customer_search_filter(query)).values("pk")
+        items = items.filter(Q(vehicle__customer__in=customers) | Q(description__icontains=query))
+    if start is not None:
+        items = items.filter(suggested_date__gte=start)
+    if end is not None:
+        items = items.filter(suggested_date__lte=end)
+    if advisor_id is not None:
+        items = items.filter(source_line__estimate__order__advisor_id=advisor_id)
     return items.order_by("suggested_date", "id")

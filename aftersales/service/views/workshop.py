@@ -15,10 +15,13 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of, search_param
 from aftersales.customers import selectors as customer_selectors
 from aftersales.organisation.access import capability_required, require
+from aftersales.organisation.choices import Role
 from aftersales.organisation.current import current_store_ids
 from aftersales.organisation.permissions import user_can
+from aftersales.organisation.selectors import staff_options
 from aftersales.service import selectors, services
 from aftersales.service.choices import (
     STATUS_BADGES,
@@ -96,8 +99,30 @@ def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @capability_required(C.RECEIVE)
 def deferred_list(request: HttpRequest) -> HttpResponse:
-    items = list(selectors.deferred_work_list(user=request.user, store_ids=current_store_ids(request)))
-    return render(request, "service/deferred_list.html", {"items": items, "today": clock.today()})
+    """Open deferred work, soonest suggested date first, a page at a time; search, dates and advisor filter it."""
+    store_ids = current_store_ids(request)
+    query, start, end = search_param(request), date_param(request, "from"), date_param(request, "to")
+    advisors = staff_options(store_ids=store_ids, roles=[Role.ADVISOR])
+    advisor = choice_param(request, "advisor", [pk for pk, _name in advisors])
+    items = selectors.deferred_work_list(
+        user=request.user,
+        store_ids=store_ids,
+        query=query,
+        start=start,
+        end=end,
+        advisor_id=int(advisor) if advisor else None,
+    )
+    filters = [
+        Filter("q", _("Customer, mobile, plate or work"), "search", query),
+        *date_range_filters(start, end),
+        Filter("advisor", _("Advisor"), "select", advisor, advisors),
+    ]
+    page = page_of(request, items)
+    return render(
+        request,
+        "service/deferred_list.html",
+        {"items": page.object_list, "page": page, "filters": filters, "today": clock.today()},
+    )
 
 
 def _deferred(request: HttpRequest, pk: int) -> DeferredWork:
