@@ -38,12 +38,13 @@ from aftersales.service.models import (
     DeferredWork,
     Estimate,
     EstimateLine,
+    PickupEvent,
     QualityCheck,
     RepairOrder,
     RepairOrderEvent,
 )
 from aftersales.service.services.links import order_from_token, order_link_token
-from aftersales.service.transitions import APPOINTMENT, DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
+from aftersales.service.transitions import APPOINTMENT, DEFERRED_WORK, ESTIMATE_LINE, PICKUP, REPAIR_ORDER
 
 from .conftest import QC_ALL_TICKED, Shop, approved_labour, frozen, inspect, open_order, shanghai
 
@@ -63,6 +64,8 @@ PERSONAS = (
     "manager",
     "group",
     "stranger",
+    "driver",
+    "other_driver",
     "customer",
     "system",
 )
@@ -70,6 +73,7 @@ _RECEIVE = {"advisor", "manager"}
 _WORKSHOP = {"own_technician", "foreman", "manager"}  # DISPATCH, or WORK on one's own job
 _QC = {"foreman", "manager"}
 _BOOK = {"advisor", "agent", "manager"}
+_PICKUP = _RECEIVE | {"driver"}  # the advisor, or the driver on the pick-up assigned to them (never another driver)
 
 
 @dataclass
@@ -104,6 +108,12 @@ class Scene:
     def draft_line(self) -> EstimateLine:
         return services.estimate_line_add(order=self.order, by=self.alice, kind="fee", description="洗车", amount=30)
 
+    def car_ready(self) -> None:
+        """The booked car checked in (at the store) and its order ready to go back."""
+        order = services.appointment_check_in(appointment=self.appointment, by=self.alice)
+        RepairOrder.objects.filter(pk=order.pk).update(status=S.READY)
+        self.appointment.refresh_from_db()
+
     def deferred(self) -> DeferredWork:
         line = self.sent_line()
         services.estimate_line_decide(line=line, decision="declined", channel="desk", by=self.alice)
@@ -124,6 +134,8 @@ def scene(shop) -> Any:
             "manager": cast.mia,
             "group": cast.grace,
             "stranger": cast.carol,
+            "driver": cast.dan,
+            "other_driver": make_user("dora", Role.DRIVER, store=shop.store),
             "customer": Party.CUSTOMER,
             "system": Party.SYSTEM,
         }
@@ -153,6 +165,7 @@ def scene(shop) -> Any:
             pickup_from=start - dt.timedelta(hours=2),
             pickup_to=start - dt.timedelta(hours=1),
         )
+        appointment = services.appointment_assign_driver(appointment=appointment, driver=cast.dan, by=cast.alice)
         yield Scene(shop=shop, people=people, order=order, labour=labour, part=part, appointment=appointment)
 
 
@@ -330,7 +343,7 @@ CALLS: dict[str, Call] = {
         frozenset(_BOOK),  # BOOK or RECEIVE
         _nothing,
         lambda sc, _ctx, by: services.appointment_assign_driver(
-            appointment=sc.appointment, driver=sc.shop.cast.bob, by=by
+            appointment=sc.appointment, driver=sc.people["other_driver"], by=by
         ),
     ),
     "appointment_book": Call(
@@ -352,6 +365,25 @@ CALLS: dict[str, Call] = {
         frozenset(_RECEIVE),
         _nothing,
         lambda sc, _ctx, by: services.appointment_check_in(appointment=sc.appointment, by=by),
+    ),
+    # The pick-up: the driver of this booking (dan) or the advisor; the check-in puts the car at the store.
+    "pickup_collect": Call(
+        ("pickup", "collect"),
+        frozenset(_PICKUP),
+        _nothing,
+        lambda sc, _ctx, by: services.pickup_record(appointment=sc.appointment, move="collect", by=by),
+    ),
+    "pickup_arrive": Call(
+        ("pickup", "arrive"),
+        frozenset(_RECEIVE),
+        _nothing,
+        lambda sc, _ctx, by: services.appointment_check_in(appointment=sc.appointment, by=by),
+    ),
+    "pickup_deliver_back": Call(
+        ("pickup", "deliver_back"),
+        frozenset(_PICKUP),
+        Scene.car_ready,
+        lambda sc, _ctx, by: services.pickup_record(appointment=sc.appointment, move="deliver_back", by=by),
     ),
 }
 # Moves no service makes with an acting user: the links are signed tokens handed out by the pages and the API
@@ -381,13 +413,18 @@ def _snapshot() -> tuple:
             )
         ),
         list(DeferredWork.objects.order_by("pk").values_list("status", "resolved_order")),
-        list(Appointment.objects.order_by("pk").values_list("status", "slot_id", "driver_id", "cancel_reason")),
+        list(
+            Appointment.objects.order_by("pk").values_list(
+                "status", "slot_id", "driver_id", "cancel_reason", "pickup_status"
+            )
+        ),
+        PickupEvent.objects.count(),
     )
 
 
 def test_every_move_with_a_service_is_tried():
     covered = {call.move for call in CALLS.values()}
-    lifecycles = (REPAIR_ORDER, APPOINTMENT, ESTIMATE_LINE, DEFERRED_WORK)
+    lifecycles = (REPAIR_ORDER, APPOINTMENT, ESTIMATE_LINE, DEFERRED_WORK, PICKUP)
     every = {(lifecycle.name, m.name) for lifecycle in lifecycles for m in lifecycle.moves}
     assert covered | NO_SERVICE == every
     assert not covered & NO_SERVICE
@@ -447,6 +484,8 @@ WRONG_STATE: list[Any] = [
     ("deferred_dismiss", "other_technician", _dismissed),
     ("appointment_cancel", "other_technician", _cancelled_appointment),
     ("appointment_check_in", "group", _cancelled_appointment),
+    ("pickup_deliver_back", "other_driver", lambda sc: None),  # planned: the move does not start here
+    ("pickup_collect", "other_driver", _cancelled_appointment),
     pytest.param("decide_approve", "own_technician", Scene.draft_line, id="decide_approve-own_technician-draft"),
 ]
 
