@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from aftersales.service import selectors
+from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 
 logger = logging.getLogger(__name__)
@@ -18,8 +19,12 @@ logger = logging.getLogger(__name__)
 
 def bill_html(request: HttpRequest | None, order: RepairOrder) -> str:
     page = selectors.order_page(order)
+    # Until the car is handed over the bill can still change: it says DRAFT (草稿) on every page.
+    draft = order.status != RepairOrderStatus.DELIVERED
     return render_to_string(
-        "service/bill.html", {"page": page, "order": order, "printed_at": timezone.now()}, request=request
+        "service/bill.html",
+        {"page": page, "order": order, "printed_at": timezone.now(), "draft": draft},
+        request=request,
     )
 
 
