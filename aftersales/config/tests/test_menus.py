@@ -19,6 +19,7 @@ ROLES = {
     "foreman": Role.FOREMAN,
     "agent": Role.AGENT,
     "parts": Role.PARTS_CLERK,
+    "driver": Role.DRIVER,
     "manager": Role.MANAGER,
     "group": Role.GROUP_MANAGER,
     "admin": Role.ADMIN,
@@ -58,6 +59,7 @@ SURVEYS = ("/feedback/surveys/", "ui-checks", "Survey answers")
 CAPA = ("/feedback/capa/", "arrow-repeat", "CAPA")
 ISSUES = ("/feedback/issues/", "bar-chart-line", "Frequent issues")
 MY_JOBS = ("/service/my-jobs/", "wrench-adjustable", "My jobs")
+PICKUPS = ("/service/pickups/", "truck", "Pick-ups")
 CALLS = ("/feedback/follow-ups/", "telephone-outbound", "Follow-up calls")
 STORES = ("/organisation/stores/", "shop", "Stores")
 SETTINGS = ("/organisation/settings/", "sliders", "Settings")
@@ -111,6 +113,11 @@ EXPECTED = {
         "top": [TODAY, CUSTOMERS, WORKSHOP],
         "manage": [],
     },
+    # The driver's phone: today's pick-ups and drop-offs, nothing else.
+    "driver": {
+        "top": [TODAY, PICKUPS],
+        "manage": [],
+    },
     "manager": {
         "top": [
             TODAY,
@@ -141,6 +148,7 @@ EXPECTED = {
             WORKBENCH,
             WORKSHOP,
             MY_JOBS,
+            PICKUPS,  # the superuser holds every capability, drive included
             DEFERRED,
             FEEDBACK,
             CALLS,
