@@ -291,8 +291,9 @@ class RepairOrder(BaseModel):
 class RepairOrderEvent(models.Model):
     """One state change of a repair order: from, to, who, when, why."""
 
+    # Indexed by (order, id) below, which also serves every look-up by order.
     order = models.ForeignKey(
-        RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="events"
+        RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="events", db_index=False
     )
     from_status = models.CharField(_("from"), max_length=16, choices=RepairOrderStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=16, choices=RepairOrderStatus.choices)
@@ -314,6 +315,8 @@ class RepairOrderEvent(models.Model):
         verbose_name = _("repair order event")
         verbose_name_plural = _("repair order events")
         ordering = ["at", "id"]
+        # The customer's page reads an order's last event id on every view: one probe of this index.
+        indexes = [models.Index(fields=["order", "id"], name="service_event_order_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
@@ -418,8 +421,13 @@ class EstimateLine(BaseModel):
 class Attachment(BaseModel):
     """A photo or short video: of the initial inspection, or as evidence for an estimate line."""
 
+    # Indexed by (order, id) below, which also serves every look-up by order.
     order = models.ForeignKey(
-        RepairOrder, verbose_name=_("repair order"), on_delete=models.CASCADE, related_name="attachments"
+        RepairOrder,
+        verbose_name=_("repair order"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        db_index=False,
     )
     line = models.ForeignKey(
         EstimateLine,
@@ -450,6 +458,8 @@ class Attachment(BaseModel):
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["order", "id"]
+        # The customer's page reads an order's last attachment id and count on every view.
+        indexes = [models.Index(fields=["order", "id"], name="service_attachment_order_idx")]
 
     def __str__(self) -> str:
         return self.caption or self.file.name or ""

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from tqdm import tqdm
 
@@ -43,6 +43,15 @@ def _date(raw: str) -> dt.date:
 
 
 _date.__name__ = "--today (YYYY-MM-DD)"
+
+
+def _analyse() -> None:
+    """Fresh statistics for PostgreSQL's planner after the bulk inserts.  Without them it plans the new tables
+    as nearly empty (autovacuum catches up only later), e.g. the customer's page then walked a primary key
+    backwards through every event (docs/performance.md).  SQLite plans from its indexes and needs nothing."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 class Command(BaseCommand):
@@ -139,6 +148,7 @@ class Command(BaseCommand):
                 feedback = feedback_demo.seed_feedback(
                     rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
                 )
+        _analyse()
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
