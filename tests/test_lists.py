@@ -103,6 +103,10 @@ def make_deferred(w: World, n: int) -> None:
         )
 
 
+def make_orders(w: World, n: int) -> None:
+    _orders(w, n)
+
+
 def make_appointments(w: World, n: int) -> None:
     start = dt.datetime.combine(clock.today(), dt.time(9), tzinfo=dt.UTC)
     slot, _new = Slot.objects.get_or_create(
@@ -231,6 +235,7 @@ class Case:
 
 CASES = [
     Case("deferred work", "service:deferred-list", make_deferred),
+    Case("repair orders", "service:order-list", make_orders),
     Case("appointments of the day", "service:appointment-list", make_appointments),
     Case("follow-up queue", "feedback:follow-up-queue", make_follow_ups),
     Case("survey responses", "feedback:survey-list", make_surveys),
@@ -326,3 +331,46 @@ def test_the_pager_keeps_the_filters_and_speaks_both_languages(client, world):
     assert len(second.context["items"]) == 5 and 'rel="prev"' in second.content.decode()
     chinese = client.get(url, {"q": "空调"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "共 30 条" in chinese and "30 results" not in chinese
+
+
+# --------------------------------------------------------------------------------------------- repair orders
+
+
+def test_the_order_list_finds_any_order_by_number_plate_customer_state_date_and_advisor(client, world):
+    cast = world.cast
+    delivered = _orders(world, 2)
+    other = make_customer(cast.store_a, name="李四")
+    other_vehicle = make_vehicle(other, plate="沪B54321")
+    open_order = RepairOrder.objects.create(
+        store=cast.store_a,
+        number="RO-T-LISI",
+        customer=other,
+        vehicle=other_vehicle,
+        service_type=ServiceType.MAINTENANCE,
+        status=RepairOrderStatus.RECEPTION,
+        advisor=cast.bob,
+        arrived_at=clock.now() - dt.timedelta(days=10),
+    )
+    client.force_login(cast.alice)
+    url = reverse("service:order-list")
+
+    def shown(**params: str) -> list[str]:
+        return [o.number for o in client.get(url, params).context["orders"]]
+
+    assert shown() == [delivered[1].number, delivered[0].number, "RO-T-LISI"]  # the latest arrival first
+    assert shown(q="LISI") == ["RO-T-LISI"]
+    assert shown(q="B54321") == ["RO-T-LISI"]
+    assert shown(q="李四") == ["RO-T-LISI"]
+    assert shown(status=RepairOrderStatus.RECEPTION) == ["RO-T-LISI"]
+    assert shown(advisor=str(cast.bob.pk)) == ["RO-T-LISI"]
+    ten_days_ago = (clock.today() - dt.timedelta(days=10)).isoformat()
+    assert shown(**{"from": ten_days_ago, "to": ten_days_ago}) == ["RO-T-LISI"]
+    assert shown(status="nonsense") == shown()  # an unknown state is no filter
+    assert open_order.pk in {o.pk for o in client.get(url).context["orders"]}
+    client.force_login(cast.carol)  # another store's advisor sees none of them
+    assert shown() == []
+
+
+def test_the_workbench_links_to_the_order_list(client, world):
+    client.force_login(world.cast.alice)
+    assert reverse("service:order-list") in client.get(reverse("service:workbench")).content.decode()

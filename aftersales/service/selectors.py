@@ -86,6 +86,31 @@ def order_list(*, user: Any, store_ids: frozenset[int], statuses: list[str] | No
     return orders
 
 
+def order_search(
+    *,
+    user: Any,
+    store_ids: frozenset[int],
+    query: str = "",
+    status: str = "",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    advisor_id: int | None = None,
+) -> QuerySet[RepairOrder]:
+    """Repair orders of every state, the latest arrival first, for the order list: a search text (the order
+    number, the customer's name or mobile, a plate or VIN fragment), the state, the arrival dates, the advisor."""
+    orders = order_list(user=user, store_ids=store_ids, statuses=[status] if status else None)
+    if query:
+        customers = Customer.objects.filter(customer_search_filter(query)).values("pk")
+        orders = orders.filter(Q(number__icontains=query) | Q(customer__in=customers))
+    if start is not None:
+        orders = orders.filter(arrived_at__gte=local_day_bounds(start)[0])
+    if end is not None:
+        orders = orders.filter(arrived_at__lt=local_day_bounds(end)[1])
+    if advisor_id is not None:
+        orders = orders.filter(advisor_id=advisor_id)
+    return orders.order_by("-arrived_at", "-id")
+
+
 @dataclass
 class LineView:
     line: EstimateLine

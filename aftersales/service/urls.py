@@ -27,6 +27,7 @@ urlpatterns += [
     path("service/appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment-cancel"),
     path("service/appointments/<int:pk>/driver/", views.appointment_driver, name="appointment-driver"),
     path("service/appointments/<int:pk>/check-in/", views.appointment_check_in, name="appointment-check-in"),
+    path("service/orders/", views.repair_order_list, name="order-list"),
     path("service/orders/<int:pk>/", views.order_detail, name="order-detail"),
     path("service/orders/<int:pk>/inspection/", views.order_inspection, name="order-inspection"),
     path("service/orders/<int:pk>/files/", views.order_attachment_add, name="order-attachment-add"),

@@ -8,6 +8,7 @@ from aftersales.service.views.desk import (
     appointment_list,
     appointment_reschedule,
     appointment_slots,
+    repair_order_list,
     walk_in,
     workbench,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "order_quality_check",
     "order_transition",
     "part_trace",
+    "repair_order_list",
     "pickup_list",
     "pickup_move",
     "pickup_photo",

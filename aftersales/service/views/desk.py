@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
-from aftersales.core.pagination import Filter, choice_param, page_of
+from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of, search_param
 from aftersales.customers import selectors as customer_selectors
 from aftersales.organisation.access import can, capability_required, require
 from aftersales.organisation.choices import Role
@@ -25,6 +25,7 @@ from aftersales.service import selectors, services
 from aftersales.service.choices import (
     STATUS_BADGES,
     AppointmentStatus,
+    RepairOrderStatus,
 )
 from aftersales.service.forms import (
     AppointmentCancelForm,
@@ -74,6 +75,38 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Walk-in registered as {number}.").format(number=order.number))
             return redirect("service:order-detail", pk=order.pk)
     return render(request, "service/walk_in.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@capability_required(C.VIEW_SERVICE)
+def repair_order_list(request: HttpRequest) -> HttpResponse:
+    """Every repair order, open or done, the latest arrival first, 25 a page; the workbench shows the open ones
+    of today, this page finds any other (a number, a plate, a customer, a state, dates, an advisor)."""
+    store_ids = current_store_ids(request)
+    query, start, end = search_param(request), date_param(request, "from"), date_param(request, "to")
+    status = choice_param(request, "status", RepairOrderStatus.values)
+    advisors = staff_options(store_ids=store_ids, roles=[Role.ADVISOR])
+    advisor = choice_param(request, "advisor", [pk for pk, _name in advisors])
+    orders = selectors.order_search(
+        user=request.user,
+        store_ids=store_ids,
+        query=query,
+        status=status,
+        start=start,
+        end=end,
+        advisor_id=int(advisor) if advisor else None,
+    )
+    page = page_of(request, orders)
+    filters = [
+        Filter("q", _("Number, customer, mobile or plate"), "search", query),
+        Filter("status", _("Status"), "select", status, list(RepairOrderStatus.choices)),
+        *date_range_filters(start, end),
+        Filter("advisor", _("Advisor"), "select", advisor, advisors),
+    ]
+    return render(
+        request,
+        "service/order_list.html",
+        {"orders": page.object_list, "page": page, "filters": filters, "badges": STATUS_BADGES},
+    )
 
 
 # --------------------------------------------------------------------------------------------- appointments
