@@ -8,23 +8,28 @@ show what the same role's page masks.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from aftersales.config.testing import make_user, unique_vin, valid_id_number
+from aftersales.customers import crypto
 from aftersales.customers import services as customer_services
 from aftersales.customers.inventory import INVENTORY, SHOWN_IN_FULL_WITH
 from aftersales.organisation.choices import Role
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.services import api_token_issue
+from aftersales.service.models import Appointment, Slot
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "13800138000"
 ADDRESS = "上海市浦东新区张江路888弄6号"
 PLATE = "沪A9C7K2"
+PICKUP_ADDRESS = "上海市徐汇区漕溪北路88弄3号"
 ID_NUMBER = valid_id_number()
 # The full value of each inventory field, in every form it could be written in.
 FULL: dict[tuple[str, str], tuple[str, ...]] = {
@@ -32,7 +37,7 @@ FULL: dict[tuple[str, str], tuple[str, ...]] = {
     ("customers.Customer", "id_number_encrypted"): (ID_NUMBER,),
     ("customers.Customer", "address_encrypted"): (ADDRESS, "张江路888弄"),
     ("customers.Vehicle", "plate"): (PLATE, "沪A·9C7K2"),
-    ("service.Appointment", "pickup_address_encrypted"): (ADDRESS, "张江路888弄"),
+    ("service.Appointment", "pickup_address_encrypted"): (PICKUP_ADDRESS, "漕溪北路88弄"),
 }
 ROLES = {
     "advisor": Role.ADVISOR,
@@ -40,6 +45,7 @@ ROLES = {
     "foreman": Role.FOREMAN,
     "agent": Role.AGENT,
     "parts": Role.PARTS_CLERK,
+    "driver": Role.DRIVER,
     "manager": Role.MANAGER,
 }
 
@@ -63,14 +69,38 @@ def record(cast):
 
 
 @pytest.fixture
+def pickup(record, people):
+    """Tomorrow's booking of the car with a pick-up at another address, assigned to the store's driver (test data:
+    the booking service's own tests cover how it is made)."""
+    customer, vehicle = record
+    start = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    slot = Slot.objects.create(store=customer.store, start=start, end=start + dt.timedelta(hours=1), capacity=2)
+    return Appointment.objects.create(
+        store=customer.store,
+        slot=slot,
+        customer=customer,
+        vehicle=vehicle,
+        service_type="maintenance",
+        channel="phone",
+        pickup=True,
+        pickup_status="planned",
+        pickup_address_encrypted=crypto.encrypt(PICKUP_ADDRESS),
+        pickup_from=start - dt.timedelta(hours=2),
+        pickup_to=start - dt.timedelta(hours=1),
+        driver=people["driver"],
+    )
+
+
+@pytest.fixture
 def people(cast):
     users = {name: make_user(f"m_{name}", role, store=cast.store_a) for name, role in ROLES.items()}
     users["group"] = cast.grace
     return users
 
 
-def _texts(client, user, customer, vehicle) -> dict[str, str]:
-    """Everything the role reads about this customer: its pages and its API answers."""
+def _texts(client, user, customer, vehicle, day) -> dict[str, str]:
+    """Everything the role reads about this customer: its pages and its API answers (the booking with pick-up
+    of `day` included: the bookings, the driver's list)."""
     token = api_token_issue(username=user.username)[0]
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     api = [
@@ -78,11 +108,15 @@ def _texts(client, user, customer, vehicle) -> dict[str, str]:
         client.get(f"/api/v1/customers/{customer.pk}", **auth),
         client.get("/api/v1/vehicles", {"q": PLATE}, **auth),
         client.get(f"/api/v1/vehicles/{vehicle.pk}", **auth),
+        client.get("/api/v1/appointments", {"date": day}, **auth),
+        client.get("/api/v1/pickups", {"date": day}, **auth),
     ]
     client.force_login(user)
     pages = [
         client.get(reverse("customers:customer-list"), {"q": customer.name}),
         client.get(reverse("customers:customer-detail", args=[customer.pk])),
+        client.get(reverse("service:appointment-list"), {"day": day}),
+        client.get(reverse("service:pickup-list"), {"day": day}),
     ]
     client.logout()
     return {
@@ -91,11 +125,12 @@ def _texts(client, user, customer, vehicle) -> dict[str, str]:
     }
 
 
-def test_no_interface_shows_a_role_what_the_inventory_masks_for_it(client, cast, record, people, settings):
+def test_no_interface_shows_a_role_what_the_inventory_masks_for_it(client, cast, record, people, pickup, settings):
     customer, vehicle = record
+    day = timezone.localtime(pickup.slot.start).date().isoformat()
     seen = {}
     for name, user in people.items():
-        texts = _texts(client, user, customer, vehicle)
+        texts = _texts(client, user, customer, vehicle, day)
         assert texts["api"] and texts["page"], name  # every role here reads the customer somewhere
         for key, capability in SHOWN_IN_FULL_WITH.items():
             may = capability is not None and user_can(user, Capability(capability), customer.store_id)
@@ -107,3 +142,6 @@ def test_no_interface_shows_a_role_what_the_inventory_masks_for_it(client, cast,
     for name in ("advisor", "technician", "manager"):
         assert seen[(name, ("customers.Vehicle", "plate"), "api")], name
         assert seen[(name, ("customers.Vehicle", "plate"), "page")], name
+    # and the driver works with the pick-up address and the customer's phone, on the page and in the API
+    for key in (("service.Appointment", "pickup_address_encrypted"), ("customers.Customer", "phone_encrypted")):
+        assert seen[("driver", key, "api")] and seen[("driver", key, "page")], key

@@ -422,6 +422,9 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "status",
             "pickup",
             "driver",
+            "pickup_status",
+            "collected_at",
+            "delivered_back_at",
             "created_by",
             "cancelled_at",
         }
@@ -491,9 +494,10 @@ def inventory_by_model() -> dict[str, dict[str, PersonalField]]:
 # a role allowed to reveal unmasks one value at a time through the audited reveal).  The masking parity test
 # walks this map × every role over every page and API read, so a new identifying field must be declared here.
 SHOWN_IN_FULL_WITH: dict[tuple[str, str], str | None] = {
-    ("customers.Customer", "phone_encrypted"): None,
+    # The pick-up driver calls the customer and drives to the address: both in full on their own jobs (`drive`).
+    ("customers.Customer", "phone_encrypted"): "drive",
     ("customers.Customer", "id_number_encrypted"): None,
     ("customers.Customer", "address_encrypted"): None,
     ("customers.Vehicle", "plate"): "see_plates",
-    ("service.Appointment", "pickup_address_encrypted"): None,
+    ("service.Appointment", "pickup_address_encrypted"): "drive",
 }
