@@ -6,14 +6,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
 from aftersales.core import clock
 from aftersales.customers.choices import NEV_POWERTRAINS
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.feedback.choices import ComplaintStatus, FollowUpStatus, RecoveryStatus, SuggestionStatus
-from aftersales.feedback.models import Complaint, FollowUp, RecoveryTask, Suggestion
+from aftersales.feedback.choices import (
+    ComplaintStatus,
+    EscalationLevel,
+    FollowUpStatus,
+    RecoveryStatus,
+    SuggestionStatus,
+)
+from aftersales.feedback.models import Complaint, ComplaintEscalation, FollowUp, RecoveryTask, Suggestion
 from aftersales.feedback.selectors import complaint_overdue_q
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import store_list_for_user
@@ -87,6 +93,13 @@ class VoiceSummary:
     complaints_overdue: int | None
     suggestions_open: int | None
     suggestions_overdue: int | None
+    # Still open after a second breach: what the group manager was alerted to (recovery tasks, complaints).
+    recovery_escalated_to_group: int | None = None
+    complaints_escalated_to_group: int | None = None
+
+    @property
+    def escalated_to_group(self) -> int:
+        return (self.recovery_escalated_to_group or 0) + (self.complaints_escalated_to_group or 0)
 
 
 def voice_summary(*, user: Any, store_ids: frozenset[int]) -> VoiceSummary | None:
@@ -100,15 +113,16 @@ def voice_summary(*, user: Any, store_ids: frozenset[int]) -> VoiceSummary | Non
             due=Count("id", filter=Q(status=FollowUpStatus.OPEN, due_at__lte=now + dt.timedelta(hours=4))),
             overdue=Count("id", filter=Q(status=FollowUpStatus.OPEN, due_at__lt=now)),
         )
-    recovery: dict[str, int | None] = {"open": None, "overdue": None}
-    if any(user_can(user, Capability.HANDLE_COMPLAINTS, store_id) for store_id in store_ids):
-        recovery = RecoveryTask.objects.for_user(user, store_ids=store_ids).aggregate(
-            open=Count("id", filter=Q(status=RecoveryStatus.OPEN)),
-            overdue=Count("id", filter=Q(status=RecoveryStatus.OPEN, due_at__lt=now)),
-        )
+    recovery = RecoveryTask.objects.for_user(user, Capability.VIEW_FEEDBACK, store_ids=store_ids).aggregate(
+        open=Count("id", filter=Q(status=RecoveryStatus.OPEN)),
+        overdue=Count("id", filter=Q(status=RecoveryStatus.OPEN, due_at__lt=now)),
+        group=Count("id", filter=Q(status=RecoveryStatus.OPEN, escalated_group_at__isnull=False)),
+    )
+    to_group = Exists(ComplaintEscalation.objects.filter(complaint=OuterRef("pk"), level=EscalationLevel.GROUP))
     complaints = Complaint.objects.for_user(user, store_ids=store_ids).aggregate(
         open=Count("id", filter=~Q(status=ComplaintStatus.CLOSED)),
         overdue=Count("id", filter=complaint_overdue_q(now)),
+        group=Count("id", filter=Q(to_group) & ~Q(status=ComplaintStatus.CLOSED)),
     )
     suggestions = Suggestion.objects.for_user(user, store_ids=store_ids).aggregate(
         open=Count("id", filter=Q(status=SuggestionStatus.OPEN)),
@@ -123,4 +137,6 @@ def voice_summary(*, user: Any, store_ids: frozenset[int]) -> VoiceSummary | Non
         complaints_overdue=complaints["overdue"],
         suggestions_open=suggestions["open"],
         suggestions_overdue=suggestions["overdue"],
+        recovery_escalated_to_group=recovery["group"],
+        complaints_escalated_to_group=complaints["group"],
     )

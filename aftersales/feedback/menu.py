@@ -10,9 +10,7 @@ FEEDBACK = MenuGroup("feedback", _("Feedback"), "chat-heart")
 
 ENTRIES = (
     MenuEntry("feedback:follow-up-queue", _("Follow-up calls"), "telephone-outbound", (C.FOLLOW_UP,), group=FEEDBACK),
-    MenuEntry(
-        "feedback:recovery-list", _("Service recovery"), "life-preserver", (C.HANDLE_COMPLAINTS,), group=FEEDBACK
-    ),
+    MenuEntry("feedback:recovery-list", _("Service recovery"), "life-preserver", (C.VIEW_FEEDBACK,), group=FEEDBACK),
     MenuEntry("feedback:complaint-list", _("Complaints"), "exclamation-octagon", (C.VIEW_FEEDBACK,), group=FEEDBACK),
     MenuEntry("feedback:suggestion-list", _("Suggestions"), "lightbulb", (C.VIEW_FEEDBACK,), group=FEEDBACK),
     MenuEntry("feedback:survey-list", _("Survey answers"), "ui-checks", (C.VIEW_FEEDBACK,), group=FEEDBACK),

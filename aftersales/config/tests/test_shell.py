@@ -54,8 +54,15 @@ class HomeTests:
             ),
             (
                 "grace",
-                ["/customers/", "/organisation/settings/", "/organisation/stores/", "/feedback/capa/"],
-                ["/admin/", "/feedback/recovery/"],
+                # Recovery is shown: second breaches escalate to the group manager, who reads the tasks.
+                [
+                    "/customers/",
+                    "/organisation/settings/",
+                    "/organisation/stores/",
+                    "/feedback/capa/",
+                    "/feedback/recovery/",
+                ],
+                ["/admin/", "/feedback/follow-ups/"],
             ),
         ],
     )

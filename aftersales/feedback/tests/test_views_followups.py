@@ -301,11 +301,23 @@ class RecoveryPagesTests:
         task.refresh_from_db()
         assert task.outcome == "resolved"
 
-    def test_roles_without_complaint_handling_are_refused(self, client, shop, task):
-        for user in (shop.cast.tom, shop.cast.grace):
-            client.force_login(user)
-            assert client.get(reverse("feedback:recovery-list")).status_code == 403
-            assert client.get(reverse("feedback:recovery-detail", args=[task.pk])).status_code == 403
+    def test_roles_without_the_voice_of_the_customer_are_refused(self, client, shop, task):
+        client.force_login(shop.cast.tom)
+        assert client.get(reverse("feedback:recovery-list")).status_code == 403
+        assert client.get(reverse("feedback:recovery-detail", args=[task.pk])).status_code == 403
+
+    def test_the_group_manager_reads_the_tasks_but_records_no_outcome(self, client, shop, task):
+        """Escalations reach the group manager: the list and the task open for them; the rulebook's `record`
+        move is the store desk's, so the form is not offered and a post is refused."""
+        client.force_login(shop.cast.grace)
+        page = client.get(reverse("feedback:recovery-list")).content.decode()
+        assert f'data-recovery="{task.pk}"' in page
+        detail = client.get(reverse("feedback:recovery-detail", args=[task.pk]))
+        assert detail.status_code == 200 and detail.context["may_record"] is False
+        posted = client.post(reverse("feedback:recovery-detail", args=[task.pk]), {"outcome": "resolved", "note": "x"})
+        assert posted.status_code == 403
+        task.refresh_from_db()
+        assert task.status == "open"
 
     def test_its_query_count_does_not_grow_with_the_tasks(self, client, shop, agent, task):
         client.force_login(shop.cast.mia)
