@@ -128,10 +128,13 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("technician", Role.TECHNICIAN, "李建国（技师）"),
     ("agent", Role.AGENT, "王欣怡（客服）"),
     ("parts", Role.PARTS_CLERK, "赵立新（配件员）"),
+    ("driver", Role.DRIVER, "孙海涛（取送车司机）"),
     ("manager", Role.MANAGER, "陈志强（站长）"),
     ("group", Role.GROUP_MANAGER, "刘振华（集团经理）"),
     ("admin", Role.ADMIN, "系统管理员"),
 )
+
+DRIVER_NAMES = ("周立伟", "吴建平", "郑国庆", "冯志刚", "何永强", "许海军")
 
 BAY_LAYOUT: tuple[tuple[str, str, list[str]], ...] = (
     ("A1", "机电工位1", [BayCapability.GENERAL, BayCapability.DIAGNOSIS]),
@@ -243,4 +246,15 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
                     ),
                 )
                 Membership.objects.create(user=user, group=group, store=store, role=role)
+        # Two pick-up drivers per store (取送车), named without drawing on the generator so the rest of the
+        # seeded data stays as it was; the demo driver is the first store's first.
+        for n in range(1, 3):
+            if store is first and n == 1:
+                continue
+            name = DRIVER_NAMES[(created.index(store) * 2 + n) % len(DRIVER_NAMES)]
+            user = user_model.objects.create(
+                username=f"{store.code.lower()}-{Role.DRIVER}-{n}", password=password, first_name=name
+            )
+            StaffProfile.objects.create(user=user, display_name=name)
+            Membership.objects.create(user=user, group=group, store=store, role=Role.DRIVER)
     return group, created, users

@@ -53,6 +53,7 @@ from aftersales.service.choices import (
     LineDecision,
     LineKind,
     PartGrade,
+    PickupStatus,
     RepairOrderStatus,
     ServiceType,
 )
@@ -62,6 +63,7 @@ from aftersales.service.models import (
     DeferredWork,
     Estimate,
     EstimateLine,
+    PickupEvent,
     QualityCheck,
     RepairOrder,
     RepairOrderEvent,
@@ -394,6 +396,7 @@ class StoreCtx:
     technicians: list[tuple[int, str]]  # (user id, grade)
     foreman: int | None
     staff: list[int]
+    drivers: list[int]
     bays: dict[str, Bay]
     slots: dict[dt.datetime, Slot] = field(default_factory=dict)
     by_day: dict[dt.date, list[dt.datetime]] = field(default_factory=dict)
@@ -556,7 +559,7 @@ def _store_ctx(store: Store, brand_key: str) -> StoreCtx:
     values = setting_values_for_store(store)
     per_advisor = int(values["bookings_per_advisor_per_slot"])
     members = list(
-        Membership.objects.filter(store=store, role__in=[Role.ADVISOR, Role.TECHNICIAN, Role.FOREMAN])
+        Membership.objects.filter(store=store, role__in=[Role.ADVISOR, Role.TECHNICIAN, Role.FOREMAN, Role.DRIVER])
         .order_by("user_id", "role")
         .values_list("user_id", "role")
     )
@@ -585,6 +588,7 @@ def _store_ctx(store: Store, brand_key: str) -> StoreCtx:
         technicians=technicians,
         foreman=foremen[0] if foremen else (technicians[0][0] if technicians else None),
         staff=staff,
+        drivers=sorted({uid for uid, role in members if role == Role.DRIVER}),
         bays={bay.code: bay for bay in Bay.objects.filter(store=store, is_active=True).order_by("code")},
     )
 
@@ -669,6 +673,7 @@ class ServiceDemo:
         booked_at: dt.datetime,
         pickup: bool = False,
         driver: bool = True,
+        driver_id: int | None = None,
     ) -> Appointment | None:
         advisor = self.pick(ctx.advisors) if ctx.advisors and self.chance(0.3) else None
         cancelled = status == AppointmentStatus.CANCELLED
@@ -695,8 +700,11 @@ class ServiceDemo:
             )
             appointment.pickup_from = slot.start - dt.timedelta(minutes=90)
             appointment.pickup_to = slot.start - dt.timedelta(minutes=30)
-            if driver:
-                appointment.driver_id = self.pick(ctx.staff)
+            appointment.pickup_status = PickupStatus.PLANNED
+            if driver_id is not None:
+                appointment.driver_id = driver_id
+            elif driver and ctx.drivers:  # only the store's drivers are ever assigned (the rulebook's rule)
+                appointment.driver_id = self.pick(ctx.drivers)
         if cancelled:
             appointment.cancelled_at = max(booked_at, slot.start - dt.timedelta(hours=self.rng.randint(2, 48)))
             appointment.cancel_reason = self.pick(CANCEL_REASONS)
@@ -1474,7 +1482,9 @@ def _busy_day(demo: ServiceDemo, ctx: StoreCtx, states: list[VehicleState], user
     for offset, item in enumerate(sorted(open_items, key=lambda d: d.created_at, reverse=True)[: max(0, 3 - len(due))]):
         if item not in due:
             item.suggested_date = demo.today + dt.timedelta(days=1 + 2 * offset)
-    # Bookings still to come today: one with a pick-up whose driver the advisor has to assign.
+    # Bookings still to come today: one with a pick-up whose driver the advisor has to assign, one the driver
+    # collects.
+    driver_user = users["driver"].pk if first and "driver" in users else (ctx.drivers[0] if ctx.drivers else None)
     later = [s for s in _day_slots(ctx, demo.today) if s > now]
     for index, start in enumerate(later):
         for _n in range(rng.randint(1, 3)):
@@ -1489,8 +1499,10 @@ def _busy_day(demo: ServiceDemo, ctx: StoreCtx, states: list[VehicleState], user
                 channel=demo.channel(demo.today),
                 status=AppointmentStatus.BOOKED,
                 booked_at=min(now, start - dt.timedelta(days=rng.randint(1, 6))),
-                pickup=index == 0 and _n == 0,
+                pickup=index in (0, 1) and _n == 0,
                 driver=False,
+                # the second is the demo driver's (the first store) or the store's first driver's to collect
+                driver_id=(driver_user if index == 1 else None),
             )
     # And the coming two weeks.
     for offset in range(1, 15):
@@ -1591,12 +1603,14 @@ def _insert(
         sequence[(order.store.pk, day)] += 1
         order.number = f"{order.store.code}-{day:%Y%m%d}-{sequence[(order.store.pk, day)]:04d}"
     built.orders.sort(key=lambda o: (o.arrived_at, o.number))
+    pickup_events = _pickups(demo)
     steps = (
         ("slots", Slot, slots),
         ("slots", AdvisorSlotLoad, loads),
         ("appointments", Appointment, built.appointments),
         ("repair orders", RepairOrder, built.orders),
         ("events", RepairOrderEvent, built.events),
+        ("events", PickupEvent, pickup_events),
         ("estimates", Estimate, built.estimates),
         ("lines", EstimateLine, built.lines),
         ("checks", QualityCheck, built.checks),
@@ -1621,6 +1635,64 @@ def _insert(
         "lines": len(built.lines),
         "deferred": len(built.deferred),
     }
+
+
+def _pickups(demo: ServiceDemo) -> list[PickupEvent]:
+    """Every booking with pick-up moves as the rulebook lets it (transitions.PICKUP): its driver collects the car in
+    the window, the advisor's check-in puts it at the store, and once the order is handed over the driver brings it
+    back; a car whose order is not done yet stays at the store (a drop-off to come)."""
+    orders = {id(order.appointment): order for order in demo.built.orders if order.appointment is not None}
+    events: list[PickupEvent] = []
+    for appointment in demo.built.appointments:
+        order = orders.get(id(appointment))
+        if not appointment.pickup or appointment.status != AppointmentStatus.ARRIVED or order is None:
+            continue
+        state = PickupStatus.PLANNED
+        if appointment.driver_id is not None and appointment.pickup_from is not None:
+            window = (appointment.pickup_to - appointment.pickup_from).total_seconds() / 60
+            collected = min(
+                appointment.pickup_from + dt.timedelta(minutes=demo.rng.uniform(0, window)),
+                order.arrived_at - dt.timedelta(minutes=15),
+            )
+            events.append(
+                PickupEvent(
+                    appointment=appointment,
+                    move="collect",
+                    from_status=state,
+                    to_status=PickupStatus.COLLECTED,
+                    at=collected,
+                    by_id=appointment.driver_id,
+                )
+            )
+            appointment.collected_at, state = collected, PickupStatus.COLLECTED
+        events.append(
+            PickupEvent(
+                appointment=appointment,
+                move="arrive",
+                from_status=state,
+                to_status=PickupStatus.AT_STORE,
+                at=order.arrived_at,
+                by_id=order.advisor_id,
+            )
+        )
+        state = PickupStatus.AT_STORE
+        if order.status == RepairOrderStatus.DELIVERED and appointment.driver_id is not None and order.delivered_at:
+            back = order.delivered_at + dt.timedelta(minutes=demo.rng.uniform(30, 90))
+            if back <= demo.now:
+                events.append(
+                    PickupEvent(
+                        appointment=appointment,
+                        move="deliver_back",
+                        from_status=state,
+                        to_status=PickupStatus.DELIVERED_BACK,
+                        at=back,
+                        by_id=appointment.driver_id,
+                    )
+                )
+                appointment.delivered_back_at, state = back, PickupStatus.DELIVERED_BACK
+        appointment.pickup_status = state
+    events.sort(key=lambda e: (e.at, id(e.appointment)))
+    return events
 
 
 def fast_insert(model: type[models.Model], objects: list[Any], *, batch_size: int = 1000) -> None:

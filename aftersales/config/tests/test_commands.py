@@ -48,7 +48,7 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = dt.date(2026, 6, 30)
-DEMO_USERNAMES = ["advisor", "technician", "agent", "parts", "manager", "group", "admin"]
+DEMO_USERNAMES = ["advisor", "technician", "agent", "parts", "driver", "manager", "group", "admin"]
 SEED_ARGS = ["--stores", "2", "--customers", "40", "--months", "6", "--today", "2026-06-30", "--no-progress"]
 
 
@@ -547,6 +547,38 @@ class ServiceSeedTests:
             checked += 1
         assert checked > 300  # the small seed of this module has about 500 moves
 
+    def test_every_demo_pickup_move_is_made_by_someone_the_rulebook_allows(self, seeded):
+        """Pick-ups too: the driver collects and brings back only the cars assigned to them, the check-in that puts
+        a car at the store is an advisor's, and each booking's moves follow the table in time order."""
+        from django.contrib.auth import get_user_model
+
+        from aftersales.service.models import PickupEvent
+        from aftersales.service.transitions import PICKUP
+
+        users = {user.pk: user for user in get_user_model().objects.all()}
+        paths: dict[int, list[PickupEvent]] = {}
+        for event in PickupEvent.objects.select_related("appointment").order_by("at", "id"):
+            appointment = event.appointment
+            (move,) = [m for m in PICKUP.moves if m.name == event.move]
+            assert event.from_status in move.sources and event.to_status == move.target, event.move
+            actor = users[event.by_id]
+            assert PICKUP.may(move, actor=actor, store_id=appointment.store_id, assignee_id=appointment.driver_id), (
+                appointment.pk,
+                event.move,
+                actor.username,
+            )
+            paths.setdefault(appointment.pk, []).append(event)
+        assert any(e.move == "deliver_back" for path in paths.values() for e in path)
+        for pk, path in paths.items():
+            assert path[0].from_status == "planned", pk
+            assert all(b.from_status == a.to_status for a, b in zip(path, path[1:], strict=False)), pk
+            assert Appointment.objects.get(pk=pk).pickup_status == path[-1].to_status
+        # every driver ever assigned is a driver of the booking's store
+        for appointment in Appointment.objects.exclude(driver=None):
+            assert Membership.objects.filter(
+                user_id=appointment.driver_id, store_id=appointment.store_id, role=Role.DRIVER
+            ).exists(), appointment.pk
+
     def test_every_order_follows_the_transition_table(self, seeded):
         events: dict[int, list[RepairOrderEvent]] = {}
         for event in RepairOrderEvent.objects.order_by("at", "id"):
@@ -669,6 +701,8 @@ class ServiceSeedTests:
         assert today.filter(status="arrived").count() >= 3
         assert today.filter(status="booked", slot__start__gt=NOW).count() >= 3
         assert today.filter(status="booked", pickup=True, driver=None).exists()
+        # The driver's phone: a pick-up of today to collect.
+        assert today.filter(status="booked", pickup=True, driver__username="driver", pickup_status="planned").exists()
         # The reception queue: a tier-A walk-in in the priority lane, an inspection overdue (30 minutes).
         queue = open_orders.filter(status=S.RECEPTION)
         assert queue.filter(walk_in=True, priority=True, customer__is_priority=True).exists()
