@@ -228,8 +228,9 @@ class ServiceFlowBrowserTests:
 
             draft_rows = advisor.locator("#estimate tr[id^=line-]")
             expect(draft_rows).to_have_count(4)
+            # The alternative sits next to its partner with the difference, never an internal group id.
             expect(advisor.locator("#estimate tr[id^=line-]", has_text=BRAND_PAD["description"])).to_contain_text(
-                "choice"
+                "¥260.00 less than the recommended"
             )
             submit(advisor, advisor.locator("form[action$='/send/'] button"), "Advisor sends the estimate")
             link = advisor.locator("#customer-link").input_value()
@@ -240,8 +241,8 @@ class ServiceFlowBrowserTests:
             customer.goto(link)
             expect(customer.locator("#order-status")).to_have_attribute("data-status", S.RECEPTION)
 
-            def line_item(description: str):
-                return customer.locator("li[data-line]", has_text=description)
+            def line_item(description: str):  # a line, or one option of a choice
+                return customer.locator("[data-line]", has_text=description)
 
             evidence = line_item(LABOUR["description"]).locator("img")
             expect(evidence).to_have_count(1)
@@ -258,11 +259,14 @@ class ServiceFlowBrowserTests:
             screenshot(customer, "service-estimate-zh-phone")
 
             def decide(description: str, decision: str) -> None:
-                submit(
-                    customer,
-                    line_item(description).locator(f"button[name=decision][value={decision}]"),
-                    f"Customer: {decision} {description}",
-                )
+                item = line_item(description)
+                choice = customer.locator("li[data-choice]", has=item)
+                if choice.count():  # one question for the alternatives: pick the option, then approve
+                    item.locator("input[type=radio]").check()
+                    button = choice.locator(f"button[name=decision][value={decision}]")
+                else:
+                    button = item.locator(f"button[name=decision][value={decision}]")
+                submit(customer, button, f"Customer: {decision} {description}")
 
             decide(LABOUR["description"], "approved")
             decide(BRAND_PAD["description"], "approved")
@@ -274,7 +278,8 @@ class ServiceFlowBrowserTests:
                 (WIPERS["description"], "declined"),
             ):
                 expect(line_item(description)).to_have_attribute("data-decision", decision)
-            expect(customer.locator("li[data-line] button[name=decision]")).to_have_count(0)
+            expect(customer.locator("#estimate button[name=decision]")).to_have_count(0)
+            assert _money(customer.locator("#approved-total").inner_text()) == EXPECTED_BILL
             untranslated += _not_chinese(
                 customer, "li[data-line] > div.small", "decisions"
             )  # "Approved · Customer's link"
@@ -340,7 +345,11 @@ class ServiceFlowBrowserTests:
             delivery.locator("[name=next_service_date]").fill((today + dt.timedelta(days=180)).isoformat())
             delivery.locator("[name=next_service_km]").fill("33456")
             delivery.locator("[name=rating]").fill("9")
+            # Nobody recorded the brand pads' batch: the form lists them and asks for a confirmation.
+            expect(delivery.locator("#batch-pending")).to_contain_text(BRAND_PAD["description"])
+            delivery.locator("[name=confirm_pending_batches]").check()
             submit(advisor, delivery.locator("button"), "Advisor delivers the car")
+            expect(advisor.locator("#delivered-pending-batches")).to_have_count(1)
             _customer_sees(customer, S.DELIVERED)
 
             # ---- 6. what the customer's page shows at the end
