@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core import clock
@@ -152,13 +153,14 @@ def message_enqueue(
     if len(dedupe_key) > 128:
         raise ApplicationError(str(DEDUPE_TOO_LONG))
 
-    # Rendered before the de-duplication check, so a caller's missing value is an error every time; in the
-    # message's language, so a lazy label (a choice's label, gettext_lazy) reads in the recipient's language and
-    # not in the language of the page whose action sent it.
+    # A lazy value (a choice's label, gettext_lazy) reads in the message's language, not in the language of the
+    # page whose action sent it; an error about the call stays in the page's language.
     with translation.override(language):
-        rendered = templates.render(
-            template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
-        )
+        context = {key: str(value) if isinstance(value, Promise) else value for key, value in context.items()}
+    # Rendered before the de-duplication check, so a caller's missing value is an error every time.
+    rendered = templates.render(
+        template=template, language=language, context=context, marketing=purpose == Purpose.MARKETING
+    )
     if dedupe_key:
         existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
