@@ -117,6 +117,16 @@ SETTINGS: list[Setting] = [
     Setting("duration_warranty_minutes", "process", _("Usual duration: warranty"), 180, MIN, 10, 10080),
     Setting("duration_bodywork_minutes", "process", _("Usual duration: bodywork and paint"), 1440, MIN, 10, 20160),
     Setting("duration_nev_check_minutes", "process", _("Usual duration: NEV check"), 90, MIN, 10, 10080),
+    Setting(
+        "ready_estimate_finishing_minutes",
+        "process",
+        _("Ready-time estimate: quality check and wash"),
+        30,
+        MIN,
+        0,
+        480,
+        help=_("Added after the work when the customer's page estimates when the car is ready."),
+    ),
     # §3.7 and §4 follow-up
     Setting("follow_up_due_hours", "feedback", _("Follow-up due after delivery"), 24, HOURS, 1, 720),
     Setting("follow_up_max_attempts", "feedback", _("Follow-up call attempts"), 3, COUNT, 1, 10),

@@ -104,6 +104,7 @@ class CustomerBookingForm(RescheduleForm):
     pickup_to = forms.TimeField(
         label=_("Pick-up until"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
+    advisor = forms.CharField(label=_("Your advisor"), max_length=12, required=False)
     consent_surveys = forms.BooleanField(label=_("You may ask me about my satisfaction afterwards"), required=False)
     consent_marketing = forms.BooleanField(label=_("You may send me care offers and reminders"), required=False)
 
@@ -118,6 +119,28 @@ class CustomerBookingForm(RescheduleForm):
             return normalize_plate(self.cleaned_data["plate"])
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
+
+    @staticmethod
+    def parse_start(raw: str) -> dt.datetime | None:
+        """The slot start a page sent, or None when it is missing or not a time."""
+        try:
+            return _aware(raw) if raw and len(raw) <= 40 else None
+        except ValueError:
+            return None
+
+    def chosen_start(self) -> dt.datetime | None:
+        return self.parse_start(str(self.data.get("start", ""))) if self.is_bound else None
+
+    def clean_advisor(self) -> Any:
+        """Empty is "no preference"; whether the person is an advisor of the store is the booking service's
+        decision (it names this field when not)."""
+        raw = self.cleaned_data["advisor"].strip()
+        if not raw:
+            return None
+        advisor = get_user_model().objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        if advisor is None:
+            raise ValidationError(_("Choose an advisor from the list, or no preference."))
+        return advisor
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -142,6 +165,7 @@ class CustomerBookingForm(RescheduleForm):
             "model_name": model or brand,
             # Only the purposes the customer ticked: an unticked box is no answer, not a withdrawal.
             "consents": {purpose: True for purpose in ("surveys", "marketing") if data[f"consent_{purpose}"]},
+            "advisor": data["advisor"],
         }
         if data["pickup"]:
             day = timezone.localtime(data["start"]).date()

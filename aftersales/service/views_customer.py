@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
@@ -22,9 +23,10 @@ from django.views.decorators.http import require_POST
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.language import customer_page
 from aftersales.organisation.models import Store
 from aftersales.organisation.rules import Party
-from aftersales.service import selectors, services
+from aftersales.service import selectors, selectors_customer, services
 from aftersales.service.choices import BookingChannel, DecisionChannel, LineDecision, ServiceType
 from aftersales.service.forms import CustomerBookingForm, RescheduleForm
 from aftersales.service.models import EstimateLine
@@ -64,6 +66,7 @@ def _day(raw: str | None) -> dt.date:
 
 
 @login_not_required
+@customer_page
 def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
     """Online booking from the customer's phone: service, day and slot, who and which car."""
     store = get_object_or_404(Store, code=store_code, is_active=True)
@@ -80,9 +83,11 @@ def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
         else:
             from aftersales.service.services.links import appointment_link_token
 
-            return redirect("service:customer-appointment", token=appointment_link_token(appointment))
+            url = reverse("service:customer-appointment", args=[appointment_link_token(appointment)])
+            return redirect(f"{url}?lang={get_language()}")
     day = form.chosen_day()
     services.slots_ensure_bookable(store=store, day=day)
+    slots = selectors.slot_list(store=store, day=day)
     return render(
         request,
         "service/customer/booking.html",
@@ -90,14 +95,40 @@ def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
             "store": store,
             "form": form,
             "day": day,
-            "slots": selectors.slot_list(store=store, day=day),
+            "slots": slots,
             "service_types": ServiceType.choices,
             "now": clock.now(),
+            **_advisors_context(store, slots, form.chosen_start(), form.data.get("advisor", "")),
         },
     )
 
 
+def _advisors_context(store: Store, slots: list[Any], start: dt.datetime | None, selected: str) -> dict[str, Any]:
+    return {
+        "advisors": selectors_customer.advisor_choices(store=store, slots=slots, start=start),
+        "advisor_selected": selected,
+        "advisor_for_slot": start is not None and any(s.start == start for s in slots),
+    }
+
+
 @login_not_required
+@customer_page
+def booking_advisors(request: HttpRequest, store_code: str) -> HttpResponse:
+    """The advisors the customer may choose, with their free places in the chosen slot (or day)."""
+    store = get_object_or_404(Store, code=store_code, is_active=True)
+    day = _day(request.GET.get("day"))
+    services.slots_ensure_bookable(store=store, day=day)
+    slots = selectors.slot_list(store=store, day=day)
+    start = CustomerBookingForm.parse_start(request.GET.get("start", ""))
+    return render(
+        request,
+        "service/customer/partials/_advisors.html",
+        _advisors_context(store, slots, start, request.GET.get("advisor", "")),
+    )
+
+
+@login_not_required
+@customer_page
 def booking_slots(request: HttpRequest, store_code: str) -> HttpResponse:
     store = get_object_or_404(Store, code=store_code, is_active=True)
     day = _day(request.GET.get("day"))
@@ -115,6 +146,7 @@ def booking_slots(request: HttpRequest, store_code: str) -> HttpResponse:
 
 
 @login_not_required
+@customer_page
 def appointment_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         appointment = appointment_from_token(token)
@@ -151,6 +183,7 @@ def appointment_page(request: HttpRequest, token: str) -> HttpResponse:
         "service/customer/appointment.html",
         {
             "appointment": appointment,
+            "confirmation": selectors_customer.appointment_confirmation(appointment),
             "form": form,
             "day": day,
             "done": request.GET.get("done"),
@@ -169,6 +202,7 @@ def _order_or_error(request: HttpRequest, token: str) -> Any:
 
 
 @login_not_required
+@customer_page
 def order_page(request: HttpRequest, token: str) -> HttpResponse:
     """The page customers open most: where the car is, what it costs, what to decide.
 
@@ -199,9 +233,22 @@ def order_page(request: HttpRequest, token: str) -> HttpResponse:
             "title": cached["title"],
             "store_name": cached["store_name"],
             "content": mark_safe(cached["content"]),  # noqa: S308 - our own template's output, escaped when rendered
+            "ready": _ready_estimate(order_id, fingerprint),
+            "today": clock.now(),
             "error": ORDER_PAGE_ALERTS.get(request.GET.get("error", ""), ""),
         },
     )
+
+
+def _ready_estimate(order_id: int, fingerprint: str) -> selectors_customer.ReadyEstimate | None:
+    """Not part of the cached page: it also moves with the other cars of the workshop.  Computed again when the
+    order changes (a new fingerprint) and at most once a minute otherwise."""
+    key = f"customer-eta:{fingerprint}:{int(clock.now().timestamp()) // 60}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = {"estimate": selectors_customer.order_ready_estimate(order_id=order_id)}
+        cache.set(key, cached, 60)
+    return cached["estimate"]
 
 
 # The signed link is the credential for these two actions, not a session cookie, so a cross-site request
@@ -209,6 +256,7 @@ def order_page(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @login_not_required
 @require_POST
+@customer_page
 def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse:
     return _decide(request, token, line_id, whole_group=False)
 
@@ -216,6 +264,7 @@ def order_decide(request: HttpRequest, token: str, line_id: int) -> HttpResponse
 @csrf_exempt
 @login_not_required
 @require_POST
+@customer_page
 def order_choose(request: HttpRequest, token: str) -> HttpResponse:
     """A choice between alternatives: approve the option picked (`line`), or decline them all ("neither")."""
     raw = request.POST.get("line", "")
@@ -257,6 +306,7 @@ def _decide(request: HttpRequest, token: str, line_id: int, *, whole_group: bool
 @csrf_exempt
 @login_not_required
 @require_POST
+@customer_page
 def order_rate(request: HttpRequest, token: str) -> HttpResponse:
     order = _order_or_error(request, token)
     if isinstance(order, HttpResponse):
@@ -274,6 +324,7 @@ def order_rate(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_not_required
+@customer_page
 def order_file(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
     order = _order_or_error(request, token)
     if isinstance(order, HttpResponse):
@@ -287,6 +338,7 @@ def order_file(request: HttpRequest, token: str, attachment_id: int) -> HttpResp
 
 
 @login_not_required
+@customer_page
 def order_bill_pdf(request: HttpRequest, token: str) -> HttpResponse:
     order = _order_or_error(request, token)
     if isinstance(order, HttpResponse):

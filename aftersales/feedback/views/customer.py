@@ -1,5 +1,5 @@
 """The customer's survey page, opened from the signed link (SMS invitation or the QR code at the hand-over):
-no account, mobile first, in the browser's language.
+no account, mobile first, in the link's language (`?lang=`, core/language.py), else the browser's.
 
 Consent: without a survey consent on file the customer ticks a box (never pre-ticked, SPEC §10); the domain
 records it as a consent given on the customer's link.  A visit already answered after the customer left (by
@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.language import customer_page
 from aftersales.feedback import selectors, services
 from aftersales.feedback.choices import FOLLOW_UP_CHANNELS, ComplaintPriority, FeedbackChannel, SurveyChannel
 from aftersales.feedback.forms import CustomerComplaintForm, CustomerSurveyForm
@@ -52,6 +53,7 @@ def _recovery_opened(response: SurveyResponse | None) -> bool:
 
 
 @login_not_required
+@customer_page
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     """The survey (`action=survey`, the default) and "Something went wrong? Tell us" (`action=complaint`)."""
     try:

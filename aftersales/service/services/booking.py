@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 SLOT_FULL = gettext_noop("This slot is full. Please choose another time.")
+NOT_AN_ADVISOR = gettext_noop("This person is not an advisor of the store.")
 ADVISOR_FULL = gettext_noop("The chosen advisor has no place left in this slot. Choose another advisor or time.")
 
 
@@ -128,8 +129,11 @@ def _release(slot: Slot, advisor: Any) -> None:
 
 
 def _check_advisor(store: Store, advisor: Any, errors: dict[str, list[str]]) -> None:
-    if advisor is not None and not Membership.objects.filter(user=advisor, store=store, role=Role.ADVISOR).exists():
-        errors.setdefault("advisor", []).append(_("This person is not an advisor of the store."))
+    if (
+        advisor is not None
+        and not Membership.objects.filter(user=advisor, store=store, role=Role.ADVISOR, user__is_active=True).exists()
+    ):
+        errors.setdefault("advisor", []).append(_(NOT_AN_ADVISOR))
 
 
 @transaction.atomic
@@ -199,7 +203,7 @@ def appointment_book(
         obj=appointment,
         changes={"start": start.isoformat(), "channel": channel, "service_type": service_type},
     )
-    _notify(appointment, "booking_confirmed")
+    _notify(appointment, "booking_confirmed", values)
     return appointment
 
 
@@ -221,9 +225,16 @@ def appointment_book_for_visitor(
     pickup_address: str = "",
     pickup_from: dt.datetime | None = None,
     pickup_to: dt.datetime | None = None,
+    advisor: User | None = None,
 ) -> Appointment:
     """A booking made by the customer from the store's page: who and which car by the customers app's one
-    matching rule, then the place; all or nothing (a full slot leaves no new customer behind)."""
+    matching rule, then the place; all or nothing (a full slot leaves no new customer behind).  The customer
+    may choose an advisor of the store; anyone else is refused before anything is written."""
+    APPOINTMENT.authorise(APPOINTMENT.get("book"), actor=Party.CUSTOMER, store_id=store.pk)
+    errors: dict[str, list[str]] = {}
+    _check_advisor(store, advisor, errors)
+    if errors:
+        raise ValidationError(errors)
     customer, vehicle = customer_services.customer_and_vehicle_find_or_create(
         store=store,
         by=None,
@@ -248,6 +259,7 @@ def appointment_book_for_visitor(
         pickup_address=pickup_address,
         pickup_from=pickup_from,
         pickup_to=pickup_to,
+        advisor=advisor,
     )
 
 
@@ -282,7 +294,7 @@ def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: 
         obj=appointment,
         changes={"start": [old.start.isoformat(), start.isoformat()]},
     )
-    _notify(appointment, "booking_rescheduled")
+    _notify(appointment, "booking_rescheduled", values)
     return appointment
 
 
@@ -336,8 +348,9 @@ def _authorise(appointment: Appointment, move: str, by: Actor) -> None:
     APPOINTMENT.authorise(APPOINTMENT.get(move), actor=by, store_id=appointment.store_id)
 
 
-def _notify(appointment: Appointment, template: str) -> None:
-    """The confirmation message through the outbox (service notices need no consent)."""
+def _notify(appointment: Appointment, template: str, values: dict[str, Any] | None = None) -> None:
+    """The confirmation message through the outbox (service notices need no consent); `values`: the store's
+    settings when the caller has read them already."""
     from aftersales.service.services.notifications import appointment_message
 
-    appointment_message(appointment=appointment, template=template)
+    appointment_message(appointment=appointment, template=template, values=values)

@@ -79,7 +79,11 @@ def appointment_from_token(token: str) -> Appointment:
     if not isinstance(appointment_id, int):
         raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})
     appointment = (
-        Appointment.objects.select_related("store", "slot", "vehicle", "customer").filter(pk=appointment_id).first()
+        Appointment.objects.select_related(
+            "store", "slot", "vehicle", "customer", "advisor__staff_profile", "driver__staff_profile"
+        )
+        .filter(pk=appointment_id)
+        .first()
     )
     if appointment is None:
         raise ApplicationError(_(LINK_INVALID), {"code": "link_invalid"})
