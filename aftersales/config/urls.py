@@ -32,3 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),
 ]
+
+# Our 404 and 403 pages (aftersales/config/errors.py): inside the staff shell, or in the customer pages' look.
+handler404 = "aftersales.config.errors.page_not_found"
+handler403 = "aftersales.config.errors.permission_denied"

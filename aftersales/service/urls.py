@@ -7,6 +7,7 @@ urlpatterns = [
     # Customer pages: signed links, no account (login_not_required on each view).
     path("book/<str:store_code>/", views_customer.booking_page, name="customer-book"),
     path("book/<str:store_code>/slots/", views_customer.booking_slots, name="customer-book-slots"),
+    path("book/<str:store_code>/advisors/", views_customer.booking_advisors, name="customer-book-advisors"),
     path("a/<str:token>/", views_customer.appointment_page, name="customer-appointment"),
     path("r/<str:token>/", views_customer.order_page, name="customer-order"),
     path("r/<str:token>/decide/<int:line_id>/", views_customer.order_decide, name="customer-order-decide"),
