@@ -15,9 +15,9 @@ from aftersales.customers.models import ConsentEvent, Customer, Vehicle
 from aftersales.organisation.models import Bay, OpeningHours
 from aftersales.service import services
 from aftersales.service.models import Appointment, Attachment, DeferredWork, EstimateLine, RepairOrder
-from tests import isolation_capa, isolation_complaints, isolation_followups
+from tests import isolation_capa, isolation_complaints, isolation_followups, isolation_notifications
 
-FEEDBACK_PARTS = (isolation_followups, isolation_complaints, isolation_capa)
+FEEDBACK_PARTS = (isolation_followups, isolation_complaints, isolation_capa, isolation_notifications)
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,17 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
+from aftersales.core.text import refuse_control_characters
+from aftersales.organisation.access import require
 from aftersales.organisation.models import ApiToken, ClosedDay, DealerGroup, SettingChange, SettingValue, Store
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.selectors import (
     setting_overrides_for_store,
     setting_values_for_group,
@@ -253,3 +258,38 @@ def closed_day_remove(*, store: Store, day: dt.date, by: Any) -> None:
         changes={"date": closed.date.isoformat(), "reason": closed.reason},
     )
     closed.delete()
+
+
+WECOM_URL_INVALID = gettext_noop("Enter the robot's webhook address, starting with https:// (or http://).")
+WECOM_URL_MAX = 500
+
+
+@transaction.atomic
+def store_wecom_robot_set(*, store: Store, url: Any, by: Any) -> Store:
+    """Set (or, with an empty `url`, remove) the store's WeCom group robot, to which the store's staff alerts are
+    also posted.  A store manager's (EDIT_STORE_SETTINGS in that store).  The URL is a secret: the audit trail
+    records that it changed, never the address."""
+    require(by, Capability.EDIT_STORE_SETTINGS, store_id=store.pk)
+    url = "" if url is None else url
+    if not isinstance(url, str):
+        raise ValidationError({"wecom_webhook_url": [_(WECOM_URL_INVALID)]})
+    refuse_control_characters(wecom_webhook_url=url)
+    url = url.strip()
+    if url:
+        try:
+            if len(url) > WECOM_URL_MAX:
+                raise ValidationError("too long")
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as exc:
+            raise ValidationError({"wecom_webhook_url": [_(WECOM_URL_INVALID)]}) from exc
+    old = Store.objects.filter(pk=store.pk).values_list("wecom_webhook_url", flat=True).first() or ""
+    Store.objects.filter(pk=store.pk).update(wecom_webhook_url=url, updated_at=clock.now())
+    store.wecom_webhook_url = url
+    if old != url:
+        audit_record(
+            actor=by,
+            action="store.wecom_robot",
+            obj=store,
+            changes={"wecom_webhook_url": "removed" if not url else ("replaced" if old else "set")},
+        )
+    return store

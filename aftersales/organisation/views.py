@@ -6,14 +6,16 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from aftersales.core.audit import ACTION_LABELS, action_label, audited_model, field_label
 from aftersales.core.models import AuditEntry
 from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of
 from aftersales.organisation import selectors, services
 from aftersales.organisation.current import current_store, current_store_ids
-from aftersales.organisation.forms import SettingsForm
+from aftersales.organisation.forms import SettingsForm, WeComRobotForm
 from aftersales.organisation.models import DealerGroup, Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.settings_catalogue import BY_KEY, sections
@@ -154,3 +156,26 @@ def _changed_field_label(object_type: str, key: str) -> str:
     if object_type == "organisation.settings" and key in BY_KEY:
         return str(BY_KEY[key].label)
     return field_label(object_type, key)
+
+
+@require_POST
+def store_wecom_robot(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save or remove a store's WeCom group robot (from the store's settings page); the service decides who may."""
+    store = Store.objects.get_for_user_or_404(request.user, pk=pk)
+    form = WeComRobotForm(request.POST)
+    back = f"{reverse('organisation:settings')}?scope=store-{store.pk}"
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        return redirect(back)
+    url = "" if form.cleaned_data["remove"] else form.cleaned_data["wecom_webhook_url"]
+    try:
+        services.store_wecom_robot_set(store=store, url=url, by=request.user)
+    except ValidationError as exc:
+        label = form.fields["wecom_webhook_url"].label
+        for errors in exc.message_dict.values():
+            messages.error(request, f"{label}: {' '.join(errors)}")
+        return redirect(back)
+    messages.success(request, _("The WeCom robot was removed.") if not url else _("The WeCom robot is saved."))
+    return redirect(back)
