@@ -316,9 +316,15 @@ class AppointmentListTests:
 
     def test_a_driver_is_assigned(self, client, desk, booking):
         client.force_login(desk.cast.alice)
+        client.post(reverse("service:appointment-driver", args=[booking.pk]), {"driver": desk.cast.dan.pk})
+        booking.refresh_from_db()
+        assert booking.driver == desk.cast.dan
+
+    def test_a_colleague_who_is_no_driver_is_not_offered_nor_assigned(self, client, desk, booking):
+        client.force_login(desk.cast.alice)
         client.post(reverse("service:appointment-driver", args=[booking.pk]), {"driver": desk.cast.bob.pk})
         booking.refresh_from_db()
-        assert booking.driver == desk.cast.bob
+        assert booking.driver is None
 
     def test_a_driver_from_another_store_is_refused(self, client, desk, booking):
         client.force_login(desk.cast.alice)
