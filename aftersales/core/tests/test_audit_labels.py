@@ -19,6 +19,11 @@ LITERAL = re.compile(r'action="([a-z_]+\.[a-z_]+)"')
 FORMATTED = {
     'action=f"estimate.line_{decision}"': ["estimate.line_approved", "estimate.line_declined"],
     'action=f"deferred_work.{status}"': ["deferred_work.done", "deferred_work.dismissed"],
+    'action=f"appointment.pickup_{name}"': [
+        "appointment.pickup_collect",
+        "appointment.pickup_arrive",
+        "appointment.pickup_deliver_back",
+    ],
 }
 
 
