@@ -16,7 +16,7 @@ def _activate_link_language(request: HttpRequest) -> None:
     chosen = requested_language(request)
     if chosen:
         translation.activate(chosen)
-        request.LANGUAGE_CODE = chosen  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = chosen
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -38,7 +38,7 @@ def customer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         chosen = requested_language(request)
         if chosen:
             translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = chosen
         response = view(request, *args, **kwargs)
         if chosen:
             response.set_cookie(

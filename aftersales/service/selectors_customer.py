@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -213,7 +214,7 @@ def _minutes(hours: Decimal | None, fallback: int) -> int:
     return int((Decimal(hours) * 60).to_integral_value()) if hours else fallback
 
 
-def _ahead(row: dict[str, Any], other: dict[str, Any]) -> bool:
+def _ahead(row: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     """Whether `other` comes before `row` in the reception queue: the priority lane first, then by arrival."""
     if other["pk"] == row["pk"] or other["status"] not in QUEUED:
         return False

@@ -335,6 +335,19 @@ class AdvisorChoiceTests:
         assert 'data-free="1" checked' in partial and "1 place free at this time" in partial
         assert f'id="advisor-{shop.cast.bob.pk}" value="{shop.cast.bob.pk}" data-free="2"' in partial
 
+    def test_the_booking_page_reads_advisors_in_a_fixed_number_of_queries(self, client, shop):
+        url = reverse("service:customer-book", args=["SH01"])
+        client.get(url, {"day": "2026-11-24"}, **EN)  # the day's slots are made the first time
+        with CaptureQueriesContext(connection) as two:
+            client.get(url, {"day": "2026-11-24"}, **EN)
+        for index in range(5):
+            make_user(f"advisor{index}", Role.ADVISOR, store=shop.store)
+        with CaptureQueriesContext(connection) as seven:
+            html = client.get(url, {"day": "2026-11-24"}, **EN).content.decode()
+        assert html.count('name="advisor"') == 8  # no preference + 7 advisors
+        # store, settings and slots (ensure, list), the advisors, the settings, their loads
+        assert len(seven) == len(two) <= 8, "\n".join(q["sql"][:200] for q in seven.captured_queries)
+
     def test_the_customer_books_with_the_advisor_chosen(self, client, shop):
         url = reverse("service:customer-book", args=["SH01"]) + "?lang=zh-hans"
         response = client.post(url, self._form(advisor=str(shop.cast.bob.pk)), **EN)
