@@ -40,9 +40,10 @@ def _customer_link(path: str) -> str:
     return f"{_absolute(path)}?lang={Language.ZH_HANS}"
 
 
-def appointment_message(*, appointment: Appointment, template: str) -> None:
+def appointment_message(*, appointment: Appointment, template: str, values: dict[str, Any] | None = None) -> None:
+    """`values`: the store's settings, when the caller (a booking) has just read them."""
     store = appointment.store
-    values = setting_values_for_store(store)
+    values = setting_values_for_store(store) if values is None else values
     start = timezone.localtime(appointment.slot.start)
     link = _customer_link(reverse("service:customer-appointment", args=[appointment_link_token(appointment)]))
     message_enqueue(
