@@ -338,7 +338,7 @@ class TestTheDriversList:
         jobs(5, first=1)
         with django_assert_max_num_queries(one):  # six jobs cost what one did
             count()
-        assert one <= 14  # session, user, roles, the jobs, their events, the audit entry and the page's shell
+        assert one <= 10  # 9 today: session, user, roles, stores, the jobs, their events, the audit entry, the shell
 
 
 class TestTheCustomerSees:
