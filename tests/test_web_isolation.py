@@ -70,6 +70,7 @@ OBJECTS = {
 PUBLIC_LINK_PAGES = {
     "service:customer-book",
     "service:customer-book-slots",
+    "service:customer-book-advisors",
     "service:customer-appointment",
     "service:customer-order",
     "service:customer-order-decide",
