@@ -259,7 +259,12 @@ CALLS: dict[str, Call] = {
         frozenset(_RECEIVE),
         lambda sc: sc.at(S.READY),
         lambda sc, _ctx, by: services.repair_order_deliver(
-            order=sc.order, by=by, explanation="已更换刹车片", next_service_date=None, next_service_km=None
+            order=sc.order,
+            by=by,
+            explanation="已更换刹车片",
+            next_service_date=None,
+            next_service_km=None,
+            confirm_pending_batches=True,  # the scene's part has no batch recorded
         ),
     ),
     "assign": Call(
