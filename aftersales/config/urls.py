@@ -27,6 +27,7 @@ urlpatterns = [
     path("store/switch/", views.store_switch, name="store-switch"),
     path("customers/", include("aftersales.customers.urls")),
     path("organisation/", include("aftersales.organisation.urls")),
+    path("", include("aftersales.notifications.urls")),
     path("", include("aftersales.service.urls")),
     path("", include("aftersales.feedback.urls")),
     path("admin/", admin.site.urls),

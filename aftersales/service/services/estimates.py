@@ -298,6 +298,10 @@ def estimate_line_decide(
         )
     if not estimate.lines.filter(decision=LineDecision.PENDING).exists():
         Estimate.objects.filter(pk=estimate.pk).update(status=EstimateStatus.DECIDED)
+        if by is Party.CUSTOMER:  # the customer's last answer on the link: the advisor acts on it
+            from aftersales.service.services.notifications import estimate_answered_alert
+
+            estimate_answered_alert(estimate=estimate)
     audit_record(
         actor=actor_user(by),
         action=f"estimate.line_{decision}",

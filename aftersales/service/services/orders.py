@@ -688,9 +688,8 @@ def efficiency_sweep(*, store: Store | None = None) -> int:
                 roles=[Role.FOREMAN],
                 related=order,
                 dedupe_key=f"efficiency:{order.pk}",
-                text=_("{number}: work has taken {spent} min against {standard} min standard.").format(
-                    number=order.number, spent=round(spent), standard=round(standard)
-                ),
+                template="efficiency_warning",
+                context={"number": order.number, "spent": round(spent), "standard": round(standard)},
             )
     return warned
 
