@@ -14,7 +14,7 @@ from aftersales.core.models import AuditEntry
 from aftersales.customers.models import ConsentEvent, Customer, Vehicle
 from aftersales.organisation.models import Bay, OpeningHours
 from aftersales.service import services
-from aftersales.service.models import Appointment, Attachment, DeferredWork, EstimateLine, RepairOrder
+from aftersales.service.models import Appointment, Attachment, DeferredWork, EstimateLine, PickupEvent, RepairOrder
 from tests import isolation_capa, isolation_complaints, isolation_followups, isolation_notifications
 
 FEEDBACK_PARTS = (isolation_followups, isolation_complaints, isolation_capa, isolation_notifications)
@@ -47,6 +47,8 @@ OBJECTS = {
     "service:appointment-cancel": lambda o: [o["appointment"].pk],
     "service:appointment-driver": lambda o: [o["appointment"].pk],
     "service:appointment-check-in": lambda o: [o["appointment"].pk],
+    "service:pickup-move": lambda o: [o["appointment"].pk, "collect"],
+    "service:pickup-photo": lambda o: [o["pickup_event"].pk],
     "service:order-detail": lambda o: [o["order"].pk],
     "service:order-inspection": lambda o: [o["order"].pk],
     "service:order-attachment-add": lambda o: [o["order"].pk],
@@ -108,6 +110,10 @@ def build_store_b(cast):
         pickup_from=at - dt.timedelta(hours=2),
         pickup_to=at - dt.timedelta(hours=1),
     )
+    # the car collected (by the advisor, for the driver) with a photo
+    services.pickup_record(
+        appointment=appointment, move="collect", by=cast.carol, photo=SimpleUploadedFile("p.png", PNG)
+    )
     order = services.walk_in_register(store=store, by=cast.carol, service_type="repair", plate=vehicle.plate)
     sent = services.estimate_line_add(order=order, by=cast.carol, kind="fee", description="检测费", amount=50)
     services.estimate_send(estimate=sent.estimate, by=cast.carol)
@@ -122,6 +128,7 @@ def build_store_b(cast):
         "customer": customer,
         "vehicle": vehicle,
         "appointment": appointment,
+        "pickup_event": PickupEvent.objects.get(appointment=appointment),
         "order": order,
         "sent_line": sent,
         "draft_line": draft,
@@ -149,7 +156,8 @@ def _snapshot():
         EstimateLine.objects.count(),
         Attachment.objects.count(),
         list(RepairOrder.objects.values_list("status", "technician_id", "mileage_in", "rating")),
-        list(Appointment.objects.values_list("status", "driver_id", "slot_id")),
+        list(Appointment.objects.values_list("status", "driver_id", "slot_id", "pickup_status")),
+        PickupEvent.objects.count(),
         list(DeferredWork.objects.values_list("status", flat=True)),
         list(EstimateLine.objects.values_list("decision", "batch_number")),
         *(part.snapshot() for part in FEEDBACK_PARTS),
