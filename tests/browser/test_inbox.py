@@ -9,6 +9,7 @@ each commit (Huey in immediate mode) and `outbox_deliver_due` is the worker's ca
 """
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,10 @@ from tests.browser.test_feedback_loop import loop_clock, loop_world  # noqa: F40
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# The documentation's screenshots are rewritten only on request (AFTERSALES_UPDATE_DOCS_IMAGES=1), so that an
+# ordinary run leaves the tree clean; otherwise they go to test-artifacts/ like every other screenshot.
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_IMAGES = ROOT / ("docs/images" if os.environ.get("AFTERSALES_UPDATE_DOCS_IMAGES") == "1" else "test-artifacts")
 LOW = {"overall": 6, "recommend": 5, "attitude": 4, "quality": 3, "waiting": 1, "suggestions": "等了太久"}
 
 
