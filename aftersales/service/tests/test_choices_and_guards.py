@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from aftersales.config.testing import make_user
+from aftersales.config.testing import make_user, make_vehicle
 from aftersales.organisation.choices import BayCapability, Role
 from aftersales.organisation.models import Bay
 from aftersales.organisation.rules import Party
@@ -188,10 +188,12 @@ class CustomerChoicePageTests:
         order = open_order(shop)
         oem, _labour, _brand = brake_pads(shop, order)
         services.estimate_send(estimate=oem.estimate, by=shop.advisor)
-        other = RepairOrder.objects.get(pk=order.pk)
-        other.pk = None
+        other_vehicle = make_vehicle(shop.customer, by=shop.advisor, plate="沪B54321", mileage_km=100)
+        foreign = add(shop, open_order(shop, vehicle=other_vehicle), kind="fee", description="费", amount="1")
+        services.estimate_send(estimate=foreign.estimate, by=shop.advisor)
         url = reverse("service:customer-order-choose", args=[order_link_token(order)])
-        assert customer_client.post(url, {"line": 999_999, "decision": "approved"}).status_code == 404
+        assert customer_client.post(url, {"line": foreign.pk, "decision": "approved"}).status_code == 404
+        assert EstimateLine.objects.get(pk=foreign.pk).decision == "pending"
         response = customer_client.post(url, {"line": "x", "decision": "approved"})
         assert "error=decision_refused" in response["Location"]
 
