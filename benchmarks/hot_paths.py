@@ -1,18 +1,24 @@
-"""Throughput and latency of the hot paths against the floor of this stack (issue #4, "Performance").
+"""Throughput and latency of the hot paths against the floor of this stack, on SQLite and PostgreSQL in one run.
 
-Usage:  .venv/bin/python benchmarks/hot_paths.py [--duration 15] [--threads 2] [--connections 16]
-                                                  [--database-url postgres://…/aftersales_bench] [--profile]
+Usage:  .venv/bin/python benchmarks/hot_paths.py [--databases sqlite,postgresql]
+            [--database-url postgres://postgres@127.0.0.1:5432/aftersales_bench]
+            [--stores 3 --customers 3000 --months 24 | --national] [--keep DIR [--seed-only]]
+            [--duration 15] [--threads 2] [--connections 16] [--workers 2] [--profile] [--verbose]
 
-Migrates and seeds a fresh database (SQLite in a temporary data folder unless --database-url names a PostgreSQL
-database, which is dropped and created), serves the project with gunicorn (2 workers) on a free port as
-`benchmarks.floor_app:application` — the project plus a bare view doing one indexed primary-key query, the
-floor — and drives each path with wrk (Debian's `wrk`; `apt-get install -y wrk`):
-  - floor:          GET /__floor__/<id>/
+For each database: migrates and seeds a fresh one (SQLite in a data folder; the PostgreSQL database named by
+--database-url is dropped and created), timing the seed; serves the project with gunicorn (2 workers) on a free
+port as `benchmarks.floor_app:application` — the project plus a bare view doing one indexed primary-key query,
+the floor — and drives each path with wrk (Debian's `wrk`; `apt-get install -y wrk`):
+  - floor:          GET /__floor__/<id>/ (before and after the hot paths; their mean is the floor)
   - progress page:  GET /r/<token>/ of a delivered order with a full estimate
   - booking:        POST /api/v1/appointments (JSON, bearer token), spread over every slot of the next 30 days
-Prints requests/s, p50 and p99 for each, and each hot path's throughput as a share of the floor.  Goal: the
-progress page at >= 50 % of the floor with p99 <= 50 ms.  --profile also renders the progress page in-process
-and prints its queries and where the time goes.  It prints figures; it is not a test.
+Prints requests/s, p50 and p99 for each, each hot path's throughput as a share of its database's floor, and a
+summary of both databases against the goals: the progress page >= 50 % of the floor with p99 <= 50 ms, booking
+>= 25 % of the floor.  --national seeds 50 stores x 36 months (50 000 customers); --keep DIR keeps the data folder
+and, run again with the same DIR and size, reuses the seeded databases instead of seeding again (--seed-only
+prepares them and stops).  --profile also
+renders the progress page in-process and prints its queries and where the time goes.  It prints figures; it is
+not a test.  Figures before and after issue #10: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -166,36 +172,50 @@ stats.sort_stats("tottime").print_stats(15)
     subprocess.run([sys.executable, "-c", code], env={**env, "DJANGO_SETTINGS_MODULE": "aftersales.config.settings"})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=15, help="seconds per path (default 15)")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--database-url", default=None, help="a PostgreSQL database to drop, create and use")
-    parser.add_argument("--profile", action="store_true", help="also profile the progress page in-process")
-    parser.add_argument("--verbose", action="store_true", help="print wrk's own output")
-    options = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install -y wrk (Debian's package), then run again.")
+# The same benchmark at the commit before issue #10's changes (bbbff72), default size, this 2-core machine shared
+# with other work (floor 454 req/s on SQLite, 925 on PostgreSQL): share of the floor, and the page's p99 in ms.
+BEFORE = {
+    "SQLite": {"progress": (1.03, 60.6), "booking": 0.11},
+    "PostgreSQL": {"progress": (0.04, 682.2), "booking": 0.05},
+}
+GOALS = "progress page >= 50 % of the floor with p99 <= 50 ms; booking >= 25 % of the floor"
+FLOOR, PAGE, BOOKING = "floor (1 PK query)", "progress page /r/<token>/", "booking POST /api/v1/appointments"
 
-    data = tempfile.mkdtemp(prefix="aftersales-bench-")
-    env = {**os.environ, "AFTERSALES_DATA_DIR": data, "PYTHONPATH": str(ROOT), "DJANGO_DEBUG": "0"}
+
+def prepare(label: str, options: argparse.Namespace, data: Path) -> tuple[dict[str, str], dict, float | None]:
+    """Migrate and seed the database (or reuse the one --keep prepared with the same size); its benchmark data."""
+    env = {**os.environ, "AFTERSALES_DATA_DIR": str(data), "PYTHONPATH": str(ROOT), "DJANGO_DEBUG": "0"}
     env.pop("DATABASE_URL", None)
-    if options.database_url:
+    if label == "PostgreSQL":
         env["DATABASE_URL"] = options.database_url
-        recreate_database(options.database_url)
-    label = "PostgreSQL" if options.database_url else "SQLite"
-    print(f"Preparing a fresh {label} database in {data} (migrate, default seed) …", flush=True)
-    manage(env, "migrate", "-v", "0")
-    started = time.perf_counter()
-    manage(env, "seed", "--no-progress")
-    print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    size = ["--stores", str(options.stores), "--customers", str(options.customers), "--months", str(options.months)]
+    marker = data / f"seeded-{label}.json"
+    reuse = options.keep and marker.exists() and json.loads(marker.read_text()) == size
+    seconds = None
+    if reuse:
+        print(f"{label}: reusing the database seeded earlier in {data} ({' '.join(size)})", flush=True)
+        manage(env, "migrate", "-v", "0")
+    else:
+        if label == "PostgreSQL":
+            recreate_database(options.database_url)
+        else:
+            (data / "aftersales.sqlite3").unlink(missing_ok=True)
+        print(f"{label}: migrating and seeding a fresh database in {data} ({' '.join(size)}) …", flush=True)
+        manage(env, "migrate", "-v", "0")
+        started = time.perf_counter()
+        summary = manage(env, "seed", "--no-progress", *size).strip().splitlines()[-1]
+        seconds = time.perf_counter() - started
+        print(f"  seeded in {seconds:.1f} s: {summary}", flush=True)
+        marker.write_text(json.dumps(size))
     bench = json.loads(manage(env, "shell", "-c", PREPARE).strip().splitlines()[-1])
-    api_token = manage(env, "token", "advisor", "--name", "benchmark").split()[-1]
+    bench["api_token"] = manage(env, "token", "advisor", "--name", "benchmark").split()[-1]
+    return env, bench, seconds
 
+
+def drive(label: str, env: dict[str, str], bench: dict, options: argparse.Namespace, data: Path) -> dict:
+    """Serve the project with gunicorn and drive the floor, the progress page and booking with wrk."""
     port = free_port()
-    log = open(Path(data) / "gunicorn.log", "w")  # noqa: SIM115 - open for the server's lifetime
+    log = open(data / f"gunicorn-{label}.log", "w")  # noqa: SIM115 - open for the server's lifetime
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [
@@ -240,55 +260,124 @@ def main() -> None:
             for index, start in enumerate(bench["starts"])
             for customer, vehicle in [bench["pairs"][index % len(bench["pairs"])]]
         ]
-        script = Path(data) / "book.lua"
+        script = data / f"book-{label}.lua"
         lua_bodies = "{" + ",".join(json.dumps(body) for body in bodies) + "}"
         script.write_text(
             BOOK_LUA.replace("{BODIES}", lua_bodies)
-            .replace("{TOKEN}", api_token)
+            .replace("{TOKEN}", bench["api_token"])
             .replace("{THREADS}", str(options.threads))
         )
         request = urllib.request.Request(
             f"{base}/api/v1/appointments",
             data=bodies[0].encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_token}"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {bench['api_token']}"},
         )
         with urllib.request.urlopen(request, timeout=5) as reply:
             print(f"  booking check: {reply.status} {reply.read()[:80]!r}")
         print(
-            f"Driving each path for {options.duration} s: wrk -t{options.threads} -c{options.connections}, "
-            f"gunicorn --workers {options.workers}, {label} …",
+            f"  driving each path for {options.duration} s: wrk -t{options.threads} -c{options.connections}, "
+            f"gunicorn --workers {options.workers} …",
             flush=True,
         )
-        results = {
-            "floor (1 PK query)": wrk(floor_url, options),
-            "progress page /r/<token>/": wrk(page_url, options),
-            "booking POST /api/v1/appointments": wrk(f"{base}/", options, script),
-        }
+        before = wrk(floor_url, options)
+        results = {PAGE: wrk(page_url, options), BOOKING: wrk(f"{base}/", options, script)}
+        after = wrk(floor_url, options)
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
-    floor = results["floor (1 PK query)"]["rps"]
-    print()
+    floor = {key: (before[key] + after[key]) / 2 for key in ("rps", "p50", "p99", "requests", "non2xx")}
+    print(f"  floor before the hot paths {before['rps']:.0f} req/s, after {after['rps']:.0f} req/s")
+    return {FLOOR: floor, **results}
+
+
+def report(label: str, results: dict) -> None:
+    floor = results[FLOOR]["rps"]
+    print(f"\n{label}")
     print(f"{'path':<36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'of floor':>9} {'non-2xx':>8}")
     for name, row in results.items():
         print(
             f"{name:<36} {row['rps']:>9.1f} {row['p50']:>8.2f} {row['p99']:>8.2f} "
             f"{row['rps'] / floor:>8.0%} {int(row['non2xx']):>8}"
         )
-    page = results["progress page /r/<token>/"]
-    verdict = "meets" if page["rps"] >= 0.5 * floor and page["p99"] <= 50 else "misses"
-    print(
-        f"\nGoal (progress page >= 50 % of the floor, p99 <= 50 ms): {verdict} "
-        f"({page['rps'] / floor:.0%}, p99 {page['p99']:.1f} ms)."
-    )
-    booking = results["booking POST /api/v1/appointments"]
+    booking = results[BOOKING]
     if booking["non2xx"]:
         print(f"Booking: {int(booking['non2xx'])} of {int(booking['requests'])} answers were not 201 (409 = full).")
-    if options.profile or verdict == "misses":
-        print("\nProfile of the progress page (in-process, 200 renders):")
-        profile(env, bench["token"])
-    if not options.database_url:
+
+
+def verdict(results: dict) -> tuple[float, float, float, bool]:
+    floor = results[FLOOR]["rps"]
+    page, booking = results[PAGE]["rps"] / floor, results[BOOKING]["rps"] / floor
+    p99 = results[PAGE]["p99"]
+    return page, p99, booking, page >= 0.5 and p99 <= 50 and booking >= 0.25
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/aftersales_bench",
+        help="the PostgreSQL database to drop, create and use (never one you work in)",
+    )
+    parser.add_argument("--stores", type=int, default=3, help="seed: stores (default 3)")
+    parser.add_argument("--customers", type=int, default=3000, help="seed: customers in all (default 3000)")
+    parser.add_argument("--months", type=int, default=24, help="seed: months of history (default 24)")
+    parser.add_argument(
+        "--national", action="store_true", help="a national network: 50 stores, 50 000 customers, 36 months"
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="data folder to keep and reuse between runs")
+    parser.add_argument("--seed-only", action="store_true", help="with --keep: prepare the databases, measure nothing")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per path (default 15)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--profile", action="store_true", help="also profile the progress page in-process")
+    parser.add_argument("--verbose", action="store_true", help="print wrk's own output")
+    options = parser.parse_args()
+    if options.national:
+        options.stores, options.customers, options.months = 50, 50_000, 36
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install -y wrk (Debian's package), then run again.")
+    labels = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "postgres": "PostgreSQL"}
+    wanted = [labels[name.strip().lower()] for name in options.databases.split(",") if name.strip()]
+    data = options.keep or Path(tempfile.mkdtemp(prefix="aftersales-bench-"))
+    data.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    print(f"Hot paths, {', '.join(wanted)}; load average {load:.2f} on {os.cpu_count()} cores.", flush=True)
+    summary = []
+    if options.seed_only and not options.keep:
+        sys.exit("--seed-only needs --keep DIR (where the seeded databases stay for the next runs).")
+    for label in wanted:
+        env, bench, seconds = prepare(label, options, data)
+        if options.seed_only:
+            continue
+        results = drive(label, env, bench, options, data)
+        report(label, results)
+        summary.append((label, seconds, results))
+        if options.profile or results[PAGE]["rps"] < 0.5 * results[FLOOR]["rps"]:
+            print(f"\nProfile of the progress page on {label} (in-process, 200 renders):")
+            profile(env, bench["token"])
+    if options.seed_only:
+        return
+    size = f"{options.stores} stores, {options.customers} customers, {options.months} months"
+    print(f"\nSummary ({size}; load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)")
+    print(f"Goals: {GOALS}.")
+    print(f"{'database':<11} {'seed s':>7} {'floor req/s':>12} {'progress':>9} {'p99 ms':>7} {'booking':>8}  goals")
+    for label, seconds, results in summary:
+        page, p99, booking, met = verdict(results)
+        seeded = f"{seconds:.0f}" if seconds is not None else "reused"
+        print(
+            f"{label:<11} {seeded:>7} {results[FLOOR]['rps']:>12.0f} {page:>9.0%} {p99:>7.1f} {booking:>8.0%}  "
+            f"{'met' if met else 'missed'}"
+        )
+    for label, _seconds, _results in summary:
+        before = BEFORE[label]
+        print(
+            f"{label:<11} before issue #10 (default size): progress {before['progress'][0]:.0%} "
+            f"(p99 {before['progress'][1]:.0f} ms), booking {before['booking']:.0%}"
+        )
+    if not options.keep:
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -19,17 +19,22 @@ StoreResolver = Callable[[Any], frozenset[int]]
 _resolver: StoreResolver | None = None
 _CACHE_ATTR = "_aftersales_visible_store_ids"
 _CAPABILITY_CACHE_ATTR = "_aftersales_capability_store_ids"
+_resolver_cache_attrs: tuple[str, ...] = ()  # where the resolvers keep their own per-user caches
 
 
 CapabilityResolver = Callable[[Any, str], frozenset[int]]
 _capability_resolver: CapabilityResolver | None = None
 
 
-def register_store_resolver(resolver: StoreResolver, capability_resolver: CapabilityResolver | None = None) -> None:
+def register_store_resolver(
+    resolver: StoreResolver, capability_resolver: CapabilityResolver | None = None, cache_attrs: tuple[str, ...] = ()
+) -> None:
     """`resolver`: user → the stores they may see; `capability_resolver`: (user, capability) → the stores where
-    they hold that capability (registered by `organisation`, which knows roles)."""
-    global _resolver, _capability_resolver  # noqa: PLW0603 - set once at app start-up
+    they hold that capability (registered by `organisation`, which knows roles); `cache_attrs`: the attributes
+    where they cache on the user object, forgotten with ours."""
+    global _resolver, _capability_resolver, _resolver_cache_attrs  # noqa: PLW0603 - set once at app start-up
     _resolver = resolver
+    _resolver_cache_attrs = tuple(cache_attrs)
     if capability_resolver is not None:
         _capability_resolver = capability_resolver
 
@@ -64,7 +69,7 @@ def visible_store_ids(user: Any) -> frozenset[int]:
 
 def forget_visible_stores(user: Any) -> None:
     """Drop the per-user cache (after a membership change)."""
-    for attr in (_CACHE_ATTR, _CAPABILITY_CACHE_ATTR):
+    for attr in (_CACHE_ATTR, _CAPABILITY_CACHE_ATTR, *_resolver_cache_attrs):
         if hasattr(user, attr):
             delattr(user, attr)
 

@@ -9,7 +9,7 @@ class OrganisationConfig(AppConfig):
 
     def ready(self) -> None:
         from aftersales.core.scoping import register_store_resolver
-        from aftersales.organisation.permissions import store_ids_with_capability
+        from aftersales.organisation.permissions import ROLES_CACHE_ATTR, store_ids_with_capability
         from aftersales.organisation.selectors import store_ids_for_user
 
-        register_store_resolver(store_ids_for_user, store_ids_with_capability)
+        register_store_resolver(store_ids_for_user, store_ids_with_capability, cache_attrs=(ROLES_CACHE_ATTR,))

@@ -99,13 +99,13 @@ def roles_with(capability: Capability) -> tuple[str, ...]:
     return tuple(role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities)
 
 
-_ROLES_CACHE = "_aftersales_roles"
+ROLES_CACHE_ATTR = "_aftersales_roles"  # forgotten by core.scoping.forget_visible_stores
 
 
 def roles_by_store(user: Any) -> dict[int, frozenset[str]]:
     """{store_id: roles} for the user.  A group-wide role counts in every store of that group (and only
     there).  Cached on the user object, so a request asks the database at most twice."""
-    cached = getattr(user, _ROLES_CACHE, None)
+    cached = getattr(user, ROLES_CACHE_ATTR, None)
     if cached is not None:
         return cached
     from aftersales.organisation.models import Membership, Store
@@ -113,7 +113,8 @@ def roles_by_store(user: Any) -> dict[int, frozenset[str]]:
     result: dict[int, set[str]] = {}
     if getattr(user, "is_authenticated", False):
         group_roles: dict[int, set[str]] = {}
-        memberships = Membership.objects.filter(user=user).values_list("store_id", "group_id", "role")
+        # Unordered: the model's default order (by group, store) would join both tables for nothing.
+        memberships = Membership.objects.filter(user=user).order_by().values_list("store_id", "group_id", "role")
         for store_id, group_id, role in memberships:
             if store_id is None:
                 group_roles.setdefault(group_id, set()).add(role)
@@ -123,7 +124,7 @@ def roles_by_store(user: Any) -> dict[int, frozenset[str]]:
             for store_id, group_id in Store.objects.filter(group_id__in=group_roles).values_list("id", "group_id"):
                 result.setdefault(store_id, set()).update(group_roles[group_id])
     frozen = {k: frozenset(v) for k, v in result.items()}
-    setattr(user, _ROLES_CACHE, frozen)
+    setattr(user, ROLES_CACHE_ATTR, frozen)
     return frozen
 
 

@@ -9,20 +9,16 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from aftersales.organisation.models import ClosedDay, DealerGroup, Membership, SettingChange, SettingValue, Store
+from aftersales.organisation.permissions import roles_by_store
 from aftersales.organisation.settings_catalogue import BY_KEY, SETTINGS, Setting
 
 
 def store_ids_for_user(user: Any) -> frozenset[int]:
-    """The store-scoping resolver (registered with core.scoping): store memberships plus whole groups."""
+    """The store-scoping resolver (registered with core.scoping): store memberships plus whole groups — the
+    stores where the user holds a role, from the one read of the memberships the role checks share."""
     if user.is_superuser:
         return frozenset(Store.objects.values_list("id", flat=True))
-    memberships = Membership.objects.filter(user=user)
-    return frozenset(
-        Store.objects.filter(
-            Q(id__in=memberships.filter(store__isnull=False).values("store_id"))
-            | Q(group_id__in=memberships.filter(store__isnull=True).values("group_id"))
-        ).values_list("id", flat=True)
-    )
+    return frozenset(roles_by_store(user))
 
 
 def store_list_for_user(*, user: Any) -> QuerySet[Store]:

@@ -642,8 +642,12 @@ def slot_list(request: HttpRequest, filters: Query[SlotFilter]) -> Any:
 def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
     store = store_by_code(request.auth, payload.store)
     require(request.auth, Capability.BOOK, store_id=store.pk)
-    customer = Customer.objects.filter(pk=payload.customer, store=store).first()
-    vehicle = Vehicle.objects.filter(pk=payload.vehicle, store=store).first()
+    # The vehicle with its owner in one query; the customer is read alone only when it is not that owner.
+    vehicle = Vehicle.objects.select_related("customer").filter(pk=payload.vehicle, store=store).first()
+    if vehicle is not None and vehicle.customer_id == payload.customer and vehicle.customer.store_id == store.pk:
+        customer = vehicle.customer
+    else:
+        customer = Customer.objects.filter(pk=payload.customer, store=store).first()
     errors = {}
     if customer is None:
         errors["customer"] = [_("No customer with this id in the store.")]

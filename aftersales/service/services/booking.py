@@ -102,7 +102,7 @@ def _slot_at(store: Store, start: dt.datetime, errors: dict[str, list[str]], val
             _("Bookings are open for the coming {days} days only.").format(days=(latest - clock.now()).days)
         )
         return None
-    slot = Slot.objects.filter(store=store, start=start).first()
+    slot = Slot.objects.filter(store=store, start=start).order_by("pk").first()  # unique; no join for the order
     if slot is None:
         local = timezone.localtime(start)
         slot = next((s for s in slots_ensure(store=store, day=local.date()) if s.start == start), None)
