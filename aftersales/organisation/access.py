@@ -86,4 +86,4 @@ def staff_member(pk: int, *, store_id: int, field: str, roles: Iterable[str] | N
     )
     if user is None:
         raise ValidationError({field: [_("No member of this store's staff with this id can take this on.")]})
-    return user  # type: ignore[return-value]
+    return user

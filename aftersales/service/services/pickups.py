@@ -38,7 +38,7 @@ LOST_RACE = gettext_noop("Someone else moved this pick-up meanwhile; reload and 
 PHOTO_ONLY = gettext_noop("Only photos (JPEG, PNG, WebP, HEIC) can be added here.")
 PHOTO_TOO_BIG = gettext_noop("This photo is {size:.1f} MB; the limit is {limit} MB.")
 
-_STAMPS = {PickupStatus.COLLECTED: "collected_at", PickupStatus.DELIVERED_BACK: "delivered_back_at"}
+_STAMPS: dict[str, str] = {PickupStatus.COLLECTED: "collected_at", PickupStatus.DELIVERED_BACK: "delivered_back_at"}
 
 
 def is_driver(user: Any, *, store_id: int) -> bool:
