@@ -190,7 +190,8 @@ def prepare(label: str, options: argparse.Namespace, data: Path) -> tuple[dict[s
         env["DATABASE_URL"] = options.database_url
     size = ["--stores", str(options.stores), "--customers", str(options.customers), "--months", str(options.months)]
     marker = data / f"seeded-{label}.json"
-    reuse = options.keep and marker.exists() and json.loads(marker.read_text()) == size
+    seeded = {"size": size, "database": env.get("DATABASE_URL", "")}
+    reuse = options.keep and marker.exists() and json.loads(marker.read_text()) == seeded
     seconds = None
     if reuse:
         print(f"{label}: reusing the database seeded earlier in {data} ({' '.join(size)})", flush=True)
@@ -206,7 +207,7 @@ def prepare(label: str, options: argparse.Namespace, data: Path) -> tuple[dict[s
         summary = manage(env, "seed", "--no-progress", *size).strip().splitlines()[-1]
         seconds = time.perf_counter() - started
         print(f"  seeded in {seconds:.1f} s: {summary}", flush=True)
-        marker.write_text(json.dumps(size))
+        marker.write_text(json.dumps(seeded))
     bench = json.loads(manage(env, "shell", "-c", PREPARE).strip().splitlines()[-1])
     bench["api_token"] = manage(env, "token", "advisor", "--name", "benchmark").split()[-1]
     return env, bench, seconds
