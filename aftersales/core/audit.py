@@ -84,6 +84,7 @@ ACTION_LABELS: dict[str, Any] = {
     "repair_order.open": _("Repair order opened"),
     "repair_order.transition": _("Repair order status changed"),
     "settings.update": _("Settings changed"),
+    "store.wecom_robot": _("WeCom group robot changed"),
     "suggestion.escalate": _("Suggestion escalated"),
     "suggestion.log": _("Suggestion logged"),
     "suggestion.transition": _("Suggestion status changed"),

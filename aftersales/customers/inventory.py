@@ -458,6 +458,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "qc_failures",
             "efficiency_warned_at",
             "delivery_explanation",
+            "delivered_with_pending_batches",
             "next_service_date",
             "next_service_km",
             "billed_total",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -26,6 +26,9 @@ from aftersales.organisation.selectors import (
     setting_values_for_store,
 )
 from aftersales.organisation.settings_catalogue import BY_KEY, SUM_RULES, Setting
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def setting_parse(setting: Setting, raw: Any) -> int | Decimal:
@@ -91,7 +94,7 @@ def settings_update(
     group: DealerGroup,
     store: Store | None,
     changes: dict[str, Any],
-    by: Any,
+    by: User,
     clear_overrides: frozenset[str] = frozenset(),
 ) -> list[SettingChange]:
     """Set group values (store None) or store overrides; validate all first, write all or nothing.
@@ -223,7 +226,7 @@ CLOSED_DAY_REASON_MAX: int = ClosedDay._meta.get_field("reason").max_length or 2
 
 
 @transaction.atomic
-def closed_day_add(*, store: Store, day: dt.date, reason: str, by: Any) -> ClosedDay:
+def closed_day_add(*, store: Store, day: dt.date, reason: str, by: User) -> ClosedDay:
     """Close `store` on `day` beyond the official calendar; working-day clocks skip it from now on.
 
     Refused (ValidationError naming the field): a day that is not a date, an empty or over-long reason, a day
@@ -246,7 +249,7 @@ def closed_day_add(*, store: Store, day: dt.date, reason: str, by: Any) -> Close
 
 
 @transaction.atomic
-def closed_day_remove(*, store: Store, day: dt.date, by: Any) -> None:
+def closed_day_remove(*, store: Store, day: dt.date, by: User) -> None:
     """Open `store` again on `day`; ValidationError when the store was not closed that day."""
     closed = ClosedDay.objects.select_for_update().filter(store=store, date=day).first()
     if closed is None:
@@ -265,7 +268,7 @@ WECOM_URL_MAX = 500
 
 
 @transaction.atomic
-def store_wecom_robot_set(*, store: Store, url: Any, by: Any) -> Store:
+def store_wecom_robot_set(*, store: Store, url: Any, by: User) -> Store:
     """Set (or, with an empty `url`, remove) the store's WeCom group robot, to which the store's staff alerts are
     also posted.  A store manager's (EDIT_STORE_SETTINGS in that store).  The URL is a secret: the audit trail
     records that it changed, never the address."""

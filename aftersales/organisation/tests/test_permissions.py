@@ -26,6 +26,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
     Role.FOREMAN: frozenset(TECHNICIAN | {C.DISPATCH, C.QUALITY_CHECK}),
     Role.AGENT: frozenset(CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.VIEW_FEEDBACK, C.FOLLOW_UP, C.HANDLE_COMPLAINTS}),
     Role.PARTS_CLERK: frozenset({C.VIEW_CUSTOMERS, C.VIEW_SERVICE}),
+    # The pick-up driver: their own jobs only (the rulebook's own=[DRIVE]); plates to find the car.
+    Role.DRIVER: frozenset({C.DRIVE, C.SEE_PLATES}),
     Role.MANAGER: frozenset(
         ADVISOR
         | TECHNICIAN
@@ -42,7 +44,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_CAPA,
         }
     ),
-    Role.ADMIN: ALL,
+    # Every capability but driving: an administrator is never offered as a booking's driver.
+    Role.ADMIN: ALL - {C.DRIVE},
 }
 STORE_ROLES = [r for r in Role if r not in GROUP_ROLES]
 
@@ -63,8 +66,9 @@ class ExpectedMatrixTests:
     def test_every_role_has_an_expected_row(self):
         assert set(EXPECTED) == set(Role)
 
-    def test_no_role_but_admin_has_every_capability(self):
-        assert [role for role, caps in EXPECTED.items() if caps == ALL] == [Role.ADMIN]
+    def test_no_role_but_admin_has_every_capability_and_only_drivers_drive(self):
+        assert [role for role, caps in EXPECTED.items() if caps >= ALL - {C.DRIVE}] == [Role.ADMIN]
+        assert [role for role, caps in EXPECTED.items() if C.DRIVE in caps] == [Role.DRIVER]
 
 
 class StoreRoleTests:
