@@ -68,7 +68,8 @@ def staff_notify(
     now = clock.now()
     for user in people:
         key = f"{dedupe_key}:{user.pk}" if dedupe_key else ""
-        if not key or not InboxItem.objects.filter(dedupe_key=key[:160]).exists():
+        # `exclude("")` repeats the partial unique index's condition, without which SQLite reads every item.
+        if not key or not InboxItem.objects.filter(dedupe_key=key[:160]).exclude(dedupe_key="").exists():
             item = InboxItem(
                 recipient=user,
                 store=store,
