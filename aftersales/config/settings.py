@@ -250,7 +250,11 @@ HUEY: dict = {
 if REDIS_URL:
     HUEY |= {"huey_class": "huey.PriorityRedisHuey", "connection": {"url": REDIS_URL}}
 else:
-    HUEY |= {"huey_class": "huey.SqliteHuey", "connection": {"filename": str(DATA_DIR / "huey.sqlite3")}}
+    # WAL with synchronous=NORMAL: no disk flush per message queued (aftersales/config/queue.py)
+    HUEY |= {
+        "huey_class": "aftersales.config.queue.SqliteHuey",
+        "connection": {"filename": str(DATA_DIR / "huey.sqlite3")},
+    }
 # How long an outbox delivery may hold its claim before another worker may take the message over
 # (a worker that died mid-send); longer than the slowest backend call (the webhook times out after 5 s).
 AFTERSALES_OUTBOX_CLAIM_LEASE = dt.timedelta(minutes=10)
