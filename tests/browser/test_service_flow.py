@@ -377,7 +377,7 @@ class ServiceFlowBrowserTests:
             )
             screenshot(customer, "service-final-zh-phone")
             with customer.expect_navigation():
-                customer.click("header button[name=language][value=en]")
+                customer.click("header a[hreflang=en]")
             expect(customer.locator("html")).to_have_attribute("lang", "en")
             expect(customer.locator("#order-status")).to_have_text("Delivered")
             screenshot(customer, "service-final-en-phone")
