@@ -53,7 +53,12 @@ def _invite(order: RepairOrder) -> None:
         purpose="survey",
         related=order,
         dedupe_key=f"survey_invitation:{order.pk}",
-        context={"name": order.customer.name, "store": order.store.name, "link": survey_link_url(order)},
+        # The link opens in the message's language (zh-Hans, the outbox's default), whatever the phone's.
+        context={
+            "name": order.customer.name,
+            "store": order.store.name,
+            "link": f"{survey_link_url(order)}?lang=zh-hans",
+        },
     )
 
 

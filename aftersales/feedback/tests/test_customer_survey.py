@@ -171,6 +171,11 @@ class LinkTests:
         assert _post(client, tampered, consent="on", **GOOD).status_code == 403
         assert not SurveyResponse.objects.exists()
 
+    def test_a_tampered_link_from_the_message_answers_in_its_language_on_an_english_phone(self, client, shop, url):
+        page = client.get(url.replace("/survey/", "/survey/x") + "?lang=zh-hans")
+        assert page.status_code == 403 and '<html lang="zh-hans">' in page.content.decode()
+        assert "This link is not valid" not in page.content.decode()
+
     def test_an_order_link_is_no_survey_link(self, client, shop, delivered):
         from aftersales.service.services.links import order_link_token
 

@@ -38,6 +38,8 @@ class FollowUpSweepTests:
         follow_up = FollowUp.objects.get(order=delivered)
         assert follow_up.due_at == delivered.delivered_at + dt.timedelta(hours=24)
         assert len(alerts("survey_invitation")) == 1  # suppressed without survey consent, but never twice
+        # the link opens in the message's language (a tampered or expired one answers in Chinese too)
+        assert "?lang=zh-hans" in alerts("survey_invitation")[0].body
 
     def test_orders_delivered_before_the_window_are_left_alone(self, shop, delivered):
         with frozen(2026, 3, 20, 10, 0):
