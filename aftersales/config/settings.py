@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "aftersales.notifications",  # the staff inbox: every alert for a person (layer 3, beside messaging)
     "aftersales.service",
     "aftersales.feedback",
+    "aftersales.crm",  # layer 6: tiers, referrals, the 360° profile
+    "aftersales.reminders",  # layer 6 after crm: maintenance, insurance, inspection, birthday reminders
+    "aftersales.campaigns",  # layer 6 after reminders: campaigns with a control group, inbound replies
     "aftersales.config",  # the web shell's templates and static files
 ]
 

@@ -21,6 +21,15 @@ class Powertrain(models.TextChoices):
 NEV_POWERTRAINS = frozenset({Powertrain.PHEV, Powertrain.EREV, Powertrain.BEV})
 
 
+class Tier(models.TextChoices):
+    """The RFM tiers of SPEC §5, assigned by the crm app's nightly job (first matching rule wins: D, C, A, B)."""
+
+    A = "A", _("A · loyal")
+    B = "B", _("B · potential")
+    C = "C", _("C · new")
+    D = "D", _("D · churn risk")
+
+
 class ConsentPurpose(models.TextChoices):
     """Purposes that need the customer's consent (SPEC §10); service notices rest on the contract instead."""
 

@@ -104,6 +104,25 @@ INVENTORY: tuple[PersonalField, ...] = (
         RECORD_RETENTION,
         encrypted=True,
     ),
+    *(
+        PersonalField(
+            "customers.Customer",
+            field,
+            _("Care suited to the customer's visits: the RFM tier and the values behind it (SPEC §5)"),
+            CONTRACT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("tier", "tier_rule", "tier_recency_days", "tier_frequency", "tier_monetary", "tier_as_of")
+    ),
+    PersonalField(
+        "customers.Customer",
+        "referred_by_customer",
+        _("Thank the customer who recommended us; count referrals"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
     PersonalField(
         "customers.Vehicle", "vin", _("Identify the vehicle, parts and recalls"), CONTRACT, GENERAL, RECORD_RETENTION
     ),
@@ -373,7 +392,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "escalated_at",
         }
     ),
-    "customers.Customer": frozenset({"id", "created_at", "updated_at", "store", "is_priority"}),
+    "customers.Customer": frozenset({"id", "created_at", "updated_at", "store", "is_priority", "referred_by_staff"}),
     "customers.Vehicle": frozenset(
         {"id", "created_at", "updated_at", "store", "customer", "brand", "model_name", "powertrain"}
     ),

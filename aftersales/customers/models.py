@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.core.models import BaseModel
 from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers import crypto
-from aftersales.customers.choices import NEV_POWERTRAINS, ConsentChannel, ConsentPurpose, Gender, Powertrain
+from aftersales.customers.choices import NEV_POWERTRAINS, ConsentChannel, ConsentPurpose, Gender, Powertrain, Tier
 from aftersales.organisation.models import Store
 
 
@@ -31,6 +31,32 @@ class Customer(BaseModel):
         _("priority lane"),
         default=False,
         help_text=_("Served first in the walk-in queue (tier A); set by hand until tiers are computed."),
+    )
+    # The tier as the crm app last computed it (SPEC §5); its history is kept in crm.TierChange.
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices, blank=True, db_index=True)
+    tier_rule = models.CharField(_("tier rule"), max_length=160, blank=True)
+    tier_recency_days = models.PositiveIntegerField(_("days since the last closed visit"), null=True, blank=True)
+    tier_frequency = models.PositiveIntegerField(_("closed visits in the window"), default=0)
+    tier_monetary = models.DecimalField(
+        _("amount paid in the window (CNY)"), max_digits=14, decimal_places=2, default=0
+    )
+    tier_as_of = models.DateField(_("tier computed on"), null=True, blank=True)
+    # Who brought the customer (SPEC §7: referrals count for the advisor's scorecard).
+    referred_by_customer = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by (customer)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    referred_by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("referred by (staff)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_customers",
     )
 
     objects = ScopedQuerySet.as_manager()

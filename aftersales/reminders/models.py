@@ -1,0 +1,1 @@
+"""Reminders by date and by projected mileage: the reminders app (layer 6, after crm)."""
