@@ -43,4 +43,5 @@ class ConsentChannel(models.TextChoices):
     CUSTOMER_LINK = "customer_link", _("Customer's own phone page")
     PHONE = "phone", _("Phone call (noted by staff)")
     WECHAT = "wechat", _("WeChat")
+    MESSAGE_REPLY = "message_reply", _("Reply to a text or WeChat message")
     API = "api", _("Imported through the API")

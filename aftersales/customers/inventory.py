@@ -124,6 +124,22 @@ INVENTORY: tuple[PersonalField, ...] = (
         RECORD_RETENTION,
     ),
     PersonalField(
+        "customers.Vehicle",
+        "insurance_expires_on",
+        _("Remind the owner before the insurance expires"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "customers.Vehicle",
+        "inspection_due_on",
+        _("Remind the owner of the annual inspection"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
         "customers.Vehicle", "vin", _("Identify the vehicle, parts and recalls"), CONTRACT, GENERAL, RECORD_RETENTION
     ),
     PersonalField(

@@ -100,6 +100,9 @@ class Vehicle(BaseModel):
     )
     mileage_km = models.PositiveIntegerField(_("mileage (km)"), default=0)
     mileage_recorded_on = models.DateField(_("mileage recorded on"), null=True, blank=True)
+    # Dates that reminders count down to (SPEC §5: insurance 30 days before, annual inspection).
+    insurance_expires_on = models.DateField(_("insurance expires on"), null=True, blank=True)
+    inspection_due_on = models.DateField(_("annual inspection due on"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"

@@ -40,6 +40,8 @@ VEHICLE_FIELDS = (
     "purchase_price",
     "mileage_km",
     "mileage_recorded_on",
+    "insurance_expires_on",
+    "inspection_due_on",
 )
 
 
@@ -328,6 +330,12 @@ def _clean_vehicle(data: dict[str, Any], errors: _Errors, *, partial: bool) -> d
         clean["mileage_recorded_on"] = errors.run(
             "mileage_recorded_on", _clean_date, data["mileage_recorded_on"], label=_("Mileage date")
         )
+    for key, label in (
+        ("insurance_expires_on", _("Insurance expiry")),
+        ("inspection_due_on", _("Annual inspection")),
+    ):
+        if key in data:
+            clean[key] = errors.run(key, _clean_date, data[key], label=label, allow_future=True)
     return clean
 
 
