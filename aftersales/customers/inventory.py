@@ -206,6 +206,31 @@ INVENTORY: tuple[PersonalField, ...] = (
         RECORD_RETENTION,
     ),
     PersonalField(
+        "messaging.InboundMessage",
+        "sender_encrypted",
+        _("Answer the customer's reply to one of our messages (stop, book, later) on the same number"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+        encrypted=True,
+    ),
+    PersonalField(
+        "messaging.InboundMessage",
+        "sender_hash",
+        _("Match a reply to the customer by mobile number"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "messaging.InboundMessage",
+        "text",
+        _("What the customer wrote back (an opt-out is proof of the withdrawal)"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
         "service.Appointment",
         "customer_words",
         _("Prepare the visit: what the customer says is wrong"),
@@ -440,6 +465,23 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "dedupe_key",
             "related_type",
             "related_id",
+        }
+    ),
+    "messaging.InboundMessage": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "store",
+            "gateway",
+            "gateway_message_id",
+            "channel",
+            "received_at",
+            "customer",
+            "in_reply_to",
+            "intent",
+            "handled_at",
+            "outcome",
         }
     ),
     "service.Appointment": frozenset(

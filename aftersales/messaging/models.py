@@ -123,3 +123,91 @@ class DeliveryAttempt(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.backend} {'ok' if self.ok else 'failed'} @ {self.at}"
+
+
+class ReplyIntent(models.TextChoices):
+    """What a customer's reply asks for (`messaging.inbound.intent_classify`)."""
+
+    STOP = "stop", _("Unsubscribe")
+    BOOK = "book", _("Book a visit")
+    LATER = "later", _("Remind me later")
+    OTHER = "other", _("Other text")
+
+
+class ReplyOutcome(models.TextChoices):
+    """What was done with a reply (written once, when it is handled)."""
+
+    NONE = "", _("—")
+    UNSUBSCRIBED = "unsubscribed", _("Consent withdrawn, confirmation sent")
+    LINK_SENT = "link_sent", _("Booking link sent")
+    SNOOZED = "snoozed", _("Reminder postponed")
+    NOTED = "noted", _("No reminder to postpone: the advisor was told")
+    FORWARDED = "forwarded", _("Passed to the advisor's inbox")
+    UNMATCHED_FORWARDED = "unmatched_forwarded", _("Unknown sender: passed to the store managers")
+    UNMATCHED = "unmatched", _("Unknown sender: stored only")
+
+
+class InboundMessage(BaseModel):
+    """One text or WeChat message a customer sent us through the gateway (two-way replies).
+
+    Written only by `messaging.inbound` (the reply is stored and classified) and `campaigns.replies` (it is
+    handled).  The gateway's own message id is unique per gateway, so a gateway's retry stores nothing twice.
+    The sender's number is kept like a customer's: encrypted, with a keyed hash to match it.
+    """
+
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inbound_messages",
+        help_text=_("The matched customer's store, else the store of the message it answers; empty when unknown."),
+    )
+    gateway = models.CharField(_("gateway"), max_length=32)
+    gateway_message_id = models.CharField(_("gateway's message id"), max_length=128)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    sender_encrypted = models.TextField(_("sender's mobile (encrypted)"))
+    sender_hash = models.CharField(_("sender's mobile search hash"), max_length=64, db_index=True)
+    text = models.TextField(_("text"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="inbound_messages",
+    )
+    in_reply_to = models.ForeignKey(
+        OutboxMessage,
+        verbose_name=_("in reply to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+    )
+    intent = models.CharField(_("intent"), max_length=8, choices=ReplyIntent.choices)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=ReplyOutcome.choices, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("customer reply")
+        verbose_name_plural = _("customer replies")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "gateway_message_id"], name="inbound_gateway_message_unique"),
+            models.CheckConstraint(condition=Q(intent__in=ReplyIntent.values), name="inbound_intent_known"),
+        ]
+        indexes = [models.Index(fields=["customer", "-received_at"], name="inbound_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.gateway_message_id} {self.intent} {self.outcome or 'pending'}"
+
+    @property
+    def sender(self) -> str:
+        """The sender's mobile in clear; never for display (mask it)."""
+        return crypto.decrypt(self.sender_encrypted)
