@@ -14,6 +14,7 @@ from aftersales.customers import menu as customers_menu
 from aftersales.feedback import menu as feedback_menu
 from aftersales.organisation import menu as organisation_menu
 from aftersales.organisation.permissions import user_can
+from aftersales.reminders import menu as reminders_menu
 from aftersales.service import menu as service_menu
 
 HOME = MenuEntry("home", _("Today"), "house")
@@ -25,6 +26,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         service_menu.ENTRIES,
         feedback_menu.ENTRIES,
         organisation_menu.ENTRIES,
+        reminders_menu.ENTRIES,  # after the management entries of the organisation
         (ADMIN,),
     )
 )

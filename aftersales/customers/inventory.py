@@ -371,6 +371,28 @@ INVENTORY: tuple[PersonalField, ...] = (
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
+    # Reminders app: which due item of a vehicle or customer was reminded when (the texts are in the outbox).
+    "reminders.Reminder": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "store",
+            "customer",
+            "vehicle",
+            "kind",
+            "due_key",
+            "due_on",
+            "remind_on",
+            "due_km",
+            "state",
+            "snoozed_until",
+            "send_count",
+            "sent_at",
+            "message",
+            "note",
+        }
+    ),
     "feedback.SurveyResponse": frozenset(
         {
             "id",

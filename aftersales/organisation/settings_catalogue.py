@@ -187,6 +187,26 @@ SETTINGS: list[Setting] = [
     Setting("win_back_return_days", "care", _("Win-back counts a return within"), 90, DAYS, 1, 365),
     Setting("maintenance_interval_km", "care", _("Maintenance interval (distance)"), 10000, KM, 1000, 100000),
     Setting("maintenance_interval_months", "care", _("Maintenance interval (time)"), 12, MONTHS, 1, 36),
+    # Reminders (reminders app): lead times, and the distance a car is assumed to cover when its readings
+    # cannot tell (≈ 15 000 km a year).
+    Setting("maintenance_reminder_days", "care", _("Maintenance reminder before it is due"), 7, DAYS, 0, 60),
+    Setting("inspection_reminder_days", "care", _("Annual inspection reminder before"), 30, DAYS, 0, 180),
+    Setting(
+        "deferred_work_reminder_days", "care", _("Deferred work reminder before its suggested date"), 3, DAYS, 0, 60
+    ),
+    Setting("birthday_reminder_days", "care", _("Birthday greeting before the birthday"), 0, DAYS, 0, 30),
+    Setting(
+        "reminder_overdue_days",
+        "care",
+        _("No reminder for an item overdue by more than"),
+        60,
+        DAYS,
+        0,
+        3650,
+        help=_("Older items are left to the recall of churn-risk customers."),
+    ),
+    Setting("reminder_horizon_days", "care", _("Reminders list upcoming items within"), 30, DAYS, 1, 365),
+    Setting("default_km_per_day", "care", _("Assumed distance per day (too few readings)"), 40, KM, 0, 1000),
     Setting("quiet_hours_start", "care", _("Quiet hours start (no marketing messages)"), 21, _("o'clock"), 0, 23),
     Setting("quiet_hours_end", "care", _("Quiet hours end"), 8, _("o'clock"), 0, 23),
     # §6 KPI targets

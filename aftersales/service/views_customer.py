@@ -65,12 +65,26 @@ def _day(raw: str | None) -> dt.date:
         return clock.today() + dt.timedelta(days=1)
 
 
+def _prefill(request: HttpRequest) -> dict[str, str]:
+    """What a reminder's one-tap link preselects: `?service=<service type>&plate=<plate>`.  A value that is not a
+    service type or not a plausible plate is ignored (the page opens as without it)."""
+    initial = {}
+    service = request.GET.get("service", "")
+    if service in ServiceType.values:
+        initial["service_type"] = service
+    plate = request.GET.get("plate", "").strip()
+    if plate and len(plate) <= 12 and plate.isprintable():
+        initial["plate"] = plate
+    return initial
+
+
 @login_not_required
 @customer_page
 def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
     """Online booking from the customer's phone: service, day and slot, who and which car."""
     store = get_object_or_404(Store, code=store_code, is_active=True)
-    form = CustomerBookingForm(request.POST or None, store=store, initial={"day": _day(request.GET.get("day"))})
+    initial = {"day": _day(request.GET.get("day")), **_prefill(request)}
+    form = CustomerBookingForm(request.POST or None, store=store, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             appointment = services.appointment_book_for_visitor(

@@ -65,6 +65,8 @@ STORES = ("/organisation/stores/", "shop", "Stores")
 SETTINGS = ("/organisation/settings/", "sliders", "Settings")
 AUDIT = ("/organisation/audit/", "journal", "Audit trail")
 ADMIN = ("/admin/", "gear", "Administration")
+REMINDERS = ("/reminders/", "bell", "Reminders")
+INTERVALS = ("/reminders/intervals/", "speedometer2", "Service intervals")
 
 EXPECTED = {
     "advisor": {
@@ -81,6 +83,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            REMINDERS,
         ],
         "manage": [],
     },
@@ -106,6 +109,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            REMINDERS,
         ],
         "manage": [],
     },
@@ -134,12 +138,25 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            REMINDERS,
         ],
-        "manage": [STORES, SETTINGS, AUDIT],
+        "manage": [STORES, SETTINGS, AUDIT, INTERVALS],
     },
     "group": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, FEEDBACK, RECOVERY, COMPLAINTS, SUGGESTIONS, SURVEYS, CAPA, ISSUES],
-        "manage": [STORES, SETTINGS, AUDIT],
+        "top": [
+            TODAY,
+            CUSTOMERS,
+            WORKSHOP,
+            FEEDBACK,
+            RECOVERY,
+            COMPLAINTS,
+            SUGGESTIONS,
+            SURVEYS,
+            CAPA,
+            ISSUES,
+            REMINDERS,
+        ],
+        "manage": [STORES, SETTINGS, AUDIT, INTERVALS],
     },
     "admin": {
         "top": [
@@ -158,8 +175,9 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            REMINDERS,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, ADMIN],
+        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, ADMIN],
     },
 }
 

@@ -1,0 +1,3 @@
+from aftersales.reminders.views import urlpatterns as urlpatterns
+
+app_name = "reminders"
