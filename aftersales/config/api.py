@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from aftersales.campaigns.inbound_api import router as inbound_router
 from aftersales.core.api import ObjectParser, install_error_handlers
 from aftersales.customers.api import router as customers_router
 from aftersales.feedback.api import router as feedback_router
@@ -24,3 +25,4 @@ api.add_router("", organisation_router)
 api.add_router("", customers_router)
 api.add_router("", service_router)
 api.add_router("", feedback_router)
+api.add_router("", inbound_router)  # signed by the SMS/WeChat gateway, not a bearer token
