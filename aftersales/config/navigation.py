@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.menu import MANAGE, MenuEntry
+from aftersales.crm import menu as crm_menu
 from aftersales.customers import menu as customers_menu
 from aftersales.feedback import menu as feedback_menu
 from aftersales.organisation import menu as organisation_menu
@@ -23,6 +24,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
     chain(
         (HOME,),
         customers_menu.ENTRIES,
+        crm_menu.ENTRIES,
         service_menu.ENTRIES,
         feedback_menu.ENTRIES,
         organisation_menu.ENTRIES,

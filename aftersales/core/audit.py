@@ -94,6 +94,7 @@ ACTION_LABELS: dict[str, Any] = {
     "suggestion.log": _("Suggestion logged"),
     "suggestion.transition": _("Suggestion status changed"),
     "survey.record": _("Survey recorded"),
+    "tiers.recompute": _("Customer tiers recomputed"),
     "vehicle.create": _("Vehicle added"),
     "vehicle.update": _("Vehicle changed"),
 }
@@ -104,6 +105,8 @@ EXTRA_FIELD_LABELS: dict[str, Any] = {
     "attachment": _("file"),
     "attempt": _("attempt"),
     "batch": _("batch"),
+    "changed": _("tiers changed"),
+    "customers": _("customers"),
     "day": _("day"),
     "clock": _("clock"),
     "due": _("due"),

@@ -49,6 +49,16 @@ class VehicleOut(Schema):
         return mask_plate(obj.plate)
 
 
+class TierOut(Schema):
+    """The customer's RFM tier as the crm app last computed it (SPEC §5); code null: no closed visit yet."""
+
+    code: str | None = Field(..., description="A, B, C or D; null without a closed visit")
+    rule: str = Field(..., description="the rule that put the customer in the tier, e.g. R ≤ 90 ∧ F ≥ 4 ∧ M ≥ 15000.00")
+    r_days: int | None = Field(..., description="days since the last closed visit")
+    f: int = Field(..., description="closed visits in the window")
+    m: str = Field(..., description="amount paid in the window (CNY), a decimal string")
+
+
 class CustomerOut(Schema):
     id: int
     store: str
@@ -58,6 +68,7 @@ class CustomerOut(Schema):
     is_priority: bool
     created_at: dt.datetime
     vehicles: list[VehicleOut]
+    tier: TierOut
 
     @staticmethod
     def resolve_store(obj: Customer) -> str:
@@ -70,6 +81,16 @@ class CustomerOut(Schema):
     @staticmethod
     def resolve_vehicles(obj: Customer) -> list[Vehicle]:
         return list(obj.vehicles.all())
+
+    @staticmethod
+    def resolve_tier(obj: Customer) -> dict[str, Any]:
+        return {
+            "code": obj.tier or None,
+            "rule": obj.tier_rule,
+            "r_days": obj.tier_recency_days,
+            "f": obj.tier_frequency,
+            "m": f"{obj.tier_monetary:.2f}",
+        }
 
 
 class CustomerIn(Schema):

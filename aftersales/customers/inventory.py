@@ -367,10 +367,22 @@ INVENTORY: tuple[PersonalField, ...] = (
         GENERAL,
         RECORD_RETENTION,
     ),
+    *(
+        PersonalField(
+            "crm.TierChange",
+            field,
+            _("History of the customer's RFM tier: when and why it changed (SPEC §5)"),
+            CONTRACT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("from_tier", "to_tier", "rule", "r_days", "f", "m", "as_of", "priority_granted")
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
+    "crm.TierChange": frozenset({"id", "created_at", "updated_at", "customer"}),
     # Reminders app: which due item of a vehicle or customer was reminded when (the texts are in the outbox).
     "reminders.Reminder": frozenset(
         {

@@ -26,6 +26,7 @@ class Capability(StrEnum):
     FOLLOW_UP = "follow_up"  # call the follow-up queue, record attempts and surveys
     HANDLE_COMPLAINTS = "handle_complaints"  # log and handle complaints and suggestions, service recovery
     MANAGE_CAPA = "manage_capa"  # open and run CAPAs
+    MANAGE_TIERS = "manage_tiers"  # the customer tiers page (counts, customers of a tier, RFM scores), recomputing
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
 
@@ -53,6 +54,7 @@ _MANAGER = (
         _C.QUALITY_CHECK,
         _C.FOLLOW_UP,
         _C.MANAGE_CAPA,
+        _C.MANAGE_TIERS,
     }
 )
 
@@ -88,6 +90,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.VIEW_SERVICE,
             _C.VIEW_FEEDBACK,
             _C.MANAGE_CAPA,
+            _C.MANAGE_TIERS,
+        _C.MANAGE_TIERS,
         }
     ),
     Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS}),

@@ -31,7 +31,15 @@ EXPECTED: dict[str, frozenset[Capability]] = {
     Role.MANAGER: frozenset(
         ADVISOR
         | TECHNICIAN
-        | {C.EDIT_STORE_SETTINGS, C.VIEW_AUDIT, C.DISPATCH, C.QUALITY_CHECK, C.FOLLOW_UP, C.MANAGE_CAPA}
+        | {
+            C.EDIT_STORE_SETTINGS,
+            C.VIEW_AUDIT,
+            C.DISPATCH,
+            C.QUALITY_CHECK,
+            C.FOLLOW_UP,
+            C.MANAGE_CAPA,
+            C.MANAGE_TIERS,
+        }
     ),
     Role.GROUP_MANAGER: frozenset(
         {
@@ -42,6 +50,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_SERVICE,
             C.VIEW_FEEDBACK,
             C.MANAGE_CAPA,
+            C.MANAGE_TIERS,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.

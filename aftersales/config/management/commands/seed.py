@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
+from aftersales.crm.services import tiers_compute
 from aftersales.customers.demo import seed_customers
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
 from aftersales.feedback import demo as feedback_demo
@@ -148,6 +149,7 @@ class Command(BaseCommand):
                 feedback = feedback_demo.seed_feedback(
                     rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
                 )
+        tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         _analyse()
         elapsed = time.monotonic() - started
         self.stdout.write(

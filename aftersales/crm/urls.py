@@ -1,0 +1,4 @@
+from aftersales.crm import views
+
+app_name = "crm"
+urlpatterns = [*views.urlpatterns]
