@@ -218,6 +218,23 @@ def make_audit(w: World, n: int) -> None:
         )
 
 
+def make_reminders(w: World, n: int) -> None:
+    from aftersales.reminders.models import Reminder
+
+    for _ in range(n):
+        Reminder.objects.create(
+            store=w.store,
+            customer=w.customer,
+            vehicle=w.vehicle,
+            kind="insurance",
+            due_key=f"t{next(_numbers)}",
+            due_on=clock.today() + dt.timedelta(days=30),
+            remind_on=clock.today(),
+            state="sent",
+            sent_at=clock.now(),
+        )
+
+
 def make_stores(w: World, n: int) -> None:
     for _ in range(n):
         make_store(w.cast.group, f"T{next(_numbers):04d}")
@@ -247,6 +264,7 @@ CASES = [
     Case("customers", "customers:customer-list", make_customers),
     Case("audit trail", "organisation:audit", make_audit),
     Case("stores", "organisation:store-list", make_stores, user="grace"),
+    Case("reminders", "reminders:list", make_reminders),
 ]
 
 

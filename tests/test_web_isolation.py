@@ -15,9 +15,23 @@ from aftersales.customers.models import ConsentEvent, Customer, Vehicle
 from aftersales.organisation.models import Bay, OpeningHours
 from aftersales.service import services
 from aftersales.service.models import Appointment, Attachment, DeferredWork, EstimateLine, PickupEvent, RepairOrder
-from tests import isolation_capa, isolation_complaints, isolation_followups, isolation_notifications
+from tests import (
+    isolation_campaigns,
+    isolation_capa,
+    isolation_complaints,
+    isolation_followups,
+    isolation_notifications,
+    isolation_reminders,
+)
 
-FEEDBACK_PARTS = (isolation_followups, isolation_complaints, isolation_capa, isolation_notifications)
+FEEDBACK_PARTS = (
+    isolation_followups,
+    isolation_complaints,
+    isolation_capa,
+    isolation_notifications,
+    isolation_reminders,
+    isolation_campaigns,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,23 +7,25 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "reminder_first_maintenance": {
         "zh-hans": (
             "首保提醒｜{plate}",
-            "{name}您好！您的爱车{plate}预计在{due}前（约{km}公里）需要首次保养，"
+            "{name}您好！您的爱车{plate}首次保养到期：{due}或约{km}公里（以先到者为准），"
             "一键预约{store}：{link} ，或致电{phone}。",
         ),
         "en": (
             "First maintenance due – {plate}",
-            "Dear {name}, your vehicle {plate} is due for its first maintenance by {due} (about {km} km). "
+            "Dear {name}, the first maintenance of your vehicle {plate} falls due on {due} or at about {km} km, "
+            "whichever comes first. "
             "Book at {store} in one tap: {link}, or call {phone}.",
         ),
     },
     "reminder_maintenance": {
         "zh-hans": (
             "保养提醒｜{plate}",
-            "{name}您好！您的爱车{plate}预计在{due}前（约{km}公里）需要保养，一键预约{store}：{link} ，或致电{phone}。",
+            "{name}您好！您的爱车{plate}保养到期：{due}或约{km}公里（以先到者为准），一键预约{store}：{link} ，或致电{phone}。",
         ),
         "en": (
             "Maintenance due – {plate}",
-            "Dear {name}, your vehicle {plate} is due for maintenance by {due} (about {km} km). "
+            "Dear {name}, the maintenance of your vehicle {plate} falls due on {due} or at about {km} km, "
+            "whichever comes first. "
             "Book at {store} in one tap: {link}, or call {phone}.",
         ),
     },
@@ -52,11 +54,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "reminder_deferred_work": {
         "zh-hans": (
             "维修建议提醒｜{plate}",
-            "{name}您好！上次到店时建议的项目“{work}”建议在{due}前完成，一键预约{store}：{link} ，或致电{phone}。",
+            "{name}您好！上次到店时为您的爱车{plate}建议的项目“{work}”，建议完成日期：{due}。一键预约{store}：{link} ，或致电{phone}。",
         ),
         "en": (
             "Recommended work – {plate}",
-            "Dear {name}, the work we recommended at your last visit, “{work}”, is best done by {due}. "
+            "Dear {name}, the work we recommended for {plate} at your last visit, “{work}”, is suggested for {due}. "
             "Book at {store} in one tap: {link}, or call {phone}.",
         ),
     },

@@ -22,6 +22,7 @@ from aftersales.feedback import demo as feedback_demo
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
+from aftersales.reminders.demo import seed_reminders
 from aftersales.service.demo import flush_service, progress_total, seed_service
 
 
@@ -149,6 +150,7 @@ class Command(BaseCommand):
                 feedback = feedback_demo.seed_feedback(
                     rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
                 )
+            seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         _analyse()
         elapsed = time.monotonic() - started
