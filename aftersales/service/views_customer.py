@@ -69,7 +69,7 @@ def _day(raw: str | None) -> dt.date:
 @customer_page
 def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
     """Online booking from the customer's phone: service, day and slot, who and which car."""
-    store = get_object_or_404(Store, code=store_code, is_active=True)
+    store = get_object_or_404(Store.objects.select_related("group"), code=store_code, is_active=True)
     form = CustomerBookingForm(request.POST or None, store=store, initial={"day": _day(request.GET.get("day"))})
     if request.method == "POST" and form.is_valid():
         try:
