@@ -226,9 +226,7 @@ def seed_customers(
                     )
             Vehicle.objects.bulk_create(vehicles)
             CustomerStoreLink.objects.bulk_create(
-                CustomerStoreLink(
-                    customer=c, store=store, reason=LinkReason.REGISTERED, created_at=c.created_at
-                )
+                CustomerStoreLink(customer=c, store=store, reason=LinkReason.REGISTERED, created_at=c.created_at)
                 for c in customers
             )
             Consent.objects.bulk_create(consents)
