@@ -56,6 +56,7 @@ OBJECTS = {
     "customers:consent-update": lambda o: [o["customer"].pk],
     "customers:vehicle-create": lambda o: [o["customer"].pk],
     "customers:vehicle-edit": lambda o: [o["vehicle"].pk],
+    "customers:customer-serve-here": lambda o: [o["customer"].pk],  # without the exact mobile/plate/VIN: 404
     # Staff pages of the service process
     "service:appointment-reschedule": lambda o: [o["appointment"].pk],
     "service:appointment-cancel": lambda o: [o["appointment"].pk],

@@ -84,7 +84,13 @@ class ScopedQuerySet(models.QuerySet[_M]):
         return lookup
 
     def for_stores(self, store_ids: Iterable[int]) -> Self:
-        return self.filter(**{f"{self._store_lookup()}__in": list(store_ids)})
+        condition = {f"{self._store_lookup()}__in": list(store_ids)}
+        if getattr(self.model, "store_lookup_many", False):
+            # The lookup crosses a to-many relation (a group customer linked to several stores): a subquery keeps
+            # each row once and leaves the outer query free to be ordered, counted and paginated.
+            matching = self.model._base_manager.filter(**condition).values("pk")
+            return self.filter(pk__in=matching)
+        return self.filter(**condition)
 
     def for_user(self, user: Any, capability: str | None = None, *, store_ids: Iterable[int] | None = None) -> Self:
         """Only rows of stores where the user holds `capability` (of every store they belong to when it is None);

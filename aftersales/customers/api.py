@@ -61,7 +61,8 @@ class TierOut(Schema):
 
 class CustomerOut(Schema):
     id: int
-    store: str
+    store: str = Field(..., description="The store where the customer's file was opened")
+    stores: list[str] = Field(..., description="Codes of the group's stores that deal with the customer")
     name: str
     gender: str
     phone_masked: str
@@ -73,6 +74,10 @@ class CustomerOut(Schema):
     @staticmethod
     def resolve_store(obj: Customer) -> str:
         return obj.store.code
+
+    @staticmethod
+    def resolve_stores(obj: Customer) -> list[str]:
+        return sorted(link.store.code for link in obj.store_links.all())
 
     @staticmethod
     def resolve_phone_masked(obj: Customer) -> str:
@@ -102,6 +107,8 @@ class CustomerIn(Schema):
     id_number: OneLine | None = None
     address: OneLine | None = None
     is_priority: bool = False
+    referred_by_phone: OneLine | None = Field(None, description="Mobile number of the customer who referred them")
+    referred_by_staff: OneLine | None = Field(None, description="Username of the staff member who referred them")
     consents: dict[str, bool] = Field(
         default_factory=dict,
         description="Only purposes the customer answered: marketing, surveys, "
@@ -130,6 +137,8 @@ class VehicleIn(Schema):
     purchase_date: OneLine | None = None
     purchase_price: OneLine | float | int | None = None
     mileage_km: int | None = None
+    insurance_expires_on: OneLine | None = None
+    inspection_due_on: OneLine | None = None
 
 
 class VehiclePatch(Schema):
@@ -141,11 +150,19 @@ class VehiclePatch(Schema):
     purchase_date: OneLine | None = None
     purchase_price: OneLine | float | int | None = None
     mileage_km: int | None = None
+    insurance_expires_on: OneLine | None = None
+    inspection_due_on: OneLine | None = None
 
 
 class ListFilter(Schema):
     q: str = Field("", description="Name, full mobile, its last four digits, plate or VIN")
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
+
+
+def _require_on(request: HttpRequest, capability: Capability, customer: Customer) -> None:
+    """The capability in a store that deals with the customer (a group customer may deal with several)."""
+    store_id = selectors.acting_store_id(request.auth, capability, customer)
+    require(request.auth, capability, store_id=store_id if store_id is not None else customer.store_id)
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers of the caller's stores")
@@ -178,7 +195,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
 
 def _customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
     customer = selectors.customer_get_for_user(user=request.auth, pk=customer_id)
-    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=customer.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, customer)
     services.customer_update(customer=customer, by=request.auth, **payload.dict(exclude_unset=True))
     return selectors.customer_get_for_user(user=request.auth, pk=customer.pk)
 
@@ -212,7 +229,7 @@ def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
         customer = selectors.customer_get_for_user(user=request.auth, pk=payload.customer)
     except Exception as exc:  # another store's customer looks exactly like a missing one
         raise ValidationError({"customer": [_("No customer with this id that you may see.")]}) from exc
-    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=customer.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, customer)
     vehicle = services.vehicle_create(
         customer=customer, by=request.auth, **payload.dict(exclude={"customer"}, exclude_none=True)
     )
@@ -221,7 +238,7 @@ def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
 
 def _vehicle_update(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
     vehicle = selectors.vehicle_get_for_user(user=request.auth, pk=vehicle_id)
-    require(request.auth, Capability.EDIT_CUSTOMERS, store_id=vehicle.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, vehicle.customer)
     services.vehicle_update(vehicle=vehicle, by=request.auth, **payload.dict(exclude_unset=True))
     return selectors.vehicle_get_for_user(user=request.auth, pk=vehicle.pk)
 

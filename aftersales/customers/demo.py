@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aftersales.customers import crypto
 from aftersales.customers.choices import NEV_POWERTRAINS, ConsentChannel, ConsentPurpose, Gender, Powertrain
-from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.customers.models import Consent, ConsentEvent, Customer, CustomerStoreLink, LinkReason, Vehicle
 from aftersales.customers.services import PRIVACY_NOTICE_VERSION
 from aftersales.customers.validators import id_number_check_char, vin_check_digit
 from aftersales.organisation.demo import STORE_TEMPLATES, chinese_name
@@ -189,12 +189,13 @@ def seed_customers(
     """Customers, vehicles and consents for every store; bulk inserts, returns the customer count."""
     templates = {t.code: t for t in STORE_TEMPLATES}
     total = 0
+    # Mobile numbers, VINs and plates are unique in the dealer group (one file per person and per car).
+    used_phones: set[str] = set()
+    used_vins: set[str] = set()
+    used_plates: set[str] = set()
     for store in stores:
         template = templates.get(store.code) or STORE_TEMPLATES[stores.index(store) % len(STORE_TEMPLATES)]
         lines = MODEL_RANGES[template.brand_key]
-        used_phones: set[str] = set()
-        used_vins: set[str] = set()
-        used_plates: set[str] = set()
         moments = registration_dates(rng, count=per_store, today=today, months=months)
         for chunk in _chunks(moments, batch_size):
             customers, profiles = [], []
@@ -224,6 +225,10 @@ def seed_customers(
                         )
                     )
             Vehicle.objects.bulk_create(vehicles)
+            CustomerStoreLink.objects.bulk_create(
+                CustomerStoreLink(customer=c, store=store, reason=LinkReason.REGISTERED, created_at=c.created_at)
+                for c in customers
+            )
             Consent.objects.bulk_create(consents)
             ConsentEvent.objects.bulk_create(events)
             total += len(customers)
@@ -252,6 +257,7 @@ def _customer(
             f"{rng.randint(1, 30)}栋{rng.randint(1, 28)}{rng.randint(1, 4):02d}室"
         )
     customer = Customer(
+        group_id=store.group_id,
         store=store,
         name=chinese_name(rng),
         gender=Gender.MALE if male else Gender.FEMALE,
@@ -291,6 +297,7 @@ def _vehicle(
     prefix = template.plate_prefix if rng.random() < 0.9 else rng.choice(("沪A", "浙A", "苏E", "苏A", "皖A"))  # type: ignore[attr-defined]
     price = Decimal(rng.randrange(line.price_low, line.price_high, 100)).quantize(Decimal("0.01"))
     return Vehicle(
+        group_id=store.group_id,
         store=store,
         customer=customer,
         vin=vin(rng, line.wmi, model_year, used_vins),

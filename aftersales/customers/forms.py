@@ -25,6 +25,13 @@ class CustomerForm(StyledForm):
     )
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     is_priority = forms.BooleanField(label=_("Priority lane (tier A)"), required=False)
+    referred_by_phone = forms.CharField(
+        label=_("Referred by (customer's mobile)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    referred_by_staff = forms.CharField(label=_("Referred by (staff username)"), max_length=150, required=False)
 
     def __init__(
         self,
@@ -34,6 +41,8 @@ class CustomerForm(StyledForm):
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if personal_optional:  # editing: who referred the customer is recorded at registration only
+            del self.fields["referred_by_phone"], self.fields["referred_by_staff"]
         if store_choices and len(store_choices) > 1:
             self.fields["store"].choices = store_choices
             self.fields["store"].required = True
@@ -88,6 +97,12 @@ class VehicleForm(StyledForm):
     )
     mileage_km = forms.CharField(
         label=_("Mileage (km)"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
+    insurance_expires_on = forms.CharField(
+        label=_("Insurance expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    inspection_due_on = forms.CharField(
+        label=_("Annual inspection due on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
 

@@ -467,9 +467,14 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "escalated_at",
         }
     ),
-    "customers.Customer": frozenset({"id", "created_at", "updated_at", "store", "is_priority", "referred_by_staff"}),
+    "customers.Customer": frozenset(
+        {"id", "created_at", "updated_at", "group", "store", "is_priority", "referred_by_staff"}
+    ),
+    "customers.CustomerStoreLink": frozenset(
+        {"id", "created_at", "updated_at", "customer", "store", "reason", "linked_by"}
+    ),
     "customers.Vehicle": frozenset(
-        {"id", "created_at", "updated_at", "store", "customer", "brand", "model_name", "powertrain"}
+        {"id", "created_at", "updated_at", "group", "store", "customer", "brand", "model_name", "powertrain"}
     ),
     "customers.Consent": frozenset(
         {"id", "created_at", "updated_at", "customer", "purpose", "notice_version", "channel", "decided_at"}

@@ -11,13 +11,22 @@ from aftersales.core.models import BaseModel
 from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers import crypto
 from aftersales.customers.choices import NEV_POWERTRAINS, ConsentChannel, ConsentPurpose, Gender, Powertrain, Tier
-from aftersales.organisation.models import Store
+from aftersales.organisation.models import DealerGroup, Store
 
 
 class Customer(BaseModel):
-    """A vehicle owner (车主) of a store.  Personal fields are ciphertext; search goes through keyed hashes."""
+    """A vehicle owner (车主): one file per person in the dealer group (the group is the PIPL handler).
 
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="customers")
+    The stores the customer deals with are `store_links`; a store's staff see the customers linked to their store
+    and find any customer of the group by mobile, plate or VIN to serve them.  `store` is where the file was
+    opened.  Personal fields are ciphertext; search goes through keyed hashes."""
+
+    group = models.ForeignKey(
+        DealerGroup, verbose_name=_("dealer group"), on_delete=models.PROTECT, related_name="customers"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("registered at"), on_delete=models.PROTECT, related_name="customers"
+    )
     name = models.CharField(_("name"), max_length=60)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
@@ -60,13 +69,18 @@ class Customer(BaseModel):
     )
 
     objects = ScopedQuerySet.as_manager()
-    store_lookup = "store_id"
+    store_lookup = "store_links__store_id"
+    store_lookup_many = True  # a customer may be linked to several stores: scope with a subquery, no duplicates
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["store", "name"])]
+        constraints = [
+            # The mobile number names the person in the group (the migration merged earlier duplicates).
+            models.UniqueConstraint(fields=["group", "phone_hash"], name="customer_phone_unique_per_group"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -84,10 +98,46 @@ class Customer(BaseModel):
         return crypto.decrypt(self.address_encrypted)
 
 
-class Vehicle(BaseModel):
-    """A customer's vehicle: one file per vehicle (一车一档)."""
+class LinkReason(models.TextChoices):
+    REGISTERED = "registered", _("Registered at the store")
+    VISIT = "visit", _("Booked or visited the store")
+    SERVE = "serve", _("Found in the group and served by the store")
+    MERGED = "merged", _("Record merged from the store")
 
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="vehicles")
+
+class CustomerStoreLink(BaseModel):
+    """A store's relationship with a group customer: the store's lists, scoping and campaigns go through it."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="store_links"
+    )
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="customer_links")
+    reason = models.CharField(_("why"), max_length=16, choices=LinkReason.choices)
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("linked by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("customer's store")
+        verbose_name_plural = _("customers' stores")
+        constraints = [models.UniqueConstraint(fields=["customer", "store"], name="customer_store_link_unique")]
+        indexes = [models.Index(fields=["store", "customer"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}@{self.store_id}"
+
+
+class Vehicle(BaseModel):
+    """A customer's vehicle: one file per vehicle in the dealer group (一车一档), VIN unique in the group;
+    every store's visits hang off this one record.  `store` is where the file was opened."""
+
+    group = models.ForeignKey(
+        DealerGroup, verbose_name=_("dealer group"), on_delete=models.PROTECT, related_name="vehicles"
+    )
+    store = models.ForeignKey(Store, verbose_name=_("registered at"), on_delete=models.PROTECT, related_name="vehicles")
     customer = models.ForeignKey(Customer, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="vehicles")
     vin = models.CharField(_("VIN"), max_length=17)
     plate = models.CharField(_("plate"), max_length=8, blank=True)
@@ -105,16 +155,17 @@ class Vehicle(BaseModel):
     inspection_due_on = models.DateField(_("annual inspection due on"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    store_lookup = "store_id"
+    store_lookup = "customer__store_links__store_id"
+    store_lookup_many = True
 
     class Meta:
         verbose_name = _("vehicle")
         verbose_name_plural = _("vehicles")
         ordering = ["customer", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["store", "vin"], name="vehicle_vin_unique_per_store"),
+            models.UniqueConstraint(fields=["group", "vin"], name="vehicle_vin_unique_per_group"),
             models.UniqueConstraint(
-                fields=["store", "plate"], condition=~Q(plate=""), name="vehicle_plate_unique_per_store"
+                fields=["group", "plate"], condition=~Q(plate=""), name="vehicle_plate_unique_per_group"
             ),
             models.CheckConstraint(
                 condition=Q(purchase_price__isnull=True) | Q(purchase_price__gte=0),
@@ -144,7 +195,8 @@ class Consent(BaseModel):
     decided_at = models.DateTimeField(_("decided at"))
 
     objects = ScopedQuerySet.as_manager()
-    store_lookup = "customer__store_id"
+    store_lookup = "customer__store_links__store_id"
+    store_lookup_many = True
 
     class Meta:
         verbose_name = _("consent")
@@ -173,7 +225,8 @@ class ConsentEvent(models.Model):
     )
 
     objects = ScopedQuerySet.as_manager()
-    store_lookup = "customer__store_id"
+    store_lookup = "customer__store_links__store_id"
+    store_lookup_many = True
 
     class Meta:
         verbose_name = _("consent event")

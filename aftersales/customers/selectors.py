@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 
 from aftersales.core.models import AuditEntry
+from aftersales.core.scoping import store_ids_where
 from aftersales.customers import crypto
-from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.customers.models import Consent, ConsentEvent, Customer, CustomerStoreLink, Vehicle
 from aftersales.customers.validators import (
     format_plate,
     mask_address,
@@ -20,6 +23,7 @@ from aftersales.customers.validators import (
     mask_plate,
     normalize_mobile,
 )
+from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
 
 _FOUR_DIGITS = re.compile(r"^\d{4}$")
@@ -53,13 +57,112 @@ def customer_list(*, user: Any, store_ids: frozenset[int], query: str = "") -> Q
         customers = customers.filter(pk__in=matching)
     return (
         customers.select_related("store")
-        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.select_related("store").order_by("id")))
+        .prefetch_related(
+            Prefetch("vehicles", queryset=Vehicle.objects.select_related("store").order_by("id")),
+            Prefetch("store_links", queryset=CustomerStoreLink.objects.select_related("store")),
+        )
         .order_by("-created_at", "-id")
     )
 
 
+def group_matches(*, user: Any, query: str, exclude_store_ids: frozenset[int]) -> list[Customer]:
+    """Customers of the user's dealer groups found by an exact identifier — the full mobile number, plate or VIN —
+    who have no link yet with the stores the user is looking at: staff can serve them at their store.
+    A name or a fragment never reaches across stores (PIPL: the least personal data needed)."""
+    condition = _exact_identifier(query)
+    if condition is None:
+        return []
+    group_ids = Store.objects.filter(pk__in=store_ids_where(user, Capability.VIEW_CUSTOMERS)).values("group_id")
+    linked_here = CustomerStoreLink.objects.filter(store_id__in=exclude_store_ids).values("customer_id")
+    return list(
+        Customer.objects.filter(condition, group_id__in=group_ids)
+        .exclude(pk__in=linked_here)
+        .select_related("store")
+        .prefetch_related("vehicles")
+        .distinct()
+        .order_by("-id")[:5]
+    )
+
+
+def _exact_identifier(query: str) -> Q | None:
+    """The full mobile number, plate or VIN in `query` as a condition on customers; None for anything else."""
+    compact = re.sub(r"[\s\-·\x00]", "", query).upper()
+    if not compact:
+        return None
+    condition = Q(vehicles__vin=compact) | Q(vehicles__plate=compact)
+    try:
+        condition |= Q(phone_hash=crypto.search_hash("phone", normalize_mobile(compact)))
+    except ValidationError:
+        pass
+    return condition
+
+
+def linked_store_ids(customer: Customer) -> frozenset[int]:
+    """The stores that deal with this customer; cached on the object for the request."""
+    cached = getattr(customer, "_linked_store_ids", None)
+    if cached is None and "store_links" in getattr(customer, "_prefetched_objects_cache", {}):
+        cached = frozenset(link.store_id for link in customer.store_links.all())
+    if cached is None:
+        cached = frozenset(CustomerStoreLink.objects.filter(customer=customer).values_list("store_id", flat=True))
+        customer._linked_store_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def acting_store_id(user: Any, capability: str, customer: Customer) -> int | None:
+    """A store linked to the customer where `user` holds `capability` (the registering store first), or None."""
+    stores = store_ids_where(user, capability) & linked_store_ids(customer)
+    if not stores:
+        return None
+    return customer.store_id if customer.store_id in stores else min(stores)
+
+
+def serving_store_id(customer: Customer, allowed: Callable[[int], bool]) -> int:
+    """The store that acts for a group customer: the first linked store (the registering one first) where
+    `allowed(store_id)` holds; the registering store when none does, so the caller's own check refuses."""
+    linked = linked_store_ids(customer)
+    for store_id in sorted(linked, key=lambda pk: (pk != customer.store_id, pk)):
+        if allowed(store_id):
+            return store_id
+    return customer.store_id
+
+
+def acting_store(user: Any, capability: str, customer: Customer) -> Store | None:
+    store_id = acting_store_id(user, capability, customer)
+    return None if store_id is None else Store.objects.get(pk=store_id)
+
+
+def is_linked(customer: Customer, store_id: int) -> bool:
+    """Does the store deal with this customer (registered, booked, visited or served)?"""
+    return store_id in linked_store_ids(customer)
+
+
+def may_on_customer(user: Any, capability: str, customer: Customer) -> bool:
+    return acting_store_id(user, capability, customer) is not None
+
+
+def customer_stores(customer: Customer) -> list[CustomerStoreLink]:
+    """The stores that deal with the customer, oldest relationship first."""
+    return list(customer.store_links.select_related("store").order_by("created_at", "id"))
+
+
+def group_customer_for_serving(*, group_ids: set[int], pk: Any, query: str) -> Customer:
+    """A customer of the store's group whom `query` names exactly (full mobile, plate or VIN), to be linked to
+    the store; 404 otherwise, so an id alone never opens another store's file."""
+    condition = _exact_identifier(query)
+    try:
+        if condition is None:
+            raise Customer.DoesNotExist
+        return Customer.objects.filter(condition, pk=int(pk), group_id__in=group_ids).distinct().get()
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No customer of this group matches.") from exc
+
+
 def customer_get_for_user(*, user: Any, pk: Any) -> Customer:
-    return Customer.objects.select_related("store", "store__group").get_for_user_or_404(user, pk=pk)
+    return (
+        Customer.objects.select_related("store", "store__group", "group", "referred_by_customer", "referred_by_staff")
+        .prefetch_related(Prefetch("store_links", queryset=CustomerStoreLink.objects.select_related("store")))
+        .get_for_user_or_404(user, pk=pk)
+    )
 
 
 def vehicle_list(*, user: Any, store_ids: frozenset[int], query: str = "") -> QuerySet[Vehicle]:
@@ -95,7 +198,7 @@ def personal_view(customer: Customer, *, user: Any) -> PersonalView:
 
 
 def can_reveal(user: Any, customer: Customer) -> bool:
-    return user_can(user, Capability.REVEAL_PERSONAL, customer.store_id)
+    return may_on_customer(user, Capability.REVEAL_PERSONAL, customer)
 
 
 def plate_for(user: Any, plate: str, store_id: int) -> str:

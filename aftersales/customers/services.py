@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from aftersales.core.audit import audit_record
 from aftersales.core.text import refuse_control_characters, text_problem
 from aftersales.customers import crypto
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose, Gender, Powertrain
-from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
+from aftersales.customers.models import Consent, ConsentEvent, Customer, CustomerStoreLink, LinkReason, Vehicle
 from aftersales.customers.validators import (
     normalize_id_number,
     normalize_mobile,
@@ -25,8 +26,9 @@ from aftersales.customers.validators import (
 )
 from aftersales.organisation.models import Store
 
-# The version of the privacy notice customers see when they give or withdraw consent.
-PRIVACY_NOTICE_VERSION = "2026-01"
+# The version of the privacy notice customers see when they give or withdraw consent.  2026-12: the dealer group
+# (not the store) is named as the handler, since the group keeps one file per customer for all its stores.
+PRIVACY_NOTICE_VERSION = "2026-12"
 
 PERSONAL_FIELDS = ("phone", "id_number", "address")
 CUSTOMER_FIELDS = ("name", "gender", "birthday", "phone", "id_number", "address", "is_priority")
@@ -144,14 +146,49 @@ def _apply_personal(customer: Customer, clean: dict[str, Any]) -> None:
         customer.address_encrypted = crypto.encrypt(clean["address"])
 
 
-def _check_duplicates(*, store: Store, clean: dict[str, Any], errors: _Errors, exclude: int | None = None) -> None:
-    others = Customer.objects.filter(store=store)
+def _check_duplicates(*, group_id: int, clean: dict[str, Any], errors: _Errors, exclude: int | None = None) -> None:
+    """One file per person in the dealer group: the mobile number and the ID number name one customer."""
+    others = Customer.objects.filter(group_id=group_id)
     if exclude is not None:
         others = others.exclude(pk=exclude)
     if clean.get("phone") and others.filter(phone_hash=crypto.search_hash("phone", clean["phone"])).exists():
-        errors.add("phone", _("A customer with this mobile number already exists in this store."))
+        errors.add(
+            "phone",
+            _(
+                "A customer of the dealer group already has this mobile number: search for it and serve them "
+                "at this store."
+            ),
+        )
     if clean.get("id_number") and others.filter(id_number_hash=crypto.search_hash("id", clean["id_number"])).exists():
-        errors.add("id_number", _("A customer with this ID number already exists in this store."))
+        errors.add("id_number", _("A customer of the dealer group already has this ID number."))
+
+
+def _clean_referral(data: dict[str, Any], *, store: Store, errors: _Errors) -> dict[str, Any]:
+    """Who brought the customer: a customer of the group (by mobile number) or a staff member of the store."""
+    referral: dict[str, Any] = {}
+    phone = str(data.pop("referred_by_phone", "") or "").strip()
+    username = str(data.pop("referred_by_staff", "") or "").strip()
+    if phone:
+        try:
+            wanted = crypto.search_hash("phone", normalize_mobile(phone))
+        except ValidationError as exc:
+            errors.add("referred_by_phone", exc.messages[0])
+        else:
+            referrer = Customer.objects.filter(group_id=store.group_id, phone_hash=wanted).first()
+            if referrer is None:
+                errors.add("referred_by_phone", _("No customer of the dealer group has this mobile number."))
+            referral["referred_by_customer"] = referrer
+    if username:
+        staff = (
+            get_user_model()
+            .objects.filter(username=username, is_active=True, memberships__store=store)
+            .distinct()
+            .first()
+        )
+        if staff is None:
+            errors.add("referred_by_staff", _("No staff member of this store has this username."))
+        referral["referred_by_staff"] = staff
+    return referral
 
 
 def _audit_changes(clean: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
@@ -179,18 +216,21 @@ def customer_create(
     """A new customer of `store`.  `consents` holds only the purposes the customer actually answered."""
     errors = _Errors()
     errors.reject_control_characters(data)
-    unknown = set(data) - set(CUSTOMER_FIELDS)
+    unknown = set(data) - set(CUSTOMER_FIELDS) - {"referred_by_phone", "referred_by_staff"}
     for field in sorted(unknown):
         errors.add(field, _("Unknown field."))
+    referral = _clean_referral(data, store=store, errors=errors)
     clean = _clean_customer(data, errors, partial=False)
     consents = consents or {}
     _validate_consents(consents, consent_channel, errors)
     if not errors.by_field:
-        _check_duplicates(store=store, clean=clean, errors=errors)
+        _check_duplicates(group_id=store.group_id, clean=clean, errors=errors)
     errors.raise_if_any()
 
     customer = Customer(
+        group_id=store.group_id,
         store=store,
+        **referral,
         name=clean["name"],
         gender=clean.get("gender") or "",
         birthday=clean.get("birthday"),
@@ -198,12 +238,12 @@ def customer_create(
     )
     _apply_personal(customer, clean)
     customer.save()
-    audit_record(
-        actor=by,
-        action="customer.create",
-        obj=customer,
-        changes=_audit_changes({k: v for k, v in clean.items() if v not in (None, "")}, {}),
-    )
+    CustomerStoreLink.objects.create(customer=customer, store=store, reason=LinkReason.REGISTERED, linked_by=_user(by))
+    changes = _audit_changes({k: v for k, v in clean.items() if v not in (None, "")}, {})
+    for key, referrer in referral.items():
+        if referrer is not None:
+            changes[key] = str(referrer.pk)
+    audit_record(actor=by, action="customer.create", obj=customer, changes=changes)
     for purpose, granted in consents.items():
         _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
     return customer
@@ -217,7 +257,7 @@ def customer_update(*, customer: Customer, by: Any, **data: Any) -> Customer:
         errors.add(field, _("Unknown field."))
     clean = _clean_customer(data, errors, partial=True)
     if not errors.by_field:
-        _check_duplicates(store=customer.store, clean=clean, errors=errors, exclude=customer.pk)
+        _check_duplicates(group_id=customer.group_id, clean=clean, errors=errors, exclude=customer.pk)
     errors.raise_if_any()
 
     old = {
@@ -340,36 +380,40 @@ def _clean_vehicle(data: dict[str, Any], errors: _Errors, *, partial: bool) -> d
 
 
 def _check_vehicle_duplicates(
-    *, store: Store, clean: dict[str, Any], errors: _Errors, exclude: int | None = None
+    *, group_id: int, clean: dict[str, Any], errors: _Errors, exclude: int | None = None
 ) -> None:
-    others = Vehicle.objects.filter(store=store)
+    """One file per vehicle in the dealer group (一车一档): the VIN and the plate name one car."""
+    others = Vehicle.objects.filter(group_id=group_id)
     if exclude is not None:
         others = others.exclude(pk=exclude)
     if clean.get("vin") and others.filter(vin=clean["vin"]).exists():
-        errors.add("vin", _("A vehicle with this VIN is already registered in this store."))
+        errors.add("vin", _("A vehicle with this VIN is already registered in the dealer group."))
     if clean.get("plate") and others.filter(plate=clean["plate"]).exists():
-        errors.add("plate", _("A vehicle with this plate is already registered in this store."))
+        errors.add("plate", _("A vehicle with this plate is already registered in the dealer group."))
 
 
 @transaction.atomic
-def vehicle_create(*, customer: Customer, by: Any, **data: Any) -> Vehicle:
+def vehicle_create(*, customer: Customer, by: Any, store: Store | None = None, **data: Any) -> Vehicle:
+    """A vehicle of `customer`, registered at `store` (the customer's registering store by default)."""
     errors = _Errors()
     errors.reject_control_characters(data)
     for field in sorted(set(data) - set(VEHICLE_FIELDS)):
         errors.add(field, _("Unknown field."))
     clean = _clean_vehicle(data, errors, partial=False)
     if not errors.by_field:
-        _check_vehicle_duplicates(store=customer.store, clean=clean, errors=errors)
+        _check_vehicle_duplicates(group_id=customer.group_id, clean=clean, errors=errors)
     errors.raise_if_any()
     if "mileage_km" in clean and not clean.get("mileage_recorded_on"):
         clean["mileage_recorded_on"] = clock.today()
-    vehicle = Vehicle(store_id=customer.store_id, customer=customer, **clean)
+    vehicle = Vehicle(
+        group_id=customer.group_id, store_id=store.pk if store else customer.store_id, customer=customer, **clean
+    )
     try:
         with transaction.atomic():
             vehicle.save()
     except IntegrityError as exc:  # a concurrent registration of the same VIN or plate
         raise ValidationError(
-            {"vin": [_("A vehicle with this VIN or plate is already registered in this store.")]}
+            {"vin": [_("A vehicle with this VIN or plate is already registered in the dealer group.")]}
         ) from exc
     audit_record(actor=by, action="vehicle.create", obj=vehicle, changes={"vin": vehicle.vin, "plate": vehicle.plate})
     return vehicle
@@ -387,7 +431,7 @@ def vehicle_update(*, vehicle: Vehicle, by: Any, **data: Any) -> Vehicle:
             "mileage_km", _("The odometer cannot go back: the last reading was {km} km.").format(km=vehicle.mileage_km)
         )
     if not errors.by_field:
-        _check_vehicle_duplicates(store=vehicle.store, clean=clean, errors=errors, exclude=vehicle.pk)
+        _check_vehicle_duplicates(group_id=vehicle.group_id, clean=clean, errors=errors, exclude=vehicle.pk)
     errors.raise_if_any()
     if "mileage_km" in clean and "mileage_recorded_on" not in clean and clean["mileage_km"] != vehicle.mileage_km:
         clean["mileage_recorded_on"] = clock.today()
@@ -434,13 +478,14 @@ def customer_and_vehicle_find_or_create(
     _validate_consents(consents or {}, consent_channel, errors)
     errors.raise_if_any()
 
+    # The whole dealer group is searched: a customer of the sister store is the same person here.
     by_phone = (
-        Customer.objects.filter(store=store, phone_hash=crypto.search_hash("phone", clean_phone)).first()
+        Customer.objects.filter(group_id=store.group_id, phone_hash=crypto.search_hash("phone", clean_phone)).first()
         if clean_phone
         else None
     )
     vehicle = (
-        Vehicle.objects.select_related("customer").filter(store=store, plate=clean_plate).first()
+        Vehicle.objects.select_related("customer").filter(group_id=store.group_id, plate=clean_plate).first()
         if clean_plate
         else None
     )
@@ -454,6 +499,7 @@ def customer_and_vehicle_find_or_create(
             store=store, by=by, name=name, phone=clean_phone, consents=consents, consent_channel=consent_channel
         )
     else:
+        customer_link_store(customer=customer, store=store, by=by, reason=LinkReason.VISIT)
         for purpose, granted in (consents or {}).items():
             _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
     if vehicle is None and not clean_plate:
@@ -462,9 +508,29 @@ def customer_and_vehicle_find_or_create(
         if not (vin and brand and model_name):
             raise ValidationError({"vin": [_("New vehicle: enter the VIN, brand and model.")]})
         vehicle = vehicle_create(
-            customer=customer, by=by, vin=vin, plate=clean_plate, brand=brand, model_name=model_name
+            customer=customer, by=by, store=store, vin=vin, plate=clean_plate, brand=brand, model_name=model_name
         )
     return customer, vehicle
+
+
+def _user(by: Any) -> Any:
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+def customer_link_store(*, customer: Customer, store: Store, by: Any, reason: str) -> CustomerStoreLink:
+    """The store deals with this group customer from now on (idempotent).  A store of another group never may."""
+    if store.group_id != customer.group_id:
+        raise ValidationError({"store": [_("This customer belongs to another dealer group.")]})
+    link, created = CustomerStoreLink.objects.get_or_create(
+        customer=customer, store=store, defaults={"reason": reason, "linked_by": _user(by)}
+    )
+    if created:
+        audit_record(
+            actor=by, action="customer.link_store", obj=customer, changes={"store": store.code, "reason": reason}
+        )
+        if hasattr(customer, "_linked_store_ids"):
+            del customer._linked_store_ids
+    return link
 
 
 def customer_reveal(*, customer: Customer, field: str, by: Any) -> str:

@@ -15,8 +15,8 @@ from aftersales.core.pagination import page_of
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentPurpose
 from aftersales.customers.forms import ConsentForm, CustomerForm, NewCustomerConsentForm, VehicleForm, apply_errors
-from aftersales.customers.models import Customer
-from aftersales.customers.validators import format_plate
+from aftersales.customers.models import Customer, LinkReason
+from aftersales.customers.validators import format_plate, mask_plate
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
@@ -24,6 +24,12 @@ from aftersales.organisation.permissions import Capability, user_can
 
 def _require(request: HttpRequest, capability: Capability, store_id: int | None = None) -> None:
     if not user_can(request.user, capability, store_id):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+def _require_on(request: HttpRequest, capability: Capability, customer: Customer) -> None:
+    """The capability in a store that deals with this customer (a group customer may deal with several)."""
+    if not selectors.may_on_customer(request.user, capability, customer):
         raise PermissionDenied(_("Your role may not do this."))
 
 
@@ -37,17 +43,40 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "customer": c,
             "phone": selectors.personal_view(c, user=request.user).phone,
             "plates": [
-                {"text": selectors.plate_for(request.user, v.plate, c.store_id) or v.vin, "nev": v.is_nev}
+                {
+                    "text": selectors.plate_for(
+                        request.user, v.plate, selectors.acting_store_id(request.user, Capability.SEE_PLATES, c) or 0
+                    )
+                    or v.vin,
+                    "nev": v.is_nev,
+                }
                 for v in c.vehicles.all()
             ],
             "models": [f"{v.brand} {v.model_name}" for v in c.vehicles.all()],
         }
         for c in page.object_list
     ]
+    serving_stores = _editable_stores(request)
+    found_in_group = (
+        [
+            {
+                "customer": c,
+                "phone": selectors.personal_view(c, user=request.user).phone,
+                "plates": [mask_plate(v.plate) if v.plate else v.vin for v in c.vehicles.all()],
+            }
+            for c in selectors.group_matches(
+                user=request.user, query=query, exclude_store_ids=current_store_ids(request)
+            )
+        ]
+        if query and serving_stores
+        else []
+    )
     context = {
         "page": page,
         "rows": rows,
         "query": query,
+        "found_in_group": found_in_group,
+        "serving_stores": serving_stores,
         "can_create": user_can(request.user, Capability.EDIT_CUSTOMERS),
     }
     template = "customers/partials/_customer_table.html" if request.htmx else "customers/customer_list.html"
@@ -57,15 +86,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, Capability.VIEW_CUSTOMERS)
     customer = selectors.customer_get_for_user(user=request.user, pk=pk)
+    acting_store = selectors.acting_store_id(request.user, Capability.VIEW_CUSTOMERS, customer) or customer.store_id
     vehicles = [
-        {"vehicle": v, "plate": selectors.plate_for(request.user, v.plate, customer.store_id)}
+        {"vehicle": v, "plate": selectors.plate_for(request.user, v.plate, acting_store)}
         for v in customer.vehicles.order_by("id")
     ]
     states = selectors.consent_states(customer)
     consents = [
         {"purpose": value, "label": label, "state": states.get(value)} for value, label in ConsentPurpose.choices
     ]
-    can_edit = user_can(request.user, Capability.EDIT_CUSTOMERS, customer.store_id)
+    can_edit = selectors.may_on_customer(request.user, Capability.EDIT_CUSTOMERS, customer)
     return render(
         request,
         "customers/customer_detail.html",
@@ -78,8 +108,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "consents": consents,
             "consent_form": ConsentForm() if can_edit else None,
             "consent_history": selectors.consent_history(customer),
+            "stores": selectors.customer_stores(customer),
             "audit": selectors.customer_audit_trail(customer)
-            if user_can(request.user, Capability.VIEW_AUDIT, customer.store_id)
+            if selectors.may_on_customer(request.user, Capability.VIEW_AUDIT, customer)
             else None,
         },
     )
@@ -125,7 +156,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get_for_user(user=request.user, pk=pk)
-    _require(request, Capability.EDIT_CUSTOMERS, customer.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, customer)
     initial = {
         "name": customer.name,
         "gender": customer.gender,
@@ -171,7 +202,7 @@ def customer_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 @require_POST
 def consent_update(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get_for_user(user=request.user, pk=pk)
-    _require(request, Capability.EDIT_CUSTOMERS, customer.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, customer)
     form = ConsentForm(request.POST)
     if form.is_valid():
         consent = services.consent_set(customer=customer, by=request.user, **form.cleaned_data)
@@ -189,7 +220,7 @@ def consent_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 def vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get_for_user(user=request.user, pk=pk)
-    _require(request, Capability.EDIT_CUSTOMERS, customer.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, customer)
     form = VehicleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -208,7 +239,7 @@ def vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
     vehicle = selectors.vehicle_get_for_user(user=request.user, pk=pk)
-    _require(request, Capability.EDIT_CUSTOMERS, vehicle.store_id)
+    _require_on(request, Capability.EDIT_CUSTOMERS, vehicle.customer)
     initial = {
         "vin": vehicle.vin,
         "plate": vehicle.plate,
@@ -218,6 +249,8 @@ def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "mileage_km": vehicle.mileage_km,
         "purchase_date": vehicle.purchase_date.isoformat() if vehicle.purchase_date else "",
         "purchase_price": vehicle.purchase_price if vehicle.purchase_price is not None else "",
+        "insurance_expires_on": vehicle.insurance_expires_on.isoformat() if vehicle.insurance_expires_on else "",
+        "inspection_due_on": vehicle.inspection_due_on.isoformat() if vehicle.inspection_due_on else "",
     }
     form = VehicleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -233,3 +266,23 @@ def vehicle_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "customers/vehicle_form.html",
         {"form": form, "customer": vehicle.customer, "vehicle": vehicle, "title": _("Edit vehicle")},
     )
+
+
+@require_POST
+def customer_serve_here(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link a customer of the group, found by an exact mobile, plate or VIN, to a store of the user's."""
+    stores = {s.pk: s for s in _editable_stores(request)}
+    customer = selectors.group_customer_for_serving(
+        group_ids={s.group_id for s in stores.values()}, pk=pk, query=request.POST.get("q", "")[:60]
+    )
+    try:
+        store = stores[int(request.POST.get("store", ""))]
+    except (KeyError, ValueError):
+        raise PermissionDenied(_("Your role may not register customers in this store.")) from None
+    if store.group_id != customer.group_id:
+        raise PermissionDenied(_("Your role may not register customers in this store."))
+    services.customer_link_store(customer=customer, store=store, by=request.user, reason=LinkReason.SERVE)
+    messages.success(
+        request, _("{name} is now also a customer of {store}.").format(name=customer.name, store=store.name)
+    )
+    return redirect("customers:customer-detail", pk=customer.pk)

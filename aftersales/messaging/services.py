@@ -56,7 +56,7 @@ UNKNOWN_CHANNEL = _("Unknown message channel {channel!r}.")
 UNKNOWN_LANGUAGE = _("Unknown message language {language!r}.")
 STAFF_NEEDS_USER = _("A staff notification needs a staff recipient and no customer.")
 CUSTOMER_NEEDS_CUSTOMER = _("A message of purpose {purpose!r} needs a customer and no staff recipient.")
-CUSTOMER_OTHER_STORE = _("The customer belongs to another store.")
+CUSTOMER_OTHER_STORE = _("The customer belongs to another dealer group.")
 DEDUPE_TOO_LONG = _("A de-duplication key has at most 128 characters.")
 
 
@@ -145,7 +145,7 @@ def message_enqueue(
     else:
         if customer is None or recipient_user is not None:
             raise ApplicationError(str(CUSTOMER_NEEDS_CUSTOMER).format(purpose=purpose))
-        if customer.store_id != store.pk:
+        if customer.group_id != store.group_id:  # the group is the handler: any of its stores may write
             raise ApplicationError(str(CUSTOMER_OTHER_STORE))
     if channel is None:
         channel = Channel.EMAIL if purpose == Purpose.STAFF else Channel.SMS

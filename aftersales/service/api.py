@@ -200,7 +200,7 @@ class PickupOut(Schema):
     @staticmethod
     def resolve_vehicle(row: Any, context: dict[str, Any]) -> str:
         vehicle = row.appointment.vehicle
-        plate = plate_for(context["request"].auth, vehicle.plate, vehicle.store_id) or vehicle.vin[-6:]
+        plate = plate_for(context["request"].auth, vehicle.plate, row.appointment.store_id) or vehicle.vin[-6:]
         return f"{plate} {vehicle.brand} {vehicle.model_name}".strip()
 
     @staticmethod
@@ -643,11 +643,16 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
     store = store_by_code(request.auth, payload.store)
     require(request.auth, Capability.BOOK, store_id=store.pk)
     # The vehicle with its owner in one query; the customer is read alone only when it is not that owner.
-    vehicle = Vehicle.objects.select_related("customer").filter(pk=payload.vehicle, store=store).first()
-    if vehicle is not None and vehicle.customer_id == payload.customer and vehicle.customer.store_id == store.pk:
+    # Only customers the store deals with (a group customer is linked to each store that serves them).
+    vehicle = (
+        Vehicle.objects.select_related("customer")
+        .filter(pk=payload.vehicle, customer__store_links__store=store)
+        .first()
+    )
+    if vehicle is not None and vehicle.customer_id == payload.customer:
         customer = vehicle.customer
     else:
-        customer = Customer.objects.filter(pk=payload.customer, store=store).first()
+        customer = Customer.objects.filter(pk=payload.customer, store_links__store=store).first()
     errors = {}
     if customer is None:
         errors["customer"] = [_("No customer with this id in the store.")]

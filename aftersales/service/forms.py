@@ -294,9 +294,18 @@ class StaffBookingForm(_ServiceErrors, StyledForm):
         label=_("Pick-up until"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
 
-    def __init__(self, *args: Any, customer: Customer, vehicles: list[Vehicle], advisors: list[tuple], **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        customer: Customer,
+        vehicles: list[Vehicle],
+        advisors: list[tuple],
+        store: Store | None = None,
+        **kw: Any,
+    ):
         super().__init__(*args, **kw)
         self.customer = customer
+        self.store = store or customer.store  # the store that books: a group customer may deal with several
         self.vehicles = {v.pk: v for v in vehicles}
         self.fields["vehicle"].choices = [(v.pk, f"{v.plate or v.vin} · {v.brand} {v.model_name}") for v in vehicles]
         self.fields["advisor"].choices = [("", _("Any advisor")), *advisors]
@@ -311,7 +320,7 @@ class StaffBookingForm(_ServiceErrors, StyledForm):
         raw = self.cleaned_data.get("advisor")
         if not raw:
             return None
-        advisor = _staff_member(self.customer.store, raw, [Role.ADVISOR])
+        advisor = _staff_member(self.store, raw, [Role.ADVISOR])
         if advisor is None:
             raise ValidationError(_("This person is not an advisor of the store."))
         return advisor
@@ -322,7 +331,7 @@ class StaffBookingForm(_ServiceErrors, StyledForm):
         tz = timezone.get_current_timezone()
         day = timezone.localtime(start).date()
         return {
-            "store": self.customer.store,
+            "store": self.store,
             "start": start,
             "service_type": data["service_type"],
             "channel": data["channel"],

@@ -86,6 +86,16 @@ def order_list(*, user: Any, store_ids: frozenset[int], statuses: list[str] | No
     return orders
 
 
+def customer_visits_in_group(*, customer: Customer, limit: int = 20) -> list[RepairOrder]:
+    """The customer's visits at every store of the group, latest first: one file per customer (一车一档).
+    The caller has already been allowed to see the customer's file."""
+    return list(
+        RepairOrder.objects.filter(customer=customer)
+        .select_related("vehicle", "vehicle__customer", "store")
+        .order_by("-arrived_at", "-id")[:limit]
+    )
+
+
 def order_search(
     *,
     user: Any,

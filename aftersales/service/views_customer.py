@@ -82,7 +82,7 @@ def _prefill(request: HttpRequest) -> dict[str, str]:
 @customer_page
 def booking_page(request: HttpRequest, store_code: str) -> HttpResponse:
     """Online booking from the customer's phone: service, day and slot, who and which car."""
-    store = get_object_or_404(Store, code=store_code, is_active=True)
+    store = get_object_or_404(Store.objects.select_related("group"), code=store_code, is_active=True)
     initial = {"day": _day(request.GET.get("day")), **_prefill(request)}
     form = CustomerBookingForm(request.POST or None, store=store, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -100,10 +100,17 @@ class MatchingRuleTests:
         )
         assert (customer.name, customer.phone, car.customer) == ("新客", "13911112222", customer)
 
-    def test_another_stores_customer_and_car_are_never_found(self, cast, owner):
+    def test_the_sister_store_finds_the_group_file_and_links_it(self, cast, owner):
+        """One file per customer and vehicle in the group: the sister store serves the same records."""
+        customer, car = find_or_create(store=cast.store_b, by=cast.carol, phone="13812345678", plate="沪A12345")
+        assert (customer, car) == owner
+        assert set(customer.store_links.values_list("store__code", flat=True)) == {"SH01", "HZ01"}
+        assert Customer.objects.for_user(cast.carol).filter(pk=customer.pk).exists()
+
+    def test_another_groups_customer_and_car_are_never_found(self, cast, owner):
         customer, car = find_or_create(
-            store=cast.store_b,
-            by=cast.carol,
+            store=cast.store_c,
+            by=cast.otto,
             phone="13812345678",
             plate="沪A12345",
             name="王建华",
@@ -111,7 +118,7 @@ class MatchingRuleTests:
             brand="大众",
             model_name="朗逸",
         )
-        assert customer.store == cast.store_b and car.store == cast.store_b
+        assert customer.store == cast.store_c and car.store == cast.store_c
         assert customer != owner[0] and car != owner[1]
 
     def test_bad_values_name_every_field_and_write_nothing(self, cast, owner):

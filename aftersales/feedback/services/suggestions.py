@@ -14,6 +14,7 @@ from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.calendar import add_working_days
 from aftersales.core.exceptions import ApplicationError
+from aftersales.customers import selectors as customer_selectors
 from aftersales.customers.models import Customer
 from aftersales.feedback.choices import FeedbackChannel, SuggestionDecision, SuggestionStatus
 from aftersales.feedback.models import Suggestion
@@ -54,7 +55,7 @@ def suggestion_log(
     SUGGESTION.authorise(SUGGESTION.get("log"), actor=by, store_id=store.pk)
     now = clock.now()
     errors = Errors()
-    if customer is None or customer.store_id != store.pk:
+    if customer is None or not customer_selectors.is_linked(customer, store.pk):
         errors.add("customer", _("No customer with this id in the store."))
     channel = clean_choice(errors, "channel", channel, FeedbackChannel)
     description = clean_text(errors, "description", description)

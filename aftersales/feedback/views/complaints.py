@@ -44,6 +44,7 @@ from aftersales.feedback.transitions import CAPA, COMPLAINT, COMPLAINT_HANDLER_R
 from aftersales.feedback.views._common import customer_pick_page
 from aftersales.organisation.access import can, require, staff_member
 from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability
 from aftersales.organisation.rules import Actor
 from aftersales.service import selectors as service_selectors
@@ -100,11 +101,10 @@ def _handlers(complaint: Complaint) -> list[tuple[int, str]]:
     return [(pk, label) for pk, label in staff if pk != complaint.owner_id]
 
 
-def _customer_orders(customer: Customer) -> list[RepairOrder]:
+def _customer_orders(customer: Customer, store_id: int) -> list[RepairOrder]:
+    """The customer's recent visits at the store that takes the complaint."""
     return list(
-        RepairOrder.objects.filter(customer=customer, store_id=customer.store_id).order_by("-arrived_at", "-id")[
-            :RECENT_ORDERS
-        ]
+        RepairOrder.objects.filter(customer=customer, store_id=store_id).order_by("-arrived_at", "-id")[:RECENT_ORDERS]
     )
 
 
@@ -247,8 +247,11 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
     else:
         customer = customer_selectors.customer_get_for_user(user=request.user, pk=prefill_order.customer_id)  # type: ignore[union-attr]
-    COMPLAINT.authorise(log, actor=request.user, store_id=customer.store_id)
-    orders = _customer_orders(customer)
+    store_id = customer_selectors.serving_store_id(
+        customer, lambda pk: COMPLAINT.may(log, actor=request.user, store_id=pk)
+    )
+    COMPLAINT.authorise(log, actor=request.user, store_id=store_id)
+    orders = _customer_orders(customer, store_id)
     channel = request.GET.get("channel", "")
     initial = {
         "channel": channel if channel in FeedbackChannel.values else FeedbackChannel.PHONE,
@@ -260,7 +263,7 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             complaint = services.complaint_log(
-                store=customer.store,
+                store=Store.objects.get(pk=store_id),
                 customer=customer,
                 order=form.chosen_order(),
                 channel=data["channel"],

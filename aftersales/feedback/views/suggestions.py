@@ -25,6 +25,7 @@ from aftersales.feedback.transitions import SUGGESTION, offers, suggestion_moves
 from aftersales.feedback.views._common import customer_pick_page
 from aftersales.organisation.access import can, require
 from aftersales.organisation.current import current_store_ids
+from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability as C
 
 G = SuggestionStatus
@@ -80,7 +81,10 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
     if not raw.isdigit():
         return customer_pick_page(request, "feedback/suggestions/pick_customer.html", log.capabilities)
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
-    SUGGESTION.authorise(log, actor=request.user, store_id=customer.store_id)
+    store_id = customer_selectors.serving_store_id(
+        customer, lambda pk: SUGGESTION.may(log, actor=request.user, store_id=pk)
+    )
+    SUGGESTION.authorise(log, actor=request.user, store_id=store_id)
     channel = request.GET.get("channel", "")
     initial = {
         "channel": channel if channel in FeedbackChannel.values else FeedbackChannel.PHONE,
@@ -91,7 +95,7 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             suggestion = services.suggestion_log(
-                store=customer.store,
+                store=Store.objects.get(pk=store_id),
                 customer=customer,
                 channel=data["channel"],
                 description=data["description"],

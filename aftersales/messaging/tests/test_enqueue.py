@@ -271,9 +271,9 @@ class EnqueueValidationTests:
                 purpose="service",
             )
 
-    def test_the_customer_must_belong_to_the_store(self, cast, customer):
-        with pytest.raises(ApplicationError, match="belongs to another store"):
-            _service(cast, customer, store=cast.store_b)
+    def test_the_customer_must_belong_to_the_stores_group(self, cast, customer):
+        with pytest.raises(ApplicationError, match="belongs to another dealer group"):
+            _service(cast, customer, store=cast.store_c)
 
     @pytest.mark.parametrize(
         ("field", "value", "text"),

@@ -18,6 +18,7 @@ from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers import crypto
+from aftersales.customers import selectors as customer_selectors
 from aftersales.customers import services as customer_services
 from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
@@ -160,7 +161,7 @@ def appointment_book(
         errors["service_type"] = [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]
     if channel not in BookingChannel.values:
         errors["channel"] = [_("Choose one of: {options}.").format(options=", ".join(BookingChannel.values))]
-    if customer.store_id != store.pk:
+    if not customer_selectors.is_linked(customer, store.pk):
         errors["customer"] = [_("No customer with this id in the store.")]
     if vehicle.customer_id != customer.pk:
         errors["vehicle"] = [_("This vehicle does not belong to the customer.")]

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import template
 
-from aftersales.customers.selectors import plate_for
+from aftersales.customers.selectors import acting_store_id, may_on_customer, plate_for
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.service.choices import STATUS_BADGES
 
@@ -23,7 +23,11 @@ def plate(context: dict[str, Any], vehicle: Any) -> str:
     request = context.get("request")
     if vehicle is None or request is None:
         return ""
-    return plate_for(request.user, vehicle.plate, vehicle.store_id) or vehicle.vin[-6:]
+    store_id = vehicle.store_id
+    if not user_can(request.user, Capability.SEE_PLATES, store_id):
+        # A car registered at a sister store: the user's own store that deals with its owner decides.
+        store_id = acting_store_id(request.user, Capability.SEE_PLATES, vehicle.customer) or store_id
+    return plate_for(request.user, vehicle.plate, store_id) or vehicle.vin[-6:]
 
 
 @register.filter
@@ -37,7 +41,7 @@ def customer_service_history(context: dict[str, Any], customer: Any) -> dict[str
     """A placeholder that loads the customer's service section (history, deferred work, bookings) with htmx
     once the profile is shown, so the profile itself runs no service query."""
     request = context.get("request")
-    visible = request is not None and user_can(request.user, Capability.VIEW_SERVICE, customer.store_id)
+    visible = request is not None and may_on_customer(request.user, Capability.VIEW_SERVICE, customer)
     return {"visible": visible, "customer": customer}
 
 

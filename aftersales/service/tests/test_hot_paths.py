@@ -31,7 +31,8 @@ pytestmark = pytest.mark.django_db
 # Token and user, the stores and roles (one read of the memberships), the store, the vehicle with its owner; then
 # in the booking's block: settings, slot, claim, appointment, audit, the outbox's de-duplication and insert (its
 # savepoint and release).  Two of them are the test's own transaction: the booking's block is a savepoint here.
-BOOKING_QUERIES = 15
+# One more since customers are group-wide: the booking service checks that the store deals with the customer.
+BOOKING_QUERIES = 16
 
 
 class BookingCallTests:

@@ -176,15 +176,18 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
         )
         return render(request, "service/appointment_pick_customer.html", {"query": query, "found": found})
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=int(raw))
-    require(request.user, C.BOOK, store_id=customer.store_id)
+    store = customer_selectors.acting_store(request.user, C.BOOK, customer)
+    require(request.user, C.BOOK, store_id=store.pk if store else customer.store_id)
+    assert store is not None  # require() refused otherwise
     vehicles = list(customer.vehicles.order_by("id"))
-    advisors = staff_choices({customer.store_id}, [Role.ADVISOR])[customer.store_id]
+    advisors = staff_choices({store.pk}, [Role.ADVISOR])[store.pk]
     default_day = clock.today() + dt.timedelta(days=1)
     form = StaffBookingForm(
         request.POST or None,
         customer=customer,
         vehicles=vehicles,
         advisors=advisors,
+        store=store,
         initial={"day": default_day, "channel": "phone"},
     )
     if request.method == "POST" and form.is_valid():
@@ -204,7 +207,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             day = timezone.localtime(appointment.slot.start).date()
             return redirect(f"{reverse('service:appointment-list')}?day={day.isoformat()}")
     day = _day(request.POST.get("day") or request.GET.get("day"), default_day)
-    services.slots_ensure_bookable(store=customer.store, day=day)
+    services.slots_ensure_bookable(store=store, day=day)
     return render(
         request,
         "service/appointment_form.html",
@@ -212,7 +215,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             "form": form,
             "customer": customer,
             "day": day,
-            "slots": selectors.slot_list(store=customer.store, day=day),
+            "slots": selectors.slot_list(store=store, day=day),
             "selected": request.POST.get("start", ""),
             "now": clock.now(),
         },

@@ -16,11 +16,11 @@ from django.views.decorators.http import require_POST
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of, search_param
+from aftersales.core.scoping import store_ids_where
 from aftersales.customers import selectors as customer_selectors
 from aftersales.organisation.access import capability_required, require
 from aftersales.organisation.choices import Role
 from aftersales.organisation.current import current_store_ids
-from aftersales.organisation.permissions import user_can
 from aftersales.organisation.selectors import staff_options
 from aftersales.service import selectors, services
 from aftersales.service.choices import (
@@ -75,9 +75,11 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
 def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
     """The service section of the customer profile (loaded by htmx): visits, open deferred work, bookings."""
     customer = customer_selectors.customer_get_for_user(user=request.user, pk=pk)
-    require(request.user, C.VIEW_SERVICE, store_id=customer.store_id)
-    user, store_ids = request.user, frozenset({customer.store_id})
-    orders = selectors.order_list(user=user, store_ids=store_ids).filter(customer=customer).order_by("-arrived_at")
+    store_id = customer_selectors.acting_store_id(request.user, C.VIEW_SERVICE, customer)
+    require(request.user, C.VIEW_SERVICE, store_id=store_id or customer.store_id)
+    user, store_ids = request.user, customer_selectors.linked_store_ids(customer)
+    # One file per customer in the group: every store's visits, each naming its store (一车一档).
+    orders = selectors.customer_visits_in_group(customer=customer)
     upcoming = selectors.appointment_list(user=user, store_ids=store_ids, status=AppointmentStatus.BOOKED)
     return render(
         request,
@@ -89,7 +91,8 @@ def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
                 selectors.deferred_work_list(user=user, store_ids=store_ids).filter(vehicle__customer=customer)
             ),
             "upcoming": list(upcoming.filter(customer=customer, slot__start__gte=clock.now())),
-            "can_book": user_can(user, C.BOOK, customer.store_id),
+            "can_book": customer_selectors.may_on_customer(user, C.BOOK, customer),
+            "visible_store_ids": store_ids_where(user, C.VIEW_SERVICE),
         },
     )
 
