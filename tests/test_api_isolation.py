@@ -44,6 +44,7 @@ from aftersales.service.models import (
     RepairOrderEvent,
     Slot,
 )
+from tests import isolation_campaigns
 
 pytestmark = pytest.mark.django_db
 
@@ -176,6 +177,7 @@ def objects_of_store(store, by, plate_prefix):
         "order_id": order,
         "line_id": line,
         **feedback,
+        **isolation_campaigns.api_objects(store),
     }
 
 

@@ -235,6 +235,14 @@ def make_reminders(w: World, n: int) -> None:
         )
 
 
+def make_campaigns(w: World, n: int) -> None:
+    from aftersales.campaigns.models import Campaign
+
+    Campaign.objects.bulk_create(
+        Campaign(store=w.store, name=f"活动{i}", text_zh="关爱 {link}", text_en="Care {link}") for i in range(n)
+    )
+
+
 def make_stores(w: World, n: int) -> None:
     for _ in range(n):
         make_store(w.cast.group, f"T{next(_numbers):04d}")
@@ -265,6 +273,7 @@ CASES = [
     Case("audit trail", "organisation:audit", make_audit),
     Case("stores", "organisation:store-list", make_stores, user="grace"),
     Case("reminders", "reminders:list", make_reminders),
+    Case("campaigns", "campaigns:campaign-list", make_campaigns),
 ]
 
 

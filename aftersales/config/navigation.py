@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.campaigns import menu as campaigns_menu
 from aftersales.core.menu import MANAGE, MenuEntry
 from aftersales.crm import menu as crm_menu
 from aftersales.customers import menu as customers_menu
@@ -27,6 +28,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         crm_menu.ENTRIES,
         service_menu.ENTRIES,
         feedback_menu.ENTRIES,
+        campaigns_menu.ENTRIES,
         organisation_menu.ENTRIES,
         reminders_menu.ENTRIES,  # after the management entries of the organisation
         (ADMIN,),

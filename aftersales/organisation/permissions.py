@@ -27,6 +27,7 @@ class Capability(StrEnum):
     HANDLE_COMPLAINTS = "handle_complaints"  # log and handle complaints and suggestions, service recovery
     MANAGE_CAPA = "manage_capa"  # open and run CAPAs
     MANAGE_TIERS = "manage_tiers"  # the customer tiers page (counts, customers of a tier, RFM scores), recomputing
+    MANAGE_CAMPAIGNS = "manage_campaigns"  # prepare, schedule and cancel care campaigns, read their results
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
 
@@ -55,6 +56,7 @@ _MANAGER = (
         _C.FOLLOW_UP,
         _C.MANAGE_CAPA,
         _C.MANAGE_TIERS,
+        _C.MANAGE_CAMPAIGNS,
     }
 )
 

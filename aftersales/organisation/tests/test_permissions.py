@@ -39,6 +39,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.FOLLOW_UP,
             C.MANAGE_CAPA,
             C.MANAGE_TIERS,
+            C.MANAGE_CAMPAIGNS,
         }
     ),
     Role.GROUP_MANAGER: frozenset(

@@ -1,0 +1,8 @@
+"""The care campaigns' menu entry (assembled by config/navigation.py)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.core.menu import MenuEntry
+from aftersales.organisation.permissions import Capability as C
+
+ENTRIES = (MenuEntry("campaigns:campaign-list", _("Campaigns"), "megaphone", (C.VIEW_FEEDBACK, C.MANAGE_CAMPAIGNS)),)
