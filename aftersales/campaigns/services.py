@@ -155,7 +155,11 @@ def _move(campaign: Campaign, *, old: str, new: str, **fields: Any) -> bool:
 @transaction.atomic
 def campaign_transition(*, campaign: Campaign, to: str, by: Actor, reason: str = "") -> Campaign:
     """The staff moves: schedule, back to draft, cancel (with a reason).  Checks the rulebook first."""
-    step = CAMPAIGN.find(campaign.status, to) or CAMPAIGN.get("schedule" if to != S.CANCELLED else "cancel")
+    step = CAMPAIGN.find(campaign.status, to)
+    if step is None:
+        # No such move from here: a role without the right is refused as such first (it learns nothing more).
+        CAMPAIGN.authorise(CAMPAIGN.get("schedule"), actor=by, store_id=campaign.store_id)
+        raise ApplicationError(_("This cannot be done in the record's present state."), {"code": "invalid_transition"})
     CAMPAIGN.require(step, actor=by, state=campaign.status, store_id=campaign.store_id)
     reason = " ".join((reason or "").split())
     refuse_control_characters(reason=reason)

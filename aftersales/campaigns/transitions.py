@@ -52,3 +52,6 @@ CAMPAIGN_FLOW: dict[str, frozenset[str]] = CAMPAIGN.flow
 def campaign_moves_for(*, campaign: Campaign, user: Actor, via: str | None = TRANSITION) -> list[Move]:
     """The moves of the campaign that `user` may make now (the generic transitions by default)."""
     return CAMPAIGN.offered(actor=user, state=campaign.status, store_id=campaign.store_id, via=via)
+
+
+LIFECYCLES = (CAMPAIGN,)  # read by `aftersales rulebook` (docs/rulebook.md)
