@@ -139,13 +139,14 @@ def plate_for_booking(message: InboundMessage, customer: Customer) -> str:
 
 def _send_booking_link(message: InboundMessage, customer: Customer) -> ReplyOutcome:
     language = customer_language(message)
+    store = reply_store(message, customer)
     message_enqueue(
-        store=customer.store,
+        store=store,
         template="reply_booking_link",
         context={
             "name": customer.name,
-            "store": customer.store.name,
-            "link": booking_link(store=customer.store, language=language, plate=plate_for_booking(message, customer)),
+            "store": store.name,
+            "link": booking_link(store=store, language=language, plate=plate_for_booking(message, customer)),
         },
         customer=customer,
         # An answer the customer asked for, not an offer: no marketing consent needed, sent at any hour.
@@ -193,10 +194,11 @@ def _snooze(message: InboundMessage, customer: Customer) -> ReplyOutcome:
     except (ValidationError, ApplicationError, PermissionDenied) as exc:  # e.g. the reminder was closed meanwhile
         logger.info("reply #%s: reminder #%s not postponed: %s", message.pk, reminder.pk, exc)
         return _forward(message, customer, template="reply_later_noted", outcome=ReplyOutcome.NOTED)
+    store = reply_store(message, customer)
     message_enqueue(
-        store=customer.store,
+        store=store,
         template="reply_snoozed",
-        context={"name": customer.name, "store": customer.store.name, "days": SNOOZE_DAYS},
+        context={"name": customer.name, "store": store.name, "days": SNOOZE_DAYS},
         customer=customer,
         purpose=Purpose.SERVICE,
         channel=message.channel,
@@ -222,28 +224,31 @@ def _group_managers(store: Store) -> list[Any]:
     return [m.user for m in memberships.order_by("user_id")]
 
 
-def reply_recipients(customer: Customer) -> list[Any]:
-    """Who reads a customer's reply: the advisor of the customer's latest repair order while still an active
-    member of the store; else the store's managers; else its advisors; else the group's managers."""
-    advisor_id = (
+def reply_store(message: InboundMessage, customer: Customer) -> Store:
+    """The store the reply concerns: the one that wrote the message answered, else where the file was opened."""
+    return message.store or customer.store
+
+
+def reply_recipients(message: InboundMessage, customer: Customer) -> tuple[Store, list[Any]]:
+    """Who reads a customer's reply, and at which store: the advisor of the customer's latest repair order (at any
+    store of the group: the person the customer knows) while still an active member of that store; else the
+    managers of the store the reply concerns; else its advisors; else the group's managers."""
+    latest = (
         RepairOrder.objects.filter(customer=customer, advisor__isnull=False)
+        .select_related("store")
         .order_by("-arrived_at", "-id")
-        .values_list("advisor_id", flat=True)
         .first()
     )
-    if advisor_id is not None:
+    if latest is not None and latest.advisor_id is not None:
         membership = (
-            Membership.objects.filter(user_id=advisor_id, store_id=customer.store_id, user__is_active=True)
+            Membership.objects.filter(user_id=latest.advisor_id, store_id=latest.store_id, user__is_active=True)
             .select_related("user")
             .first()
         )
         if membership is not None:
-            return [membership.user]
-    return (
-        _members(customer.store, Role.MANAGER)
-        or _members(customer.store, Role.ADVISOR)
-        or _group_managers(customer.store)
-    )
+            return latest.store, [membership.user]
+    store = reply_store(message, customer)
+    return store, (_members(store, Role.MANAGER) or _members(store, Role.ADVISOR) or _group_managers(store))
 
 
 def _quote(message: InboundMessage) -> dict[str, Any]:
@@ -258,17 +263,18 @@ def _quote(message: InboundMessage) -> dict[str, Any]:
 def _forward(
     message: InboundMessage, customer: Customer, *, template: str, outcome: ReplyOutcome = ReplyOutcome.FORWARDED
 ) -> ReplyOutcome:
+    store, people = reply_recipients(message, customer)
     reached = staff_notify(
-        store=customer.store,
-        users=reply_recipients(customer),
+        store=store,
+        users=people,
         template=template,
-        context={"customer": customer.name, "store": customer.store.name, **_quote(message)},
+        context={"customer": customer.name, "store": store.name, **_quote(message)},
         related=message,
         dedupe_key=f"inbound:{message.pk}",
         url=reverse("customers:customer-detail", args=[customer.pk]),
     )
     if not reached:
-        logger.warning("reply #%s: nobody at store #%s to read it", message.pk, customer.store_id)
+        logger.warning("reply #%s: nobody at store #%s to read it", message.pk, store.pk)
     return outcome
 
 

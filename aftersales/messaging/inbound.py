@@ -339,7 +339,9 @@ def inbound_receive(
         answered = named
     else:
         answered = message_answered(customer=customer, channel=clean["channel"], at=clean["received_at"])
-    store = customer.store if customer is not None else (answered.store if answered is not None else None)
+    # The store that wrote the message answered (a customer of the group may deal with several stores), else the
+    # store where the customer's file was opened; for an unknown number, only a message answered names a store.
+    store = answered.store if answered is not None else (customer.store if customer is not None else None)
     message = InboundMessage(
         store=store,
         gateway=clean["gateway"],
@@ -413,10 +415,11 @@ def inbound_unsubscribe(*, message: InboundMessage) -> ReplyOutcome:
             channel=ConsentChannel.MESSAGE_REPLY,
             by=None,
         )
+    store = message.store or customer.store
     message_enqueue(
-        store=customer.store,
+        store=store,
         template="reply_unsubscribed",
-        context={"name": customer.name, "store": customer.store.name},
+        context={"name": customer.name, "store": store.name},
         customer=customer,
         purpose=Purpose.SERVICE,
         channel=message.channel,

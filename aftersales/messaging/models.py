@@ -162,7 +162,9 @@ class InboundMessage(BaseModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="inbound_messages",
-        help_text=_("The matched customer's store, else the store of the message it answers; empty when unknown."),
+        help_text=_(
+            "The store that wrote the message answered, else where the customer's file was opened; empty when unknown."
+        ),
     )
     gateway = models.CharField(_("gateway"), max_length=32)
     gateway_message_id = models.CharField(_("gateway's message id"), max_length=128)

@@ -364,11 +364,21 @@ class OtherTests:
         post(client, reply("你好"))
         assert list(InboxItem.objects.values_list("recipient__username", flat=True)) == ["mia"]
 
-    def test_without_a_manager_the_stores_advisors_then_the_group_managers(self, cast, replier):
+    def test_without_a_manager_the_stores_advisors_then_the_group_managers(self, client, cast, replier):
+        post(client, reply("你好"))
+        message = InboundMessage.objects.get()
         Membership.objects.filter(user=cast.mia).delete()
-        assert {u.username for u in reply_recipients(replier)} == {"alice", "bob"}
+        store, people = reply_recipients(message, replier)
+        assert store == cast.store_a and {u.username for u in people} == {"alice", "bob"}
         Membership.objects.filter(role=Role.ADVISOR).delete()
-        assert [u.username for u in reply_recipients(replier)] == ["grace"]
+        assert [u.username for u in reply_recipients(message, replier)[1]] == ["grace"]
+
+    def test_the_advisor_of_the_latest_order_at_another_store_of_the_group(self, client, cast, replier):
+        """One file per customer in the group: the latest visit was at store B, so carol reads it there."""
+        service_services.walk_in_register(store=cast.store_b, by=cast.carol, service_type="repair", plate="沪A12345")
+        post(client, reply("你好"))
+        item = InboxItem.objects.get()
+        assert item.recipient == cast.carol and item.store == cast.store_b
 
     def test_a_customer_of_store_b_goes_to_store_bs_people(self, client, cast):
         person = make_customer(cast.store_b, by=cast.carol, phone="13900000002")

@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
                     "store",
                     models.ForeignKey(
                         blank=True,
-                        help_text="The matched customer's store, else the store of the message it answers; empty when unknown.",
+                        help_text="The store that wrote the message answered, else where the customer's file was opened; empty when unknown.",
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="inbound_messages",

@@ -76,7 +76,9 @@ class SignatureTests:
     def test_a_genuine_fresh_request_passes(self):
         timestamp, signature = _signed(self.BODY, NOW)
         assert signature.startswith("sha256=") and len(signature) == 7 + 64
-        assert signature_problem(secret=SECRET, body=self.BODY, timestamp=timestamp, signature=signature, now=NOW) is None
+        assert (
+            signature_problem(secret=SECRET, body=self.BODY, timestamp=timestamp, signature=signature, now=NOW) is None
+        )
 
     def test_upper_case_hex_is_the_same_signature(self):
         timestamp, signature = _signed(self.BODY, NOW)
@@ -135,7 +137,21 @@ class SignatureTests:
 class IntentTests:
     @pytest.mark.parametrize(
         "text",
-        ["退订", "TD", "td", " T ", "Ｔ Ｄ", "ＴＤ", "取消", "STOP", "Stop.", "unsubscribe", "退订。", "【退订】", "请帮我退订，谢谢"],
+        [
+            "退订",
+            "TD",
+            "td",
+            " T ",
+            "Ｔ Ｄ",
+            "ＴＤ",
+            "取消",
+            "STOP",
+            "Stop.",
+            "unsubscribe",
+            "退订。",
+            "【退订】",
+            "请帮我退订，谢谢",
+        ],
     )
     def test_stop(self, text):
         assert intent_classify(text) == ReplyIntent.STOP
@@ -201,18 +217,34 @@ class ReceiveTests:
         assert created and message.customer is None and message.store is None and message.in_reply_to is None
 
     def test_of_several_customers_with_the_number_the_one_we_last_wrote_to_is_matched(self, cast):
-        older = make_customer(cast.store_a, name="甲", phone="13812345678")
-        newer_record = make_customer(cast.store_b, name="乙", phone="13812345678")
-        make_customer(cast.store_c, name="丙", phone="13812345678")  # another group, never written to
-        _reminder_to(older, at=NOW - dt.timedelta(days=1))
+        """The number is unique in a dealer group, not across groups (one server may host several)."""
+        ours = make_customer(cast.store_a, name="甲", phone="13812345678")
+        theirs = make_customer(cast.store_c, name="丙", phone="13812345678")  # another group, newer record
+        _reminder_to(ours, at=NOW - dt.timedelta(days=1))
         with time_machine.travel(NOW, tick=False):
             message, _created = _receive("2")
-        assert message.customer == older and message.store == cast.store_a
+        assert message.customer == ours and message.store == cast.store_a
         # Nobody written to: the newest record.
         OutboxMessage.objects.all().delete()
         with time_machine.travel(NOW, tick=False):
             message, _created = _receive("2", message_id="m-2")
-        assert message.customer.name == "丙" and newer_record.pk < message.customer.pk
+        assert message.customer == theirs and message.store == cast.store_c
+
+    def test_the_reply_belongs_to_the_store_that_wrote_the_message_answered(self, cast):
+        customer = make_customer(cast.store_a, phone="13812345678")  # file opened at A, written to by B
+        answered = message_enqueue(
+            store=cast.store_b,
+            template="maintenance_reminder",
+            context=MAINTENANCE,
+            customer=customer,
+            purpose=Purpose.SERVICE,
+        )
+        _sent(answered, NOW - dt.timedelta(hours=1))
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("TD")
+        assert message.in_reply_to == answered and message.store == cast.store_b
+        inbound_unsubscribe(message=message)
+        assert OutboxMessage.objects.get(template="reply_unsubscribed").store == cast.store_b
 
     def test_it_answers_the_customers_latest_message_on_the_channel_within_seven_days(self, cast):
         customer = make_customer(cast.store_a, phone="13812345678")
@@ -326,7 +358,10 @@ class UnsubscribeTests:
         assert AuditEntry.objects.filter(action="consent.withdraw", object_id=str(fan.pk)).exists()
         # Queued afterwards: suppressed at once.  Queued before: suppressed when the worker comes to it.
         after = self._marketing(fan)
-        assert (after.status, after.suppressed_reason) == (MessageStatus.SUPPRESSED, SuppressionReason.NO_MARKETING_CONSENT)
+        assert (after.status, after.suppressed_reason) == (
+            MessageStatus.SUPPRESSED,
+            SuppressionReason.NO_MARKETING_CONSENT,
+        )
         OutboxMessage.objects.filter(pk=waiting.pk).update(next_attempt_at=NOW - dt.timedelta(days=3650))
         assert outbox_deliver(message_id=waiting.pk) is False
         waiting.refresh_from_db()
