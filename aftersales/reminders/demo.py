@@ -15,4 +15,3 @@ from aftersales.reminders.services import reminder_sweep
 def seed_reminders(*, today: dt.date) -> dict[str, int]:
     """Run the sweep once for `today`; returns its counts."""
     return reminder_sweep(on=today).as_dict()
-

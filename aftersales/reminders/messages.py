@@ -20,7 +20,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "reminder_maintenance": {
         "zh-hans": (
             "保养提醒｜{plate}",
-            "{name}您好！您的爱车{plate}保养到期：{due}或约{km}公里（以先到者为准），一键预约{store}：{link} ，或致电{phone}。",
+            "{name}您好！您的爱车{plate}保养到期：{due}或约{km}公里（以先到者为准），"
+            "一键预约{store}：{link} ，或致电{phone}。",
         ),
         "en": (
             "Maintenance due – {plate}",
@@ -54,7 +55,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "reminder_deferred_work": {
         "zh-hans": (
             "维修建议提醒｜{plate}",
-            "{name}您好！上次到店时为您的爱车{plate}建议的项目“{work}”，建议完成日期：{due}。一键预约{store}：{link} ，或致电{phone}。",
+            "{name}您好！上次到店时为您的爱车{plate}建议的项目“{work}”，建议完成日期：{due}。"
+            "一键预约{store}：{link} ，或致电{phone}。",
         ),
         "en": (
             "Recommended work – {plate}",

@@ -180,18 +180,29 @@ def _chunks(queryset: Any) -> Iterator[list[Any]]:
         last = chunk[-1].pk
 
 
-def _reconcile(
-    *, wanted: dict[tuple[int, int | None, str, str], tuple[DueItem, int]], existing: list[Reminder]
-) -> SweepResult:
+# A due item's identity: (vehicle id, kind, key) for a vehicle's item — whoever owns the car now —, and
+# (customer id, kind, key) for a customer's own (a birthday).  The target says who is reminded and which store sends.
+_Key = tuple[str, int, str, str]
+_Target = tuple[DueItem, int, int]  # item, customer id, sending store id
+
+
+def _key_of(reminder: Reminder) -> _Key:
+    if reminder.vehicle_id is not None:
+        return ("vehicle", reminder.vehicle_id, reminder.kind, reminder.due_key)
+    return ("customer", reminder.customer_id, reminder.kind, reminder.due_key)
+
+
+def _reconcile(*, wanted: dict[_Key, _Target], existing: list[Reminder]) -> SweepResult:
     """Make the stored reminders of a chunk match the due items: create the new ones, move the open ones whose
     day changed (a new reading), reopen those due again, cancel the open ones no longer due."""
     scheduled = cancelled = 0
-    by_key = {(r.customer_id, r.vehicle_id, r.kind, r.due_key): r for r in existing}
+    by_key = {_key_of(r): r for r in existing}
     new = []
-    for key, (item, store_id) in wanted.items():
+    for key, (item, customer_id, store_id) in wanted.items():
         row = by_key.get(key)
         if row is None:
-            customer_id, vehicle_id, kind, due_key = key
+            owner, owner_id, kind, due_key = key
+            vehicle_id = owner_id if owner == "vehicle" else None
             new.append(
                 Reminder(
                     store_id=store_id,
@@ -208,10 +219,16 @@ def _reconcile(
             )
         elif row.state == S.CANCELLED or (
             row.state == S.SCHEDULED
-            and (row.due_on, row.remind_on, row.due_km) != (item.due_on, item.remind_on, item.due_km)
+            and (row.due_on, row.remind_on, row.due_km, row.customer_id, row.store_id)
+            != (item.due_on, item.remind_on, item.due_km, customer_id, store_id)
         ):
             Reminder.objects.filter(pk=row.pk, state=row.state).update(
-                state=S.SCHEDULED, due_on=item.due_on, remind_on=item.remind_on, due_km=item.due_km
+                state=S.SCHEDULED,
+                due_on=item.due_on,
+                remind_on=item.remind_on,
+                due_km=item.due_km,
+                customer_id=customer_id,
+                store_id=store_id,
             )
             scheduled += row.state == S.CANCELLED
     for key, row in by_key.items():
@@ -224,27 +241,27 @@ def _reconcile(
 
 def _vehicle_chunk(vehicles: list[Vehicle], ctx: _Context, on: dt.date) -> SweepResult:
     facts = selectors.vehicle_facts([v.pk for v in vehicles])
-    wanted: dict[tuple[int, int | None, str, str], tuple[DueItem, int]] = {}
+    wanted: dict[_Key, _Target] = {}
     for vehicle in vehicles:
         sender = vehicle.customer.store  # the customer's store sends (the outbox's rule)
         values = ctx.store_values(sender)
         interval = selectors.interval_for(vehicle, ctx.group_rules(vehicle.store.group_id))
         for item in selectors.due_items(vehicle, facts[vehicle.pk], interval=interval, values=values, on=on):
             if selectors.wanted(item, values=values, on=on):
-                wanted[(vehicle.customer_id, vehicle.pk, item.kind, item.due_key)] = (item, sender.pk)
+                wanted[("vehicle", vehicle.pk, item.kind, item.due_key)] = (item, vehicle.customer_id, sender.pk)
     existing = list(Reminder.objects.filter(vehicle__in=vehicles).filter(state__in=[*OPEN_STATES, S.CANCELLED]))
     return _reconcile(wanted=wanted, existing=existing)
 
 
 def _birthday_chunk(customers: list[Customer], ctx: _Context, on: dt.date) -> SweepResult:
-    wanted: dict[tuple[int, int | None, str, str], tuple[DueItem, int]] = {}
+    wanted: dict[_Key, _Target] = {}
     for customer in customers:
         if customer.birthday is None:
             continue
         values = ctx.store_values(customer.store)
         item = selectors.birthday_due(customer.birthday, values=values, on=on)
         if selectors.wanted(item, values=values, on=on):
-            wanted[(customer.pk, None, item.kind, item.due_key)] = (item, customer.store_id)
+            wanted[("customer", customer.pk, item.kind, item.due_key)] = (item, customer.pk, customer.store_id)
     existing = list(
         Reminder.objects.filter(customer__in=customers, vehicle__isnull=True, kind=K.BIRTHDAY).filter(
             state__in=[*OPEN_STATES, S.CANCELLED]

@@ -299,3 +299,22 @@ def test_the_manager_sets_a_store_rule_and_the_advisor_may_not(shop, client):
     assert client.post("/reminders/intervals/", {**data, "level": "group"}).status_code == 403
     bad = client.post("/reminders/intervals/", {**data, "every_km": "50"})
     assert bad.status_code == 400 and ServiceInterval.objects.filter(store=shop.store).count() == 1
+
+
+def test_a_scheduled_reminder_follows_new_readings_and_a_new_owner(shop):
+    vehicle = car(shop)
+    visit(vehicle, D(2025, 10, 3), 10_000, service_type=ServiceType.REPAIR)
+    visit(vehicle, D(2026, 1, 1), 19_000)
+    with frozen(2026, 3, 20, 10, 0):
+        services.reminder_sweep()
+    reminder = Reminder.objects.get(vehicle=vehicle, kind=K.MAINTENANCE)
+    assert reminder.due_on == D(2026, 4, 11)
+    visit(vehicle, D(2026, 3, 21), 28_000, service_type=ServiceType.REPAIR)  # driving faster than before
+    buyer = make_customer(shop.store, by=shop.cast.alice, name="孙八")
+    type(vehicle).objects.filter(pk=vehicle.pk).update(customer=buyer)  # sold on (as data, not through a page)
+    with frozen(2026, 3, 22, 10, 0):
+        services.reminder_sweep()
+    reminder.refresh_from_db()
+    assert reminder.state == S.SCHEDULED and reminder.due_on < D(2026, 4, 11)
+    assert reminder.customer_id == buyer.pk
+    assert Reminder.objects.filter(vehicle=vehicle, kind=K.MAINTENANCE).count() == 1
