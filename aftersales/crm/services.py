@@ -23,25 +23,24 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
     Count,
     DecimalField,
+    F,
     Func,
     IntegerField,
     Max,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
@@ -58,7 +57,6 @@ from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import RepairOrderStatus
 
 LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)  # Asia/Shanghai: a visit's day is the store's calendar day
-BATCH = 1000  # rows per bulk UPDATE / id list (SQLite allows 32 766 parameters; PostgreSQL plans short lists well)
 NO_TIER = ""
 
 # The six settings of settings_catalogue.py that the rules read, in the order they are printed.
@@ -233,11 +231,6 @@ def _profiles(store_ids: Iterable[int] | None) -> dict[Thresholds, list[int]]:
     return profiles
 
 
-def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def tiers_compute(*, as_of: dt.date | None = None, store_ids: Iterable[int] | None = None) -> TierSummary:
     """Compute R, F, M and the tier of every customer (of the customers registered at `store_ids`, all when None)
     as of `as_of` (default: today), store what changed, write a `TierChange` per changed tier and move customers
@@ -253,74 +246,77 @@ def tiers_compute(*, as_of: dt.date | None = None, store_ids: Iterable[int] | No
     return summary
 
 
-_FIELDS = ("tier", "tier_rule", "tier_recency_days", "tier_frequency", "tier_monetary")
+STAGE = "crm_tier_stage"  # a temporary table: the new values of one threshold profile's customers
 
 
 def _compute_profile(*, thresholds: Thresholds, store_ids: list[int], as_of: dt.date, summary: TierSummary) -> None:
+    """The whole write is set-based: the ORM's tier query is materialised once into a temporary table, then one
+    INSERT … SELECT writes the history, two UPDATEs move the priority lane, and one UPDATE … FROM stores the new
+    values — the same statements on SQLite (≥ 3.33) and PostgreSQL, with no row passing through Python."""
     scope = Customer.objects.filter(store_id__in=store_ids)
-    rows = tier_rows(customers=scope, thresholds=thresholds, as_of=as_of).values_list(
-        "pk", *_FIELDS, "is_priority", "new_tier", "new_rule", "new_r", "new_f", "new_m"
+    staged = (
+        tier_rows(customers=scope, thresholds=thresholds, as_of=as_of)
+        .annotate(cid=F("pk"))
+        .values("cid", "new_tier", "new_rule", "new_r", "new_f", "new_m")
     )
-    updates: list[Customer] = []
-    changes: list[TierChange] = []
-    entering_a: list[int] = []
-    leaving_a: list[int] = []
-    for pk, tier, rule, r_old, f_old, m_old, is_priority, new_tier, new_rule, r, f, m in rows.iterator(chunk_size=5000):
-        m = Decimal(m).quantize(Decimal("0.01"))  # SQLite hands back a float
-        if new_tier == NO_TIER:  # no closed visit: R/F/M cleared
-            r, f, m = None, 0, Decimal("0.00")
-        summary.customers += 1
-        summary.tiers[new_tier] += 1
-        if (tier, rule, r_old, f_old, m_old) != (new_tier, new_rule, r, f, m):
-            updates.append(
-                Customer(
-                    pk=pk,
-                    tier=new_tier,
-                    tier_rule=new_rule,
-                    tier_recency_days=r,
-                    tier_frequency=f,
-                    tier_monetary=m,
-                )
-            )
-        if tier != new_tier:
-            granted = new_tier == Tier.A and not is_priority
-            changes.append(
-                TierChange(
-                    customer_id=pk,
-                    from_tier=tier,
-                    to_tier=new_tier,
-                    rule=new_rule,
-                    r_days=r,
-                    f=f,
-                    m=m,
-                    as_of=as_of,
-                    priority_granted=granted,
-                )
-            )
-            if granted:
-                entering_a.append(pk)
-            elif tier == Tier.A:
-                leaving_a.append(pk)
-    scope.exclude(tier_as_of=as_of).update(tier_as_of=as_of)
-    Customer.objects.bulk_update(updates, _FIELDS, batch_size=BATCH)
-    summary.updated += len(updates)
-    # Leaving A: the lane goes only when the change that brought them into A gave it (read before this run's rows).
-    for chunk in _chunks(leaving_a):
-        granted_last = Subquery(
-            TierChange.objects.filter(customer=OuterRef("pk")).order_by("-id").values("priority_granted")[:1]
+    select_sql, select_params = staged.query.sql_with_params()
+    q = connection.ops.quote_name
+    customer, change = q(Customer._meta.db_table), q(TierChange._meta.db_table)
+    stage = q(STAGE)
+    # A customer whose stored values differ from the staged ones (R is NULL without a closed visit).
+    differs = (
+        "({c}.tier <> t.new_tier OR {c}.tier_rule <> t.new_rule OR COALESCE({c}.tier_recency_days, -1) "
+        "<> COALESCE(t.new_r, -1) OR {c}.tier_frequency <> t.new_f OR {c}.tier_monetary <> t.new_m)"
+    ).format(c=customer)
+    a, now = str(Tier.A), clock.now()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        # No closed visit: no tier, and R/F/M cleared (the query already gives R NULL, F 0, M 0 then).
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} AS {select_sql}", select_params)  # noqa: S608
+        cursor.execute(f"SELECT new_tier, COUNT(*) FROM {stage} GROUP BY new_tier")  # noqa: S608
+        for tier, n in cursor.fetchall():
+            summary.tiers[tier] += n
+            summary.customers += n
+        # 1. Leaving A: out of the lane when the change that brought them into A gave it (the latest history row,
+        #    read before this run writes its own).
+        cursor.execute(
+            f"UPDATE {customer} SET is_priority = %s WHERE is_priority = %s AND tier = %s "  # noqa: S608
+            f"AND id IN (SELECT cid FROM {stage} WHERE new_tier <> %s) "
+            f"AND (SELECT h.priority_granted FROM {change} h WHERE h.customer_id = {customer}.id "
+            f"ORDER BY h.id DESC LIMIT 1) = %s",
+            [False, True, a, a, True],
         )
-        summary.priority_removed += (
-            Customer.objects.filter(pk__in=list(chunk), is_priority=True)
-            .annotate(granted_last=granted_last)
-            .filter(granted_last=True)
-            .update(is_priority=False)
+        summary.priority_removed += cursor.rowcount
+        # 2. History: one row per customer whose tier changes.
+        cursor.execute(
+            f"INSERT INTO {change} (created_at, updated_at, customer_id, from_tier, to_tier, rule, r_days, f, m, "  # noqa: S608
+            f"as_of, priority_granted) SELECT %s, %s, c.id, c.tier, t.new_tier, t.new_rule, t.new_r, t.new_f, t.new_m, "
+            f"%s, CASE WHEN t.new_tier = %s AND c.is_priority = %s THEN %s ELSE %s END "
+            f"FROM {customer} c INNER JOIN {stage} t ON t.cid = c.id WHERE c.tier <> t.new_tier",
+            [now, now, as_of, a, False, True, False],
         )
-    for chunk in _chunks(entering_a):
-        summary.priority_granted += Customer.objects.filter(pk__in=list(chunk), is_priority=False).update(
-            is_priority=True
+        summary.changed += cursor.rowcount
+        # 3. Entering A: into the priority lane.
+        cursor.execute(
+            f"UPDATE {customer} SET is_priority = %s WHERE is_priority = %s AND tier <> %s "  # noqa: S608
+            f"AND id IN (SELECT cid FROM {stage} WHERE new_tier = %s)",
+            [True, False, a, a],
         )
-    TierChange.objects.bulk_create(changes, batch_size=BATCH)
-    summary.changed += len(changes)
+        summary.priority_granted += cursor.rowcount
+        # 4. The new values and the day, in one pass over the rows that need either (a second UPDATE for the
+        #    day alone would write every row twice).
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {customer} INNER JOIN {stage} t ON t.cid = {customer}.id WHERE {differs}"  # noqa: S608
+        )
+        summary.updated += cursor.fetchone()[0]
+        cursor.execute(
+            f"UPDATE {customer} SET tier = t.new_tier, tier_rule = t.new_rule, tier_recency_days = t.new_r, "  # noqa: S608
+            f"tier_frequency = t.new_f, tier_monetary = t.new_m, tier_as_of = %s FROM {stage} t "
+            f"WHERE {customer}.id = t.cid AND ({differs} OR {customer}.tier_as_of IS NULL "
+            f"OR {customer}.tier_as_of <> %s)",
+            [as_of, as_of],
+        )
+        cursor.execute(f"DROP TABLE {stage}")
 
 
 def tiers_recompute(*, by: Any, store_ids: Iterable[int] | None = None, as_of: dt.date | None = None) -> TierSummary:

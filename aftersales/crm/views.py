@@ -36,7 +36,7 @@ def _store_chart(rows: list[selectors.StoreTiers]) -> dict[str, Any]:
     ordered = list(reversed(rows))  # a category axis draws its first value at the bottom
     return {
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "legend": {"top": 0},
+        "legend": {"top": 0, "type": "scroll"},  # one line on a phone, never over the bars
         "grid": {"left": 8, "right": 16, "top": 32, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "value", "minInterval": 1},
         "yAxis": {"type": "category", "data": [row.store.code for row in ordered]},
@@ -47,6 +47,7 @@ def _store_chart(rows: list[selectors.StoreTiers]) -> dict[str, Any]:
                 "stack": "tiers",
                 "data": [row.tiers[key] for row in ordered],
                 "itemStyle": {"color": TIER_COLOURS[key]},
+                "barMaxWidth": 36,
             }
             for key in Tier.values
         ],
@@ -59,9 +60,9 @@ def _heatmap_chart(grid: list[list[int]]) -> dict[str, Any]:
     data = [[f, r, grid[r][f]] for r in range(5) for f in range(5)]
     return {
         "tooltip": {"position": "top"},
-        "grid": {"left": 8, "right": 16, "top": 16, "bottom": 56, "containLabel": True},
+        "grid": {"left": 36, "right": 16, "top": 32, "bottom": 64, "containLabel": True},
         "xAxis": {"type": "category", "data": scores, "name": _("F score"), "nameLocation": "middle", "nameGap": 24},
-        "yAxis": {"type": "category", "data": scores, "name": _("R score"), "nameLocation": "middle", "nameGap": 28},
+        "yAxis": {"type": "category", "data": scores, "name": _("R score")},
         "visualMap": {
             "min": 0,
             "max": max((n for row in grid for n in row), default=0) or 1,
