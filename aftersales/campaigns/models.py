@@ -22,7 +22,8 @@ from aftersales.organisation.models import Store
 class Campaign(BaseModel):
     """One campaign of one store: who (the audience filter), what (the text in both languages), when."""
 
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="campaigns")
+    # Cascade: a store removed (the seed's --flush) takes its campaigns and their members along.
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(_("name"), max_length=120)
     purpose = models.CharField(
         _("purpose"), max_length=16, choices=CampaignPurpose.choices, default=CampaignPurpose.MARKETING

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from tqdm import tqdm
 
+from aftersales.campaigns.demo import seed_campaigns
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
 from aftersales.crm.services import tiers_compute
@@ -150,6 +151,7 @@ class Command(BaseCommand):
                 feedback = feedback_demo.seed_feedback(
                     rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
                 )
+            seed_campaigns(rng=rng, stores=stores, users=users, today=today)  # a finished one with its results
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         _analyse()
