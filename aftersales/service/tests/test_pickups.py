@@ -300,6 +300,12 @@ class TestTheDriversList:
         assert [(r.appointment.pk, [m.name for m in r.moves]) for r in after.drop_offs] == [
             (booking.pk, ["deliver_back"])
         ]
+        # The driver's card says what the driver does next: bring it back (待送回), not the customer's "pick-up".
+        client.force_login(shop.cast.dan)
+        with frozen(2026, 3, 4, 9, 0):
+            zh = client.get(reverse("service:pickup-list"), {"day": "2026-03-04"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        card = zh.content.decode().split(f'id="pickup-{booking.pk}"')[1]
+        assert "待送回" in card and "待取车" not in card
 
     def test_the_move_from_the_phone_with_a_photo(self, client, shop, booking):
         client.force_login(shop.cast.dan)
