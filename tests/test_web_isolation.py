@@ -57,6 +57,9 @@ OBJECTS = {
     "customers:vehicle-create": lambda o: [o["customer"].pk],
     "customers:vehicle-edit": lambda o: [o["vehicle"].pk],
     "customers:customer-serve-here": lambda o: [o["customer"].pk],  # without the exact mobile/plate/VIN: 404
+    # The 360° profile and the vehicle file (crm, read-only)
+    "crm:customer-profile": lambda o: [o["customer"].pk],
+    "crm:vehicle-profile": lambda o: [o["vehicle"].pk],
     # Staff pages of the service process
     "service:appointment-reschedule": lambda o: [o["appointment"].pk],
     "service:appointment-cancel": lambda o: [o["appointment"].pk],

@@ -1,4 +1,4 @@
-from aftersales.crm import views
+from aftersales.crm import views, views_profile
 
 app_name = "crm"
-urlpatterns = [*views.urlpatterns]
+urlpatterns = [*views.urlpatterns, *views_profile.urlpatterns]
