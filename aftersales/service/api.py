@@ -151,69 +151,30 @@ class AppointmentOut(Schema):
 class PickupOut(Schema):
     """One job of the driver's list: the address and the phone in full for the job's driver, masked for others."""
 
-    appointment: int
+    # Most fields are the appointment's own: read through dotted aliases rather than one resolver each.
+    appointment: int = Field(..., alias="appointment.pk")
     kind: Literal["pickup", "drop_off"]
-    store: str
-    start: LocalDateTime
-    pickup_from: LocalDateTime | None
-    pickup_to: LocalDateTime | None
-    pickup_status: str
-    customer_name: str
+    store: str = Field(..., alias="appointment.store.code")
+    start: LocalDateTime = Field(..., alias="appointment.slot.start")
+    pickup_from: LocalDateTime | None = Field(..., alias="appointment.pickup_from")
+    pickup_to: LocalDateTime | None = Field(..., alias="appointment.pickup_to")
+    pickup_status: str = Field(..., alias="appointment.pickup_status")
+    customer_name: str = Field(..., alias="appointment.customer.name")
     vehicle: str
     address: str
     phone: str
-    driver: int | None
+    driver: int | None = Field(..., alias="appointment.driver_id")
     driver_name: str
     order_status: str | None
-    collected_at: LocalDateTime | None
-    delivered_back_at: LocalDateTime | None
+    collected_at: LocalDateTime | None = Field(..., alias="appointment.collected_at")
+    delivered_back_at: LocalDateTime | None = Field(..., alias="appointment.delivered_back_at")
     moves: list[str] = Field(..., description="What the caller may do now: collect, deliver_back")
-
-    @staticmethod
-    def resolve_appointment(row: Any) -> int:
-        return row.appointment.pk
-
-    @staticmethod
-    def resolve_store(row: Any) -> str:
-        return row.appointment.store.code
-
-    @staticmethod
-    def resolve_start(row: Any) -> dt.datetime:
-        return row.appointment.slot.start
-
-    @staticmethod
-    def resolve_pickup_from(row: Any) -> dt.datetime | None:
-        return row.appointment.pickup_from
-
-    @staticmethod
-    def resolve_pickup_to(row: Any) -> dt.datetime | None:
-        return row.appointment.pickup_to
-
-    @staticmethod
-    def resolve_pickup_status(row: Any) -> str:
-        return row.appointment.pickup_status
-
-    @staticmethod
-    def resolve_customer_name(row: Any) -> str:
-        return row.appointment.customer.name
 
     @staticmethod
     def resolve_vehicle(row: Any, context: dict[str, Any]) -> str:
         vehicle = row.appointment.vehicle
         plate = plate_for(context["request"].auth, vehicle.plate, row.appointment.store_id) or vehicle.vin[-6:]
         return f"{plate} {vehicle.brand} {vehicle.model_name}".strip()
-
-    @staticmethod
-    def resolve_driver(row: Any) -> int | None:
-        return row.appointment.driver_id
-
-    @staticmethod
-    def resolve_collected_at(row: Any) -> dt.datetime | None:
-        return row.appointment.collected_at
-
-    @staticmethod
-    def resolve_delivered_back_at(row: Any) -> dt.datetime | None:
-        return row.appointment.delivered_back_at
 
     @staticmethod
     def resolve_moves(row: Any) -> list[str]:
