@@ -16,6 +16,7 @@ from aftersales.core.pagination import choice_param, page_of
 from aftersales.core.scoping import store_ids_where
 from aftersales.crm import selectors, services
 from aftersales.customers.choices import Tier
+from aftersales.customers.models import Customer
 from aftersales.customers.validators import mask_mobile
 from aftersales.organisation.access import require
 from aftersales.organisation.current import current_store_ids
@@ -102,14 +103,21 @@ def tiers_page(request: HttpRequest) -> HttpResponse:
     customers: list[dict[str, Any]] = []
     if tier:
         page = page_of(request, selectors.tier_customer_list(store_ids=store_ids, tier="" if tier == "none" else tier))
-        viewable = store_ids_where(user, C.VIEW_CUSTOMERS)
+        # A customer counts in the store of their last visit; the profile link is offered only for customers the
+        # user may open (one query for the page, through the customers' own scoping).
+        rows_on_page = list(page.object_list)
+        viewable = set(
+            Customer.objects.for_user(user, C.VIEW_CUSTOMERS)
+            .filter(pk__in=[c.pk for c in rows_on_page])
+            .values_list("pk", flat=True)
+        )
         customers = [
             {
                 "customer": c,
                 "phone": mask_mobile(c.phone),
-                "url": reverse("customers:customer-detail", args=[c.pk]) if c.store_id in viewable else "",
+                "url": reverse("crm:customer-profile", args=[c.pk]) if c.pk in viewable else "",
             }
-            for c in page.object_list
+            for c in rows_on_page
         ]
     heatmap = selectors.rfm_heatmap(store_ids=store_ids) if tiered else None
     context = {

@@ -71,6 +71,19 @@ class TiersPageTests:
         second = client.get(reverse("crm:tiers"), {"tier": "C", "page": "2"})
         assert len(second.context["customers"]) == 2
 
+    def test_the_profile_link_is_offered_only_for_customers_the_user_may_open(self, cast, client):
+        from aftersales.crm.tests.conftest import visit
+
+        own = customer_with(cast.store_a, [(3, "100.00")], name="own")
+        elsewhere = customer_with(cast.store_b, [], name="elsewhere")  # registered at HZ01, last visit at SH01
+        visit(elsewhere, AS_OF - dt.timedelta(days=4), store=cast.store_a)
+        tiers_compute(as_of=AS_OF)
+        client.force_login(cast.mia)
+        rows = {
+            c["customer"].name: c["url"] for c in client.get(reverse("crm:tiers"), {"tier": "C"}).context["customers"]
+        }
+        assert rows == {"own": reverse("crm:customer-profile", args=[own.pk]), "elsewhere": ""}
+
     def test_a_bad_tier_is_no_drill_down(self, cast, client):
         client.force_login(cast.mia)
         page = client.get(reverse("crm:tiers"), {"tier": "Z"})
