@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.campaigns import menu as campaigns_menu
+from aftersales.care import menu as care_menu
 from aftersales.core.menu import MANAGE, MenuEntry
 from aftersales.crm import menu as crm_menu
 from aftersales.customers import menu as customers_menu
@@ -31,6 +32,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         campaigns_menu.ENTRIES,
         organisation_menu.ENTRIES,
         reminders_menu.ENTRIES,  # after the management entries of the organisation
+        care_menu.ENTRIES,
         (ADMIN,),
     )
 )

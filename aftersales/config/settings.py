@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "aftersales.crm",  # layer 6: tiers, referrals, the 360° profile
     "aftersales.reminders",  # layer 6 after crm: maintenance, insurance, inspection, birthday reminders
     "aftersales.campaigns",  # layer 6 after reminders: campaigns with a control group, inbound replies
+    "aftersales.care",  # layer 6 after campaigns: care playbooks per tier, the win-back rate
     "aftersales.config",  # the web shell's templates and static files
 ]
 

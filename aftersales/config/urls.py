@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("aftersales.crm.urls")),
     path("", include("aftersales.reminders.urls")),
     path("", include("aftersales.campaigns.urls")),
+    path("", include("aftersales.care.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),
 ]

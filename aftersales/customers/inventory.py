@@ -405,6 +405,26 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "note",
         }
     ),
+    # Care app: which care action (message or staff task) went to a customer when, and their dedicated advisor.
+    "care.CareAction": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "store",
+            "customer",
+            "vehicle",
+            "tier",
+            "kind",
+            "episode",
+            "rule",
+            "message",
+            "inbox_item",
+            "assignee",
+            "done_at",
+        }
+    ),
+    "care.CareAdvisor": frozenset({"id", "created_at", "updated_at", "customer", "store", "advisor", "assigned_at"}),
     "feedback.SurveyResponse": frozenset(
         {
             "id",

@@ -28,6 +28,8 @@ class Capability(StrEnum):
     MANAGE_CAPA = "manage_capa"  # open and run CAPAs
     MANAGE_TIERS = "manage_tiers"  # the customer tiers page (counts, customers of a tier, RFM scores), recomputing
     MANAGE_CAMPAIGNS = "manage_campaigns"  # prepare, schedule and cancel care campaigns, read their results
+    VIEW_CARE = "view_care"  # the care page: care actions taken, the win-back rate, the group's playbook (read)
+    MANAGE_CARE = "manage_care"  # change the group's care playbook and its service-suggestion rules
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
 
@@ -57,6 +59,7 @@ _MANAGER = (
         _C.MANAGE_CAPA,
         _C.MANAGE_TIERS,
         _C.MANAGE_CAMPAIGNS,
+        _C.VIEW_CARE,
     }
 )
 
@@ -93,10 +96,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.VIEW_FEEDBACK,
             _C.MANAGE_CAPA,
             _C.MANAGE_TIERS,
-        _C.MANAGE_TIERS,
+            _C.VIEW_CARE,
+            _C.MANAGE_CARE,
         }
     ),
-    Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS}),
+    Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE}),
 }
 
 

@@ -185,6 +185,15 @@ SETTINGS: list[Setting] = [
     ),
     Setting("win_back_labour_discount_percent", "care", _("Win-back offer: labour discount"), 30, PCT, 0, 100),
     Setting("win_back_return_days", "care", _("Win-back counts a return within"), 90, DAYS, 1, 365),
+    Setting(
+        "care_win_back_offer_after_days",
+        "care",
+        _("Win-back offer after the recall notice (when the customer has not returned)"),
+        14,
+        DAYS,
+        0,
+        180,
+    ),
     Setting("maintenance_interval_km", "care", _("Maintenance interval (distance)"), 10000, KM, 1000, 100000),
     Setting("maintenance_interval_months", "care", _("Maintenance interval (time)"), 12, MONTHS, 1, 36),
     # Reminders (reminders app): lead times, and the distance a car is assumed to cover when its readings

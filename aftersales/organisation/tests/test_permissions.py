@@ -40,6 +40,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_CAPA,
             C.MANAGE_TIERS,
             C.MANAGE_CAMPAIGNS,
+            C.VIEW_CARE,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -52,6 +53,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_FEEDBACK,
             C.MANAGE_CAPA,
             C.MANAGE_TIERS,
+            C.VIEW_CARE,
+            C.MANAGE_CARE,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.

@@ -1,0 +1,3 @@
+from aftersales.care.views import urlpatterns as urlpatterns
+
+app_name = "care"
