@@ -30,10 +30,13 @@ TEXT_HELP = _("Put {link} where the personal booking link goes. Marketing messag
 
 class CampaignForm(StyledForm):
     store = forms.TypedChoiceField(label=_("Store"), coerce=int)
-    name = forms.CharField(label=_("Name"), max_length=120)
+    name = forms.CharField(label=_("Campaign name"), max_length=120)
     purpose = forms.ChoiceField(label=_("Purpose"), choices=CampaignPurpose.choices)
     tiers = forms.MultipleChoiceField(
-        label=_("Tiers"), choices=Tier.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Tiers"),
+        choices=Tier.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     nev = forms.ChoiceField(label=_("Vehicle type"), choices=NEV, required=False)
     model_contains = forms.CharField(label=_("Model contains"), max_length=60, required=False)
@@ -45,7 +48,11 @@ class CampaignForm(StyledForm):
     )
     mileage_min = forms.IntegerField(label=_("Mileage from (km)"), required=False, min_value=0)
     mileage_max = forms.IntegerField(label=_("Mileage to (km)"), required=False, min_value=0)
-    open_deferred = forms.BooleanField(label=_("Has declined work still open"), required=False)
+    open_deferred = forms.BooleanField(
+        label=_("Has declined work still open"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
     text_zh = forms.CharField(
         label=_("Message (Chinese)"), widget=forms.Textarea(attrs={"rows": 3}), help_text=TEXT_HELP
     )

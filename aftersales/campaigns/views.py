@@ -131,7 +131,7 @@ def _labels() -> dict[str, str]:
         "control": _("Control"),
         "uplift": _("Uplift"),
         "return_rate": _("Return rate"),
-        "interval": _("95 % interval"),
+        "interval": _("95 percent confidence interval"),
     }
 
 

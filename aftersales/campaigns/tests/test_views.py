@@ -146,7 +146,7 @@ class DetailAndMoveTests:
         campaign = draft(cast.store_a, cast.mia, scheduled_at=None)
         client.force_login(cast.mia)
         response = client.post(reverse("campaigns:campaign-move", args=[campaign.pk, "schedule"]), follow=True)
-        assert "Choose when to send." in body(response)
+        assert "Choose when to send." in body(response) or "请选择发送时间。" in body(response)
         client.post(reverse("campaigns:campaign-move", args=[campaign.pk, "cancel"]), {"reason": ""})
         campaign.refresh_from_db()
         assert campaign.status == CampaignStatus.DRAFT
