@@ -57,10 +57,8 @@ def customer_list(*, user: Any, store_ids: frozenset[int], query: str = "") -> Q
         customers = customers.filter(pk__in=matching)
     return (
         customers.select_related("store")
-        .prefetch_related(
-            Prefetch("vehicles", queryset=Vehicle.objects.select_related("store").order_by("id")),
-            Prefetch("store_links", queryset=CustomerStoreLink.objects.select_related("store")),
-        )
+        .prefetch_related(Prefetch("vehicles", queryset=Vehicle.objects.select_related("store").order_by("id")))
+        .prefetch_related(Prefetch("store_links", queryset=CustomerStoreLink.objects.select_related("store")))
         .order_by("-created_at", "-id")
     )
 
