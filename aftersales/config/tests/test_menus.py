@@ -58,6 +58,7 @@ SUGGESTIONS = ("/feedback/suggestions/", "lightbulb", "Suggestions")
 SURVEYS = ("/feedback/surveys/", "ui-checks", "Survey answers")
 CAPA = ("/feedback/capa/", "arrow-repeat", "CAPA")
 ISSUES = ("/feedback/issues/", "bar-chart-line", "Frequent issues")
+CAMPAIGNS = ("/campaigns/", "megaphone", "Campaigns")
 MY_JOBS = ("/service/my-jobs/", "wrench-adjustable", "My jobs")
 PICKUPS = ("/service/pickups/", "truck", "Pick-ups")
 CALLS = ("/feedback/follow-ups/", "telephone-outbound", "Follow-up calls")
@@ -83,6 +84,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            CAMPAIGNS,
             REMINDERS,
         ],
         "manage": [],
@@ -109,6 +111,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            CAMPAIGNS,
             REMINDERS,
         ],
         "manage": [],
@@ -138,6 +141,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            CAMPAIGNS,
             REMINDERS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS],
@@ -154,6 +158,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            CAMPAIGNS,
             REMINDERS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS],
@@ -175,6 +180,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            CAMPAIGNS,
             REMINDERS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, ADMIN],
