@@ -14,6 +14,7 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from aftersales.campaigns.demo import seed_campaigns
+from aftersales.care.demo import seed_care
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
 from aftersales.crm.services import tiers_compute
@@ -154,6 +155,7 @@ class Command(BaseCommand):
             seed_campaigns(rng=rng, stores=stores, users=users, today=today)  # a finished one with its results
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
+        seed_care(rng=rng, today=today)  # the past year's recalls from the visit gaps, then the first care sweep
         _analyse()
         elapsed = time.monotonic() - started
         self.stdout.write(
