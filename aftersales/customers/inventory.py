@@ -231,6 +231,22 @@ INVENTORY: tuple[PersonalField, ...] = (
         RECORD_RETENTION,
     ),
     PersonalField(
+        "campaigns.CampaignMember",
+        "opened_at",
+        _("Measure a care campaign: when the customer opened the booking link of its message"),
+        CONSENT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
+        "campaigns.CampaignMember",
+        "skipped_reason",
+        _("Proof that a customer without marketing consent, or over the frequency cap, was not written to"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
+    PersonalField(
         "service.Appointment",
         "customer_words",
         _("Prepare the visit: what the customer says is wrong"),
@@ -383,6 +399,10 @@ INVENTORY: tuple[PersonalField, ...] = (
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
     "crm.TierChange": frozenset({"id", "created_at", "updated_at", "customer"}),
+    # Campaigns: who was drawn into which arm, the message queued and the link's random token (no personal data).
+    "campaigns.CampaignMember": frozenset(
+        {"id", "created_at", "updated_at", "campaign", "customer", "arm", "message", "handled_at", "link_token"}
+    ),
     # Reminders app: which due item of a vehicle or customer was reminded when (the texts are in the outbox).
     "reminders.Reminder": frozenset(
         {
