@@ -68,6 +68,8 @@ AUDIT = ("/organisation/audit/", "journal", "Audit trail")
 ADMIN = ("/admin/", "gear", "Administration")
 REMINDERS = ("/reminders/", "bell", "Reminders")
 INTERVALS = ("/reminders/intervals/", "speedometer2", "Service intervals")
+CARE = ("/care/", "heart", "Care")
+PLAYBOOKS = ("/care/playbook/", "journal-check", "Care playbooks")
 
 EXPECTED = {
     "advisor": {
@@ -143,8 +145,9 @@ EXPECTED = {
             ISSUES,
             CAMPAIGNS,
             REMINDERS,
+            CARE,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, INTERVALS],
+        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
     "group": {
         "top": [
@@ -160,8 +163,9 @@ EXPECTED = {
             ISSUES,
             CAMPAIGNS,
             REMINDERS,
+            CARE,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, INTERVALS],
+        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
     "admin": {
         "top": [
@@ -182,8 +186,9 @@ EXPECTED = {
             ISSUES,
             CAMPAIGNS,
             REMINDERS,
+            CARE,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, ADMIN],
+        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
     },
 }
 
