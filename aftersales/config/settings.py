@@ -219,6 +219,8 @@ AFTERSALES_MESSAGE_BACKEND = env.env_str("AFTERSALES_MESSAGE_BACKEND", "console"
 # Webhook backend: the SMS/WeChat gateway's URL and its HMAC-SHA256 signing secret (derived from SECRET_KEY if empty).
 AFTERSALES_WEBHOOK_URL = env.env_str("AFTERSALES_WEBHOOK_URL")
 AFTERSALES_WEBHOOK_SECRET = env.env_str("AFTERSALES_WEBHOOK_SECRET")
+# The gateway signs the customers' replies it forwards (POST /api/v1/inbound/messages); unset: replies are refused.
+AFTERSALES_GATEWAY_SECRET = env.env_str("AFTERSALES_GATEWAY_SECRET")
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -3,7 +3,9 @@ customers, for the roles that hold MANAGE_TIERS (managers, group managers, admin
 
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.core.menu import MenuEntry
+from aftersales.core.menu import MenuEntry, MenuGroup
 from aftersales.organisation.permissions import Capability
 
-ENTRIES = (MenuEntry("crm:tiers", _("Customer tiers"), "layers", (Capability.MANAGE_TIERS,)),)
+# One drop-down for the retention pages of layer 6 (tiers, campaigns, reminders, care), so the top bar stays short.
+RETENTION = MenuGroup("retention", _("Retention"), "arrow-through-heart")
+ENTRIES = (MenuEntry("crm:tiers", _("Customer tiers"), "layers", (Capability.MANAGE_TIERS,), group=RETENTION),)

@@ -4,10 +4,11 @@ visits and read feedback; the interval rules under the management menu."""
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.menu import MANAGE, MenuEntry
+from aftersales.crm.menu import RETENTION
 from aftersales.organisation.permissions import Capability as C
 
 ENTRIES = (
-    MenuEntry("reminders:list", _("Reminders"), "bell", (C.BOOK, C.VIEW_FEEDBACK)),
+    MenuEntry("reminders:list", _("Reminders"), "bell", (C.BOOK, C.VIEW_FEEDBACK), group=RETENTION),
     MenuEntry(
         "reminders:intervals",
         _("Service intervals"),

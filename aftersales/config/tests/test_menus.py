@@ -1,5 +1,5 @@
-"""The menus every demo role sees, read from the rendered page (the top bar, the feedback menu and the user
-menu's management entries).  Captured before each app declared its own entries and `config` assembled them:
+"""The menus every demo role sees, read from the rendered page (the top bar, the feedback and retention menus and
+the user menu's management entries).  Captured before each app declared its own entries and `config` assembled them:
 the assembly must render exactly the same menus, in the same order, with the same icons and addresses."""
 
 import re
@@ -69,6 +69,8 @@ ADMIN = ("/admin/", "gear", "Administration")
 REMINDERS = ("/reminders/", "bell", "Reminders")
 INTERVALS = ("/reminders/intervals/", "speedometer2", "Service intervals")
 CARE = ("/care/", "heart", "Care")
+RETENTION = ("#", "arrow-through-heart", "Retention")
+TIERS = ("/crm/tiers/", "layers", "Customer tiers")
 PLAYBOOKS = ("/care/playbook/", "journal-check", "Care playbooks")
 
 EXPECTED = {
@@ -86,6 +88,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            RETENTION,
             CAMPAIGNS,
             REMINDERS,
         ],
@@ -113,6 +116,7 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            RETENTION,
             CAMPAIGNS,
             REMINDERS,
         ],
@@ -131,6 +135,11 @@ EXPECTED = {
         "top": [
             TODAY,
             CUSTOMERS,
+            RETENTION,
+            TIERS,
+            CAMPAIGNS,
+            REMINDERS,
+            CARE,
             WORKBENCH,
             WORKSHOP,
             MY_JOBS,
@@ -143,9 +152,6 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
-            CAMPAIGNS,
-            REMINDERS,
-            CARE,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
@@ -153,6 +159,11 @@ EXPECTED = {
         "top": [
             TODAY,
             CUSTOMERS,
+            RETENTION,
+            TIERS,
+            CAMPAIGNS,
+            REMINDERS,
+            CARE,
             WORKSHOP,
             FEEDBACK,
             RECOVERY,
@@ -161,9 +172,6 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
-            CAMPAIGNS,
-            REMINDERS,
-            CARE,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
@@ -171,6 +179,11 @@ EXPECTED = {
         "top": [
             TODAY,
             CUSTOMERS,
+            RETENTION,
+            TIERS,
+            CAMPAIGNS,
+            REMINDERS,
+            CARE,
             WORKBENCH,
             WORKSHOP,
             MY_JOBS,
@@ -184,9 +197,6 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
-            CAMPAIGNS,
-            REMINDERS,
-            CARE,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
     },
