@@ -23,7 +23,7 @@ def test_the_care_page_shows_the_month_per_store(client, shop):
         tiers(dt.date(2026, 6, 1))
         care_sweep()
         client.force_login(shop.cast.mia)
-        page = client.get(reverse("care:overview"))
+        page = client.get(reverse("care:overview"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="care-SH01"' in html and 'id="care-HZ01"' not in html
