@@ -59,7 +59,12 @@ def navigation_for(user: Any) -> list[dict[str, Any]]:
             items.append(item)
             continue
         if entry.group.key not in groups:
-            groups[entry.group.key] = {"label": entry.group.label, "icon": entry.group.icon, "children": []}
+            groups[entry.group.key] = {
+                "key": entry.group.key,
+                "label": entry.group.label,
+                "icon": entry.group.icon,
+                "children": [],
+            }
             items.append(groups[entry.group.key])
         groups[entry.group.key]["children"].append(item)
     return items
