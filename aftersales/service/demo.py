@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -1133,6 +1133,10 @@ class ServiceDemo:
 # --- History ---------------------------------------------------------------------------------------------
 
 
+# An invitation does not bring in a vehicle that was at the store fewer days than this before it.
+INVITATION_MIN_GAP_DAYS = 30
+
+
 def _visit_time(demo: ServiceDemo, ctx: StoreCtx, day: dt.date) -> dt.datetime | None:
     """A slot start on `day`, mornings busiest, evenings and weekends used."""
     starts = _day_slots(ctx, day)
@@ -1150,17 +1154,34 @@ def _shift_for_holidays(demo: ServiceDemo, day: dt.date) -> dt.date:
     return day
 
 
-def _history(demo: ServiceDemo, ctx: StoreCtx, states: list[VehicleState]) -> None:
+def _history(
+    demo: ServiceDemo, ctx: StoreCtx, states: list[VehicleState], invited: Mapping[int, dt.date] | None = None
+) -> None:
+    """Each vehicle's visits over the window, one after the other (so its odometer only grows and its orders
+    never overlap).  `invited` (vehicle id → day) brings a vehicle's next visit forward to a maintenance visit on
+    that day — see `seed_service`."""
     rng = demo.rng
     yesterday = demo.today - dt.timedelta(days=1)
+    invited = invited or {}
     for state in states:
         registered = state.customer.created_at.astimezone(SHANGHAI).date()
         day = max(registered, demo.window_start) + dt.timedelta(days=rng.randint(0, 45))
-        while day <= yesterday:
-            day = _shift_for_holidays(demo, day)
+        invitation = invited.get(state.vehicle.pk)
+        if invitation is not None and not max(registered, demo.window_start) <= invitation <= yesterday:
+            invitation = None
+        last_in: dt.date | None = None  # when the vehicle was last at the store
+        while True:
+            if day <= yesterday:
+                day = _shift_for_holidays(demo, day)
+            responds = False
+            if invitation is not None and invitation < day:
+                # Invited before its next visit: it comes then, unless it was in only just before.
+                responds = last_in is None or (invitation - last_in).days >= INVITATION_MIN_GAP_DAYS
+                day = invitation if responds else day
+                invitation = None
             if day > yesterday:
                 break
-            job = demo.job(state, day.month)
+            job = _job_of(ServiceType.MAINTENANCE, state) if responds else demo.job(state, day.month)
             delivered = _visit(demo, ctx, state, job, day, job.words, comeback=False)
             if delivered and job.service_type in (ServiceType.REPAIR, ServiceType.BODYWORK, ServiceType.WARRANTY):
                 order = demo.built.orders[-1]
@@ -1171,9 +1192,9 @@ def _history(demo: ServiceDemo, ctx: StoreCtx, states: list[VehicleState]) -> No
                         came = _visit(demo, ctx, state, job, back_day, job.words + COMEBACK_SUFFIX, comeback=True)
                         if came:
                             delivered = came
+            last_in = delivered.astimezone(SHANGHAI).date() if delivered else day
             gap = rng.randint(100, 220) if job.service_type == ServiceType.MAINTENANCE else rng.randint(45, 200)
-            last = (delivered.astimezone(SHANGHAI).date() if delivered else day) + dt.timedelta(days=gap)
-            day = max(last, day + dt.timedelta(days=1))
+            day = max(last_in + dt.timedelta(days=gap), day + dt.timedelta(days=1))
 
 
 def _visit(
@@ -1545,8 +1566,15 @@ def seed_service(
     now: dt.datetime | None = None,
     progress: Callable[[str], None] = lambda step: None,
     batch_size: int = 1000,
+    extra_visits: Mapping[int, dt.date] | None = None,
 ) -> dict[str, int]:
-    """Service history and today's busy day for every store; returns counts by kind."""
+    """Service history and today's busy day for every store; returns counts by kind.
+
+    `extra_visits` maps a vehicle id to a day on which something outside the service history invited it in
+    (the seed passes the demo campaign's responses as plain data; this layer knows nothing of campaigns).  The
+    vehicle's next visit is brought forward to a maintenance visit that day, built like any other (booking,
+    events, estimate, inspection, odometer), unless its next visit comes first anyway or it was at the store
+    within `INVITATION_MIN_GAP_DAYS` before.  Days outside the history window are ignored."""
     from aftersales.customers.demo import _month_starts
     from aftersales.organisation.demo import STORE_TEMPLATES
 
@@ -1568,7 +1596,7 @@ def seed_service(
             for v in Vehicle.objects.filter(store=store).order_by("id")
         ]
         contexts.append(ctx)
-        _history(demo, ctx, states)
+        _history(demo, ctx, states, extra_visits)
         progress(f"history {store.code}")
         if ctx.advisors and ctx.technicians and ctx.bays:
             _busy_day(demo, ctx, states, users, first=index == 0)

@@ -9,11 +9,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Q
 from tqdm import tqdm
 
-from aftersales.campaigns.demo import seed_campaigns
+from aftersales.campaigns.demo import seed_campaigns_finish, seed_campaigns_plan
+from aftersales.campaigns.models import Campaign
 from aftersales.care.demo import seed_care
 from aftersales.core import clock
 from aftersales.core.models import AuditEntry
@@ -58,6 +60,18 @@ def _analyse() -> None:
             cursor.execute("ANALYZE")
 
 
+def _restart_ids() -> None:
+    """Ids from 1 again in the empty tables whose ids decide demo data: the campaign's arms are a hash of the
+    campaign's and the customer's ids, and the campaign's visits follow its arms, so the same arguments give the
+    same history only when those ids repeat (a flushed PostgreSQL database would otherwise go on counting)."""
+    empty = [model for model in (Customer, Campaign) if not model._base_manager.exists()]
+    sequences = [{"table": model._meta.db_table, "column": model._meta.pk.column} for model in empty]
+    statements = connection.ops.sequence_reset_by_name_sql(no_style(), sequences)
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
 class Command(BaseCommand):
     help = "Fill an empty database with realistic demo data (deterministic for a given --seed and --today)."
 
@@ -98,7 +112,10 @@ class Command(BaseCommand):
         # Today's busy day is laid out around "now": the real time, unless a fixed --today asks for identical data.
         now = None if options["today"] else clock.now()
         per_store = max(1, options["customers"] // options["stores"])
+        # The campaign's own draws, so they leave the rest of the demo's sequence alone.
+        campaign_rng = random.Random(f"campaigns:{options['seed']}")
         with transaction.atomic():
+            _restart_ids()
             group, stores, users = seed_organisation(rng=rng, stores=options["stores"])
             with tqdm(
                 total=per_store * len(stores),
@@ -115,6 +132,8 @@ class Command(BaseCommand):
                     months=options["months"],
                     progress=bar.update,
                 )
+            # The finished campaign is sent before the history is built: the visits it brought are history.
+            plan = seed_campaigns_plan(rng=campaign_rng, stores=stores, users=users, today=today)
             with tqdm(
                 total=progress_total(len(stores)),
                 desc="service",
@@ -135,6 +154,7 @@ class Command(BaseCommand):
                     months=options["months"],
                     now=now,
                     progress=step,
+                    extra_visits=plan.visits,
                 )
                 step("done")
             with tqdm(
@@ -152,7 +172,7 @@ class Command(BaseCommand):
                 feedback = feedback_demo.seed_feedback(
                     rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
                 )
-            seed_campaigns(rng=rng, stores=stores, users=users, today=today)  # a finished one with its results
+            campaigns = seed_campaigns_finish(plan=plan, rng=campaign_rng, stores=stores, users=users, today=today)
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         seed_care(rng=rng, today=today)  # the past year's recalls from the visit gaps, then the first care sweep
@@ -165,6 +185,7 @@ class Command(BaseCommand):
                 f"{service['orders']} repair orders ({service['events']} events, {service['lines']} estimate lines), "
                 f"{feedback['follow_ups']} follow-ups, {feedback['responses']} survey responses, "
                 f"{feedback['complaints']} complaints, "
+                f"{campaigns['members']} campaign members ({campaigns['visits']} visits it brought), "
                 f"{options['months']} months of history in {elapsed:.1f} s."
             )
         )
