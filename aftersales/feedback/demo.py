@@ -523,8 +523,9 @@ class FeedbackDemo:
         self.built.recovery.append(task)
 
     # -- follow-ups --
-    def follow_up(self, visit: Visit, script: tuple[dt.datetime, int] | None = None) -> None:
-        """The follow-up of one visit: created by the sweep at delivery, then the link answer or the calls."""
+    def follow_up(self, visit: Visit, script: tuple[dt.datetime, int] | None = None, *, queued: bool = False) -> None:
+        """The follow-up of one visit: created by the sweep at delivery, then the link answer or the calls;
+        `queued`: not reached yet, waiting in the agents' queue."""
         ctx = self.contexts[visit.store_id]
         values = ctx.values
         created = self.later(visit.delivered, 0.1, 1)
@@ -543,6 +544,8 @@ class FeedbackDemo:
                 full=self.chance(0.5),
                 overall=visit.rating,
             )
+        if queued:
+            return
         if script is None and self.has_consent(visit.customer_id, visit.delivered) and self.chance(0.22):
             answered = visit.delivered + dt.timedelta(hours=min(self.rng.lognormvariate(1.2, 0.8), 20))
             if answered <= self.now:
@@ -1364,8 +1367,14 @@ def seed_feedback(
     _moods(demo, visits)
     first = contexts[stores[0].pk] if stores else None
     scripts = _scripted_recovery(demo, visits, first.store, getattr(users.get("advisor"), "pk", None)) if first else {}
+    # The latest deliveries of each store are still waiting in the agents' queue, whatever the random history gave.
+    latest: dict[int, list[Visit]] = {}
+    for visit in sorted(visits, key=lambda v: v.delivered, reverse=True):
+        if visit.pk not in scripts and len(latest.setdefault(visit.store_id, [])) < 2:
+            latest[visit.store_id].append(visit)
+    queued = {v.pk for store_visits in latest.values() for v in store_visits}
     for visit in visits:
-        demo.follow_up(visit, scripts.get(visit.pk))
+        demo.follow_up(visit, scripts.get(visit.pk), queued=visit.pk in queued)
     progress("follow-ups")
     _history_complaints(demo, visits, skip=set(scripts))
     if first is not None:
