@@ -1179,6 +1179,44 @@ def _suggestions(demo: FeedbackDemo, visits: list[Visit], first: StoreFeedback, 
             suggestion.status, suggestion.customer_told_at, suggestion.updated_at = SuggestionStatus.CLOSED, told, told
 
 
+CLOSED_CAPA_TEXTS: dict[str, dict[str, Any]] = {
+    ComplaintCategory.WAITING: {
+        "title": "缩短客户到店后的等待开工时间",
+        "root_cause": (
+            "早上八点半到十点集中到店，前台只有两人接待，环车检查和报价排队；派工要等车间主管晨会后统一安排，"
+            "预约客户与非预约客户没有分开排队。"
+        ),
+        "actions": (
+            "早高峰增加一名前台接待，顾问错峰上班",
+            "预约客户到店即派工，车间主管提前一天排好工位",
+            "休息区屏幕显示排队和维修进度",
+        ),
+        "kpi": "等待时间类投诉（件/月）",
+        "procedure": (
+            "《预约接待流程》第3版：预约客户到店五分钟内环车检查，十五分钟内派工；早高峰（8:30–10:00）前台不少于三人。"
+        ),
+    },
+}
+
+
+def _generic_capa_texts(category: str) -> dict[str, Any]:
+    """The closed CAPA of a month whose top complaint category is not waiting time."""
+    name = CATEGORY_ZH[category]
+    return {
+        "title": f"减少{name}类投诉",
+        "root_cause": (
+            f"{name}类投诉集中在同一个月：接待与车间交接时信息遗漏，承诺时间前未主动告知客户进展，事后缺少复盘。"
+        ),
+        "actions": (
+            f"每周例会复盘{name}类投诉，逐条找到责任环节",
+            "顾问在承诺时间前主动告知客户进展",
+            "交车前按清单复核客户提出的每一项问题",
+        ),
+        "kpi": f"{name}类投诉（件/月）",
+        "procedure": f"《服务质量复盘制度》第2版：{name}类投诉每周复盘，整改措施纳入岗位标准作业。",
+    }
+
+
 def _capas(demo: FeedbackDemo, ctx: StoreFeedback, users: dict[str, Any]) -> None:
     """Three CAPAs in the first store: one closed (from the month with the most waiting-time complaints, with the
     procedure change and the KPI before and after), one acting (from a repair-quality complaint), one in
@@ -1241,31 +1279,23 @@ def _capas(demo: FeedbackDemo, ctx: StoreFeedback, users: dict[str, Any]) -> Non
             )
         )
 
-    # 1. Closed: the month with the most waiting-time complaints, at least four months back.
-    months = sorted(
-        {m for (category, m) in per_month if category == ComplaintCategory.WAITING and month_after(m, 5) <= this_month}
-    )
-    if months:
-        worst = max(months, key=lambda m: (per_month[(ComplaintCategory.WAITING, m)], m))
-        before = per_month[(ComplaintCategory.WAITING, worst)]
+    # 1. Closed: the month with the most waiting-time complaints, at least four months back; in a history without
+    # one, the month with the most complaints of any category (so the demo always shows a closed loop).
+    eligible = {(category, m): n for (category, m), n in per_month.items() if month_after(m, 5) <= this_month}
+    waiting = [key for key in eligible if key[0] == ComplaintCategory.WAITING]
+    if waiting or eligible:
+        category, worst = max(waiting or list(eligible), key=lambda key: (eligible[key], key[1], key[0]))
+        before = per_month[(category, worst)]
         after_month = month_after(worst, 3)
-        after = per_month.get((ComplaintCategory.WAITING, after_month), 0)
+        after = per_month.get((category, after_month), 0)
         opened = _local(month_after(worst), dt.time(10, 0)) + dt.timedelta(days=2)
-        row = capa(
-            "缩短客户到店后的等待开工时间", opened, cluster_category=ComplaintCategory.WAITING, cluster_month=worst
-        )
-        row.root_cause = (
-            "早上八点半到十点集中到店，前台只有两人接待，环车检查和报价排队；派工要等车间主管晨会后统一安排，"
-            "预约客户与非预约客户没有分开排队。"
-        )
+        texts = CLOSED_CAPA_TEXTS.get(category) or _generic_capa_texts(category)
+        row = capa(texts["title"], opened, cluster_category=category, cluster_month=worst)
+        row.root_cause = texts["root_cause"]
         move(row, CapaStatus.ANALYSING, opened + dt.timedelta(days=1, hours=2))
         start = opened + dt.timedelta(days=4)
         for offset, (text, who) in enumerate(
-            (
-                ("早高峰增加一名前台接待，顾问错峰上班", owners[0]),
-                ("预约客户到店即派工，车间主管提前一天排好工位", owners[-1]),
-                ("休息区屏幕显示排队和维修进度", owners[min(1, len(owners) - 1)]),
-            )
+            zip(texts["actions"], (owners[0], owners[-1], owners[min(1, len(owners) - 1)]), strict=True)
         ):
             action(
                 row,
@@ -1277,11 +1307,9 @@ def _capas(demo: FeedbackDemo, ctx: StoreFeedback, users: dict[str, Any]) -> Non
             )
         move(row, CapaStatus.ACTING, start)
         move(row, CapaStatus.VERIFYING, start + dt.timedelta(days=19), "三项措施均已完成")
-        row.kpi_name = "等待时间类投诉（件/月）"
+        row.kpi_name = texts["kpi"]
         row.kpi_before, row.kpi_after = Decimal(before), Decimal(min(after, max(before - 1, 0)))
-        row.procedure_change = (
-            "《预约接待流程》第3版：预约客户到店五分钟内环车检查，十五分钟内派工；早高峰（8:30–10:00）前台不少于三人。"
-        )
+        row.procedure_change = texts["procedure"]
         move(
             row,
             CapaStatus.CLOSED,

@@ -76,6 +76,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 S = RepairOrderStatus
 CENT = Decimal("0.01")
 COMEBACK_SUFFIX = "；上次修完后又出现了"
+ACCIDENT_WORDS = "车头撞了，保险公司已定损"
+# Who the customers are, so the tiers of SPEC §5 all appear in plausible shares: regulars who come every two or
+# three months (some of them after an insured accident repair: the loyal, tier A), customers who stop coming
+# (they moved, or went to an independent garage: churn risk, tier D), and everybody else.
+REGULAR_SHARE = 0.15
+REGULAR_ACCIDENT_SHARE = 0.6
+LAPSING_SHARE = 0.3
 GRADE_RANK = {"": 0, TechnicianGrade.JUNIOR: 1, TechnicianGrade.INTERMEDIATE: 2, TechnicianGrade.SENIOR: 3}
 # Spring Festival (春节) days: visits are postponed around it, bodywork peaks after it.
 SPRING_FESTIVAL = {
@@ -319,6 +326,21 @@ JOBS: tuple[Job, ...] = (
         ),
         weight=3,
         months=(1, 2, 3),
+    ),
+    # An insurance claim after a front-end collision: the big bill of a 4S store's body shop (not seasonal).
+    Job(
+        ServiceType.BODYWORK,
+        ACCIDENT_WORDS,
+        (
+            L("前部钣金校正", "BDY-20", "6.0", TechnicianGrade.SENIOR),
+            P("前保险杠总成", "5QD807221", 2600, alt=1600, alt_origin="广州骏达（品牌件）"),
+            P("左前大灯总成", "5QD941005", 3800),
+            P("发动机盖", "5QD823031", 2400),
+            P("左前翼子板", "5QD821021", 1200),
+            L("前部喷漆（三件）", "PNT-20", "8.0", TechnicianGrade.INTERMEDIATE),
+            F("油漆辅料费", 980),
+        ),
+        weight=1,
     ),
     Job(
         ServiceType.BODYWORK,
@@ -1170,18 +1192,44 @@ def _history(
         if invitation is not None and not max(registered, demo.window_start) <= invitation <= yesterday:
             invitation = None
         last_in: dt.date | None = None  # when the vehicle was last at the store
+        roll = rng.random()
+        regular = roll < REGULAR_SHARE
+        window_days = max((yesterday - demo.window_start).days, 1)
+        accident = (
+            demo.window_start + dt.timedelta(days=rng.randint(0, window_days))
+            if regular and rng.random() < REGULAR_ACCIDENT_SHARE
+            else None
+        )
+        # A lapsing customer stops coming 6 to 14 months ago, after at least four months as a customer; only a
+        # history of 18 months or more has room for that (the demo's default is 24).
+        lapse_after = (
+            max(demo.today - dt.timedelta(days=rng.randint(185, 420)), demo.window_start + dt.timedelta(days=120))
+            if REGULAR_SHARE <= roll < REGULAR_SHARE + LAPSING_SHARE and (demo.today - demo.window_start).days >= 540
+            else None
+        )
         while True:
             if day <= yesterday:
                 day = _shift_for_holidays(demo, day)
             responds = False
-            if invitation is not None and invitation < day:
+            if invitation is not None and invitation <= day:
                 # Invited before its next visit: it comes then, unless it was in only just before.
                 responds = last_in is None or (invitation - last_in).days >= INVITATION_MIN_GAP_DAYS
                 day = invitation if responds else day
                 invitation = None
             if day > yesterday:
                 break
-            job = _job_of(ServiceType.MAINTENANCE, state) if responds else demo.job(state, day.month)
+            if not responds and lapse_after is not None and day > lapse_after and last_in is not None:
+                # Came at least once, then stopped coming (a churn risk) — unless a campaign invites the car back.
+                if invitation is None or invitation < last_in:
+                    break
+                day = invitation + dt.timedelta(days=1)
+                continue
+            if responds:
+                job = _job_of(ServiceType.MAINTENANCE, state)
+            elif accident is not None and day >= accident:
+                job, accident = _job_of(ServiceType.BODYWORK, state, ACCIDENT_WORDS), None
+            else:
+                job = demo.job(state, day.month)
             delivered = _visit(demo, ctx, state, job, day, job.words, comeback=False)
             if delivered and job.service_type in (ServiceType.REPAIR, ServiceType.BODYWORK, ServiceType.WARRANTY):
                 order = demo.built.orders[-1]
@@ -1193,7 +1241,12 @@ def _history(
                         if came:
                             delivered = came
             last_in = delivered.astimezone(SHANGHAI).date() if delivered else day
-            gap = rng.randint(100, 220) if job.service_type == ServiceType.MAINTENANCE else rng.randint(45, 200)
+            if regular:
+                gap = rng.randint(45, 85)
+            elif job.service_type == ServiceType.MAINTENANCE:
+                gap = rng.randint(100, 220)
+            else:
+                gap = rng.randint(45, 200)
             day = max(last_in + dt.timedelta(days=gap), day + dt.timedelta(days=1))
 
 
