@@ -152,3 +152,23 @@ def rfm_heatmap(*, store_ids: Collection[int]) -> list[list[int]]:
         for r, f, n in cursor.fetchall():
             grid[int(r) - 1][int(f) - 1] = int(n)
     return grid
+
+
+@dataclass(frozen=True)
+class Referrals:
+    """New customers of a period brought by someone (SPEC §7: referrals are 15 % of the advisor's scorecard)."""
+
+    by_staff: dict[int, int]  # staff user id → customers they referred
+    by_customers: int  # customers referred by another customer
+
+
+def referral_counts(*, store_ids: Collection[int], start: dt.datetime, end: dt.datetime) -> Referrals:
+    """Customers registered at the stores in [start, end) with who referred them, counted in SQL (one query)."""
+    registered = Customer.objects.filter(store_id__in=list(store_ids), created_at__gte=start, created_at__lt=end)
+    by_staff = dict(
+        registered.filter(referred_by_staff__isnull=False)
+        .values("referred_by_staff")
+        .annotate(n=Count("id"))
+        .values_list("referred_by_staff", "n")
+    )
+    return Referrals(by_staff=by_staff, by_customers=registered.filter(referred_by_customer__isnull=False).count())
