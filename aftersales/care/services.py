@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -45,6 +45,7 @@ from aftersales.care.models import CareAction, CareAdvisor, CarePlaybook, Sugges
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import keyset_chunks
 from aftersales.core.text import refuse_control_characters
 from aftersales.crm.models import TierChange
 from aftersales.crm.services import months_back
@@ -113,17 +114,6 @@ class _Context:
             suggestion_rules_ensure_defaults(group_id=group_id)
             self.rules[group_id] = list(selectors.suggestion_rules(group_id, active_only=True))
         return self.rules[group_id]
-
-
-def _chunks(queryset: Any) -> Iterator[list[Any]]:
-    """Rows in primary-key chunks (keyset pagination: stable while rows are added)."""
-    last = 0
-    while True:
-        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:CHUNK])
-        if not chunk:
-            return
-        yield chunk
-        last = chunk[-1].pk
 
 
 def _dedupe_key(customer: Customer, kind: str, episode: str) -> str:
@@ -599,7 +589,7 @@ def care_sweep(*, on: dt.date | None = None) -> SweepResult:
     """The daily work: apply each group's playbook to the customers whose tier and facts call for an action.
     Idempotent: every action is unique per customer, kind and episode."""
     ctx = _Context(on or clock.today())
-    for chunk in _chunks(_candidates()):
+    for chunk in keyset_chunks(_candidates(), CHUNK):
         _chunk(ctx, chunk)
     return ctx.result
 

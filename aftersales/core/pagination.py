@@ -3,7 +3,7 @@ no number a client sends can reach the database as an out-of-range value.  The s
 filter helpers below."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,3 +81,17 @@ def date_range_filters(start: dt.date | None, end: dt.date | None) -> list[Filte
         Filter("from", gettext("From"), "date", start or ""),
         Filter("to", gettext("To"), "date", end or ""),
     ]
+
+
+# --------------------------------------------------------------------------------------------- background sweeps
+
+
+def keyset_chunks(queryset: Any, size: int = 500) -> Iterator[list[Any]]:
+    """A sweep's rows in primary-key chunks (keyset pagination: no OFFSET, stable while rows are added)."""
+    last = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1].pk

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.pagination import keyset_chunks
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.messaging.choices import Language, MessageStatus, Purpose
@@ -169,17 +170,6 @@ class _Context:
         return self.rules[group_id]
 
 
-def _chunks(queryset: Any) -> Iterator[list[Any]]:
-    """Rows in primary-key chunks (keyset pagination: no OFFSET, stable while rows are added)."""
-    last = 0
-    while True:
-        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:CHUNK])
-        if not chunk:
-            return
-        yield chunk
-        last = chunk[-1].pk
-
-
 # A due item's identity: (vehicle id, kind, key) for a vehicle's item — whoever owns the car now —, and
 # (customer id, kind, key) for a customer's own (a birthday).  The target says who is reminded and which store sends.
 _Key = tuple[str, int, str, str]
@@ -276,7 +266,7 @@ def _send_due(on: dt.date, ctx: _Context) -> SweepResult:
     rows = Reminder.objects.filter(
         store__is_active=True, state=S.SCHEDULED, remind_on__lte=on
     ) | Reminder.objects.filter(store__is_active=True, state=S.SNOOZED, snoozed_until__lte=on)
-    for chunk in _chunks(rows.select_related("store", "customer", "vehicle")):
+    for chunk in keyset_chunks(rows.select_related("store", "customer", "vehicle"), CHUNK):
         for reminder in chunk:
             values = ctx.store_values(reminder.store)
             stale = on - dt.timedelta(days=int(values["reminder_overdue_days"]))
@@ -299,10 +289,10 @@ def reminder_sweep(*, on: dt.date | None = None) -> SweepResult:
     ctx = _Context()
     result = SweepResult()
     vehicles = Vehicle.objects.filter(customer__store__is_active=True).select_related("customer__store", "store")
-    for chunk in _chunks(vehicles):
+    for chunk in keyset_chunks(vehicles, CHUNK):
         result += _vehicle_chunk(chunk, ctx, on)
     customers = Customer.objects.filter(store__is_active=True, birthday__isnull=False).select_related("store")
-    for chunk in _chunks(customers):
+    for chunk in keyset_chunks(customers, CHUNK):
         result += _birthday_chunk(chunk, ctx, on)
     return result + _send_due(on, ctx)
 
