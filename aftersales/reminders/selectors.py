@@ -244,8 +244,13 @@ def due_items(
     if vehicle.inspection_due_on is not None:
         day = vehicle.inspection_due_on
         items.append(DueItem(K.INSPECTION, day.isoformat(), day, day))
-    for pk, day, description in facts.deferred:
-        items.append(DueItem(K.DEFERRED_WORK, f"dw{pk}", day, day, note=description[:200]))
+    # The declined items suggested for one day make one reminder (a job's labour and parts, declined together,
+    # are several rows): the customer gets one message listing them, not one per row.
+    deferred_by_day: dict[dt.date, list[str]] = {}
+    for _pk, day, description in facts.deferred:
+        deferred_by_day.setdefault(day, []).append(description)
+    for day, works in sorted(deferred_by_day.items()):
+        items.append(DueItem(K.DEFERRED_WORK, f"dw{day.isoformat()}", day, day, note="、".join(works)[:200]))
     return [_with_lead(item, values) for item in items]
 
 

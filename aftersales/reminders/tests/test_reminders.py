@@ -171,13 +171,14 @@ def test_deferred_work_is_reminded_before_its_suggested_date(shop):
     from aftersales.service.models import DeferredWork
 
     vehicle = car(shop)
-    DeferredWork.objects.create(
-        store=shop.store, vehicle=vehicle, description="更换前刹车片", amount="480.00", suggested_date=D(2026, 4, 10)
-    )
+    for description, amount in (("更换前刹车片", "180.00"), ("前刹车片", "300.00")):  # a job's labour and part
+        DeferredWork.objects.create(
+            store=shop.store, vehicle=vehicle, description=description, amount=amount, suggested_date=D(2026, 4, 10)
+        )
     with frozen(2026, 4, 7, 10, 0):
         services.reminder_sweep()
-    [message] = _messages("reminder_deferred_work")
-    assert "更换前刹车片" in message.body and "service=repair" in message.body
+    [message] = _messages("reminder_deferred_work")  # one message for the day's items, not one per row
+    assert "更换前刹车片、前刹车片" in message.body and "service=repair" in message.body
 
 
 # ------------------------------------------------------------------------------------------------------- snooze
