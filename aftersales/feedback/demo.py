@@ -1266,6 +1266,10 @@ def _capas(demo: FeedbackDemo, ctx: StoreFeedback, users: dict[str, Any]) -> Non
             row.closed_at = at
 
     def action(row: Any, text: str, owner: int, due: dt.date, done: dt.datetime | None, created: dt.datetime) -> None:
+        # The sweep told the owner on the due day when the action was still undone then.
+        alerted: dt.datetime | None = _local(due, dt.time(9, 0))
+        if alerted is not None and (alerted > now or (done is not None and done <= alerted)):
+            alerted = None
         demo.built.capa_actions.append(
             record(
                 CapaAction,
@@ -1274,6 +1278,10 @@ def _capas(demo: FeedbackDemo, ctx: StoreFeedback, users: dict[str, Any]) -> Non
                 owner_id=owner,
                 due_date=due,
                 done_at=done if done is not None and done <= now else None,
+                # The sweep told the owner on the due day when the action was still undone then.
+                due_alerted_at=alerted
+                if (alerted := _local(due, dt.time(9, 0))) <= now and (done is None or done > alerted)
+                else None,
                 created_at=created,
                 updated_at=done if done is not None and done <= now else created,
             )

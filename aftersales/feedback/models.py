@@ -538,6 +538,8 @@ class CapaAction(BaseModel):
     owner = _staff_fk(_("owner"))
     due_date = models.DateField(_("due date"))
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    # When the owner was told the action fell due undone (once; the sweep claims it by setting this).
+    due_alerted_at = models.DateTimeField(_("owner alerted at"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "capa__store_id"

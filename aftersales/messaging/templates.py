@@ -153,6 +153,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{store}: suggestion {reference} needed an adopt / not-adopt decision by {due} and has none yet.",
         ),
     },
+    "capa_action_due": {
+        "zh-hans": (
+            "整改措施到期｜{reference}",
+            "{store}：纠正预防措施“{capa}”中由您负责的措施“{action}”应于{due}完成，至今未完成。",
+        ),
+        "en": (
+            "Corrective action due – {reference}",
+            "{store}: your action “{action}” of the CAPA “{capa}” was due on {due} and is not done yet.",
+        ),
+    },
     "efficiency_warning": {
         "zh-hans": (
             "工时超标｜{number}",

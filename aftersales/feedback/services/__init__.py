@@ -3,6 +3,7 @@
 from aftersales.feedback.services.capa import (
     capa_action_add,
     capa_action_done,
+    capa_action_due_sweep,
     capa_open,
     capa_transition,
     capa_update,
@@ -40,6 +41,7 @@ __all__ = [
     "SweepResult",
     "capa_action_add",
     "capa_action_done",
+    "capa_action_due_sweep",
     "capa_open",
     "capa_transition",
     "capa_update",

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -18,7 +19,7 @@ from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.feedback.choices import CapaStatus, ComplaintCategory
 from aftersales.feedback.models import Capa, CapaAction, CapaEvent, Complaint
-from aftersales.feedback.services.common import Errors, clean_choice, clean_text
+from aftersales.feedback.services.common import Errors, alert, clean_choice, clean_text
 from aftersales.feedback.transitions import CAPA, CAPA_EDITABLE, capa_step
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
@@ -202,3 +203,39 @@ def capa_transition(*, capa: Capa, to: Any, by: Actor, note: Any = "") -> Capa:
     CapaEvent.objects.create(capa=capa, from_status=old, to_status=to, at=now, by=actor_user(by), note=note)
     audit_record(actor=actor_user(by), action="capa.transition", obj=capa, changes={"status": [old, to], "note": note})
     return capa
+
+
+def capa_action_due_sweep(*, now: dt.datetime | None = None) -> int:
+    """Tell each owner once when their corrective action falls due undone (the due day has begun, Shanghai time)
+    while its CAPA is still open to change.  Idempotent: the action is claimed by setting `due_alerted_at`."""
+    now = now or clock.now()
+    today = timezone.localtime(now).date()
+    due = CapaAction.objects.filter(
+        done_at__isnull=True,
+        due_alerted_at__isnull=True,
+        due_date__lte=today,
+        owner__isnull=False,
+        capa__status__in=CAPA_EDITABLE,
+    ).select_related("capa__store", "owner")
+    sent = 0
+    for action in due.order_by("due_date", "pk"):
+        with transaction.atomic():
+            if not CapaAction.objects.filter(pk=action.pk, due_alerted_at__isnull=True).update(due_alerted_at=now):
+                continue
+            capa = action.capa
+            alert(
+                store=capa.store,
+                users=[action.owner],
+                template="capa_action_due",
+                context={
+                    "store": capa.store.name,
+                    "reference": f"CAPA #{capa.pk}",
+                    "capa": capa.title,
+                    "action": action.description,
+                    "due": f"{action.due_date:%Y-%m-%d}",
+                },
+                related=capa,
+                dedupe_key=f"capa_action_due:{action.pk}",
+            )
+            sent += 1
+    return sent

@@ -114,6 +114,7 @@ DETAIL_URL_NAMES = {
     "feedback.recoverytask": "feedback:recovery-detail",
     "feedback.complaint": "feedback:complaint-detail",
     "feedback.suggestion": "feedback:suggestion-detail",
+    "feedback.capa": "feedback:capa-detail",
 }
 
 

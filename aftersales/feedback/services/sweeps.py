@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from aftersales.core import clock
+from aftersales.feedback.services.capa import capa_action_due_sweep
 from aftersales.feedback.services.complaints import complaint_escalation_sweep
 from aftersales.feedback.services.followups import follow_up_sweep
 from aftersales.feedback.services.recovery import recovery_escalation_sweep
@@ -19,6 +20,7 @@ class SweepResult:
     recovery_escalations: int
     complaint_escalations: int
     suggestion_escalations: int
+    capa_actions_due: int
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -33,4 +35,5 @@ def feedback_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         recovery_escalations=recovery_escalation_sweep(now=now),
         complaint_escalations=complaint_escalation_sweep(now=now),
         suggestion_escalations=suggestion_escalation_sweep(now=now),
+        capa_actions_due=capa_action_due_sweep(now=now),
     )

@@ -67,6 +67,38 @@ class CapaTests:
         assert capa.status == "closed" and capa.closed_at is not None
         assert [e.to_status for e in capa.events.all()] == ["open", "analysing", "acting", "verifying", "closed"]
 
+    def test_the_owner_is_told_once_when_an_action_falls_due_undone(self, shop):
+        from aftersales.notifications.models import InboxItem
+
+        capa = services.capa_open(store=shop.store, by=shop.cast.mia, title="缩短等待", complaint=complaint(shop))
+        with time_machine.travel(shanghai(2026, 3, 20, 9, 0), tick=False):
+            late = services.capa_action_add(
+                capa=capa,
+                by=shop.cast.mia,
+                description="高峰期增派顾问",
+                owner=shop.cast.bob,
+                due_date=dt.date(2026, 4, 1),
+            )
+            done = services.capa_action_add(
+                capa=capa,
+                by=shop.cast.mia,
+                description="休息区屏幕",
+                owner=shop.cast.alice,
+                due_date=dt.date(2026, 4, 1),
+            )
+            services.capa_action_done(action=done, by=shop.cast.alice)
+        assert services.capa_action_due_sweep(now=shanghai(2026, 3, 31, 23, 59)) == 0  # not due yet
+        assert services.capa_action_due_sweep(now=shanghai(2026, 4, 1, 0, 1)) == 1
+        assert services.capa_action_due_sweep(now=shanghai(2026, 4, 2, 9, 0)) == 0  # once
+        [item] = InboxItem.objects.all()
+        assert (
+            item.recipient == shop.cast.bob
+            and "高峰期增派顾问" in item.text_zh_hans
+            and f"/feedback/capa/{capa.pk}/" in item.url
+        )
+        late.refresh_from_db()
+        assert late.due_alerted_at == shanghai(2026, 4, 1, 0, 1)
+
     def test_a_capa_needs_a_source(self, shop):
         from django.core.exceptions import ValidationError
 
