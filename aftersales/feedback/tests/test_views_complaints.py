@@ -12,11 +12,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from aftersales.config.testing import make_customer, make_user, make_vehicle
 from aftersales.feedback import services
 from aftersales.feedback.choices import ComplaintStatus as S
-from aftersales.feedback.models import Complaint, ComplaintEvent, ComplaintTransfer
+from aftersales.feedback.models import Complaint, ComplaintEscalation, ComplaintEvent, ComplaintTransfer
 from aftersales.organisation.choices import Role
 from aftersales.service import services as service_services
 
@@ -128,6 +129,31 @@ class ComplaintListTests:
             assert shown("closed") == {done.pk}
             assert shown("all") == {late.pk, fresh.pk, done.pk}
             assert shown("nonsense") == {late.pk, fresh.pk}
+
+    def test_the_escalation_filter_shows_those_escalated_to_the_store_or_the_group(self, client, shop):
+        quiet = log(shop, description="未升级")
+        to_store = log(shop, description="升级到服务经理")
+        to_group = log(shop, description="升级到集团")
+        with frozen(2026, 3, 2, 11, 30):
+            # The first breached clock goes to the store manager, a later one to the group.
+            for complaint, clock, level in (
+                (to_store, "acknowledge", "store"),
+                (to_group, "acknowledge", "store"),
+                (to_group, "contact", "group"),
+            ):
+                ComplaintEscalation.objects.create(
+                    complaint=complaint, clock=clock, level=level, due_at=timezone.now(), at=timezone.now()
+                )
+            client.force_login(shop.cast.mia)
+
+            def shown(**params: str) -> set[int]:
+                response = client.get(reverse("feedback:complaint-list"), params)
+                return {row["complaint"].pk for row in response.context["rows"]}
+
+            assert shown(escalated="group") == {to_group.pk}
+            assert shown(escalated="store") == {to_store.pk, to_group.pk}
+            assert shown() == shown(escalated="nonsense") == {quiet.pk, to_store.pk, to_group.pk}
+            assert 'name="escalated"' in _body(client.get(reverse("feedback:complaint-list")))
 
     def test_the_empty_list_says_what_to_do(self, client, shop):
         client.force_login(shop.cast.alice)

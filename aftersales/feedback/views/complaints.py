@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,7 +40,7 @@ from aftersales.feedback.forms_complaints import (
     ResolveForm,
     TransferForm,
 )
-from aftersales.feedback.models import Complaint
+from aftersales.feedback.models import Complaint, ComplaintEscalation
 from aftersales.feedback.transitions import CAPA, COMPLAINT, COMPLAINT_HANDLER_ROLES, complaint_moves_for
 from aftersales.feedback.views._common import customer_pick_page
 from aftersales.organisation.access import can, require, staff_member
@@ -189,9 +190,14 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         # "Open" is everything not closed: a resolved complaint still waits for the customer's confirmation.
         complaints = complaints.exclude(status=S.CLOSED)
     category = choice_param(request, "category", ComplaintCategory.values)
+    escalated = choice_param(request, "escalated", EscalationLevel.values)
     start, end = date_param(request, "from"), date_param(request, "to")
     if category:
         complaints = complaints.filter(category=category)
+    if escalated:
+        complaints = complaints.filter(
+            Exists(ComplaintEscalation.objects.filter(complaint=OuterRef("pk"), level=escalated))
+        )
     if start is not None:
         complaints = complaints.filter(received_at__date__gte=start)
     if end is not None:
@@ -219,6 +225,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         "filters": FILTERS,
         "list_filters": [
             Filter("category", _("Category"), "select", category, list(ComplaintCategory.choices)),
+            Filter("escalated", _("Escalated to"), "select", escalated, list(EscalationLevel.choices)),
             *date_range_filters(start, end),
         ],
         "can_log": may_log(request.user),
