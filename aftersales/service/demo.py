@@ -58,6 +58,7 @@ from aftersales.service.choices import (
     ServiceType,
 )
 from aftersales.service.models import (
+    ANOTHER_GRADE_CHOSEN,
     AdvisorSlotLoad,
     Appointment,
     DeferredWork,
@@ -826,7 +827,7 @@ class ServiceDemo:
                 chosen = pair[0] if self.chance(0.55) else pair[-1]
                 for other in pair:
                     other.decision = LineDecision.APPROVED if other is chosen else LineDecision.DECLINED
-                    other.decline_reason = "" if other is chosen else _("another grade chosen")
+                    other.decline_reason = "" if other is chosen else ANOTHER_GRADE_CHOSEN
                     other.decided_at, other.decision_channel, other.decided_by_id = when, channel, staff
                 continue
             approved = self.chance(approve_p)
@@ -838,7 +839,7 @@ class ServiceDemo:
     def defer_declined(self, ctx: StoreCtx, state: VehicleState, lines: list[EstimateLine]) -> list[DeferredWork]:
         items = []
         for line in lines:
-            if line.decision != LineDecision.DECLINED or line.decline_reason == _("another grade chosen"):
+            if line.decision != LineDecision.DECLINED or line.decline_reason == ANOTHER_GRADE_CHOSEN:
                 continue
             item = record(
                 DeferredWork,

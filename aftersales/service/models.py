@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.models import BaseModel
@@ -31,6 +32,11 @@ from aftersales.service.choices import (
 )
 
 MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
+
+
+# The reason recorded when the customer picks one grade of a part and the other is declined with it: stored as this
+# msgid (not in the approver's language) and translated where it is shown (`EstimateLine.decline_reason_text`).
+ANOTHER_GRADE_CHOSEN = gettext_noop("another grade chosen")
 
 
 class Slot(BaseModel):
@@ -416,6 +422,13 @@ class EstimateLine(BaseModel):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def decline_reason_text(self) -> str:
+        """The reason in the reader's language: the automatic one is stored as its English msgid."""
+        if self.decline_reason == ANOTHER_GRADE_CHOSEN:
+            return gettext(ANOTHER_GRADE_CHOSEN)
+        return self.decline_reason
 
 
 class Attachment(BaseModel):

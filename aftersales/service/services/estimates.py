@@ -29,7 +29,7 @@ from aftersales.service.choices import (
     LineKind,
     PartGrade,
 )
-from aftersales.service.models import DeferredWork, Estimate, EstimateLine, RepairOrder
+from aftersales.service.models import ANOTHER_GRADE_CHOSEN, DeferredWork, Estimate, EstimateLine, RepairOrder
 from aftersales.service.transitions import DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
 
 CENT = Decimal("0.01")
@@ -273,7 +273,7 @@ def estimate_line_decide(
             decided_at=now,
             decision_channel=channel,
             decided_by=staff,
-            decline_reason=_("another grade chosen"),
+            decline_reason=ANOTHER_GRADE_CHOSEN,
         )
     if whole_group and line.choice_group is not None:
         EstimateLine.objects.filter(

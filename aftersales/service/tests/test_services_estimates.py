@@ -218,9 +218,17 @@ class DecisionTests:
         oem = part(shop, order)
         brand = part(shop, order, grade="brand", price="260.00", alternative_to=oem)
         send(shop, oem)
-        decide(brand, "approved")
+        from django.utils import translation
+
+        with translation.override("zh-hans"):  # the customer decides on a Chinese page
+            decide(brand, "approved")
         oem.refresh_from_db()
+        # Stored language-neutral whoever decided, shown in the reader's language.
         assert (oem.decision, oem.decline_reason, oem.decision_channel) == ("declined", "another grade chosen", "link")
+        with translation.override("zh-hans"):
+            assert oem.decline_reason_text == "已选择其他类别配件"
+        with translation.override("en"):
+            assert oem.decline_reason_text == "another grade chosen"
         assert not DeferredWork.objects.exists()
         assert Estimate.objects.get(pk=oem.estimate_id).status == "decided"
         assert services.bill_total(order) == Decimal("260.00")
