@@ -137,6 +137,7 @@ class VehicleFacts:
     last_maintenance: Visit | None = None
     last_advice: Visit | None = None  # the latest delivered visit whose advisor set the next maintenance
     deferred: list[tuple[int, dt.date, str]] = field(default_factory=list)
+    last_store_id: int | None = None  # the store of the latest visit (any store of the group): it sends
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,22 @@ def vehicle_facts(vehicle_ids: Iterable[int]) -> dict[int, VehicleFacts]:
     delivered = RepairOrder.objects.filter(vehicle=OuterRef("pk"), status=RepairOrderStatus.DELIVERED).order_by(
         "-delivered_at", "-id"
     )
+    visits = (
+        RepairOrder.objects.filter(vehicle=OuterRef("pk"))
+        .exclude(status=RepairOrderStatus.CANCELLED)
+        .order_by("-arrived_at", "-id")
+    )
     latest = Vehicle.objects.filter(pk__in=ids).annotate(
+        last_store_id=Subquery(visits.values("store_id")[:1]),
         maintenance_id=Subquery(delivered.filter(service_type=ServiceType.MAINTENANCE).values("pk")[:1]),
         advice_id=Subquery(
             delivered.filter(Q(next_service_date__isnull=False) | Q(next_service_km__isnull=False)).values("pk")[:1]
         ),
     )
-    pairs = list(latest.values_list("pk", "maintenance_id", "advice_id"))
-    orders = RepairOrder.objects.in_bulk([o for _pk, m, a in pairs for o in (m, a) if o is not None])
-    for pk, maintenance_id, advice_id in pairs:
+    rows = list(latest.values_list("pk", "maintenance_id", "advice_id", "last_store_id"))
+    orders = RepairOrder.objects.in_bulk([o for _pk, m, a, _s in rows for o in (m, a) if o is not None])
+    for pk, maintenance_id, advice_id, last_store_id in rows:
+        facts[pk].last_store_id = last_store_id
         if maintenance_id is not None:
             facts[pk].last_maintenance = _visit(orders[maintenance_id])
         if advice_id is not None:

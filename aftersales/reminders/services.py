@@ -231,9 +231,13 @@ def _reconcile(*, wanted: dict[_Key, _Target], existing: list[Reminder]) -> Swee
 
 def _vehicle_chunk(vehicles: list[Vehicle], ctx: _Context, on: dt.date) -> SweepResult:
     facts = selectors.vehicle_facts([v.pk for v in vehicles])
+    # The store the car last visited sends (one file per group: a customer who moved to the sister store hears from
+    # it); a car never seen at any store hears from the customer's registering store.
+    last_stores = Store.objects.in_bulk({f.last_store_id for f in facts.values() if f.last_store_id is not None})
     wanted: dict[_Key, _Target] = {}
     for vehicle in vehicles:
-        sender = vehicle.customer.store  # the customer's store sends (the outbox's rule)
+        last = last_stores.get(facts[vehicle.pk].last_store_id or 0)
+        sender = last if last is not None and last.is_active else vehicle.customer.store
         values = ctx.store_values(sender)
         interval = selectors.interval_for(vehicle, ctx.group_rules(vehicle.store.group_id))
         for item in selectors.due_items(vehicle, facts[vehicle.pk], interval=interval, values=values, on=on):

@@ -167,6 +167,20 @@ def test_a_maintenance_visit_closes_the_open_cycle(shop):
     assert not _messages("reminder_maintenance")
 
 
+def test_the_store_the_car_last_visited_sends_its_reminder(shop):
+    """One file per group: a customer registered at one store who now goes to the sister store hears from it."""
+    from aftersales.service.models import RepairOrder
+
+    vehicle = car(shop)
+    visit(vehicle, D(2025, 10, 3), 10_000)
+    later = visit(vehicle, D(2026, 1, 1), 19_000)
+    RepairOrder.objects.filter(pk=later.pk).update(store=shop.cast.store_b)
+    with frozen(2026, 4, 4, 10, 0):
+        services.reminder_sweep()
+    reminder = Reminder.objects.get(vehicle=vehicle, kind=K.MAINTENANCE)
+    assert reminder.store_id == shop.cast.store_b.pk and vehicle.customer.store_id == shop.store.pk
+
+
 def test_deferred_work_is_reminded_before_its_suggested_date(shop):
     from aftersales.service.models import DeferredWork
 
