@@ -32,6 +32,9 @@ def customer_profile(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseNotAllowed(["GET"])
     _may_see(request, customer, C.VIEW_CUSTOMERS)
     data = profile.customer_profile(customer=customer, user=request.user)
+    # The file is group-wide, but what each section tells follows the reader's role in a store dealing with the
+    # customer: technicians and parts clerks see the person and the cars, not complaints, messages or bills.
+    may = customer_selectors.may_on_customer
     return render(
         request,
         "crm/profile/customer.html",
@@ -42,6 +45,8 @@ def customer_profile(request: HttpRequest, pk: int) -> HttpResponse:
             "tier_badge": TIER_BADGES.get(customer.tier or "none", "secondary"),
             "tier_badges": TIER_BADGES,
             "several_stores": len(data.stores) > 1,
+            "show_service": may(request.user, C.VIEW_SERVICE, customer),
+            "show_feedback": may(request.user, C.VIEW_FEEDBACK, customer),
         },
     )
 

@@ -96,6 +96,21 @@ def test_the_profile_shows_the_visits_of_both_stores_of_the_group_with_their_sto
     assert "13700001234" not in html and "1234" in html
 
 
+def test_roles_without_feedback_see_no_complaint_survey_or_message(client, cast, file):
+    """The file is group-wide, but each section follows the reader's role: a parts clerk sees the person and the
+    cars, not complaints, surveys, messages, replies or bills."""
+    from aftersales.config.testing import make_user
+    from aftersales.organisation.choices import Role
+
+    customer, _car, at_a, _at_b = file
+    clerk = make_user("pat", Role.PARTS_CLERK, store=cast.store_a)
+    html = _page(client, clerk, "crm:customer-profile", customer.pk)
+    assert 'id="profile-feedback-hidden"' in html and 'id="profile-complaints"' not in html
+    assert 'id="profile-messages"' not in html and 'id="profile-replies"' not in html
+    advisor = _page(client, cast.alice, "crm:customer-profile", customer.pk)
+    assert 'id="profile-complaints"' in advisor and 'id="profile-feedback-hidden"' not in advisor
+
+
 def test_lifetime_spend_counts_delivered_orders_only(client, cast, file):
     customer, car, _a, _b = file
     visit(car, cast.store_a, dt.date(2026, 5, 1), None, "999.00", status=RepairOrderStatus.IN_PROGRESS)
