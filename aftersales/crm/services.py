@@ -244,7 +244,13 @@ def tiers_compute(*, as_of: dt.date | None = None, store_ids: Iterable[int] | No
         with transaction.atomic():
             # Serialise computations over the same stores (the nightly job and a manager's button): the second
             # waits and then finds the first one's tiers, so no change is recorded twice.
-            list(Store.objects.select_for_update().filter(pk__in=profile_store_ids).values_list("pk", flat=True))
+            # Locked in id order, so two runs over overlapping stores cannot deadlock.
+            list(
+                Store.objects.select_for_update()
+                .filter(pk__in=profile_store_ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             _compute_profile(thresholds=thresholds, store_ids=profile_store_ids, as_of=as_of, summary=summary)
     return summary
 

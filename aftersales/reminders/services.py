@@ -48,12 +48,12 @@ S = ReminderState
 CHUNK = 500
 MAX_SNOOZE_DAYS = 365
 
-# Birthday greetings are marketing (consent needed, quiet hours apply); the rest are notices about the customer's
-# own vehicle that rest on the service contract.
+# Birthday greetings and the insurance renewal (the store sells the policy) are marketing: consent needed, the
+# opt-out honoured; the rest are notices about the customer's own vehicle that rest on the service contract.
 PURPOSE: dict[str, str] = {
     K.FIRST_MAINTENANCE: Purpose.SERVICE,
     K.MAINTENANCE: Purpose.SERVICE,
-    K.INSURANCE: Purpose.SERVICE,
+    K.INSURANCE: Purpose.MARKETING,
     K.INSPECTION: Purpose.SERVICE,
     K.DEFERRED_WORK: Purpose.SERVICE,
     K.BIRTHDAY: Purpose.MARKETING,

@@ -106,6 +106,10 @@ def test_first_maintenance_is_reminded_three_days_before_it_is_due(shop):
 
 def test_insurance_is_reminded_30_days_before_and_only_once(shop):
     vehicle = car(shop, insurance_expires_on=D(2026, 5, 1))
+    # The renewal is an offer to sell the policy: marketing, which needs the customer's consent.
+    customer_services.consent_set(
+        customer=vehicle.customer, purpose="marketing", granted=True, channel="desk", by=shop.cast.alice
+    )
     with frozen(2026, 3, 31, 10, 0):
         services.reminder_sweep()
     reminder = Reminder.objects.get(vehicle=vehicle, kind=K.INSURANCE)
@@ -118,7 +122,7 @@ def test_insurance_is_reminded_30_days_before_and_only_once(shop):
         services.reminder_sweep()
     [message] = _messages("reminder_insurance")
     assert first.sent == 1 and again.sent == 0
-    assert message.purpose == "service" and message.dedupe_key == f"reminder:{reminder.pk}:1"
+    assert message.purpose == "marketing" and message.dedupe_key == f"reminder:{reminder.pk}:1"
     assert Reminder.objects.filter(vehicle=vehicle, kind=K.INSURANCE).count() == 1
     reminder.refresh_from_db()
     assert (reminder.state, reminder.send_count, reminder.message_id) == (S.SENT, 1, message.pk)
@@ -126,12 +130,23 @@ def test_insurance_is_reminded_30_days_before_and_only_once(shop):
 
 def test_a_renewed_policy_is_a_new_item(shop):
     vehicle = car(shop, insurance_expires_on=D(2026, 5, 1))
+    customer_services.consent_set(
+        customer=vehicle.customer, purpose="marketing", granted=True, channel="desk", by=shop.cast.alice
+    )
     with frozen(2026, 4, 1, 10, 0):
         services.reminder_sweep()
     customer_services.vehicle_update(vehicle=vehicle, by=shop.cast.alice, insurance_expires_on=D(2027, 5, 1))
     with frozen(2027, 4, 1, 10, 0):
         services.reminder_sweep()
     assert len(_messages("reminder_insurance")) == 2
+
+
+def test_the_insurance_renewal_without_marketing_consent_is_not_sent(shop):
+    vehicle = car(shop, insurance_expires_on=D(2026, 5, 1))
+    with frozen(2026, 4, 1, 10, 0):
+        result = services.reminder_sweep()
+    assert (result.sent, result.suppressed) == (0, 1)
+    assert Reminder.objects.get(vehicle=vehicle, kind=K.INSURANCE).state == S.SUPPRESSED
 
 
 def test_service_notices_need_no_consent_but_the_birthday_greeting_does(shop):
