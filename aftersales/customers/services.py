@@ -501,6 +501,10 @@ def customer_and_vehicle_find_or_create(
     else:
         customer_link_store(customer=customer, store=store, by=by, reason=LinkReason.VISIT)
         for purpose, granted in (consents or {}).items():
+            if granted and consent_channel == ConsentChannel.CUSTOMER_LINK:
+                # An anonymous page only proves the mobile number and the plate: it may withdraw an existing
+                # customer's consent, never grant it (someone else could re-subscribe a customer who said stop).
+                continue
             _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
     if vehicle is None and not clean_plate:
         vehicle = customer.vehicles.order_by("-id").first()

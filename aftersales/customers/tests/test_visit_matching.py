@@ -130,15 +130,29 @@ class MatchingRuleTests:
         assert list(caught.value.message_dict) == ["plate"]
         assert counts() == (1, 1)
 
-    def test_answered_consents_are_recorded_for_a_known_customer_too(self, cast, owner):
+    def test_a_known_customer_may_withdraw_from_the_anonymous_page_but_not_grant(self, cast, owner):
+        """The public page only proves a mobile number and a plate: a withdrawal is recorded, a grant is not."""
         customer, _car = owner
         find_or_create(
             store=cast.store_a,
             by=None,
             phone="13812345678",
             plate="沪A12345",
-            consents={"surveys": True},
+            consents={"surveys": True, "marketing": False},
             consent_channel=ConsentChannel.CUSTOMER_LINK,
         )
         consent = Consent.objects.get(customer=customer)
-        assert (consent.purpose, consent.granted, consent.channel) == ("surveys", True, "customer_link")
+        assert (consent.purpose, consent.granted, consent.channel) == ("marketing", False, "customer_link")
+
+    def test_answered_consents_are_recorded_for_a_known_customer_at_the_desk(self, cast, owner):
+        customer, _car = owner
+        find_or_create(
+            store=cast.store_a,
+            by=cast.alice,
+            phone="13812345678",
+            plate="沪A12345",
+            consents={"surveys": True},
+            consent_channel=ConsentChannel.DESK,
+        )
+        consent = Consent.objects.get(customer=customer)
+        assert (consent.purpose, consent.granted, consent.channel) == ("surveys", True, "desk")

@@ -120,6 +120,31 @@ class OnlineBookingTests:
         assert appointment.customer.consents.get().purpose == "surveys"
         assert client.get(response["Location"]).status_code == 200
 
+    def test_the_anonymous_page_withdraws_a_known_customers_consent_but_never_grants_it(self, client, world):
+        """Anyone who knows a mobile number and a plate can fill the page: a tick must not re-subscribe a customer
+        who said stop, while an unticked box that withdraws is always honoured."""
+        from aftersales.customers.models import Consent, Customer
+        from aftersales.customers.services import consent_set
+
+        known = Customer.objects.get(pk=world["customer"].pk)
+        consent_set(customer=known, purpose="marketing", granted=False, channel="message_reply", by=None)
+        consent_set(customer=known, purpose="surveys", granted=True, channel="desk", by=None)
+        response = client.post(
+            reverse("service:customer-book", args=["SH01"]),
+            {
+                "service_type": "repair",
+                "day": "2026-11-24",
+                "start": TOMORROW_10.isoformat(),
+                "name": "王建华",
+                "phone": "13812345678",
+                "plate": "沪A12345",
+                "consent_marketing": "on",
+            },
+        )
+        assert response.status_code == 302  # booked
+        assert not Consent.objects.get(customer=known, purpose="marketing").granted
+        assert Consent.objects.get(customer=known, purpose="surveys").granted  # unticked: not asked, unchanged
+
     def test_a_known_customer_books_with_phone_and_plate_only(self, client, world):
         response = client.post(
             reverse("service:customer-book", args=["SH01"]),
