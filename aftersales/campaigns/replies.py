@@ -10,7 +10,9 @@ same transaction as the storing (`reply_receive`), synchronously, so "stop" is h
   without one, the advisor is told;
 * other — the text lands in the inbox of the customer's advisor (of the latest repair order), else the store's
   managers, else its advisors, else the group's managers;
-* an unknown number — the store managers' inbox, when we know which store's message it answers; else stored only.
+* an unknown number — the store managers' inbox, when we know which store's message it answers; else stored only;
+* a number on several files with no message sent to tell them apart — stored only (a "stop" still withdraws
+  marketing consent on every one of them).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from aftersales.messaging.inbound import (
     inbound_outcome_set,
     inbound_receive,
     inbound_unsubscribe,
+    inbound_withdraw,
 )
 from aftersales.messaging.models import InboundMessage, OutboxMessage, ReplyIntent, ReplyOutcome
 from aftersales.messaging.services import message_enqueue
@@ -87,6 +90,9 @@ def reply_handle(*, message: InboundMessage) -> InboundMessage:
     if not inbound_claim(message=message):
         return message
     if message.customer is None:
+        if message.intent == ReplyIntent.STOP:
+            # Several files with the number and nothing sent to tell them apart: the stop still counts on all.
+            inbound_withdraw(message=message)
         outcome = _unmatched(message)
     elif message.intent == ReplyIntent.STOP:
         outcome = inbound_unsubscribe(message=message)

@@ -22,7 +22,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -254,42 +253,45 @@ def _clean(
     return clean
 
 
-def customer_for_sender(*, sender_hash: str, answered: OutboxMessage | None) -> Customer | None:
-    """The customer who sent the reply.  The customer of the message it answers when the number is theirs;
-    else, of every customer with this number (one person may be a customer of several stores of the group),
-    the one we last wrote to (the reply most likely answers that), then the newest record."""
-    if answered is not None and answered.customer is not None and answered.customer.phone_hash == sender_hash:
-        return answered.customer
-    last_written = (
-        OutboxMessage.objects.filter(customer=OuterRef("pk"))
-        .exclude(purpose=Purpose.STAFF)
-        .order_by("-created_at", "-id")
-        .values("created_at")[:1]
-    )
-    return (
-        Customer.objects.filter(phone_hash=sender_hash)
-        .select_related("store")
-        .annotate(last_written=Subquery(last_written))
-        .order_by(F("last_written").desc(nulls_last=True), "-created_at", "-id")
-        .first()
-    )
-
-
-def message_answered(*, customer: Customer, channel: str, at: dt.datetime) -> OutboxMessage | None:
-    """The customer's latest message sent on `channel` within REPLY_WINDOW before `at` (what "TD" or "2" answers)."""
+def _sent_within_window(*, channel: str, at: dt.datetime) -> Any:
+    """Our messages actually sent on `channel` within REPLY_WINDOW before `at`: the only ones a reply can answer
+    (a message still queued, suppressed or failed never reached the phone)."""
     return (
         OutboxMessage.objects.filter(
-            customer=customer,
             channel=channel,
             status=MessageStatus.SENT,
             sent_at__gte=at - REPLY_WINDOW,
             sent_at__lte=at,
         )
         .exclude(purpose=Purpose.STAFF)
-        .select_related("store")
+        .select_related("store", "customer")
         .order_by("-sent_at", "-id")
-        .first()
     )
+
+
+def reply_match(
+    *, sender_hash: str, channel: str, at: dt.datetime, named: OutboxMessage | None
+) -> tuple[Customer | None, OutboxMessage | None]:
+    """The customer file a reply belongs to and the message it answers.
+
+    One number may be on several files: stores of one group, or other dealer groups on the same server (other
+    PIPL handlers).  A reply must never reach a file the person was not written from, so:
+    1. the message the gateway names, when it was sent to a file with this number;
+    2. else the latest message actually sent on this channel within REPLY_WINDOW to any file with this number;
+    3. else, only when exactly one file has the number, that file (nothing answered);
+    4. else nobody: several files and nothing sent, the reply is stored unmatched.
+    An unknown number keeps the named message, if any (only the gateway can say which store it answers)."""
+    if named is not None and named.customer is not None and named.customer.phone_hash == sender_hash:
+        return named.customer, named
+    latest = _sent_within_window(channel=channel, at=at).filter(customer__phone_hash=sender_hash).first()
+    if latest is not None:
+        return latest.customer, latest
+    files = list(Customer.objects.filter(phone_hash=sender_hash).select_related("store")[:2])
+    if len(files) == 1:
+        return files[0], None
+    if files:
+        return None, None  # ambiguous: routed nowhere, not even to the store of a named message
+    return None, named
 
 
 def inbound_receive(
@@ -328,17 +330,12 @@ def inbound_receive(
         named = (
             OutboxMessage.objects.select_related("store", "customer")
             .exclude(purpose=Purpose.STAFF)
-            .filter(pk=in_reply_to)
+            .filter(pk=in_reply_to, status=MessageStatus.SENT)
             .first()
         )
-    customer = customer_for_sender(sender_hash=sender_hash, answered=named)
-    answered: OutboxMessage | None
-    if customer is None:
-        answered = named  # an unknown number: only the gateway can say which message it answers
-    elif named is not None and named.customer_id == customer.pk:
-        answered = named
-    else:
-        answered = message_answered(customer=customer, channel=clean["channel"], at=clean["received_at"])
+    customer, answered = reply_match(
+        sender_hash=sender_hash, channel=clean["channel"], at=clean["received_at"], named=named
+    )
     # The store that wrote the message answered (a customer of the group may deal with several stores), else the
     # store where the customer's file was opened; for an unknown number, only a message answered names a store.
     store = answered.store if answered is not None else (customer.store if customer is not None else None)
@@ -392,20 +389,32 @@ def inbound_outcome_set(*, message: InboundMessage, outcome: ReplyOutcome) -> In
 # ------------------------------------------------------------------------------------------------- stop
 
 
+def inbound_withdraw(*, message: InboundMessage) -> int:
+    """Withdraw marketing consent on EVERY customer file with the reply's number, matched or not: the person
+    asked to stop, and the file we matched may not be the only one that writes to them (another store or another
+    dealer group).  Over-protective on purpose.  Each withdrawal is recorded through `consent_set` (consent event
+    and audit) with the channel "message reply"; the number of files is returned."""
+    files = list(Customer.objects.filter(phone_hash=message.sender_hash).order_by("pk"))
+    for customer in files:
+        consent_set(
+            customer=customer,
+            purpose=ConsentPurpose.MARKETING,
+            granted=False,
+            channel=ConsentChannel.MESSAGE_REPLY,
+            by=None,
+        )
+    return len(files)
+
+
 def inbound_unsubscribe(*, message: InboundMessage) -> ReplyOutcome:
-    """ "Stop": the customer's marketing consent is withdrawn at once, so the outbox suppresses every marketing
-    message queued from now on and every one still waiting (it checks consent again before sending); a "stop"
-    answering a survey invitation withdraws the survey consent too.  A service notice confirms it."""
+    """ "Stop": marketing consent is withdrawn at once on every file with the sender's number (`inbound_withdraw`),
+    so the outbox suppresses every marketing message queued from now on and every one still waiting (it checks
+    consent again before sending); a "stop" answering a survey invitation withdraws the matched customer's survey
+    consent too.  A service notice confirms it to the matched customer."""
     customer = message.customer
     if customer is None:
         raise ValueError("inbound_unsubscribe needs a matched customer")
-    consent_set(
-        customer=customer,
-        purpose=ConsentPurpose.MARKETING,
-        granted=False,
-        channel=ConsentChannel.MESSAGE_REPLY,
-        by=None,
-    )
+    inbound_withdraw(message=message)
     answered = message.in_reply_to
     if answered is not None and answered.purpose == Purpose.SURVEY:
         consent_set(

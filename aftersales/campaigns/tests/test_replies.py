@@ -412,6 +412,44 @@ class UnmatchedTests:
         stored = InboundMessage.objects.get()
         assert stored.store is None and stored.handled_at is not None and stored.intent == ReplyIntent.OTHER
 
+    def test_a_number_on_several_files_with_nothing_sent_reaches_nobody(self, client, cast, replier):
+        """Group A's and another group's files share the number and neither sent anything: the text must not land
+        in either group's inbox (the other group is another handler of the person's data)."""
+        other = make_customer(cast.store_c, by=cast.otto, name="张三", phone=PHONE)
+        response = post(client, reply("你好"))
+        assert response.status_code == 201
+        body = response.json()
+        assert body["customer"] is None and body["in_reply_to"] is None and body["outcome"] == ReplyOutcome.UNMATCHED
+        assert not InboxItem.objects.exists() and InboundMessage.objects.get().store is None
+        # A "stop" is unmatched too, yet withdraws marketing consent on both files (no confirmation: whose?).
+        consent_set(customer=other, purpose="marketing", granted=True, channel="desk", by=cast.otto)
+        response = post(client, reply("TD", message_id="m-2"))
+        assert response.json()["outcome"] == ReplyOutcome.UNMATCHED and not InboxItem.objects.exists()
+        assert set(Consent.objects.filter(purpose="marketing").values_list("customer_id", "granted")) == {
+            (replier.pk, False),
+            (other.pk, False),
+        }
+        assert not OutboxMessage.objects.filter(template="reply_unsubscribed").exists()
+
+    def test_a_reply_to_group_a_stays_with_group_a(self, client, cast, replier):
+        """Only group A sent: the reply is A's, the other group's newer file and staff see nothing of it."""
+        other = make_customer(cast.store_c, by=cast.otto, name="张三", phone=PHONE)
+        consent_set(customer=other, purpose="marketing", granted=True, channel="desk", by=cast.otto)
+        ours = sent_to(replier)
+        message_enqueue(  # queued for the other group, never sent: it does not count
+            store=cast.store_c,
+            template="maintenance_reminder",
+            context=REMINDER_TEXT,
+            customer=other,
+            purpose=Purpose.SERVICE,
+        )
+        body = post(client, reply("你好")).json()
+        assert body["customer"] == replier.pk and body["in_reply_to"] == ours.pk
+        assert {item.recipient.pk for item in InboxItem.objects.all()} <= {
+            m.user_id for m in Membership.objects.filter(store__group=cast.store_a.group)
+        }
+        assert InboxItem.objects.exists()
+
 
 # -------------------------------------------------------------------------------------------------- reads
 

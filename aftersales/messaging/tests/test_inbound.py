@@ -216,19 +216,74 @@ class ReceiveTests:
         message, created = _receive("你好", sender="13900000000")
         assert created and message.customer is None and message.store is None and message.in_reply_to is None
 
-    def test_of_several_customers_with_the_number_the_one_we_last_wrote_to_is_matched(self, cast):
+    def test_of_several_customers_with_the_number_the_one_we_last_sent_to_on_the_channel_is_matched(self, cast):
         """The number is unique in a dealer group, not across groups (one server may host several)."""
         ours = make_customer(cast.store_a, name="甲", phone="13812345678")
         theirs = make_customer(cast.store_c, name="丙", phone="13812345678")  # another group, newer record
-        _reminder_to(ours, at=NOW - dt.timedelta(days=1))
+        _reminder_to(ours, at=NOW - dt.timedelta(days=2))
+        _reminder_to(theirs, at=NOW - dt.timedelta(days=1), channel="wechat")  # newer, but another channel
         with time_machine.travel(NOW, tick=False):
             message, _created = _receive("2")
-        assert message.customer == ours and message.store == cast.store_a
-        # Nobody written to: the newest record.
-        OutboxMessage.objects.all().delete()
+        assert message.customer == ours and message.store == cast.store_a and message.in_reply_to is not None
+        # Their later SMS is the one answered now.
+        latest = _reminder_to(theirs, at=NOW - dt.timedelta(hours=1))
         with time_machine.travel(NOW, tick=False):
             message, _created = _receive("2", message_id="m-2")
-        assert message.customer == theirs and message.store == cast.store_c
+        assert message.customer == theirs and message.store == cast.store_c and message.in_reply_to == latest
+
+    @pytest.mark.parametrize("status", [MessageStatus.SUPPRESSED, MessageStatus.PENDING, MessageStatus.FAILED])
+    def test_a_message_not_actually_sent_does_not_count(self, cast, status):
+        ours = make_customer(cast.store_a, name="甲", phone="13812345678")
+        theirs = make_customer(cast.store_c, name="丙", phone="13812345678")
+        _reminder_to(ours, at=NOW - dt.timedelta(days=2))
+        # Group B's newer message never reached the phone (suppressed, still queued, failed).
+        unsent = message_enqueue(
+            store=cast.store_c,
+            template="maintenance_reminder",
+            context=MAINTENANCE,
+            customer=theirs,
+            purpose=Purpose.SERVICE,
+        )
+        OutboxMessage.objects.filter(pk=unsent.pk).update(status=status, sent_at=NOW - dt.timedelta(hours=1))
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("你好")
+        assert message.customer == ours and message.store == cast.store_a
+        # Even when the gateway names it.
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("你好", message_id="m-2", in_reply_to=unsent.pk)
+        assert message.customer == ours and message.store == cast.store_a
+
+    def test_two_groups_files_and_only_group_a_sent_the_reply_is_group_as(self, cast):
+        ours = make_customer(cast.store_a, name="甲", phone="13812345678")
+        make_customer(cast.store_c, name="丙", phone="13812345678")  # newer record, never written to
+        sent = _reminder_to(ours, at=NOW - dt.timedelta(days=3))
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("你好")
+        assert (message.customer, message.store, message.in_reply_to) == (ours, cast.store_a, sent)
+
+    def test_a_named_message_wins_when_sent_to_a_file_with_the_number(self, cast):
+        ours = make_customer(cast.store_a, name="甲", phone="13812345678")
+        theirs = make_customer(cast.store_c, name="丙", phone="13812345678")
+        named = _reminder_to(ours, at=NOW - dt.timedelta(days=3))
+        _reminder_to(theirs, at=NOW - dt.timedelta(hours=1))
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("2", in_reply_to=named.pk)
+        assert (message.customer, message.in_reply_to) == (ours, named)
+
+    def test_several_files_and_nothing_sent_is_stored_unmatched(self, cast):
+        make_customer(cast.store_a, name="甲", phone="13812345678")
+        theirs = make_customer(cast.store_c, name="丙", phone="13812345678")
+        # Only a message outside the window, and one naming a stranger's message: neither tells them apart.
+        _reminder_to(theirs, at=NOW - dt.timedelta(days=8))
+        stranger = _reminder_to(make_customer(cast.store_b, phone="13900000001"), at=NOW - dt.timedelta(hours=1))
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("你好", in_reply_to=stranger.pk)
+        assert message.customer is None and message.store is None and message.in_reply_to is None
+        # One file only: it is that file's, even with nothing sent.
+        only = make_customer(cast.store_c, phone="13700000007")
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("你好", sender="13700000007", message_id="m-2")
+        assert (message.customer, message.store, message.in_reply_to) == (only, cast.store_c, None)
 
     def test_the_reply_belongs_to_the_store_that_wrote_the_message_answered(self, cast):
         customer = make_customer(cast.store_a, phone="13812345678")  # file opened at A, written to by B
@@ -368,6 +423,28 @@ class UnsubscribeTests:
         assert waiting.status == MessageStatus.SUPPRESSED
         # Survey consent stays: the reply did not answer a survey.
         assert Consent.objects.get(customer=fan, purpose="surveys").granted is True
+
+    def test_stop_withdraws_marketing_consent_on_every_file_with_the_number(self, cast, fan):
+        """Matched to group A's file, the stop still reaches group B's file of the same number (a number is unique
+        within a group only): the person asked to stop, whoever writes to them."""
+        other_group = make_customer(cast.store_c, name="张三", phone="13812345678")
+        stranger = make_customer(cast.store_c, name="李四", phone="13900000001")
+        for customer in (other_group, stranger):
+            consent_set(customer=customer, purpose="marketing", granted=True, channel="desk", by=None)
+        answered = _reminder_to(fan, at=NOW - dt.timedelta(hours=1))
+        with time_machine.travel(NOW, tick=False):
+            message, _created = _receive("TD")
+        assert message.customer == fan and message.in_reply_to == answered
+        inbound_unsubscribe(message=message)
+        for customer in (fan, other_group):
+            consent = Consent.objects.get(customer=customer, purpose="marketing")
+            assert consent.granted is False and consent.channel == ConsentChannel.MESSAGE_REPLY
+            assert ConsentEvent.objects.filter(customer=customer, purpose="marketing", granted=False).count() == 1
+        assert Consent.objects.get(customer=stranger, purpose="marketing").granted is True
+        # One confirmation, to the file matched.
+        assert list(OutboxMessage.objects.filter(template="reply_unsubscribed").values_list("customer", flat=True)) == [
+            fan.pk
+        ]
 
     def test_it_confirms_with_a_service_notice_on_the_same_channel(self, cast, fan):
         message, _created = _receive("STOP", channel="wechat")
