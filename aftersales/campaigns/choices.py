@@ -6,13 +6,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CampaignPurpose(models.TextChoices):
-    """Decides the consent needed, the quiet hours and the frequency cap (messaging.choices.Purpose)."""
+    """Campaigns are marketing only: they exist to measure a return against a randomly held-out control group.
 
-    # Care offers: only with marketing consent, never in quiet hours, counted against the frequency cap,
-    # and the opt-out ("回复TD退订") is appended to every message.
+    Care offers need marketing consent, never go in quiet hours, count against the frequency cap and carry the
+    opt-out ("回复TD退订").  Service notices (a recall, a safety check) do not belong here: they must reach
+    everyone concerned — none held back as a control — and go through the reminders / the service process,
+    not as free text to a whole audience past the consent, the TD opt-out and the cap.  (A "service" value in
+    older rows is treated as marketing; the field stays for now.)"""
+
     MARKETING = "marketing", _("Marketing and care")
-    # Service notices (a recall, a safety check) rest on the service contract: no consent, any hour, no cap.
-    SERVICE = "service", _("Service notice")
 
 
 class CampaignStatus(models.TextChoices):

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.campaigns.choices import CampaignPurpose
-from aftersales.campaigns.services import CampaignInput
+from aftersales.campaigns.services import MARKETING_ONLY, CampaignInput
 from aftersales.core import dates
 from aftersales.core.forms import StyledForm
 from aftersales.customers.choices import Tier
@@ -31,7 +31,13 @@ TEXT_HELP = _("Put {link} where the personal booking link goes. Marketing messag
 class CampaignForm(StyledForm):
     store = forms.TypedChoiceField(label=_("Store"), coerce=int)
     name = forms.CharField(label=_("Campaign name"), max_length=120)
-    purpose = forms.ChoiceField(label=_("Purpose"), choices=CampaignPurpose.choices)
+    # Marketing is the only choice (services.MARKETING_ONLY says why); anything else is refused on the field.
+    purpose = forms.ChoiceField(
+        label=_("Purpose"),
+        choices=CampaignPurpose.choices,
+        initial=CampaignPurpose.MARKETING,
+        error_messages={"invalid_choice": MARKETING_ONLY},
+    )
     tiers = forms.MultipleChoiceField(
         label=_("Tiers"),
         choices=Tier.choices,

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from aftersales.campaigns.audience import AudienceFilter, arm_for
-from aftersales.campaigns.choices import Arm, CampaignPurpose
+from aftersales.campaigns.choices import Arm
 from aftersales.campaigns.models import Campaign, CampaignMember
 from aftersales.campaigns.stats import Interval, newcombe_difference
 from aftersales.core import clock
@@ -133,9 +133,7 @@ def mask_name(name: str) -> str:
     return f"{name[:1]}{'*' * max(1, len(name) - 1)}" if name else ""
 
 
-def campaign_preview(
-    *, store: Store, audience: AudienceFilter, purpose: str, campaign_id: int | None = None
-) -> Preview:
+def campaign_preview(*, store: Store, audience: AudienceFilter, campaign_id: int | None = None) -> Preview:
     """What sending would do now: the audience, its split, who would be skipped and why, a masked sample.
 
     One query reads each customer's id, consent and recent marketing messages; the arms come from the seeded
@@ -151,7 +149,6 @@ def campaign_preview(
         .values_list("pk", "consented", "recent")
     )
     seed = campaign_id or 0
-    marketing = purpose == CampaignPurpose.MARKETING
     treatment = control = no_consent = capped = 0
     arms: dict[int, str] = {}
     for pk, consented, recent in rows:
@@ -161,9 +158,9 @@ def campaign_preview(
             control += 1
             continue
         treatment += 1
-        if marketing and not consented:
+        if not consented:  # every campaign is marketing (choices.CampaignPurpose)
             no_consent += 1
-        elif marketing and (recent or 0) >= cap:
+        elif (recent or 0) >= cap:
             capped += 1
     sample_ids = sorted(arms)[:: max(1, len(arms) // SAMPLE_SIZE)][:SAMPLE_SIZE]
     sample = [

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.campaigns.audience import AudienceFilter, arm_for, audience_clean
 from aftersales.campaigns.choices import Arm, CampaignPurpose, CampaignStatus, SkipReason
@@ -30,7 +31,8 @@ from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers.models import Customer
-from aftersales.messaging.choices import Language, Purpose
+from aftersales.messaging.choices import Language, MessageStatus, Purpose
+from aftersales.messaging.models import OutboxMessage
 from aftersales.messaging.services import consent_missing, message_enqueue
 from aftersales.organisation.models import Store
 from aftersales.organisation.rules import Actor, Party, actor_user
@@ -40,6 +42,9 @@ logger = logging.getLogger("aftersales.campaigns")
 
 S = CampaignStatus
 LINK = "{link}"
+# The outbox's reason for a message withdrawn by a cancel.  Not (yet) in messaging.choices.SuppressionReason,
+# which the campaigns app does not own: until it is added there, screens show this code as it is.
+CAMPAIGN_CANCELLED = "campaign_cancelled"
 TEXT_MAX = 300  # an SMS of a few parts, before the link and the opt-out are filled in
 CAMPAIGN_TEMPLATE = "campaign_message"  # registered with messaging.templates by CampaignsConfig.ready
 BATCH_SIZE = 100
@@ -50,6 +55,11 @@ SCHEDULE_IN_PAST = _("Choose a time in the future.")
 SCHEDULE_MISSING = _("Choose when to send.")
 REASON_NEEDED = _("Give the reason.")
 NOT_EDITABLE = _("Only a draft campaign can be edited.")
+# Why: a campaign holds back a random control group and sends free text to a whole audience; a service notice
+# must reach everyone and respect no opt-out from marketing, so it goes through the reminders, not a campaign.
+MARKETING_ONLY = gettext_lazy(
+    "Campaigns are for marketing only. Send service notices (recalls, safety checks) through the reminders."
+)
 
 
 def _message_key(campaign_id: int, customer_id: int) -> str:
@@ -83,8 +93,8 @@ def _clean(data: CampaignInput) -> tuple[dict[str, Any], AudienceFilter]:
         errors.setdefault("name", []).append(_("Give the campaign a name."))
     elif len(name) > 120:
         errors.setdefault("name", []).append(_("Too long (at most 120 characters)."))
-    if data.purpose not in CampaignPurpose.values:
-        errors.setdefault("purpose", []).append(_("Choose marketing or service notice."))
+    if data.purpose != CampaignPurpose.MARKETING:
+        errors.setdefault("purpose", []).append(str(MARKETING_ONLY))
     for key, text in (("text_zh", text_zh), ("text_en", text_en)):
         if not text:
             errors.setdefault(key, []).append(_("Write the message."))
@@ -176,13 +186,37 @@ def campaign_transition(*, campaign: Campaign, to: str, by: Actor, reason: str =
     old = campaign.status
     if not _move(campaign, old=old, new=to, **extra):
         raise ApplicationError(_("Someone else changed this campaign; reload the page."), {"code": "conflict"})
+    withdrawn = _withdraw_queued(campaign) if to == S.CANCELLED else 0
     audit_record(
         actor=actor_user(by),
         action="campaign.transition",
         obj=campaign,
-        changes={"status": [old, to], **({"reason": reason} if reason else {})},
+        changes={
+            "status": [old, to],
+            **({"reason": reason} if reason else {}),
+            **({"withdrawn": withdrawn} if withdrawn else {}),
+        },
     )
     return campaign
+
+
+def _withdraw_queued(campaign: Campaign) -> int:
+    """A cancel also stops the campaign's messages still waiting in the outbox: pending → suppressed, in the
+    cancel's transaction.  The outbox has no service for this (messaging.services suppresses only for consent),
+    so it is a compare-and-set UPDATE like the outbox's own moves (pending → suppressed is allowed by
+    messaging.transitions): a worker's claim also needs `pending`, so a withdrawn message is never claimed, and
+    one already claimed (sending) is left to finish — it may be at the gateway.  Runs after the campaign row's
+    update, so a member's transaction that held the campaign lock has committed and its message is seen here."""
+    return OutboxMessage.objects.filter(
+        related_type=Campaign._meta.label_lower,
+        related_id=str(campaign.pk),
+        status=MessageStatus.PENDING,
+    ).update(
+        status=MessageStatus.SUPPRESSED,
+        suppressed_reason=CAMPAIGN_CANCELLED,
+        next_attempt_at=None,
+        updated_at=clock.now(),
+    )
 
 
 # -------------------------------------------------------------------------------------------- sending
@@ -230,10 +264,9 @@ def campaign_link_url(token: str) -> str:
 
 
 def _skip_reason(*, campaign: Campaign, customer: Customer, cap: int, since: dt.datetime) -> str:
-    """Why this treatment member must get nothing now (empty: send).  Service notices need neither consent nor
-    the cap; marketing needs the customer's marketing consent (an opt-out withdraws it) and room under the cap."""
-    if campaign.purpose != CampaignPurpose.MARKETING:
-        return ""
+    """Why this treatment member must get nothing now (empty: send).  Every campaign is marketing (whatever an
+    old row's purpose says): it needs the customer's marketing consent (an opt-out withdraws it) and room under
+    the frequency cap."""
     if consent_missing(customer=customer, purpose=Purpose.MARKETING) is not None:
         return SkipReason.NO_MARKETING_CONSENT
     recent = (
@@ -246,8 +279,14 @@ def _skip_reason(*, campaign: Campaign, customer: Customer, cap: int, since: dt.
 
 
 def _handle_member(*, campaign: Campaign, member_id: int, cap: int, since: dt.datetime) -> bool:
-    """One member in one transaction: the message and the mark commit together, or neither does."""
+    """One member in one transaction: the message and the mark commit together, or neither does.
+
+    The campaign row is locked and must still be sending: a cancel (an UPDATE of that row) either waits for
+    this member's commit and then withdraws its queued message, or commits first and this member is left
+    unhandled — nothing more goes out after a cancel, even in the middle of a batch."""
     with transaction.atomic():
+        if not Campaign.objects.select_for_update().filter(pk=campaign.pk, status=S.SENDING).exists():
+            return False
         member = (
             CampaignMember.objects.select_for_update()
             .select_related("customer")
@@ -273,7 +312,7 @@ def _handle_member(*, campaign: Campaign, member_id: int, cap: int, since: dt.da
             template=CAMPAIGN_TEMPLATE,
             context={"subject": campaign.name, "text": text},
             customer=member.customer,
-            purpose=Purpose.MARKETING if campaign.purpose == CampaignPurpose.MARKETING else Purpose.SERVICE,
+            purpose=Purpose.MARKETING,  # always: campaigns are marketing only (choices.CampaignPurpose)
             language=language,
             dedupe_key=_message_key(campaign.pk, member.customer_id),
             related=campaign,
@@ -293,7 +332,14 @@ def campaign_send_batch(*, campaign: Campaign, limit: int = BATCH_SIZE) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(_handle_member(campaign=campaign, member_id=pk, cap=cap, since=since) for pk in ids)
+    handled = 0
+    for pk in ids:
+        if not _handle_member(campaign=campaign, member_id=pk, cap=cap, since=since):
+            if not Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).exists():
+                break  # cancelled meanwhile: stop at once (each member would be refused anyway)
+            continue
+        handled += 1
+    return handled
 
 
 def campaign_finish_if_done(*, campaign: Campaign) -> bool:

@@ -119,7 +119,6 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
     context["preview"] = selectors.campaign_preview(
         store=store,
         audience=audience,
-        purpose=form.cleaned_data.get("purpose") or "marketing",
         campaign_id=int(campaign_id) if campaign_id.isdigit() else None,
     )
     return render(request, "campaigns/partials/_preview.html", context)
@@ -152,7 +151,6 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         preview = selectors.campaign_preview(
             store=campaign.store,
             audience=audience_clean(campaign.audience),
-            purpose=campaign.purpose,
             campaign_id=campaign.pk,
         )
     return render(

@@ -123,7 +123,7 @@ class PreviewTests:
             purpose=Purpose.MARKETING,
             context={"name": "x", "plate": "x", "due": "x", "store": "x", "phone": "x"},
         )
-        preview = campaign_preview(store=store, audience=AudienceFilter(), purpose="marketing", campaign_id=41)
+        preview = campaign_preview(store=store, audience=AudienceFilter(), campaign_id=41)
         arms = {p.pk: arm_for(campaign_id=41, customer_id=p.pk, control_percent=20) for p in everyone}
         treated = [p for p in everyone if arms[p.pk] == "treatment"]
         assert (preview.total, preview.control_percent, preview.exact) == (30, 20, True)
@@ -135,10 +135,13 @@ class PreviewTests:
         assert len(preview.sample) == 10
         assert all("*" in row.name and "****" in row.phone for row in preview.sample)
 
-    def test_a_service_notice_skips_nobody(self, cast, clock_at):
+    def test_without_consent_nobody_would_be_sent_anything(self, cast, clock_at):
+        # Campaigns are marketing only: there is no purpose left that would skip the consent.
+        settings_update(
+            group=cast.group, store=cast.store_a, changes={"campaign_control_share_percent": 0}, by=cast.mia
+        )
         for i in range(5):
             customer(cast.store_a, name=f"客{i}", consent=False)
-        preview = campaign_preview(store=cast.store_a, audience=AudienceFilter(), purpose="service")
-        assert preview.no_consent == preview.capped == 0
-        assert preview.will_send == preview.treatment
-        assert not preview.exact
+        preview = campaign_preview(store=cast.store_a, audience=AudienceFilter())
+        assert preview.treatment == preview.no_consent == 5
+        assert preview.will_send == 0

@@ -5,18 +5,20 @@ writes to an opted-out customer."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from aftersales.campaigns import services
 from aftersales.campaigns.choices import Arm, CampaignStatus, SkipReason
-from aftersales.campaigns.models import CampaignMember
+from aftersales.campaigns.models import Campaign, CampaignMember
 from aftersales.campaigns.tasks import campaigns_sweep
+from aftersales.core.models import AuditEntry
 from aftersales.messaging import services as messaging_services
 from aftersales.messaging.choices import MessageStatus, Purpose
 from aftersales.messaging.models import OutboxMessage
 from aftersales.messaging.templates import MARKETING_FOOTER
 from aftersales.organisation.services import settings_update
 
-from .conftest import customer, opt_out, scheduled, shanghai
+from .conftest import customer, draft, opt_out, scheduled, shanghai
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +116,8 @@ class SweepTests:
         services.campaigns_sweep()
         member = CampaignMember.objects.filter(campaign=campaign, arm=Arm.TREATMENT).first()
         CampaignMember.objects.filter(pk=member.pk).update(handled_at=None, message=None)
+        # (still sending: a finished or cancelled campaign handles no member at all)
+        Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
         before = OutboxMessage.objects.count()
         services.campaign_send_batch(campaign=campaign)
         member.refresh_from_db()
@@ -182,14 +186,90 @@ class ConsentAndCapTests:
         assert got["三"].message is None and got["三"].skipped_reason == SkipReason.FREQUENCY_CAP
         assert got["四"].message is not None  # the window has moved on
 
-    def test_a_service_notice_needs_no_consent_carries_no_opt_out_and_ignores_quiet_hours(self, cast, clock_at):
+    def test_a_service_notice_is_refused_nothing_is_written(self, cast, clock_at):
+        """Campaigns are marketing only (a control group is held back; consent, TD and the cap apply)."""
+        with pytest.raises(ValidationError) as caught:
+            scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 22), purpose="service")
+        assert list(caught.value.message_dict) == ["purpose"]
+        assert not Campaign.objects.exists()
+        campaign = draft(cast.store_a, cast.mia)
+        data = services.CampaignInput(
+            name="召回", purpose="service", audience={}, text_zh="召回 {link}", text_en="Recall {link}"
+        )
+        with pytest.raises(ValidationError) as caught:
+            services.campaign_update(campaign=campaign, data=data, by=cast.mia)
+        assert list(caught.value.message_dict) == ["purpose"]
+        campaign.refresh_from_db()
+        assert campaign.purpose == "marketing" and campaign.name != "召回"
+
+    def test_an_old_service_row_is_sent_as_marketing(self, cast, clock_at):
         settings(cast, campaign_control_share_percent=0)
         person = customer(cast.store_a, consent=False)
-        campaign = scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 22), purpose="service")
-        clock_at(2026, 3, 2, 22)
+        campaign = scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 11))
+        Campaign.objects.filter(pk=campaign.pk).update(purpose="service")  # written before the rule
+        clock_at(2026, 3, 2, 11)
         services.campaigns_sweep()
-        message = CampaignMember.objects.get(campaign=campaign, customer=person).message
-        assert message.purpose == Purpose.SERVICE
-        assert not message.body.endswith(MARKETING_FOOTER["zh-hans"])
-        assert message.status == MessageStatus.PENDING
-        assert message.next_attempt_at == shanghai(2026, 3, 2, 22)  # due at once: no quiet hours
+        member = CampaignMember.objects.get(campaign=campaign, customer=person)
+        assert member.message is None and member.skipped_reason == SkipReason.NO_MARKETING_CONSENT
+
+
+class CancelTests:
+    def test_a_cancel_between_two_batches_sends_nothing_more(self, cast, crowd, clock_at):
+        campaign = scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 11))
+        clock_at(2026, 3, 2, 11)
+        services.campaigns_sweep(batch_size=5, max_batches=1)
+        worker_copy = Campaign.objects.get(pk=campaign.pk)  # the sweep's object: still "sending" in memory
+        services.campaign_transition(
+            campaign=Campaign.objects.get(pk=campaign.pk), to=CampaignStatus.CANCELLED, by=cast.mia, reason="文案有误"
+        )
+        assert worker_copy.status == CampaignStatus.SENDING
+        assert services.campaign_send_batch(campaign=worker_copy) == 0
+        assert OutboxMessage.objects.filter(dedupe_key__startswith="campaign:").count() == 5
+        assert CampaignMember.objects.filter(campaign=campaign, handled_at__isnull=True).exists()
+
+    def test_a_cancel_in_the_middle_of_a_batch_stops_it_at_the_next_member(self, cast, crowd, clock_at, monkeypatch):
+        campaign = scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 11))
+        clock_at(2026, 3, 2, 11)
+        services.campaign_start(campaign=campaign)
+        real = services._handle_member
+        calls = {"n": 0}
+
+        def cancelled_after_the_third(**kwargs):
+            calls["n"] += 1
+            done = real(**kwargs)
+            if calls["n"] == 3:
+                services.campaign_transition(
+                    campaign=Campaign.objects.get(pk=campaign.pk), to=CampaignStatus.CANCELLED, by=cast.mia, reason="停"
+                )
+            return done
+
+        monkeypatch.setattr(services, "_handle_member", cancelled_after_the_third)
+        assert services.campaign_send_batch(campaign=campaign, limit=20) == 3
+        assert calls["n"] == 4  # the fourth found the campaign cancelled under its lock; the batch stopped there
+        assert OutboxMessage.objects.filter(dedupe_key__startswith="campaign:").count() == 3
+
+    def test_queued_messages_of_a_cancelled_campaign_are_not_delivered(self, cast, clock_at, console_outbox):
+        settings(cast, campaign_control_share_percent=0)
+        people = [customer(cast.store_a, name=f"客{i}") for i in range(3)]
+        campaign = scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 22))  # quiet hours: held till 08:00
+        other = scheduled(cast.store_a, cast.mia, at=shanghai(2026, 3, 2, 22), name="另一个")
+        clock_at(2026, 3, 2, 22)
+        for each in (campaign, other):  # queued, not yet finished: the campaign is still sending
+            services.campaign_start(campaign=each)
+            services.campaign_send_batch(campaign=each)
+        queued = OutboxMessage.objects.filter(related_type="campaigns.campaign", related_id=str(campaign.pk))
+        assert queued.count() == 3 and set(queued.values_list("status", flat=True)) == {MessageStatus.PENDING}
+        services.campaign_transition(campaign=campaign, to=CampaignStatus.CANCELLED, by=cast.mia, reason="撤回")
+        assert set(queued.values_list("status", "suppressed_reason")) == {
+            (MessageStatus.SUPPRESSED, services.CAMPAIGN_CANCELLED)
+        }
+        entry = (
+            AuditEntry.objects.filter(action="campaign.transition", object_id=str(campaign.pk)).order_by("pk").last()
+        )
+        assert entry.changes["withdrawn"] == 3
+        clock_at(2026, 3, 3, 8, 1)
+        messaging_services.outbox_deliver_due()
+        sent = OutboxMessage.objects.filter(status=MessageStatus.SENT)
+        assert set(sent.values_list("related_id", flat=True)) == {str(other.pk)}  # the other campaign still goes
+        assert len(console_outbox) == len(people)
+        assert queued.filter(status=MessageStatus.SENT).count() == 0

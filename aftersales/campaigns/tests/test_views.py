@@ -58,6 +58,18 @@ def make_manager_b(cast):
 
 
 class FormTests:
+    def test_the_form_offers_marketing_only_and_refuses_a_service_notice_on_the_field(self, client, cast, clock_at):
+        client.force_login(cast.mia)
+        page = body(client.get(reverse("campaigns:campaign-create")))
+        assert 'value="marketing"' in page and 'value="service"' not in page
+        response = client.post(
+            reverse("campaigns:campaign-create"), {**FORM, "purpose": "service", "store": cast.store_a.pk}
+        )
+        assert response.status_code == 200 and not Campaign.objects.exists()
+        assert response.context["form"].errors["purpose"] == [
+            "Campaigns are for marketing only. Send service notices (recalls, safety checks) through the reminders."
+        ]
+
     def test_the_manager_creates_a_draft(self, client, cast, clock_at):
         client.force_login(cast.mia)
         assert client.get(reverse("campaigns:campaign-create")).status_code == 200
