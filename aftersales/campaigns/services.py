@@ -31,7 +31,7 @@ from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers.models import Customer
-from aftersales.messaging.choices import Language, MessageStatus, Purpose
+from aftersales.messaging.choices import Language, MessageStatus, Purpose, SuppressionReason
 from aftersales.messaging.models import OutboxMessage
 from aftersales.messaging.services import consent_missing, message_enqueue
 from aftersales.organisation.models import Store
@@ -42,9 +42,8 @@ logger = logging.getLogger("aftersales.campaigns")
 
 S = CampaignStatus
 LINK = "{link}"
-# The outbox's reason for a message withdrawn by a cancel.  Not (yet) in messaging.choices.SuppressionReason,
-# which the campaigns app does not own: until it is added there, screens show this code as it is.
-CAMPAIGN_CANCELLED = "campaign_cancelled"
+# The outbox's reason for a message withdrawn by a cancel.
+CAMPAIGN_CANCELLED = SuppressionReason.WITHDRAWN
 TEXT_MAX = 300  # an SMS of a few parts, before the link and the opt-out are filled in
 CAMPAIGN_TEMPLATE = "campaign_message"  # registered with messaging.templates by CampaignsConfig.ready
 BATCH_SIZE = 100

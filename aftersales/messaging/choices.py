@@ -44,3 +44,4 @@ class SuppressionReason(models.TextChoices):
     NO_SURVEY_CONSENT = "no_survey_consent", _("No survey consent")
     NO_ADDRESS = "no_address", _("No address for this channel")
     RECIPIENT_INACTIVE = "recipient_inactive", _("The staff account is inactive")
+    WITHDRAWN = "withdrawn", _("Withdrawn before sending (e.g. its campaign was cancelled)")
