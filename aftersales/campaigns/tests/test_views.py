@@ -63,7 +63,9 @@ class FormTests:
         page = body(client.get(reverse("campaigns:campaign-create")))
         assert 'value="marketing"' in page and 'value="service"' not in page
         response = client.post(
-            reverse("campaigns:campaign-create"), {**FORM, "purpose": "service", "store": cast.store_a.pk}
+            reverse("campaigns:campaign-create"),
+            {**FORM, "purpose": "service", "store": cast.store_a.pk},
+            HTTP_ACCEPT_LANGUAGE="en",
         )
         assert response.status_code == 200 and not Campaign.objects.exists()
         assert response.context["form"].errors["purpose"] == [
