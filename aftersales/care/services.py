@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.urls import reverse
@@ -46,6 +46,7 @@ from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import keyset_chunks
+from aftersales.core.scoping import store_ids_where
 from aftersales.core.text import refuse_control_characters
 from aftersales.crm.models import TierChange
 from aftersales.crm.services import months_back
@@ -58,6 +59,7 @@ from aftersales.notifications.models import InboxItem
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import DealerGroup, Membership, Store
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.reminders import maths
 from aftersales.reminders.choices import ReminderKind
@@ -612,9 +614,17 @@ PLAYBOOK_FIELDS = (
 RULE_FIELDS = ("item", "at_km", "at_months", "is_active")
 
 
+def _require_care_manager(by: Any, group_id: int) -> None:
+    """Only someone who manages care in a store of the group changes its playbook and rule table."""
+    group_stores = frozenset(Store.objects.filter(group_id=group_id).values_list("pk", flat=True))
+    if not store_ids_where(by, Capability.MANAGE_CARE) & group_stores:
+        raise PermissionDenied(_("Your role may not do this."))
+
+
 def care_playbook_save(*, group: DealerGroup, by: Any, **fields: Any) -> CarePlaybook:
-    """Change the group's playbook.  The caller checked the role; the fields' rules are checked here and nothing is
-    written when one fails."""
+    """Change the group's playbook (a care manager of the group only); the fields' rules are checked here and
+    nothing is written when one fails."""
+    _require_care_manager(by, group.pk)
     refuse_control_characters(**{k: v for k, v in fields.items() if k.endswith("_text") and isinstance(v, str)})
     unknown = sorted(set(fields) - set(PLAYBOOK_FIELDS))
     if unknown:
@@ -649,6 +659,7 @@ def suggestion_rule_save(
     *, group: DealerGroup, by: Any, rule: SuggestionRule | None = None, **fields: Any
 ) -> SuggestionRule:
     """Create or change one line of the suggestion table (a mileage, an age, or both)."""
+    _require_care_manager(by, group.pk)
     refuse_control_characters(item=fields.get("item", ""))
     if rule is not None and rule.group_id != group.pk:
         raise ValidationError({"item": [_("The rule belongs to another group.")]})
@@ -675,6 +686,7 @@ def suggestion_rule_save(
 
 
 def suggestion_rule_delete(*, rule: SuggestionRule, by: Any) -> None:
+    _require_care_manager(by, rule.group_id)
     with transaction.atomic():
         audit_record(actor=by, action="care_suggestion_rule.delete", obj=rule, changes={"item": [rule.item, None]})
         rule.delete()

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -27,11 +27,13 @@ from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import keyset_chunks
+from aftersales.core.scoping import store_ids_where
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.messaging.choices import Language, MessageStatus, Purpose
 from aftersales.messaging.services import message_enqueue
 from aftersales.organisation.models import DealerGroup, Store
+from aftersales.organisation.permissions import Capability
 from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.reminders import selectors
@@ -343,11 +345,23 @@ def service_intervals_ensure_defaults(*, group_id: int) -> int:
 INTERVAL_FIELDS = ("scope", "brand", "model_pattern", "every_km", "every_months", "first_km", "first_months")
 
 
+def _require_interval_editor(by: Any, *, group_id: int, store_id: int | None) -> None:
+    """A store's rule needs the store's settings role; a group rule the group's, in a store of the group."""
+    if store_id is not None:
+        allowed = store_id in store_ids_where(by, Capability.EDIT_STORE_SETTINGS)
+    else:
+        group_stores = frozenset(Store.objects.filter(group_id=group_id).values_list("pk", flat=True))
+        allowed = bool(store_ids_where(by, Capability.EDIT_GROUP_SETTINGS) & group_stores)
+    if not allowed:
+        raise PermissionDenied(_("Your role may not do this."))
+
+
 def service_interval_save(
     *, group: DealerGroup, store: Store | None, by: Any, rule: ServiceInterval | None = None, **fields: Any
 ) -> ServiceInterval:
-    """Create or change one rule.  The caller has checked the role (store settings for a store's rule, group
-    settings for the group's); the fields' own rules are checked here and nothing is written when one fails."""
+    """Create or change one rule (store settings for a store's rule, group settings for the group's, checked
+    here); the fields' own rules are checked too and nothing is written when one fails."""
+    _require_interval_editor(by, group_id=group.pk, store_id=store.pk if store else None)
     refuse_control_characters(brand=fields.get("brand", ""), model_pattern=fields.get("model_pattern", ""))
     if store is not None and store.group_id != group.pk:
         raise ValidationError({"store": [_("The store belongs to another group.")]})
@@ -375,6 +389,7 @@ def service_interval_save(
 
 
 def service_interval_delete(*, rule: ServiceInterval, by: Any) -> None:
+    _require_interval_editor(by, group_id=rule.group_id, store_id=rule.store_id)
     with transaction.atomic():
         audit_record(actor=by, action="service_interval.delete", obj=rule, store_id=rule.store_id, changes={})
         rule.delete()
