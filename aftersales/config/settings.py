@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "aftersales.reminders",  # layer 6 after crm: maintenance, insurance, inspection, birthday reminders
     "aftersales.campaigns",  # layer 6 after reminders: campaigns with a control group, inbound replies
     "aftersales.care",  # layer 6 after campaigns: care playbooks per tier, the win-back rate
+    "aftersales.analytics",  # layer 7: the KPI catalogue, dashboards, scorecards, early warnings, reports
     "aftersales.config",  # the web shell's templates and static files
 ]
 

@@ -30,6 +30,8 @@ class Capability(StrEnum):
     MANAGE_CAMPAIGNS = "manage_campaigns"  # prepare, schedule and cancel care campaigns, read their results
     VIEW_CARE = "view_care"  # the care page: care actions taken, the win-back rate, the group's playbook (read)
     MANAGE_CARE = "manage_care"  # change the group's care playbook and its service-suggestion rules
+    VIEW_KPIS = "view_kpis"  # the store's (or group's) KPI dashboards, their drill-downs and reports
+    REVIEW_SCORECARDS = "review_scorecards"  # explain and mark an advisor scorecard reviewed (final)
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
 
@@ -60,6 +62,8 @@ _MANAGER = (
         _C.MANAGE_TIERS,
         _C.MANAGE_CAMPAIGNS,
         _C.VIEW_CARE,
+        _C.VIEW_KPIS,
+        _C.REVIEW_SCORECARDS,
     }
 )
 
@@ -98,6 +102,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.MANAGE_TIERS,
             _C.VIEW_CARE,
             _C.MANAGE_CARE,
+            _C.VIEW_KPIS,
+            _C.REVIEW_SCORECARDS,
         }
     ),
     Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE}),

@@ -1,0 +1,1 @@
+"""Imports every module that registers KPIs in the catalogue (see catalogue.py)."""
