@@ -9,6 +9,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.analytics import menu as analytics_menu
 from aftersales.campaigns import menu as campaigns_menu
 from aftersales.care import menu as care_menu
 from aftersales.core.menu import MANAGE, MenuEntry
@@ -33,6 +34,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         organisation_menu.ENTRIES,
         reminders_menu.ENTRIES,  # after the management entries of the organisation
         care_menu.ENTRIES,
+        analytics_menu.ENTRIES,
         (ADMIN,),
     )
 )

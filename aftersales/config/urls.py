@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("aftersales.reminders.urls")),
     path("", include("aftersales.campaigns.urls")),
     path("", include("aftersales.care.urls")),
+    path("numbers/", include("aftersales.analytics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),
 ]
