@@ -15,7 +15,7 @@ from aftersales.core.models import BaseModel
 from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import BayCapability, TechnicianGrade
-from aftersales.organisation.models import Bay, Store
+from aftersales.organisation.models import Bay, DealerGroup, Store
 from aftersales.service.choices import (
     AppointmentStatus,
     AttachmentPurpose,
@@ -196,6 +196,72 @@ class PickupEvent(models.Model):
         return f"{self.appointment_id} {self.from_status}→{self.to_status}"
 
 
+class ConcernCategory(BaseModel):
+    """What the customer's concern is about (engine, brakes, A/C …): "the same complaint" of the first-time-fix
+    KPI is the same category on the same vehicle.  Rows without a group are the built-in defaults every group
+    sees; a group may add its own (Django admin), a code being unique within the group."""
+
+    group = models.ForeignKey(
+        DealerGroup,
+        verbose_name=_("dealer group"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="concern_categories",
+        help_text=_("Empty: a built-in category available to every group."),
+    )
+    code = models.SlugField(_("code"), max_length=32)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("concern category")
+        verbose_name_plural = _("concern categories")
+        ordering = ["position", "code", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "code"], name="concern_category_code_per_group"),
+            # NULLs are distinct in a unique index: the built-ins need their own.
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(group__isnull=True), name="concern_category_code_builtin"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the reader's language."""
+        from django.utils.translation import get_language
+
+        return self.name_zh_hans if (get_language() or "").lower().startswith("zh") else self.name_en
+
+
+def _timestamp_chain_constraints() -> list[models.CheckConstraint]:
+    """arrived ≤ reception; arrived ≤ inspection ≤ work start ≤ ready ≤ delivered — every pair along the chain,
+    each only when both are set, so no duration the KPIs compute can be negative."""
+    chain = ["arrived_at", "inspection_done_at", "work_started_at", "ready_at", "delivered_at"]
+    pairs = [("arrived_at", "reception_started_at")]
+    pairs += [(a, b) for i, a in enumerate(chain) for b in chain[i + 1 :]]
+    short = {
+        "arrived_at": "arr",
+        "reception_started_at": "rec",
+        "inspection_done_at": "insp",
+        "work_started_at": "work",
+        "ready_at": "ready",
+        "delivered_at": "deliv",
+    }
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{a}__isnull": True}) | Q(**{f"{b}__isnull": True}) | Q(**{f"{a}__lte": models.F(b)}),
+            name=f"ro_{short[a]}_before_{short[b]}",
+        )
+        for a, b in pairs
+    ]
+
+
 class RepairOrder(BaseModel):
     """A repair order (维修工单): one visit of one vehicle, from arrival to delivery.  Its status changes only
     through `services.repair_order_transition`, which also writes a RepairOrderEvent."""
@@ -245,7 +311,41 @@ class RepairOrder(BaseModel):
     )
     walk_in = models.BooleanField(_("walk-in"), default=False)
     priority = models.BooleanField(_("priority lane"), default=False)
+    # The customer's real arrival (entered at registration, may be earlier than `created_at`, the opening).
     arrived_at = models.DateTimeField(_("arrived at"), db_index=True)
+    reception_started_at = models.DateTimeField(
+        _("reception started at"), null=True, blank=True, help_text=_("When an advisor took the customer.")
+    )
+    waits_on_site = models.BooleanField(
+        _("customer waits on site"), default=False, help_text=_("Rather than leaving the car.")
+    )
+    concern_category = models.ForeignKey(
+        ConcernCategory,
+        verbose_name=_("concern category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    # Suggested automatically (same vehicle, same category, delivered within the window), confirmed or cleared
+    # by the advisor; set (suggested or confirmed) it counts as a comeback.
+    comeback_of = models.ForeignKey(
+        "self",
+        verbose_name=_("comeback of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="comebacks",
+    )
+    comeback_confirmed_at = models.DateTimeField(_("comeback confirmed at"), null=True, blank=True)
+    comeback_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("comeback confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # Initial inspection (环车检查)
     customer_words = models.TextField(_("the customer's words"), blank=True)
     mileage_in = models.PositiveIntegerField(_("mileage at arrival (km)"), null=True, blank=True)
@@ -288,6 +388,7 @@ class RepairOrder(BaseModel):
             models.CheckConstraint(
                 condition=Q(fuel_level__isnull=True) | Q(fuel_level__lte=100), name="ro_fuel_level_percent"
             ),
+            *_timestamp_chain_constraints(),
         ]
 
     def __str__(self) -> str:
@@ -407,6 +508,8 @@ class EstimateLine(BaseModel):
     origin = models.CharField(_("origin"), max_length=60, blank=True)
     production_date = models.DateField(_("production date"), null=True, blank=True)
     warranty_months = models.PositiveSmallIntegerField(_("warranty (months)"), null=True, blank=True)
+    # The technician's job clock (labour lines): finished once, the time itself is in `clock_segments`.
+    work_finished_at = models.DateTimeField(_("work finished at"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "estimate__order__store_id"
@@ -429,6 +532,41 @@ class EstimateLine(BaseModel):
         if self.decline_reason == ANOTHER_GRADE_CHOSEN:
             return gettext(ANOTHER_GRADE_CHOSEN)
         return self.decline_reason
+
+
+class JobClockSegment(models.Model):
+    """One stretch of a technician's clocked work on a labour line (start → pause/finish).  Clocked hours are
+    Σ(ended_at − started_at); an open segment (no end) is the job the technician is on now — at most one each."""
+
+    line = models.ForeignKey(
+        EstimateLine, verbose_name=_("estimate line"), on_delete=models.CASCADE, related_name="clock_segments"
+    )
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("technician"), on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "line__estimate__order__store_id"
+
+    class Meta:
+        verbose_name = _("job clock segment")
+        verbose_name_plural = _("job clock segments")
+        ordering = ["line", "started_at", "id"]
+        indexes = [models.Index(fields=["technician", "started_at"], name="service_clock_tech_start_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="clock_segment_end_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["technician"], condition=Q(ended_at__isnull=True), name="clock_one_open_per_technician"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.technician_id} {self.started_at:%H:%M}–{self.ended_at or ''}"
 
 
 class Attachment(BaseModel):

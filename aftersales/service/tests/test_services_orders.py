@@ -447,14 +447,15 @@ class EfficiencyTests:
             assert services.efficiency_sweep() == 1
 
     def test_an_order_without_approved_labour_is_never_warned(self, shop):
-        order = open_order(shop)
-        inspect(shop, order)
-        part = services.estimate_line_add(
-            order=order, by=shop.advisor, kind="part", description="机油", grade="oem", unit_price="300", quantity=1
-        )
-        services.estimate_send(estimate=part.estimate, by=shop.advisor)
-        services.estimate_line_decide(line=part, decision="approved", channel="desk", by=shop.advisor)
-        services.repair_order_assign(order=order, by=shop.foreman, technician=shop.senior, bay=shop.bay_1)
+        with frozen(2026, 3, 2, 8, 30):  # the clock never runs backwards: the arrival comes before the work
+            order = open_order(shop)
+            inspect(shop, order)
+            part = services.estimate_line_add(
+                order=order, by=shop.advisor, kind="part", description="机油", grade="oem", unit_price="300", quantity=1
+            )
+            services.estimate_send(estimate=part.estimate, by=shop.advisor)
+            services.estimate_line_decide(line=part, decision="approved", channel="desk", by=shop.advisor)
+            services.repair_order_assign(order=order, by=shop.foreman, technician=shop.senior, bay=shop.bay_1)
         with frozen(2026, 3, 2, 9, 0):
             walk(shop, order, S.WAITING, S.IN_BAY, S.IN_PROGRESS)
         with frozen(2026, 3, 3, 9, 0):
