@@ -1,7 +1,45 @@
-"""Imports every module that registers KPIs in the catalogue (see catalogue.py); the order is the order of the
-public JSON and of the screens."""
+"""Imports every module that registers KPIs in the catalogue (see catalogue.py).  `ORDER` is the order of the
+public JSON and of the screens: KPIS.md's table, then the fixed-operations figures."""
 
-from aftersales.analytics import (
-    kpis_booking,  # noqa: F401  (follow-up, online booking, on-time start)
-    kpis_voice,  # noqa: F401  (CSAT, NPS, CSI, recovery, complaints)
+from aftersales.analytics import (  # noqa: F401  (each module registers its entries)
+    kpis_booking,
+    kpis_operations,
+    kpis_retention,
+    kpis_service,
+    kpis_voice,
+)
+
+ORDER = (
+    "csat_percent",
+    "nps",
+    "csi",
+    "first_time_fix_percent",
+    "mean_repair_duration_hours",
+    "reception_wait_minutes",
+    "walk_in_received_within_10_min_percent",
+    "waiting_time_minutes",
+    "inspection_within_30_min_percent",
+    "repurchase_rate_percent",
+    "churn_rate_percent",
+    "win_back_rate_percent",
+    "first_maintenance_conversion_percent",
+    "follow_up_within_24h_percent",
+    "low_score_recovery_within_1h_percent",
+    "complaint_acknowledged_in_time_percent",
+    "complaint_resolved_in_time_percent",
+    "complaint_closed_satisfied_percent",
+    "online_booking_rate_percent",
+    "on_time_start_percent",
+    "price_transparency_percent",
+    "parts_traceability_percent",
+    "core_parts_availability_percent",
+    "senior_technician_share_percent",
+    "after_sales_profit_share_percent",
+    "effective_labour_rate",
+    "hours_per_ro",
+    "comeback_rate_percent",
+    "qc_first_pass_percent",
+    "efficiency",
+    "productivity",
+    "proficiency",
 )

@@ -52,6 +52,20 @@ class Context:
         return int(self.values[key])
 
 
+class DayDiff(Func):
+    """Whole days from the date `start` to the date `end` (both date expressions), on SQLite and PostgreSQL."""
+
+    output_field = IntegerField()
+    arity = 2
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        end_sql, end_params = compiler.compile(self.source_expressions[0])
+        start_sql, start_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "sqlite":
+            return f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)", [*end_params, *start_params]
+        return f"(CAST({end_sql} AS date) - CAST({start_sql} AS date))", [*end_params, *start_params]
+
+
 class Seconds(Func):
     """Whole seconds from `start` to `end` (both timestamps), identical on SQLite and PostgreSQL: each side is
     truncated to its second first, then subtracted (Django's DurationField arithmetic differs per backend)."""
@@ -112,7 +126,9 @@ class Rule:
     def scoped(self, ctx: Context) -> QuerySet[Any] | None:
         """The population narrowed to the scope's stores and person; None when the scope names a person this KPI
         is not cut by."""
-        records = self.population(ctx).filter(**{f"{self.store}__in": sorted(ctx.scope.store_ids)})
+        records = self.population(ctx)
+        if self.store:  # "" : the population applies the scope's stores itself (e.g. customers by their visits)
+            records = records.filter(**{f"{self.store}__in": sorted(ctx.scope.store_ids)})
         for cut, person in (("advisor", ctx.scope.advisor_id), ("technician", ctx.scope.technician_id)):
             if person is None:
                 continue

@@ -88,7 +88,10 @@ def result_of(kpi: Kpi, counts: Counts, values: Mapping[str, Any]) -> KpiResult:
 
 
 def _kpis(keys: Iterable[str] | None) -> list[Kpi]:
-    kpis = list(all_kpis())
+    from aftersales.analytics.kpis import ORDER
+
+    position = {key: index for index, key in enumerate(ORDER)}
+    kpis = sorted(all_kpis(), key=lambda kpi: position.get(kpi.key, len(ORDER)))
     if keys is None:
         return kpis
     wanted = set(keys)
@@ -134,6 +137,10 @@ def kpi_drilldown(key: str, scope: Scope, period: Period, *, now: dt.datetime | 
     registered_kpi(key)
     values = values_for_scope(scope)
     return RULES[key].records(Context(scope, period, now or clock.now(), values))
+
+
+def known_keys() -> list[str]:
+    return [kpi.key for kpi in _kpis(None)]
 
 
 def registered_kpi(key: str) -> Kpi:
@@ -191,16 +198,18 @@ def result_json(result: KpiResult) -> dict[str, Any]:
     return body
 
 
+def public_figure(key: str, result: KpiResult) -> dict[str, Any]:
+    """A KPI's public object; `mean_repair_duration_hours` maps each service type and `all` to one."""
+    if key == BY_SERVICE_TYPE:
+        parts = result.extra.get("by_service_type", {})
+        return {**{name: result_json(part) for name, part in parts.items()}, "all": result_json(result)}
+    return result_json(result)
+
+
 def kpi_json(scope: Scope, period: Period, results: Mapping[str, KpiResult]) -> dict[str, Any]:
     """The public body: `{"store": "SH01"|null, ["group": "g1",] "period": "2026-05", "kpis": {KEY: {...}}}`;
     `mean_repair_duration_hours` maps each service type and `all` to such an object."""
-    kpis: dict[str, Any] = {}
-    for key, result in results.items():
-        if key == BY_SERVICE_TYPE:
-            parts = result.extra.get("by_service_type", {})
-            kpis[key] = {**{name: result_json(part) for name, part in parts.items()}, "all": result_json(result)}
-        else:
-            kpis[key] = result_json(result)
+    kpis = {key: public_figure(key, result) for key, result in results.items()}
     body: dict[str, Any] = {"store": None if scope.group_id else scope.label}
     if scope.group_id:
         body["group"] = scope.label

@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from aftersales.analytics.api import router as analytics_router
 from aftersales.campaigns.api import router as campaigns_router
 from aftersales.campaigns.inbound_api import router as inbound_router
 from aftersales.core.api import ObjectParser, install_error_handlers
@@ -27,4 +28,5 @@ api.add_router("", customers_router)
 api.add_router("", service_router)
 api.add_router("", feedback_router)
 api.add_router("", campaigns_router)
+api.add_router("", analytics_router)
 api.add_router("", inbound_router)  # signed by the SMS/WeChat gateway, not a bearer token

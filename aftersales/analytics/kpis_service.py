@@ -1,0 +1,266 @@
+"""Service-process KPIs (KPIS.md): first-time fix, repair duration, reception wait, walk-ins received, waiting
+time, initial inspection within 30 min, comebacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.analytics.catalogue import Counts
+from aftersales.analytics.kpis_booking import delivered_orders
+from aftersales.analytics.kpis_common import Context, CustomRule, MeanRule, Seconds, ShareRule, entry, in_period
+from aftersales.service.choices import RepairOrderStatus, ServiceType
+from aftersales.service.models import RepairOrder
+
+PEOPLE: dict[str, Any] = {"advisor": "advisor_id", "technician": "technician_id"}
+FIX_TYPES = [ServiceType.REPAIR, ServiceType.WARRANTY, ServiceType.BODYWORK]
+
+
+def _not_cancelled(records: QuerySet[RepairOrder]) -> QuerySet[RepairOrder]:
+    return records.exclude(status=RepairOrderStatus.CANCELLED)
+
+
+def arrived(ctx: Context) -> QuerySet[RepairOrder]:
+    return RepairOrder.objects.filter(in_period("arrived_at", ctx.period))
+
+
+# ------------------------------------------------------------------------------------------- first-time fix
+
+
+def _fix_population(ctx: Context) -> QuerySet[RepairOrder]:
+    return delivered_orders(ctx).filter(service_type__in=FIX_TYPES, comeback_of__isnull=True)
+
+
+def _came_back(ctx: Context) -> Q:
+    """An order of the same vehicle and concern category arriving in (delivery, delivery + window] (any status)."""
+    window = dt.timedelta(days=ctx.setting("comeback_window_days"))
+    return Q(
+        Exists(
+            RepairOrder.objects.filter(
+                vehicle_id=OuterRef("vehicle_id"),
+                concern_category_id=OuterRef("concern_category_id"),
+                arrived_at__gt=OuterRef("delivered_at"),
+                arrived_at__lte=OuterRef("delivered_at") + window,
+            )
+        )
+    )
+
+
+def _fix_pending(ctx: Context) -> Q:
+    window = dt.timedelta(days=ctx.setting("comeback_window_days"))
+    return ~_came_back(ctx) & Q(delivered_at__gt=ctx.now - window)
+
+
+entry(
+    ShareRule(
+        base=_fix_population,
+        meets=lambda ctx: (
+            ~_came_back(ctx) & Q(delivered_at__lte=ctx.now - dt.timedelta(days=ctx.setting("comeback_window_days")))
+        ),
+        pending=_fix_pending,
+        **PEOPLE,
+    ),
+    key="first_time_fix_percent",
+    label=_("First-time fix rate"),
+    definition=_(
+        "Repair, warranty and bodywork orders delivered in the period that are not comebacks themselves and had no "
+        "comeback: no order of the same vehicle and concern category arriving within 30 days after delivery. Final "
+        "30 days after the period ends (until then an order without comeback is pending)."
+    ),
+    unit="percent",
+    direction="higher",
+    target_setting="target_first_time_fix_percent",
+    cuts=("advisor", "technician"),
+    area="service",
+)
+
+entry(
+    ShareRule(base=delivered_orders, meets=lambda ctx: Q(comeback_of__isnull=False), **PEOPLE),
+    key="comeback_rate_percent",
+    label=_("Comeback rate"),
+    definition=_(
+        "Orders delivered in the period that are a comeback of an earlier order (suggested or confirmed link)."
+    ),
+    unit="percent",
+    direction="lower",
+    cuts=("advisor", "technician"),
+    area="operations",
+)
+
+
+# ------------------------------------------------------------------------------------------- repair duration
+
+
+def _ready(ctx: Context) -> QuerySet[RepairOrder]:
+    return _not_cancelled(RepairOrder.objects.filter(in_period("ready_at", ctx.period)))
+
+
+def _duration_aggregates() -> dict[str, Any]:
+    return {"total": Count("pk"), "seconds": Sum(Seconds(F("ready_at"), F("arrived_at")))}
+
+
+def _hours(seconds: int | None, count: int | None) -> Counts:
+    return Counts(numerator=Decimal(seconds or 0) / 3600, denominator=count or 0)
+
+
+def _duration_counts(records: QuerySet[RepairOrder], ctx: Context) -> Counts:
+    """One GROUP BY service type; `all` adds the rows up (at most six)."""
+    rows = {row["service_type"]: row for row in records.values("service_type").annotate(**_duration_aggregates())}
+    by_type = {
+        kind: _hours(rows.get(kind, {}).get("seconds"), rows.get(kind, {}).get("total")) for kind in ServiceType.values
+    }
+    seconds = sum(int(row["seconds"] or 0) for row in rows.values())
+    total = sum(int(row["total"] or 0) for row in rows.values())
+    whole = _hours(seconds, total)
+    return Counts(whole.numerator, whole.denominator, extra={"by_service_type": by_type})
+
+
+entry(
+    CustomRule(
+        base=_ready,
+        count_fn=_duration_counts,
+        count_by_fn=lambda records, ctx, path: {
+            row[path]: _hours(row["seconds"], row["total"])
+            for row in records.values(path).annotate(**_duration_aggregates())
+        },
+        annotate_fn=lambda records, ctx: records.annotate(seconds=Seconds(F("ready_at"), F("arrived_at"))),
+        **PEOPLE,
+    ),
+    key="mean_repair_duration_hours",
+    label=_("Mean repair duration"),
+    definition=_(
+        "Orders that became ready in the period: mean hours from arrival to ready (wall clock), per service type and "
+        "for all (numerator = the sum of hours, denominator = orders)."
+    ),
+    unit="hours",
+    direction="trend_down",
+    cuts=("advisor", "technician"),
+    area="service",
+    value_kind="mean",
+)
+
+
+# ------------------------------------------------------------------------------------------------- reception
+
+
+entry(
+    MeanRule(
+        base=lambda ctx: _not_cancelled(arrived(ctx)).filter(reception_started_at__isnull=False),
+        end="reception_started_at",
+        start="arrived_at",
+        advisor="advisor_id",
+    ),
+    key="reception_wait_minutes",
+    label=_("Reception wait"),
+    definition=_(
+        "Orders (walk-in and booked) arrived in the period whose reception started: mean minutes from arrival to an "
+        "advisor taking the customer."
+    ),
+    unit="minutes",
+    direction="lower",
+    target_setting="target_reception_wait_minutes",
+    cuts=("advisor",),
+    area="service",
+    value_kind="mean",
+)
+
+
+def _walk_in_limit(ctx: Context) -> dt.timedelta:
+    return dt.timedelta(minutes=ctx.setting("walk_in_received_minutes"))
+
+
+entry(
+    ShareRule(
+        base=lambda ctx: _not_cancelled(arrived(ctx)).filter(walk_in=True),
+        meets=lambda ctx: Q(reception_started_at__lte=F("arrived_at") + _walk_in_limit(ctx)),
+        pending=lambda ctx: Q(reception_started_at__isnull=True, arrived_at__gt=ctx.now - _walk_in_limit(ctx)),
+        advisor="advisor_id",
+    ),
+    key="walk_in_received_within_10_min_percent",
+    label=_("Walk-ins received within 10 min"),
+    definition=_(
+        "Walk-in orders arrived in the period whose customer an advisor took within 10 min of arrival (SPEC §3.1); "
+        "not received when the 10 min ran out is a failure."
+    ),
+    unit="percent",
+    direction="higher",
+    target_setting="target_walk_in_received_percent",
+    cuts=("advisor",),
+    area="service",
+)
+
+
+# ------------------------------------------------------------------------------------------------- waiting time
+
+
+def _waiting(ctx: Context) -> QuerySet[RepairOrder]:
+    return _not_cancelled(arrived(ctx)).filter(waits_on_site=True, work_started_at__isnull=False)
+
+
+class _MeanWithMedian(MeanRule):
+    """The mean, and the median beside it (a second query: the middle one or two durations by ORDER BY)."""
+
+    def counts(self, ctx: Context) -> Counts:
+        counts = super().counts(ctx)
+        records = self.scoped(ctx)
+        if not counts.denominator or records is None:
+            return counts
+        n = counts.denominator
+        middle = list(
+            records.order_by()
+            .annotate(seconds=Seconds(F(self.end), F(self.start)))
+            .order_by("seconds")
+            .values_list("seconds", flat=True)[(n - 1) // 2 : n // 2 + 1]
+        )
+        median = (Decimal(sum(middle)) / len(middle) / self.unit_seconds).quantize(Decimal("0.01"))
+        return Counts(counts.numerator, counts.denominator, counts.pending, counts.reason, {"median": median})
+
+
+entry(
+    _MeanWithMedian(base=_waiting, end="work_started_at", start="arrived_at", **PEOPLE),
+    key="waiting_time_minutes",
+    label=_("Waiting time"),
+    definition=_(
+        "Orders arrived in the period whose customer waited on site and whose work started: mean minutes from arrival "
+        "to the start of work (the median is shown beside it)."
+    ),
+    unit="minutes",
+    direction="lower",
+    target_setting="target_waiting_minutes",
+    cuts=("advisor", "technician"),
+    area="service",
+    value_kind="mean",
+)
+
+
+# ------------------------------------------------------------------------------------------- initial inspection
+
+
+def _inspection_limit(ctx: Context) -> dt.timedelta:
+    return dt.timedelta(minutes=ctx.setting("inspection_shown_minutes"))
+
+
+entry(
+    ShareRule(
+        # Cancelled before the inspection: left out; cancelled after it: counted.
+        base=lambda ctx: arrived(ctx).exclude(status=RepairOrderStatus.CANCELLED, inspection_done_at__isnull=True),
+        meets=lambda ctx: Q(inspection_done_at__lte=F("arrived_at") + _inspection_limit(ctx)),
+        pending=lambda ctx: Q(inspection_done_at__isnull=True, arrived_at__gt=ctx.now - _inspection_limit(ctx)),
+        advisor="advisor_id",
+    ),
+    key="inspection_within_30_min_percent",
+    label=_("Initial inspection within 30 min"),
+    definition=_(
+        "Orders arrived in the period (not cancelled before the inspection) whose initial inspection was completed "
+        "and shown to the customer within 30 min of arrival."
+    ),
+    unit="percent",
+    direction="higher",
+    target_setting="target_inspection_in_time_percent",
+    cuts=("advisor",),
+    area="service",
+)
