@@ -8,4 +8,5 @@ from aftersales.organisation.permissions import Capability  # noqa: F401
 NUMBERS = MenuGroup("numbers", _("Numbers"), "graph-up")
 ENTRIES: tuple[MenuEntry, ...] = (
     # dashboards, scorecards, early warnings and reports add their entries here (group=NUMBERS)
+    MenuEntry("analytics:reports", _("KPI reports"), "file-earmark-bar-graph", (Capability.VIEW_KPIS,), group=NUMBERS),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from aftersales.analytics import snapshots
 
@@ -20,3 +20,24 @@ def kpi_snapshots_nightly() -> int:
     computed = snapshots.snapshot_refresh()
     logger.info("kpi snapshots: %s (scope, period) pairs computed", computed)
     return computed
+
+
+# ---- reports (reports/services.py) ----------------------------------------------------------------------------
+@db_task(priority=1)  # below the sweeps: a report may take a while and nobody's customer waits for it
+def report_produce_task(run_id: int) -> None:
+    from aftersales.analytics.reports import services as report_services
+
+    run = report_services.report_produce(run_id=run_id)
+    logger.info("report #%s: %s", run_id, run.status if run is not None else "not queued (taken or done)")
+
+
+# 22:00 UTC is 06:00 in Asia/Shanghai: last month's reports are ready when the managers arrive.  Daily in the
+# month's first week (the job checks), so a worker down on the 1st still sends them on the 2nd.
+@db_periodic_task(crontab(minute="0", hour="22"), priority=5, name="analytics.reports_monthly")
+@lock_task("analytics.reports_monthly")
+def reports_monthly_task() -> dict[str, int]:
+    from aftersales.analytics.reports import services as report_services
+
+    result = report_services.reports_monthly().as_dict()
+    logger.info("monthly reports: %s", result)
+    return result

@@ -2,10 +2,15 @@
 
 from django.urls import URLPattern, path  # noqa: F401
 
+from aftersales.analytics import views_reports
+
 app_name = "analytics"
 
 urlpatterns: list[URLPattern] = [
     # dashboards and drill-downs (views_dashboards.py)
     # scorecards and early warnings (views_scorecards.py)
     # reports (views_reports.py)
+    path("reports/", views_reports.report_list, name="reports"),
+    path("reports/runs/", views_reports.report_runs, name="report-runs"),
+    path("reports/<int:pk>/download/", views_reports.report_download, name="report-download"),
 ]

@@ -285,6 +285,19 @@ SETTINGS: list[Setting] = [
         100,
         help=_("A KPI this close to its target shows amber instead of red."),
     ),
+    Setting(
+        "kpi_report_monthly_send",
+        "targets",
+        _("Send last month's KPI reports to the managers (1 on, 0 off)"),
+        0,
+        _("on/off"),
+        0,
+        1,
+        help=_(
+            "In the first days of each month, last month's PDF and XLSX reports are produced and each store "
+            "manager (the group's managers for a group value) gets a link in the inbox and by e-mail."
+        ),
+    ),
     # §7 scorecard
     Setting("scorecard_weight_csat", "scorecard", _("Weight: CSAT"), 30, PCT, 0, 100),
     Setting("scorecard_weight_repurchase", "scorecard", _("Weight: repurchase"), 20, PCT, 0, 100),
