@@ -52,6 +52,7 @@ ACTION_LABELS: dict[str, Any] = {
     "appointment.reschedule": _("Appointment rescheduled"),
     "capa.action_add": _("CAPA action added"),
     "capa.action_done": _("CAPA action done"),
+    "capa.kpi_verify": _("CAPA verified from the KPI catalogue"),
     "capa.open": _("CAPA opened"),
     "capa.transition": _("CAPA status changed"),
     "capa.update": _("CAPA updated"),
@@ -107,6 +108,8 @@ ACTION_LABELS: dict[str, Any] = {
     "tiers.recompute": _("Customer tiers recomputed"),
     "vehicle.create": _("Vehicle added"),
     "vehicle.update": _("Vehicle changed"),
+    "scorecard.compute": _("Advisor scorecards computed"),
+    "scorecard.review": _("Advisor scorecard reviewed"),
 }
 
 # Keys that services record which are not a field of the audited model.

@@ -304,6 +304,16 @@ SETTINGS: list[Setting] = [
     Setting("scorecard_weight_referrals", "scorecard", _("Weight: referrals"), 15, PCT, 0, 100),
     Setting("scorecard_weight_efficiency", "scorecard", _("Weight: repair efficiency"), 15, PCT, 0, 100),
     Setting("scorecard_weight_complaints", "scorecard", _("Weight: complaint handling"), 20, PCT, 0, 100),
+    Setting(
+        "scorecard_target_referrals",
+        "scorecard",
+        _("Target: new customers referred by an advisor per month"),
+        2,
+        _("customers"),
+        0,
+        100,
+        help=_("A quarter's target is three times this; referrals attain 100 % at the target."),
+    ),
     # §8 evaluation
     Setting(
         "ahp_max_consistency_ratio",
