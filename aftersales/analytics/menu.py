@@ -8,5 +8,20 @@ from aftersales.organisation.permissions import Capability  # noqa: F401
 NUMBERS = MenuGroup("numbers", _("Numbers"), "graph-up")
 ENTRIES: tuple[MenuEntry, ...] = (
     # dashboards, scorecards, early warnings and reports add their entries here (group=NUMBERS)
+    MenuEntry("analytics:dashboard", _("Store dashboard"), "speedometer", (Capability.VIEW_KPIS,), group=NUMBERS),
+    # The comparison needs VIEW_KPIS in every store of a group (the page checks it): a group-wide role's, which is
+    # what EDIT_GROUP_SETTINGS marks (group manager, administrator); a store manager is not offered a page that
+    # would refuse them.
+    MenuEntry(
+        "analytics:group-dashboard",
+        _("Group comparison"),
+        "grid-3x3-gap",
+        (Capability.EDIT_GROUP_SETTINGS,),
+        group=NUMBERS,
+    ),
+    # Advisors (RECEIVE) and technicians (WORK) see their own figures; managers pick a person there.
+    MenuEntry(
+        "analytics:my-numbers", _("My numbers"), "person-badge", (Capability.RECEIVE, Capability.WORK), group=NUMBERS
+    ),
     MenuEntry("analytics:reports", _("KPI reports"), "file-earmark-bar-graph", (Capability.VIEW_KPIS,), group=NUMBERS),
 )

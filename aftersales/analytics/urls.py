@@ -2,12 +2,18 @@
 
 from django.urls import URLPattern, path  # noqa: F401
 
-from aftersales.analytics import views_reports
+from aftersales.analytics import views_dashboards, views_reports
 
 app_name = "analytics"
 
 urlpatterns: list[URLPattern] = [
     # dashboards and drill-downs (views_dashboards.py)
+    path("", views_dashboards.dashboard, name="dashboard"),
+    path("group/", views_dashboards.group_dashboard, name="group-dashboard"),
+    path("me/", views_dashboards.my_numbers, name="my-numbers"),
+    path("staff/<int:pk>/", views_dashboards.staff_numbers, name="staff-numbers"),
+    path("kpi/<str:key>/", views_dashboards.kpi_drilldown, name="drilldown"),
+    path("kpi/<str:key>/trend/", views_dashboards.kpi_trend, name="trend"),
     # scorecards and early warnings (views_scorecards.py)
     # reports (views_reports.py)
     path("reports/", views_reports.report_list, name="reports"),

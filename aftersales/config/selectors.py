@@ -21,6 +21,7 @@ from aftersales.feedback.choices import (
 )
 from aftersales.feedback.models import Complaint, ComplaintEscalation, FollowUp, RecoveryTask, Suggestion
 from aftersales.feedback.selectors import complaint_overdue_q
+from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import store_list_for_user
 
@@ -140,3 +141,35 @@ def voice_summary(*, user: Any, store_ids: frozenset[int]) -> VoiceSummary | Non
         recovery_escalated_to_group=recovery["group"],
         complaints_escalated_to_group=complaints["group"],
     )
+
+
+def home_numbers(*, user: Any, store_ids: frozenset[int], current: Store | None) -> Any:
+    """What the user is measured on, for the home page (analytics.selectors_dashboards.HomeNumbers or None):
+    a manager: the store's month (the chosen store, else their first); a group manager looking at all their
+    stores: the group's month; an advisor or technician: their own month.  Other roles: None."""
+    from aftersales.analytics import selectors_dashboards as numbers
+    from aftersales.core.scoping import store_ids_where
+
+    readable = store_ids_where(user, Capability.VIEW_KPIS) & store_ids
+    if readable:
+        if current is not None and current.pk in readable:
+            return numbers.home_numbers_for_store(store=current)
+        stores = list(Store.objects.select_related("group").filter(pk__in=sorted(readable)).order_by("code"))
+        groups = {s.group_id: s.group for s in stores}
+        if current is None and len(groups) == 1:
+            group = next(iter(groups.values()))
+            if set(Store.objects.filter(group=group, is_active=True).values_list("pk", flat=True)) <= readable:
+                return numbers.home_numbers_for_group(group=group)
+        return numbers.home_numbers_for_store(store=stores[0])
+    membership = (
+        Membership.objects.select_related("store")
+        .filter(user=user, store_id__in=sorted(store_ids), role__in=list(numbers.CUT_OF_ROLE))
+        .order_by("store__code", "role")
+        .first()
+    )
+    if membership is None or membership.store is None:
+        return None
+    cut = numbers.staff_cut(person=user, store=membership.store)
+    if cut is None:
+        return None
+    return numbers.home_numbers_for_person(store=membership.store, person=user, cut=cut)

@@ -9,15 +9,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftersales.config.selectors import home_summary, voice_summary
-from aftersales.organisation.current import current_store_ids, set_current_store
+from aftersales.config.selectors import home_numbers, home_summary, voice_summary
+from aftersales.organisation.current import current_store, current_store_ids, set_current_store
 
 
 def home(request: HttpRequest) -> HttpResponse:
     store_ids = current_store_ids(request)
     summary = home_summary(user=request.user, store_ids=store_ids)
     voice = voice_summary(user=request.user, store_ids=store_ids)
-    return render(request, "shell/home.html", {"summary": summary, "voice": voice})
+    numbers = home_numbers(user=request.user, store_ids=store_ids, current=current_store(request))
+    return render(request, "shell/home.html", {"summary": summary, "voice": voice, "numbers": numbers})
 
 
 @require_POST

@@ -7,6 +7,12 @@ function initCharts(root) {
     if (!source) return;
     const chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "svg" });
     chart.setOption(JSON.parse(source.textContent));
+    // A data item carrying `url` (a KPI figure) opens the records behind it when clicked.
+    chart.off("click");
+    chart.on("click", (params) => {
+      const url = params.data && params.data.url;
+      if (typeof url === "string" && url.startsWith("/")) window.location.assign(url);
+    });
   });
 }
 
