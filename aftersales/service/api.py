@@ -236,6 +236,9 @@ class LineOut(Schema):
     origin: str
     production_date: dt.date | None
     warranty_months: int | None
+    work_finished_at: LocalDateTime | None = Field(
+        None, description="Labour: when the technician finished the job on the clock (null while not finished)."
+    )
 
 
 class EvidenceOut(Schema):
@@ -333,6 +336,17 @@ class MoveOut(Schema):
 
 class RepairOrderOut(RepairOrderSummaryOut):
     next_states: list[str]
+    reception_started_at: LocalDateTime | None = Field(..., description="When an advisor took the customer.")
+    waits_on_site: bool
+    concern_category: str | None = Field(..., description="The concern category's code.")
+    comeback_of: int | None = Field(
+        None,
+        alias="comeback_of_id",
+        description="The earlier order this one is a comeback of (suggested automatically, or confirmed).",
+    )
+    comeback_confirmed_at: LocalDateTime | None = Field(
+        ..., description="When the advisor decided (confirmed the link, or cleared it: `comeback_of` null)."
+    )
     mileage_in: int | None
     fuel_level: int | None
     damage_marks: list[dict[str, str]]
@@ -367,6 +381,10 @@ class RepairOrderOut(RepairOrderSummaryOut):
         description="The moves the caller may make now (`transitions` for the generic move; others have their "
         "own endpoint: quality check, delivery, assign …), from the rulebook the service enforces.",
     )
+
+    @staticmethod
+    def resolve_concern_category(obj: RepairOrder) -> str | None:
+        return obj.concern_category.code if obj.concern_category_id else None
 
     @staticmethod
     def resolve_next_states(obj: RepairOrder) -> list[str]:
@@ -498,6 +516,39 @@ class WalkInIn(Schema):
     brand: OneLine = Field("", max_length=60)
     model_name: OneLine = Field("", max_length=60)
     customer_words: MultiLine = Field("", max_length=2000)
+    arrived_at: dt.datetime | None = Field(
+        None, description="The real arrival: default now; earlier by at most 12 hours, never in the future."
+    )
+    receive: bool = Field(True, description="The advisor registering starts the reception now.")
+    waits_on_site: bool = Field(False, description="The customer waits on site (rather than leaving the car).")
+    concern_category: OneLine = Field("", max_length=32, description="A concern category code (e.g. brakes).")
+
+
+class CheckInIn(Schema):
+    arrived_at: dt.datetime | None = Field(
+        None, description="The real arrival: default now; earlier by at most 12 hours, never in the future."
+    )
+    receive: bool = Field(True, description="The advisor checking in starts the reception now.")
+    waits_on_site: bool = False
+    concern_category: OneLine = Field("", max_length=32, description="A concern category code (e.g. brakes).")
+
+
+class FactsIn(Schema):
+    concern_category: OneLine | None = Field(None, max_length=32, description="A code; empty clears it.")
+    waits_on_site: bool | None = None
+    arrived_at: dt.datetime | None = Field(None, description="Only at reception; not after reception/inspection.")
+
+
+class ComebackIn(Schema):
+    action: Literal["confirm", "clear"]
+    of: int | None = Field(None, description="confirm: the earlier order (default: the suggested one).")
+
+
+class ClockOut(Schema):
+    line: int
+    running: bool
+    clocked_minutes: int
+    work_finished_at: LocalDateTime | None
 
 
 class DamageMarkIn(Schema):
@@ -741,12 +792,16 @@ def pickup_move(request: HttpRequest, appointment_id: int, payload: PickupMoveIn
     "/appointments/{appointment_id}/check-in",
     response={201: RepairOrderOut},
     summary="Check in a booked car",
-    description="The customer has arrived: the booking becomes a repair order in reception (201 with the order).",
+    description="The customer has arrived: the booking becomes a repair order in reception (201 with the order). "
+    "Optional body: the real arrival (`arrived_at`, at most 12 hours back; 422 naming it otherwise), `receive` "
+    "(default true: the reception starts now), `waits_on_site`, `concern_category` (a code; 422 naming it when "
+    "unknown).",
 )
-def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
+def appointment_check_in(request: HttpRequest, appointment_id: int, payload: CheckInIn | None = None) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
     require(request.auth, Capability.RECEIVE, store_id=appointment.store_id)
-    order = services.appointment_check_in(appointment=appointment, by=request.auth)
+    facts = payload.dict() if payload is not None else {}
+    order = services.appointment_check_in(appointment=appointment, by=request.auth, **facts)
     return 201, _fresh(request, order.pk)
 
 
@@ -977,3 +1032,83 @@ def repair_order_delivery(request: HttpRequest, order_id: int, payload: Delivery
         confirm_pending_batches=payload.confirm_pending_batches,
     )
     return _fresh(request, order.pk)
+
+
+# --------------------------------------------------------------------------------------------- the KPI facts
+
+
+@router.post(
+    "/repair-orders/{order_id}/receive",
+    response=RepairOrderOut,
+    summary="Start the reception",
+    description="An advisor takes the customer now (once; 409 after, or once the car left reception).",
+)
+def repair_order_receive(request: HttpRequest, order_id: int) -> Any:
+    order = _order(request, order_id)
+    services.repair_order_receive(order=order, by=request.auth)
+    return _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/facts",
+    response=RepairOrderOut,
+    summary="Correct the reception facts",
+    description="Concern category (a code, empty clears it; re-suggests the comeback link), whether the customer "
+    "waits on site, and at reception the real arrival. Omitted fields stay; a bad one is 422 naming it.",
+)
+def repair_order_facts(request: HttpRequest, order_id: int, payload: FactsIn) -> Any:
+    order = _order(request, order_id)
+    services.repair_order_facts_update(order=order, by=request.auth, **payload.dict())
+    return _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/comeback",
+    response=RepairOrderOut,
+    summary="Confirm or clear the comeback link",
+    description="confirm: the suggested earlier order (or `of`: an earlier delivered order of the same vehicle, "
+    "422 naming `comeback_of` otherwise); clear: not a comeback. Either way the advisor's decision is kept and "
+    "never overridden by a later suggestion.",
+)
+def repair_order_comeback(request: HttpRequest, order_id: int, payload: ComebackIn) -> Any:
+    order = _order(request, order_id)
+    if payload.action == "confirm":
+        earlier = None
+        if payload.of is not None:
+            earlier = RepairOrder.objects.filter(pk=payload.of, vehicle_id=order.vehicle_id).first()
+            if earlier is None:
+                raise ValidationError({"comeback_of": [_("Choose an earlier delivered order of the same vehicle.")]})
+        services.repair_order_comeback_confirm(order=order, by=request.auth, of=earlier)
+    else:
+        services.repair_order_comeback_clear(order=order, by=request.auth)
+    return _fresh(request, order.pk)
+
+
+@router.post(
+    "/repair-orders/{order_id}/lines/{line_id}/clock/{action}",
+    response=ClockOut,
+    summary="The technician's job clock on a labour line",
+    description="start (pauses the technician's clock running on another line), pause, finish (once). Only the "
+    "order's technician on their own job (403), only approved labour lines and only while the car is worked on "
+    "(409).",
+)
+def repair_order_line_clock(
+    request: HttpRequest, order_id: int, line_id: int, action: Literal["start", "pause", "finish"]
+) -> Any:
+    order = _order(request, order_id)
+    line = _line_or_404(order, line_id)
+    actions = {
+        "start": services.labour_clock_start,
+        "pause": services.labour_clock_pause,
+        "finish": services.labour_clock_finish,
+    }
+    actions[action](line=line, user=request.auth)
+    line.refresh_from_db(fields=["work_finished_at"])
+    segments = list(line.clock_segments.all())
+    now = clock.now()
+    return {
+        "line": line.pk,
+        "running": any(s.ended_at is None for s in segments),
+        "clocked_minutes": int(sum(((s.ended_at or now) - s.started_at).total_seconds() for s in segments) // 60),
+        "work_finished_at": line.work_finished_at,
+    }

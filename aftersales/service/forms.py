@@ -247,7 +247,67 @@ class StoreChoiceMixin:
         return next(s for s in self.stores if s.pk == self.cleaned_data["store"])  # type: ignore[attr-defined]
 
 
-class WalkInForm(StoreChoiceMixin, _ServiceErrors, StyledForm):
+def _category_choices(store: Store | None) -> list[tuple[str, str]]:
+    from aftersales.service.services.facts import concern_categories_for
+
+    categories = concern_categories_for(store) if store is not None else []
+    return [("", "—"), *[(c.code, c.name) for c in categories]]
+
+
+class ArrivalFactsMixin:
+    """The facts entered at registration (KPIS.md): the real arrival (default now, at most 12 h back), whether
+    the advisor starts the reception now, whether the customer waits, and the concern category (by code)."""
+
+    FACT_FIELDS = ("arrived_at", "receive", "waits_on_site", "concern_category")
+
+    def add_fact_fields(self, store: Store | None) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        fields["arrived_at"] = forms.DateTimeField(
+            label=_("Arrived at"),
+            required=False,
+            help_text=_("Leave empty for now; may be earlier (at most 12 hours), never in the future."),
+            widget=forms.DateTimeInput(
+                attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
+            ),
+        )
+        fields["receive"] = forms.BooleanField(label=_("I am receiving the customer now"), required=False, initial=True)
+        fields["waits_on_site"] = forms.BooleanField(label=_("The customer waits on site"), required=False)
+        fields["concern_category"] = forms.ChoiceField(
+            label=_("Concern category"),
+            required=False,
+            choices=_category_choices(store),
+            widget=forms.Select(attrs={"class": "form-select"}),
+        )
+
+    def fact_values(self) -> dict[str, Any]:
+        data = self.cleaned_data  # type: ignore[attr-defined]
+        return {
+            "arrived_at": data.get("arrived_at"),
+            "receive": bool(data.get("receive")),
+            "waits_on_site": bool(data.get("waits_on_site")),
+            "concern_category": data.get("concern_category") or "",
+        }
+
+
+class CheckInForm(ArrivalFactsMixin, _ServiceErrors, StyledForm):
+    """The check-in of a booked car with its arrival facts (the one-click button sends none: arrival now,
+    reception started by the advisor who checks in)."""
+
+    def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_fact_fields(store)
+
+
+class OrderFactsForm(ArrivalFactsMixin, _ServiceErrors, StyledForm):
+    """Correct the reception facts on the order page (the arrival only while at reception)."""
+
+    def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_fact_fields(store)
+        del self.fields["receive"]
+
+
+class WalkInForm(ArrivalFactsMixin, StoreChoiceMixin, _ServiceErrors, StyledForm):
     """Fast registration: the plate or the mobile first; the rest only for someone new."""
 
     plate = forms.CharField(label=_("Plate"), max_length=12, required=False)
@@ -266,6 +326,8 @@ class WalkInForm(StoreChoiceMixin, _ServiceErrors, StyledForm):
     def __init__(self, *args: Any, stores: list[Store], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.add_store_field(stores)
+        # The categories of the first store's group (a member's stores are of one group; the service checks).
+        self.add_fact_fields(stores[0] if stores else None)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

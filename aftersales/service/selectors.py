@@ -446,6 +446,7 @@ def technician_jobs(*, user: Any) -> list[dict[str, Any]]:
     for line in (
         EstimateLine.objects.filter(estimate__order__in=[o.pk for o in orders], decision=LineDecision.APPROVED)
         .select_related("estimate")
+        .prefetch_related("clock_segments")
         .order_by("id")
     ):
         per_order[line.estimate.order_id].append(line)

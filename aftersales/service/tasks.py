@@ -21,3 +21,12 @@ def efficiency_sweep() -> int:
     warned = services.efficiency_sweep()
     logger.info("efficiency sweep: %s orders warned", warned)
     return warned
+
+
+@db_periodic_task(crontab(minute="*/5"), priority=SWEEP_PRIORITY)
+@lock_task("service.no_show_sweep")
+def no_show_sweep() -> int:
+    """Bookings past their slot start + grace without check-in become no-shows; idempotent."""
+    moved = services.no_show_sweep()
+    logger.info("no-show sweep: %s bookings marked no-show", moved)
+    return moved

@@ -116,6 +116,16 @@ REPAIR_ORDER = Lifecycle(
             own=[C.WORK],
             via=ACTION,
         ),
+        # The facts the KPIs read (KPIS.md): the advisor starts the reception, records arrival / waiting on site /
+        # concern category, and confirms or clears a suggested comeback (also after delivery: a return is judged
+        # when it comes back).
+        move("receive", [S.RECEPTION], None, capabilities=[C.RECEIVE], via=ACTION, label=_("Start the reception")),
+        move("record_facts", OPEN_STATES, None, capabilities=[C.RECEIVE], via=ACTION),
+        move("comeback", set(S.values) - {S.CANCELLED}, None, capabilities=[C.RECEIVE], via=ACTION),
+        # The job clock per labour line is the technician's own, on their own job only (nobody clocks for them).
+        # Leaving "in progress" pauses the running clocks, so stopping is also possible from the later states.
+        move("clock_start", [S.IN_PROGRESS], None, own=_OWN_WORK, via=ACTION),
+        move("clock_stop", [S.IN_PROGRESS, S.WAITING_PARTS, S.QC], None, own=_OWN_WORK, via=ACTION),
         # The customer's signed link goes only to those who send it to the customer: whoever holds it can act as
         # the customer (approve lines), so the workshop, the parts desk and the group's analysts never see it.
         move("send_link", S.values, None, capabilities=[C.RECEIVE], via=ACTION),

@@ -38,6 +38,14 @@ urlpatterns += [
     path("service/orders/<int:pk>/quality-check/", views.order_quality_check, name="order-quality-check"),
     path("service/orders/<int:pk>/deliver/", views.order_deliver, name="order-deliver"),
     path("service/orders/<int:pk>/bill.pdf", views.order_bill, name="order-bill"),
+    path("service/orders/<int:pk>/facts/", views.order_facts, name="order-facts"),
+    path("service/orders/<int:pk>/receive/", views.order_receive, name="order-receive"),
+    path(
+        "service/orders/<int:pk>/comeback/<str:action>/",
+        views.order_comeback,
+        name="order-comeback",
+    ),
+    path("service/lines/<int:pk>/clock/<str:action>/", views.line_clock, name="line-clock"),
     path(
         "service/orders/<int:pk>/deferred/<int:item_pk>/add/",
         views.deferred_add_to_order,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -30,6 +31,7 @@ from aftersales.feedback.models import FollowUp, SurveyAnswer, SurveyInstrument,
 from aftersales.feedback.services.common import Errors, clean_choice
 from aftersales.feedback.transitions import SURVEY, SURVEY_MOVE_FOR_CHANNEL
 from aftersales.organisation.rules import Actor, actor_user
+from aftersales.service import services as service_services
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 
@@ -192,6 +194,20 @@ def survey_response_record(
         raise ApplicationError(_(NOT_DELIVERED), {"code": "not_delivered"})
     if SurveyResponse.objects.filter(order=order, channel=channel).exists():
         raise ApplicationError(_(ALREADY_ANSWERED), {"code": "already_answered"})
+    overall_given = next((a.value for a in cleaned if a.item.key == "overall"), None)
+    if channel == SurveyChannel.DELIVERY:
+        # One delivery score: the order's rating.  Checked before anything is written; set below if missing.
+        rating = RepairOrder.objects.filter(pk=order.pk).values_list("rating", flat=True).first()
+        if rating is not None and overall_given is not None and overall_given != rating:
+            raise ValidationError(
+                {
+                    "answers.overall": [
+                        _("The delivery score of this visit is already {rating}: the survey must say the same.").format(
+                            rating=rating
+                        )
+                    ]
+                }
+            )
     customer = order.customer
     if not survey_consent_on_file(customer):
         if not consent_given or channel not in CONSENT_CHANNEL_FOR:
@@ -203,6 +219,8 @@ def survey_response_record(
             channel=CONSENT_CHANNEL_FOR[channel],
             by=actor_user(by),
         )
+    if channel == SurveyChannel.DELIVERY and overall_given is not None:
+        service_services.repair_order_delivery_score(order=order, rating=overall_given)
     now = clock.now()
     by_key = {answer.item.key: answer for answer in cleaned}
     overall = by_key.get("overall")

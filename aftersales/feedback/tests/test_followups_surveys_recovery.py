@@ -117,6 +117,29 @@ class SurveyTests:
         with pytest.raises(ApplicationError):
             services.survey_response_record(order=delivered, channel="delivery", answers=GOOD, by=shop.advisor)
 
+    def test_the_delivery_survey_and_the_orders_rating_are_one_score(self, shop, delivered):
+        from aftersales.service.models import RepairOrder
+
+        grant_survey_consent(shop.customer, shop.advisor)
+        assert delivered.rating is None
+        services.survey_response_record(order=delivered, channel="delivery", answers=GOOD, by=shop.advisor)
+        assert RepairOrder.objects.get(pk=delivered.pk).rating == 9  # set from the survey, in the same transaction
+
+    def test_a_delivery_survey_contradicting_the_rating_names_overall_and_writes_nothing(self, shop, delivered):
+        from aftersales.service.models import RepairOrder
+
+        grant_survey_consent(shop.customer, shop.advisor)
+        RepairOrder.objects.filter(pk=delivered.pk).update(rating=7)
+        with pytest.raises(ValidationError) as caught:
+            services.survey_response_record(order=delivered, channel="delivery", answers=GOOD, by=shop.advisor)
+        assert "answers.overall" in caught.value.message_dict
+        assert not SurveyResponse.objects.exists()
+        assert RepairOrder.objects.get(pk=delivered.pk).rating == 7
+        services.survey_response_record(
+            order=delivered, channel="delivery", answers={**GOOD, "overall": 7}, by=shop.advisor
+        )
+        assert SurveyResponse.objects.get().overall == 7
+
     def test_the_link_names_the_order_and_is_revoked_with_the_order_key(self, shop, delivered):
         token = services.survey_link_token(delivered)
         assert services.order_from_survey_token(token) == delivered

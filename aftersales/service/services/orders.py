@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,15 @@ from aftersales.service.choices import (
     RepairOrderStatus,
     ServiceType,
 )
-from aftersales.service.models import Appointment, EstimateLine, QualityCheck, RepairOrder, RepairOrderEvent
+from aftersales.service.models import (
+    Appointment,
+    ConcernCategory,
+    EstimateLine,
+    QualityCheck,
+    RepairOrder,
+    RepairOrderEvent,
+)
+from aftersales.service.services import facts as facts_services
 from aftersales.service.services.pickups import pickup_arrived
 from aftersales.service.transitions import REPAIR_ORDER
 
@@ -109,6 +118,7 @@ def _open(
     walk_in: bool,
     appointment: Appointment | None = None,
     customer_words: str = "",
+    facts: _ArrivalFacts,
 ) -> RepairOrder:
     # The vehicle's row lock makes a second registration of the same car wait and then see the first order.
     Vehicle.objects.select_for_update().filter(pk=vehicle.pk).values_list("pk", flat=True).first()
@@ -117,26 +127,74 @@ def _open(
     now = clock.now()
     order = _create_numbered(
         store=store,
+        arrived_at=facts.arrived_at,
+        reception_started_at=now if facts.receive else None,
+        waits_on_site=facts.waits_on_site,
+        concern_category=facts.concern_category,
         customer=customer,
         vehicle=vehicle,
         appointment=appointment,
         service_type=service_type,
         walk_in=walk_in,
         priority=customer.is_priority,
-        arrived_at=now,
         advisor=(appointment.advisor if appointment and appointment.advisor else actor_user(by)),
         customer_words=customer_words,
         link_nonce=secrets.token_hex(8),
     )
     _record_event(order, "", S.RECEPTION, by, _("walk-in") if walk_in else _("booked arrival"), at=now)
     audit_record(actor=actor_user(by), action="repair_order.open", obj=order, changes={"walk_in": walk_in})
+    facts_services.comeback_suggest(order)
     return order
 
 
+@dataclass(frozen=True)
+class _ArrivalFacts:
+    arrived_at: dt.datetime
+    receive: bool
+    waits_on_site: bool
+    concern_category: ConcernCategory | None
+
+
+def _arrival_facts(
+    store: Store, *, arrived_at: Any, receive: bool, waits_on_site: bool, concern_category: str
+) -> _ArrivalFacts:
+    """The facts entered at registration, checked before anything is written (every bad one named at once)."""
+    errors: dict[str, list[str]] = {}
+    arrival, category = clock.now(), None
+    try:
+        arrival = facts_services.clean_arrival(arrived_at, clock.now())
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        category = facts_services.concern_category_by_code(store, concern_category)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return _ArrivalFacts(arrival, bool(receive), bool(waits_on_site), category)
+
+
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, by: Actor) -> RepairOrder:
-    """The booked customer has arrived: the appointment becomes a repair order in reception."""
+def appointment_check_in(
+    *,
+    appointment: Appointment,
+    by: Actor,
+    arrived_at: Any = None,
+    receive: bool = True,
+    waits_on_site: bool = False,
+    concern_category: str = "",
+) -> RepairOrder:
+    """The booked customer has arrived: the appointment becomes a repair order in reception.  The advisor may
+    date the arrival back (at most 12 hours), starts the reception with it (`receive`, the default: the advisor
+    checking in is with the customer), and notes whether the customer waits and the concern category."""
     transitions.APPOINTMENT.authorise(transitions.APPOINTMENT.get("check_in"), actor=by, store_id=appointment.store_id)
+    facts = _arrival_facts(
+        appointment.store,
+        arrived_at=arrived_at,
+        receive=receive,
+        waits_on_site=waits_on_site,
+        concern_category=concern_category,
+    )
     # A customer who comes on another day than booked is still received; on-time KPIs compare with the slot.
     updated = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).update(
         status=AppointmentStatus.ARRIVED
@@ -153,6 +211,7 @@ def appointment_check_in(*, appointment: Appointment, by: Actor) -> RepairOrder:
         walk_in=False,
         appointment=appointment,
         customer_words=appointment.customer_words,
+        facts=facts,
     )
 
 
@@ -169,15 +228,23 @@ def walk_in_register(
     brand: str = "",
     model_name: str = "",
     customer_words: str = "",
+    arrived_at: Any = None,
+    receive: bool = True,
+    waits_on_site: bool = False,
+    concern_category: str = "",
 ) -> RepairOrder:
     """Fast registration: the plate or the phone first; what is known is found, the rest filled in (the matching
-    rule is the customers app's, shared with online booking)."""
+    rule is the customers app's, shared with online booking).  The arrival, reception, waiting and concern
+    facts as in `appointment_check_in`."""
     REPAIR_ORDER.authorise(REPAIR_ORDER.get("open"), actor=by, store_id=store.pk)
     refuse_control_characters(customer_words=customer_words)
     if service_type not in ServiceType.values:
         raise ValidationError(
             {"service_type": [_("Choose one of: {options}.").format(options=", ".join(ServiceType.values))]}
         )
+    facts = _arrival_facts(
+        store, arrived_at=arrived_at, receive=receive, waits_on_site=waits_on_site, concern_category=concern_category
+    )
     customer, vehicle = customer_services.customer_and_vehicle_find_or_create(
         store=store, by=actor_user(by), plate=plate, phone=phone, name=name, vin=vin, brand=brand, model_name=model_name
     )
@@ -189,6 +256,7 @@ def walk_in_register(
         by=by,
         walk_in=True,
         customer_words=customer_words,
+        facts=facts,
     )
 
 
@@ -465,6 +533,8 @@ def _move(order: RepairOrder, old: str, to: str, by: Actor, reason: str = "") ->
         raise ApplicationError(
             _("Someone else changed this order meanwhile; reload and try again."), {"code": "conflict"}
         )
+    if old == S.IN_PROGRESS and to != S.IN_PROGRESS:
+        facts_services.clocks_pause_for_order(order, now)  # nobody works on a car waiting for parts or in QC
     for key, value in changes.items():
         setattr(order, key, value)
     _record_event(order, old, to, by, reason, at=now)
@@ -620,6 +690,26 @@ def repair_order_rate(*, order: RepairOrder, rating: Any) -> RepairOrder:
         raise ValidationError({"rating": [_("A rating is a whole number from 0 to 10.")]})
     if not RepairOrder.objects.filter(pk=order.pk, rating__isnull=True).update(rating=rating):
         raise ApplicationError(_("This visit has already been rated. Thank you!"))
+    order.rating = rating
+    return order
+
+
+@transaction.atomic
+def repair_order_delivery_score(*, order: RepairOrder, rating: Any) -> RepairOrder:
+    """The one delivery score: `rating` is the fact, whichever way it is recorded (the delivery form, the
+    customer's link, the delivery survey).  Sets it when the order has none; the same value again is accepted;
+    a different one is a ValidationError naming `rating` (no double truth)."""
+    if order.status != S.DELIVERED:
+        raise ApplicationError(_("You can rate the visit once the car is delivered."))
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 10:
+        raise ValidationError({"rating": [_("A rating is a whole number from 0 to 10.")]})
+    current = RepairOrder.objects.select_for_update().filter(pk=order.pk).values_list("rating", flat=True).first()
+    if current is None:
+        RepairOrder.objects.filter(pk=order.pk, rating__isnull=True).update(rating=rating)
+    elif current != rating:
+        raise ValidationError(
+            {"rating": [_("The delivery score of this visit is already {rating}.").format(rating=current)]}
+        )
     order.rating = rating
     return order
 

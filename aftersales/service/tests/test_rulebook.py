@@ -38,6 +38,7 @@ from aftersales.service.models import (
     DeferredWork,
     Estimate,
     EstimateLine,
+    JobClockSegment,
     PickupEvent,
     QualityCheck,
     RepairOrder,
@@ -390,6 +391,40 @@ CALLS: dict[str, Call] = {
         Scene.car_ready,
         lambda sc, _ctx, by: services.pickup_record(appointment=sc.appointment, move="deliver_back", by=by),
     ),
+    # The facts the KPIs read (KPIS.md): the advisor's reception facts and comeback decision, the technician's
+    # own job clock (nobody else clocks for him, not even the foreman).
+    "receive": Call(
+        ("repair_order", "receive"),
+        frozenset(_RECEIVE),
+        lambda sc: RepairOrder.objects.filter(pk=sc.order.pk).update(reception_started_at=None),
+        lambda sc, _ctx, by: services.repair_order_receive(order=sc.order, by=by),
+    ),
+    "record_facts": Call(
+        ("repair_order", "record_facts"),
+        frozenset(_RECEIVE),
+        _nothing,
+        lambda sc, _ctx, by: services.repair_order_facts_update(
+            order=sc.order, by=by, waits_on_site=True, concern_category="brakes"
+        ),
+    ),
+    "comeback": Call(
+        ("repair_order", "comeback"),
+        frozenset(_RECEIVE),
+        _nothing,
+        lambda sc, _ctx, by: services.repair_order_comeback_clear(order=sc.order, by=by),
+    ),
+    "clock_start": Call(
+        ("repair_order", "clock_start"),
+        frozenset({"own_technician"}),
+        lambda sc: sc.at(S.IN_PROGRESS),
+        lambda sc, _ctx, by: services.labour_clock_start(line=sc.labour, user=by),
+    ),
+    "clock_stop": Call(
+        ("repair_order", "clock_stop"),
+        frozenset({"own_technician"}),
+        lambda sc: (sc.at(S.IN_PROGRESS), services.labour_clock_start(line=sc.labour, user=sc.shop.senior)),
+        lambda sc, _ctx, by: services.labour_clock_pause(line=sc.labour, user=by),
+    ),
 }
 # Moves no service makes with an acting user: the links are signed tokens handed out by the pages and the API
 # (tested below), and no-shows are marked by the system's sweep.
@@ -424,6 +459,7 @@ def _snapshot() -> tuple:
             )
         ),
         PickupEvent.objects.count(),
+        list(JobClockSegment.objects.order_by("pk").values_list("line_id", "ended_at")),
     )
 
 

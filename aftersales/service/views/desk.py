@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,6 +30,7 @@ from aftersales.service.choices import (
 )
 from aftersales.service.forms import (
     AppointmentCancelForm,
+    CheckInForm,
     DriverForm,
     RescheduleForm,
     StaffBookingForm,
@@ -64,7 +66,8 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("Your role may not receive cars in this store."))
     form = WalkInForm(request.POST or None, stores=stores)
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "store"}
+        data = {k: v for k, v in form.cleaned_data.items() if k != "store" and k not in form.FACT_FIELDS}
+        data.update(form.fact_values())
         try:
             order = services.walk_in_register(store=form.chosen_store(), by=request.user, **data)
         except ValidationError as exc:
@@ -334,8 +337,18 @@ def appointment_driver(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_get_for_user(user=request.user, pk=pk)
     _require_appointment_move(request, appointment, "check_in")
+    facts: dict[str, Any] = {}
+    if request.POST.get("facts"):  # the check-in form with its arrival facts; the one-click button sends none
+        form = CheckInForm(request.POST, store=appointment.store)
+        if not form.is_valid():
+            messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
+            return redirect(_next_or(request, reverse("service:workbench")))
+        facts = form.fact_values()
     try:
-        order = services.appointment_check_in(appointment=appointment, by=request.user)
+        order = services.appointment_check_in(appointment=appointment, by=request.user, **facts)
+    except ValidationError as exc:
+        messages.error(request, _field_errors(exc))
+        return redirect(_next_or(request, reverse("service:workbench")))
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect(_next_or(request, reverse("service:workbench")))

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -35,6 +36,7 @@ from aftersales.service.forms import (
     EstimateLineForm,
     InspectionForm,
     LineDecisionForm,
+    OrderFactsForm,
     PartTraceForm,
     QualityCheckForm,
     TransitionForm,
@@ -150,6 +152,14 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
             }
         )
     inspection_form = bound.get("inspection_form") or InspectionForm(initial=InspectionForm.initial_for(order))
+    facts_form = bound.get("facts_form") or OrderFactsForm(
+        store=order.store,
+        initial={
+            "concern_category": order.concern_category.code if order.concern_category else "",
+            "waits_on_site": order.waits_on_site,
+            "arrived_at": timezone.localtime(order.arrived_at),
+        },
+    )
     marked = {mark.get("zone"): mark.get("kind") for mark in order.damage_marks or []}
     zone_labels, kind_labels = dict(DAMAGE_ZONES), dict(DAMAGE_KINDS)
     deferred = list(
@@ -179,6 +189,7 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
         or AttachmentForm(initial={"purpose": AttachmentPurpose.INSPECTION}, lines=all_lines),
         "evidence_lines": all_lines,
         "inspection_form": inspection_form,
+        "facts_form": facts_form,
         "damage_marks": [
             {"zone": zone, "label": zone_labels.get(zone, zone), "kind": kind_labels.get(kind, kind)}
             for zone, kind in marked.items()
@@ -517,3 +528,66 @@ def attachment_file(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------------------------- workshop
+
+
+# --------------------------------------------------------------------------------------------- the KPI facts
+
+
+@require_POST
+def order_facts(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the reception facts: concern category, waiting on site, the arrival (at reception)."""
+    order = _order(request, pk)
+    _require_move(request, order, "record_facts")
+    form = OrderFactsForm(request.POST, store=order.store)
+    if form.is_valid():
+        values = form.fact_values()
+        try:
+            services.repair_order_facts_update(
+                order=order,
+                by=request.user,
+                concern_category=values["concern_category"],
+                waits_on_site=values["waits_on_site"],
+                arrived_at=values["arrived_at"] if order.status == S.RECEPTION else None,
+            )
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(_order_url(order, "facts"))
+        else:
+            messages.success(request, _("Reception facts saved."))
+            return redirect(_order_url(order, "facts"))
+    return _order_page(request, order, status=400, facts_form=form)
+
+
+@require_POST
+def order_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    """The advisor takes the customer now."""
+    order = _order(request, pk)
+    _require_move(request, order, "receive")
+    try:
+        services.repair_order_receive(order=order, by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Reception started."))
+    return redirect(_order_url(order, "facts"))
+
+
+@require_POST
+def order_comeback(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Confirm the suggested comeback link, or clear it (the advisor's decision is kept)."""
+    order = _order(request, pk)
+    _require_move(request, order, "comeback")
+    try:
+        if action == "confirm":
+            services.repair_order_comeback_confirm(order=order, by=request.user)
+        else:
+            services.repair_order_comeback_clear(order=order, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, _field_errors(exc))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Marked as a comeback.") if action == "confirm" else _("Marked as not a comeback."))
+    return redirect(_order_url(order, "facts"))

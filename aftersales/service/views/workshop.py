@@ -29,7 +29,7 @@ from aftersales.service.choices import (
     DeferredStatus,
     LineKind,
 )
-from aftersales.service.models import DeferredWork
+from aftersales.service.models import DeferredWork, EstimateLine
 from aftersales.service.views._common import (
     C,
     S,
@@ -55,6 +55,7 @@ def board(request: HttpRequest) -> HttpResponse:
 def my_jobs(request: HttpRequest) -> HttpResponse:
     """The technician's own jobs, phone first: big buttons for the next states, approved lines only."""
     jobs = selectors.technician_jobs(user=request.user)
+    now = clock.now()
     for job in jobs:  # the same moves, from the same rulebook, as the order page and the API
         job["buttons"] = [
             {
@@ -66,7 +67,42 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
             }
             for m in transition_moves(job["order"], request.user)
         ]
+        for line in job["lines"]:  # the job clock of each approved labour line (prefetched segments)
+            segments = list(line.clock_segments.all())
+            line.clock_running = any(seg.ended_at is None and seg.technician_id == request.user.pk for seg in segments)
+            line.clocked_minutes = int(
+                sum(((seg.ended_at or now) - seg.started_at).total_seconds() for seg in segments) // 60
+            )
+            line.clock_started = bool(segments)
+        job["can_clock"] = job["order"].status == S.IN_PROGRESS
+        job["can_stop"] = job["order"].status in (S.IN_PROGRESS, S.WAITING_PARTS, S.QC)
     return render(request, "service/my_jobs.html", {"jobs": jobs, "badges": STATUS_BADGES})
+
+
+CLOCK_ACTIONS = {
+    "start": services.labour_clock_start,
+    "pause": services.labour_clock_pause,
+    "finish": services.labour_clock_finish,
+}
+
+
+@require_POST
+def line_clock(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """The technician's job clock on a labour line: start, pause, finish (the service checks it is their job)."""
+    line = EstimateLine.objects.select_related("estimate__order").get_for_user_or_404(request.user, pk=pk)
+    back = _next_or(request, reverse("service:my-jobs") + f"#job-{line.estimate.order_id}")
+    if action not in CLOCK_ACTIONS:
+        messages.error(request, _("Unknown action."))
+        return redirect(back)
+    try:
+        CLOCK_ACTIONS[action](line=line, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, {"start": _("Clock started."), "pause": _("Clock paused."), "finish": _("Job finished.")}[action]
+        )
+    return redirect(back)
 
 
 # --------------------------------------------------------------------------------------------- customer profile
