@@ -289,6 +289,7 @@ def values_for_scope(scope: Scope) -> dict[str, Any]:
     group_id = scope.group_id
     if group_id is None:
         group_id = Store.objects.filter(pk__in=sorted(scope.store_ids)).values_list("group_id", flat=True).first()
+    assert group_id is not None, "a scope without stores"
     return dict(setting_values_for_group(DealerGroup.objects.get(pk=group_id)))
 
 

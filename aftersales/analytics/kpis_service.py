@@ -109,9 +109,13 @@ def _hours(seconds: int | None, count: int | None) -> Counts:
 
 def _duration_counts(records: QuerySet[RepairOrder], ctx: Context) -> Counts:
     """One GROUP BY service type; `all` adds the rows up (at most six)."""
-    rows = {row["service_type"]: row for row in records.values("service_type").annotate(**_duration_aggregates())}
+    rows: dict[str, dict[str, Any]] = {
+        row["service_type"]: dict(row) for row in records.values("service_type").annotate(**_duration_aggregates())
+    }
+    empty: dict[str, Any] = {}
     by_type = {
-        kind: _hours(rows.get(kind, {}).get("seconds"), rows.get(kind, {}).get("total")) for kind in ServiceType.values
+        kind: _hours(rows.get(kind, empty).get("seconds"), rows.get(kind, empty).get("total"))
+        for kind in ServiceType.values
     }
     seconds = sum(int(row["seconds"] or 0) for row in rows.values())
     total = sum(int(row["total"] or 0) for row in rows.values())

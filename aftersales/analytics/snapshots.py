@@ -141,7 +141,7 @@ def closed_periods(now: dt.datetime, months: int = 13) -> list[Period]:
     found: list[Period] = []
     for month in current.trailing(months + 1)[:-1]:
         for kind in ("month", "quarter", "year"):
-            period = Period.containing(month.first_day, kind)  # type: ignore[arg-type]
+            period = Period.containing(month.first_day, kind)
             if period.is_closed(now) and period not in found:
                 found.append(period)
     return found
