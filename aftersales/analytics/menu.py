@@ -8,6 +8,9 @@ from aftersales.organisation.permissions import Capability  # noqa: F401
 NUMBERS = MenuGroup("numbers", _("Numbers"), "graph-up")
 ENTRIES: tuple[MenuEntry, ...] = (
     # dashboards, scorecards, early warnings and reports add their entries here (group=NUMBERS)
+    MenuEntry("analytics:scorecards", _("Advisor scorecards"), "award", (Capability.REVIEW_SCORECARDS,), group=NUMBERS),
+    MenuEntry("analytics:my-scorecards", _("My scorecard"), "award", (Capability.RECEIVE,), group=NUMBERS),
+    MenuEntry("analytics:warnings", _("Early warnings"), "exclamation-diamond", (Capability.VIEW_KPIS,), group=NUMBERS),
     MenuEntry("analytics:dashboard", _("Store dashboard"), "speedometer", (Capability.VIEW_KPIS,), group=NUMBERS),
     # The comparison needs VIEW_KPIS in every store of a group (the page checks it): a group-wide role's, which is
     # what EDIT_GROUP_SETTINGS marks (group manager, administrator); a store manager is not offered a page that

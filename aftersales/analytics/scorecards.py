@@ -168,6 +168,7 @@ def scorecard_components(
         parts: list[dict[str, Any]] = []
         for component in COMPONENTS:
             weight = Decimal(values[component.weight_setting])
+            numerator: Decimal | int
             if component.kpi_key is None:
                 count = referrals.get(advisor_id, 0)
                 value: Decimal | None = Decimal(count)

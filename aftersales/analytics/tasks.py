@@ -22,6 +22,32 @@ def kpi_snapshots_nightly() -> int:
     return computed
 
 
+# ---- scorecards and early warnings (scorecards.py, warnings.py) -----------------------------------------------
+# 20:00 UTC is 04:00 in Asia/Shanghai: after the snapshots (03:30), so the sweep's trends read settled figures.
+@db_periodic_task(crontab(minute="0", hour="20"), priority=5, name="analytics.warnings_sweep")
+@lock_task("analytics.warnings_sweep")
+def warnings_sweep_task() -> int:
+    """Early warnings of the month just ended (red, three worse months); each raised once (KpiAlert's unique
+    constraints), so the daily rerun only adds what late records changed."""
+    from aftersales.analytics import warnings
+
+    raised = warnings.warnings_sweep()
+    logger.info("early warnings: %s raised", len(raised))
+    return len(raised)
+
+
+# 20:30 UTC is 04:30 in Asia/Shanghai; the job itself only works in the month's first week.
+@db_periodic_task(crontab(minute="30", hour="20"), priority=5, name="analytics.scorecards_sweep")
+@lock_task("analytics.scorecards_sweep")
+def scorecards_sweep_task() -> int:
+    """Advisor scorecard drafts of the month (and quarter) just ended; reviewed ones are never recomputed."""
+    from aftersales.analytics import scorecards
+
+    computed = scorecards.scorecards_sweep()
+    logger.info("scorecards: %s drafts computed", computed)
+    return computed
+
+
 # ---- reports (reports/services.py) ----------------------------------------------------------------------------
 @db_task(priority=1)  # below the sweeps: a report may take a while and nobody's customer waits for it
 def report_produce_task(run_id: int) -> None:

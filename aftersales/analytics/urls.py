@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path  # noqa: F401
 
-from aftersales.analytics import views_dashboards, views_reports
+from aftersales.analytics import views_dashboards, views_reports, views_scorecards
 
 app_name = "analytics"
 
@@ -15,6 +15,13 @@ urlpatterns: list[URLPattern] = [
     path("kpi/<str:key>/", views_dashboards.kpi_drilldown, name="drilldown"),
     path("kpi/<str:key>/trend/", views_dashboards.kpi_trend, name="trend"),
     # scorecards and early warnings (views_scorecards.py)
+    path("scorecards/", views_scorecards.scorecard_list, name="scorecards"),
+    path("scorecards/compute/", views_scorecards.scorecard_compute, name="scorecard-compute"),
+    path("scorecards/mine/", views_scorecards.my_scorecards, name="my-scorecards"),
+    path("scorecards/<int:pk>/", views_scorecards.scorecard_detail, name="scorecard-detail"),
+    path("scorecards/<int:pk>/review/", views_scorecards.scorecard_review, name="scorecard-review"),
+    path("warnings/", views_scorecards.warning_list, name="warnings"),
+    path("capa/<int:pk>/verify/", views_scorecards.capa_verify, name="capa-verify"),
     # reports (views_reports.py)
     path("reports/", views_reports.report_list, name="reports"),
     path("reports/runs/", views_reports.report_runs, name="report-runs"),

@@ -69,14 +69,21 @@ class CapaOpenForm(ServiceErrorsMixin, StyledForm):
     )
     cluster_month = MonthField(label=_("Month of the cluster"), validators=[dates.HAPPENED])
 
-    def __init__(self, *args: Any, stores: list[Store], from_complaint: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, stores: list[Store], from_complaint: bool, from_kpi: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.stores = {store.pk: store for store in stores}
         if from_complaint:
             # The complaint fixes the store and the source; only the title is asked.
             for name in ("store", "cluster_category", "cluster_month"):
                 del self.fields[name]
-        elif len(stores) == 1:
+            return
+        if from_kpi:
+            # An early warning's KPI is the source (and later verifies the CAPA): the title and the store.
+            del self.fields["cluster_category"]
+            del self.fields["cluster_month"]
+        if len(stores) == 1:
             del self.fields["store"]
         else:
             self.fields["store"].choices = [("", _("Choose…")), *((s.pk, s.name) for s in stores)]

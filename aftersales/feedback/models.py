@@ -485,9 +485,9 @@ class Suggestion(BaseModel):
 
 
 class Capa(BaseModel):
-    """A corrective and preventive action (CAPA, 纠正预防措施), opened by a manager from one complaint or
-    from a frequent-issue cluster (a category in a month): root cause, actions, verification with a KPI's
-    figure before and after, and the standard-procedure change."""
+    """A corrective and preventive action (CAPA, 纠正预防措施), opened by a manager from one complaint, from a
+    frequent-issue cluster (a category in a month) or from a KPI's early warning: root cause, actions,
+    verification with a KPI's figure before and after, and the standard-procedure change."""
 
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
     title = models.CharField(_("title"), max_length=200)
@@ -508,6 +508,13 @@ class Capa(BaseModel):
     kpi_name = models.CharField(_("KPI used to verify"), max_length=80, blank=True)
     kpi_before = models.DecimalField(_("KPI before"), max_digits=12, decimal_places=2, null=True, blank=True)
     kpi_after = models.DecimalField(_("KPI after"), max_digits=12, decimal_places=2, null=True, blank=True)
+    # The catalogue KPI (analytics) the CAPA is verified with: set when it was opened from an early warning or
+    # when its verification was recorded from the catalogue, with the periods the figures are of.  Without a
+    # key, `kpi_name` and the figures are a measure outside the catalogue typed by the manager (older CAPAs).
+    kpi_key = models.CharField(_("catalogue KPI"), max_length=64, blank=True)
+    kpi_before_period = models.CharField(_("period before"), max_length=8, blank=True)
+    kpi_after_period = models.CharField(_("period after"), max_length=8, blank=True)
+    kpi_verified_at = models.DateTimeField(_("verified from the catalogue at"), null=True, blank=True)
     procedure_change = models.TextField(_("standard-procedure change"), blank=True)
     opened_by = _staff_fk(_("opened by"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -521,7 +528,9 @@ class Capa(BaseModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(complaint__isnull=False) | (~Q(cluster_category="") & Q(cluster_month__isnull=False)),
+                condition=Q(complaint__isnull=False)
+                | (~Q(cluster_category="") & Q(cluster_month__isnull=False))
+                | ~Q(kpi_key=""),
                 name="capa_has_a_source",
             )
         ]

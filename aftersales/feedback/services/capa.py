@@ -6,11 +6,13 @@ done; closing needs the KPI with its figures before and after and the procedure 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -26,8 +28,57 @@ from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.rules import Actor, actor_user
 
 C = CapaStatus
+
+
+# ------------------------------------------------------------------------------- the KPI catalogue (a hook)
+# The KPI catalogue lives in analytics, a layer above: feedback may not import it.  Analytics registers, when it
+# starts, the catalogue's keys with their labels and the page that verifies a CAPA from the catalogue.
+@dataclass(frozen=True)
+class KpiCatalogue:
+    labels: Callable[[], Mapping[str, Any]]  # key → label (lazy text)
+    verify_url: Callable[[int], str]  # CAPA id → the page computing its figures before and after
+
+
+_CATALOGUE: list[KpiCatalogue] = []
+
+
+def capa_kpi_catalogue_register(*, labels: Callable[[], Mapping[str, Any]], verify_url: Callable[[int], str]) -> None:
+    _CATALOGUE[:] = [KpiCatalogue(labels=labels, verify_url=verify_url)]
+
+
+def capa_kpi_labels() -> Mapping[str, Any]:
+    """The catalogue's KPIs (key → label); empty when analytics is not installed."""
+    return _CATALOGUE[0].labels() if _CATALOGUE else {}
+
+
+def capa_kpi_verify_url(capa: Capa) -> str:
+    return _CATALOGUE[0].verify_url(capa.pk) if _CATALOGUE else ""
+
+
+def _catalogue_key(errors: Errors, field: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in capa_kpi_labels():
+        errors.add(field, _("Choose a KPI of the catalogue."))
+        return ""
+    return value
+
+
+def _is_catalogue_name(name: str) -> bool:
+    """Whether a typed KPI name is one of the catalogue's (in either language)."""
+    typed = name.strip().casefold()
+    for label in capa_kpi_labels().values():
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                if str(label).strip().casefold() == typed:
+                    return True
+    return False
+
+
 INVALID_MOVE = gettext_noop("A CAPA cannot go from “{old}” to “{new}”.")
 NOT_EDITABLE = gettext_noop("A closed CAPA cannot be changed.")
+FROM_CATALOGUE = gettext_noop(
+    "This KPI is in the catalogue: its figures before and after are computed on the verification page, not typed."
+)
+NOT_VERIFYING = gettext_noop("The effect is verified once every corrective action is done (step “Verify the effect”).")
 
 
 def _authorise(capa: Capa, name: str, by: Actor, assignee_id: int | None = None) -> None:
@@ -49,12 +100,18 @@ def capa_open(
     complaint: Complaint | None = None,
     cluster_category: Any = "",
     cluster_month: dt.date | None = None,
+    kpi_key: Any = "",
 ) -> Capa:
-    """Open a CAPA from one complaint, or from a frequent-issue cluster (a category in a month)."""
+    """Open a CAPA from one complaint, from a frequent-issue cluster (a category in a month), or from a KPI of
+    the catalogue (an early warning: `kpi_key`, which then also verifies it)."""
     CAPA.authorise(CAPA.get("open"), actor=by, store_id=store.pk)
     errors = Errors()
     title = clean_text(errors, "title", title, max_length=200)
-    if complaint is not None:
+    if kpi_key:
+        kpi_key = _catalogue_key(errors, "kpi_key", kpi_key)
+        if complaint is not None or cluster_category or cluster_month:
+            errors.add("kpi_key", _("Open a CAPA from a complaint, a cluster or a KPI, one of them."))
+    elif complaint is not None:
         if complaint.store_id != store.pk:
             errors.add("complaint", _("No complaint with this id in the store."))
         if cluster_category or cluster_month:
@@ -70,13 +127,17 @@ def capa_open(
         complaint=complaint,
         cluster_category=cluster_category or "",
         cluster_month=cluster_month.replace(day=1) if cluster_month else None,
+        kpi_key=kpi_key or "",
         opened_by=actor_user(by),
     )
     capa.full_clean()
     capa.save()
     CapaEvent.objects.create(capa=capa, from_status="", to_status=C.OPEN, at=clock.now(), by=actor_user(by))
     audit_record(
-        actor=actor_user(by), action="capa.open", obj=capa, changes={"complaint": getattr(complaint, "pk", None)}
+        actor=actor_user(by),
+        action="capa.open",
+        obj=capa,
+        changes={"complaint": getattr(complaint, "pk", None), "kpi_key": capa.kpi_key},
     )
     return capa
 
@@ -110,8 +171,14 @@ def capa_update(*, capa: Capa, by: Actor, **data: Any) -> Capa:
             clean[name] = clean_text(errors, name, data[name], required=False)
     if "kpi_name" in data:
         clean["kpi_name"] = clean_text(errors, "kpi_name", data["kpi_name"], required=False, max_length=80)
+        if clean["kpi_name"] and _is_catalogue_name(clean["kpi_name"]):
+            errors.add("kpi_name", _(FROM_CATALOGUE))
     for name in ("kpi_before", "kpi_after"):
         if name in data:
+            if capa.kpi_key and data[name] not in (None, ""):
+                # A catalogue KPI's figures are computed, never typed (the verification page records them).
+                errors.add(name, _(FROM_CATALOGUE))
+                continue
             clean[name] = _decimal(errors, name, data[name])
     errors.raise_if_any()
     old = {name: getattr(capa, name) for name in clean}
@@ -123,6 +190,63 @@ def capa_update(*, capa: Capa, by: Actor, **data: Any) -> Capa:
         action="capa.update",
         obj=capa,
         changes={k: [str(old[k]), str(v)] for k, v in clean.items() if old[k] != v},
+    )
+    return capa
+
+
+@transaction.atomic
+def capa_kpi_verify(
+    *,
+    capa: Capa,
+    by: Actor,
+    kpi_key: Any,
+    before: Decimal | None,
+    after: Decimal | None,
+    before_period: str,
+    after_period: str,
+) -> Capa:
+    """Record the verification computed from the KPI catalogue (by the analytics page): the KPI, its figure for
+    the period before the CAPA was opened and for the latest closed period after its actions were done."""
+    _authorise(capa, "edit", by)
+    _editable(capa)
+    if capa.status != C.VERIFYING:
+        raise ApplicationError(_(NOT_VERIFYING), {"code": "invalid_transition"})
+    errors = Errors()
+    kpi_key = _catalogue_key(errors, "kpi_key", kpi_key)
+    for field, period in (("before_period", before_period), ("after_period", after_period)):
+        if not isinstance(period, str) or not period or len(period) > 8:
+            errors.add(field, _("Give the period."))
+    errors.raise_if_any()
+    now = clock.now()
+    old = {"kpi_key": capa.kpi_key, "kpi_before": str(capa.kpi_before), "kpi_after": str(capa.kpi_after)}
+    capa.kpi_key = kpi_key
+    capa.kpi_name = ""  # the catalogue's label is shown in the reader's language
+    capa.kpi_before = None if before is None else Decimal(before).quantize(Decimal("0.01"))
+    capa.kpi_after = None if after is None else Decimal(after).quantize(Decimal("0.01"))
+    capa.kpi_before_period = before_period
+    capa.kpi_after_period = after_period
+    capa.kpi_verified_at = now
+    capa.save(
+        update_fields=[
+            "kpi_key",
+            "kpi_name",
+            "kpi_before",
+            "kpi_after",
+            "kpi_before_period",
+            "kpi_after_period",
+            "kpi_verified_at",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        actor=actor_user(by),
+        action="capa.kpi_verify",
+        obj=capa,
+        changes={
+            "kpi_key": [old["kpi_key"], kpi_key],
+            "kpi_before": [old["kpi_before"], str(capa.kpi_before), before_period],
+            "kpi_after": [old["kpi_after"], str(capa.kpi_after), after_period],
+        },
     )
     return capa
 
@@ -171,7 +295,8 @@ def _guard(capa: Capa, to: str) -> None:
     if to == C.VERIFYING and capa.actions.filter(done_at__isnull=True).exists():
         raise ApplicationError(_("Every corrective action must be done before verification."))
     if to == C.CLOSED:
-        if not capa.kpi_name.strip() or capa.kpi_before is None or capa.kpi_after is None:
+        named = capa.kpi_name.strip() or (capa.kpi_key and capa.kpi_verified_at)
+        if not named or capa.kpi_before is None or capa.kpi_after is None:
             raise ApplicationError(_("Record the KPI and its figures before and after."))
         if not capa.procedure_change.strip():
             raise ApplicationError(_("Record the standard-procedure change that fixes the problem."))

@@ -120,7 +120,8 @@ def _missing_for(capa: Capa, target: str, actions: list[CapaAction]) -> list[str
         if any(a.done_at is None for a in actions):
             missing.append(_("every corrective action done"))
     elif target == S.CLOSED:
-        if not capa.kpi_name.strip() or capa.kpi_before is None or capa.kpi_after is None:
+        named = capa.kpi_name.strip() or (capa.kpi_key and capa.kpi_verified_at)
+        if not named or capa.kpi_before is None or capa.kpi_after is None:
             missing.append(_("the KPI with its figures before and after"))
         if not capa.procedure_change.strip():
             missing.append(_("the standard-procedure change"))
@@ -143,7 +144,12 @@ def capa_list(request: HttpRequest) -> HttpResponse:
         "opened_by__staff_profile"
     )
     if source:
-        capas = capas.filter(complaint__isnull=(source == "cluster"))
+        # A CAPA opened from an early warning (a KPI) is neither.
+        capas = (
+            capas.filter(complaint__isnull=False)
+            if source == "complaint"
+            else capas.filter(complaint__isnull=True, cluster_month__isnull=False)
+        )
     counts = dict(
         Capa.objects.for_user(user, store_ids=store_ids).order_by().values_list("status").annotate(n=Count("id"))
     )
@@ -187,6 +193,11 @@ def capa_create(request: HttpRequest) -> HttpResponse:
     require(request.user, *opening.capabilities)
     complaint: Complaint | None = None
     raw_complaint = request.GET.get("complaint", "")
+    # From an early warning (?kpi=<catalogue key>&store=<id>&title=…): the KPI is the source.
+    kpi_key = request.GET.get("kpi", "")
+    kpi_label = services.capa_kpi_labels().get(kpi_key) if kpi_key and not raw_complaint else None
+    if kpi_label is None:
+        kpi_key = ""
     if raw_complaint:
         complaint = selectors.complaint_get_for_user(user=request.user, pk=raw_complaint)
         CAPA.authorise(opening, actor=request.user, store_id=complaint.store_id)
@@ -195,8 +206,14 @@ def capa_create(request: HttpRequest) -> HttpResponse:
         stores = _manage_stores(request)
         if not stores:
             raise PermissionDenied(_("Your role may not open a CAPA in this store."))
-    initial = _open_initial(request, complaint)
-    form = CapaOpenForm(request.POST or None, stores=stores, from_complaint=complaint is not None, initial=initial)
+    initial = _open_initial(request, complaint, stores, kpi_key)
+    form = CapaOpenForm(
+        request.POST or None,
+        stores=stores,
+        from_complaint=complaint is not None,
+        from_kpi=bool(kpi_key),
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         store = form.chosen_store()
         try:
@@ -207,6 +224,7 @@ def capa_create(request: HttpRequest) -> HttpResponse:
                 complaint=complaint,
                 cluster_category=form.cleaned_data.get("cluster_category", ""),
                 cluster_month=form.cleaned_data.get("cluster_month"),
+                kpi_key=kpi_key,
             )
         except ValidationError as exc:
             form.apply_service_errors(exc)
@@ -215,7 +233,7 @@ def capa_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("CAPA opened. Next: find the root cause."))
             return redirect("feedback:capa-detail", pk=capa.pk)
-    cluster = _cluster_preview(request, form, stores) if complaint is None else None
+    cluster = _cluster_preview(request, form, stores) if complaint is None and not kpi_key else None
     return render(
         request,
         "feedback/capa/form.html",
@@ -224,17 +242,26 @@ def capa_create(request: HttpRequest) -> HttpResponse:
             "complaint": complaint,
             "complaint_url": _complaint_url(complaint.pk if complaint else None),
             "cluster": cluster,
+            "kpi_label": kpi_label if kpi_key else None,
         },
         status=400 if form.errors else 200,
     )
 
 
-def _open_initial(request: HttpRequest, complaint: Complaint | None) -> dict[str, Any]:
+def _open_initial(
+    request: HttpRequest, complaint: Complaint | None, stores: list[Store], kpi_key: str
+) -> dict[str, Any]:
     if complaint is not None:
         summary = " ".join(complaint.description.split())[:60]
         return {"title": f"{complaint.get_category_display()}: {summary}"}
+    if kpi_key:
+        initial: dict[str, Any] = {"title": " ".join(request.GET.get("title", "").split())[:200]}
+        raw_store = request.GET.get("store", "")
+        if raw_store.isdigit() and int(raw_store) in {store.pk for store in stores}:
+            initial["store"] = int(raw_store)
+        return initial
     category = request.GET.get("category", "")
-    initial: dict[str, Any] = {}
+    initial = {}
     if category in ComplaintCategory.values:
         initial["cluster_category"] = category
     try:
@@ -328,6 +355,7 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
     improvement = None
     if capa.kpi_before is not None and capa.kpi_after is not None:
         improvement = capa.kpi_after - capa.kpi_before
+    catalogue = services.capa_kpi_labels()
     return {
         "capa": capa,
         "badge": CAPA_BADGES[capa.status],
@@ -344,6 +372,9 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
         "transition_error": bound.get("transition_error", ""),
         "kpi_suggestions": [str(kpi) for kpi in KPI_SUGGESTIONS],
         "improvement": improvement,
+        # The catalogue KPI verifying it (figures computed on the analytics page, never typed).
+        "kpi_label": catalogue.get(capa.kpi_key, capa.kpi_key) if capa.kpi_key else capa.kpi_name,
+        "kpi_verify_url": services.capa_kpi_verify_url(capa) if catalogue else "",
         "S": S,
     }
 

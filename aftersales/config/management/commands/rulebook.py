@@ -13,7 +13,12 @@ from aftersales.organisation.permissions import ROLE_CAPABILITIES
 from aftersales.organisation.rules import Lifecycle
 
 # The apps that declare lifecycles, in layer order.
-MODULES = ("aftersales.service.transitions", "aftersales.feedback.transitions", "aftersales.campaigns.transitions")
+MODULES = (
+    "aftersales.service.transitions",
+    "aftersales.feedback.transitions",
+    "aftersales.campaigns.transitions",
+    "aftersales.analytics.transitions",
+)
 COLUMNS = ("move", "from", "to", "who", "own record", "parties", "reason", "via")
 
 
