@@ -3,6 +3,7 @@ SVG is vector in the PDF (sharp when printed).  Text is escaped; labels use the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,13 +26,24 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.1f}"
 
 
-def _nice_bounds(values: Sequence[float]) -> tuple[float, float]:
-    """A y range with a little air that includes zero for shares and the target line."""
+def _nice_step(span: float) -> float:
+    """A step of 1, 2, 2.5 or 5 × 10ⁿ giving about four intervals."""
+    raw = span / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+
+
+def _nice_bounds(values: Sequence[float]) -> tuple[float, float, float]:
+    """(low, high, step) on round numbers around the values (and the target); never below zero when every value
+    is positive — a share or a duration has no negative axis."""
     low, high = min(values), max(values)
     if low == high:
         low, high = low - 1, high + 1
-    pad = (high - low) * 0.1
-    return low - pad, high + pad
+    step = _nice_step(high - low)
+    bottom, top = math.floor(low / step) * step, math.ceil(high / step) * step
+    if low >= 0 > bottom:
+        bottom = 0.0
+    return bottom, top, step
 
 
 def line_chart(
@@ -44,7 +56,7 @@ def line_chart(
     height: int = 170,
 ) -> str:
     """A line chart of a KPI's trend with its target as a dashed line; periods without a value are gaps."""
-    left, right, top, bottom = 34, 8, 22, 26
+    left, right, top, bottom = 34, 20, 22, 26  # room for the first and last period's label
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [float(p.value) for p in points if p.value is not None]
     parts = [
@@ -58,7 +70,7 @@ def line_chart(
     if not values:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">—</text></svg>')
         return "".join(parts)
-    low, high = _nice_bounds(scale_values)
+    low, high, step = _nice_bounds(scale_values)
     count = max(len(points), 2)
 
     def x(index: int) -> float:
@@ -67,8 +79,8 @@ def line_chart(
     def y(value: float) -> float:
         return top + plot_h * (1 - (value - low) / (high - low))
 
-    for step in range(5):  # horizontal grid with its values
-        level = low + (high - low) * step / 4
+    levels = [low + step * n for n in range(round((high - low) / step) + 1)]
+    for level in levels:  # horizontal grid with its values
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y(level):.1f}" y2="{y(level):.1f}" stroke="{GRID}" '
             'stroke-width="0.6"/>'

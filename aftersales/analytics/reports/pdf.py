@@ -5,6 +5,7 @@ fonts-noto-cjk, the same the bill declares), page numbers from CSS paged media."
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -28,8 +29,7 @@ def report_html(content: ReportContent, *, language: str) -> str:
                 {
                     "label": line.kpi.label,
                     "definition": line.kpi.definition,
-                    "value": labels.shown(result.value),
-                    "unit": labels.unit_label(line.kpi.unit),
+                    "value": _with_unit(result.value, line.kpi.unit),
                     "counts": f"{labels.shown(result.numerator)} / {labels.shown(result.denominator)}",
                     "target": labels.shown(result.target),
                     "status": result.status or "",
@@ -40,7 +40,7 @@ def report_html(content: ReportContent, *, language: str) -> str:
                     "parts": [
                         {
                             "label": part_label,
-                            "value": labels.shown(part.value),
+                            "value": _with_unit(part.value, line.kpi.unit),
                             "counts": f"{labels.shown(part.numerator)} / {labels.shown(part.denominator)}",
                         }
                         for part_label, part in line.parts()
@@ -74,6 +74,11 @@ def report_html(content: ReportContent, *, language: str) -> str:
             "trend_count": len(next(iter(content.trends.values()), [])),
         },
     )
+
+
+def _with_unit(value: Any, unit: str) -> str:
+    """ "6.92 h", "89.5 %"; a bare dash without a figure."""
+    return f"{labels.shown(value)} {labels.unit_label(unit)}".strip() if value is not None else "—"
 
 
 def write_pdf(content: ReportContent, path: str, *, language: str, progress: Progress, span: tuple[int, int]) -> None:

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.analytics.periods import LOCAL_TZ
 from aftersales.customers.validators import mask_plate
@@ -30,7 +31,11 @@ _SKIPPED_TYPES = (models.TextField, models.JSONField, models.FileField, models.B
 _SKIPPED_SUFFIXES = ("_hash", "_encrypted", "_token", "_digest")
 _SKIPPED_NAMES = {"updated_at", "dedupe_key", "search_text", "password"}
 # The catalogue's annotations on drill-down records, with their headings.
-_ANNOTATION_HEADINGS = {"meets": "Counts in the numerator", "pending": "Pending (left out)", "seconds": "Seconds"}
+_ANNOTATION_HEADINGS = {
+    "meets": gettext_noop("Counts in the numerator"),
+    "pending": gettext_noop("Pending (left out)"),
+    "seconds": gettext_noop("Seconds"),
+}
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _formats(book: xlsxwriter.Workbook) -> dict[str, Any]:
 
 def _summary(sheet: Any, content: ReportContent, fmt: dict[str, Any]) -> None:
     headings = [
-        _("KPI"),
+        _("Indicator"),
         _("Definition"),
         _("Value"),
         _("Unit"),
@@ -152,12 +152,11 @@ def _records_block(
 ) -> int:
     """One KPI's block on its area sheet: a heading with the figure, the column headings, the records."""
     result = line.result
-    figure = "—" if result.value is None else labels.shown(result.value)
+    figure = "—" if result.value is None else f"{labels.shown(result.value)} {labels.unit_label(line.kpi.unit)}".strip()
     sheet.write(
         row,
         0,
-        f"{line.kpi.label}: {figure} {labels.unit_label(line.kpi.unit)} "
-        f"({labels.shown(result.numerator)} / {labels.shown(result.denominator)})",
+        f"{line.kpi.label}: {figure} ({labels.shown(result.numerator)} / {labels.shown(result.denominator)})",
         fmt["kpi"],
     )
     row += 1

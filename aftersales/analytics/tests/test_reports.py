@@ -387,3 +387,32 @@ def test_monthly_reports_wait_for_the_first_week(bookings):
     with time_machine.travel(dt.datetime(2026, 6, 15, 2, 0, tzinfo=dt.UTC), tick=False):
         assert services.reports_monthly().queued == 0
     assert not ReportRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_xlsx_queries_do_not_grow_with_the_records(bookings, clock_at_now, django_capture_on_commit_callbacks):
+    """No query per record: the drill-downs are one streamed query per KPI, related numbers joined in it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def produce(language: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            run = _produce(
+                django_capture_on_commit_callbacks,
+                user=bookings.mia,
+                store=bookings.store_a,
+                period="2026-05",
+                format="xlsx",
+                language=language,
+            )
+        assert run.status == ReportStatus.DONE
+        return len(queries)
+
+    produce("en")  # warms the per-process caches (content types, catalogue) the first run fills
+    few = produce("zh-hans")
+    customer = Appointment.objects.filter(store=bookings.store_a).first().customer
+    for _n in range(20):
+        _book(bookings.store_a, customer, when=dt.datetime(2026, 5, 20, 2, 0, tzinfo=dt.UTC), channel="online")
+    many = produce("en")
+    assert many == few
+    assert few < 300  # settings, a figure, and one streamed drill-down per KPI, plus the progress updates
