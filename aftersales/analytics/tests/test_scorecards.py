@@ -330,3 +330,22 @@ class TestPages:
             assert client.get(reverse("analytics:scorecard-detail", args=[card.pk])).status_code == 404
         client.force_login(cast.bob)
         assert client.get(reverse("analytics:scorecards")).status_code == 403
+
+
+def test_through_the_real_catalogue_a_month_without_records_scores_the_referrals_alone(cast, clock):
+    """No survey, order or complaint: every KPI component has no data and is left out; the referrals (1 of 2)
+    carry the whole weight: 50 %."""
+    refer(cast, cast.alice, 1, dt.datetime(2026, 5, 10, 2, 0, tzinfo=dt.UTC))
+    cards = scorecards.scorecards_compute(store=cast.store_a, period=MAY, by=Party.SYSTEM)
+    alice = next(c for c in cards if c.advisor_id == cast.alice.pk)
+    parts = parts_of(alice)
+    assert [k for k, p in parts.items() if p["attainment"] is None] == [
+        "csat",
+        "repurchase",
+        "efficiency",
+        "complaints",
+    ]
+    assert parts["referrals"]["effective_weight"] == D("100.00")
+    assert alice.score == D("50.00")
+    bob = next(c for c in cards if c.advisor_id == cast.bob.pk)
+    assert bob.score == D("0.00")
