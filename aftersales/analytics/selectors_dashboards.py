@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.db.models import F, Model, QuerySet
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -130,6 +131,14 @@ class Figure:
     @property
     def compare_text(self) -> str:
         return "" if self.compare is None else value_text(self.kpi, self.compare.value)
+
+    @property
+    def base_text(self) -> str:
+        """What the figure rests on: "27 of 30" for a share, "based on 30" for a mean, a score or a ratio."""
+        result = self.result
+        if self.kpi.value_kind == "share" and self.kpi.unit == "percent":
+            return _("%(n)s of %(d)s") % {"n": self.numerator_text, "d": result.denominator}
+        return _("based on %(d)s") % {"d": result.denominator}
 
     @property
     def numerator_text(self) -> str:
@@ -259,7 +268,7 @@ class GroupComparison:
 
     @property
     def heatmap_width(self) -> int:
-        return 220 + 70 * len(self.stores)
+        return 300 + 80 * (len(self.stores) + 1)
 
 
 def _rank_key(kpi: Kpi, result: KpiResult) -> tuple[int, Decimal]:
@@ -296,7 +305,7 @@ def value_text(kpi: Kpi, value: Decimal | None) -> str:
 def target_text(kpi: Kpi, target: Decimal | None) -> str:
     """ "≥ 90.00%", "≤ 30.00 min", or the direction alone when the KPI has no target (mean repair duration)."""
     if kpi.direction == "trend_down" or target is None:
-        return _("falling trend") if kpi.direction == "trend_down" else "—"
+        return _("falling trend") if kpi.direction == "trend_down" else ""
     return f"{'≥' if kpi.direction == 'higher' else '≤'} {value_text(kpi, target)}"
 
 
@@ -334,7 +343,7 @@ def group_comparison(
         group_figures=group_figures,
         ranking=ranking,
         ranking_chart=_ranking_chart(kpi, ranking, group_now.get(kpi.key), period),
-        heatmap_chart=_heatmap_chart(kpis, stores, per_store, period),
+        heatmap_chart=_heatmap_chart(kpis, stores, per_store, period, group, group_now),
         has_data=_has_data(group_figures),
     )
 
@@ -383,25 +392,42 @@ def _ranking_chart(kpi: Kpi, ranking: list[GroupRow], group_result: KpiResult | 
     }
 
 
+def _heatmap_cell(kpi: Kpi, result: KpiResult, x: int, y: int, url: str, place: str) -> dict[str, Any]:
+    rank = STATUS_RANK.get(result.status or "", 0)
+    lines = [f"{place} · {kpi.label}", value_text(kpi, result.value)]
+    target = target_text(kpi, result.target)
+    if target:
+        lines.append(f"{_('target')} {target}")
+    if result.status:
+        lines.append(str(STATUS_LABELS[result.status]))
+    return {
+        "value": [x, y, rank],
+        "label": {"show": True, "formatter": value_text(kpi, result.value)},
+        "tooltip": {"formatter": "<br>".join(escape(line) for line in lines)},  # HTML: names escaped
+        "url": url,
+    }
+
+
 def _heatmap_chart(
-    kpis: list[Kpi], stores: list[Store], per_store: dict[int, dict[str, KpiResult]], period: Period
+    kpis: list[Kpi],
+    stores: list[Store],
+    per_store: dict[int, dict[str, KpiResult]],
+    period: Period,
+    group: DealerGroup,
+    group_results: dict[str, KpiResult],
 ) -> dict:
-    """ECharts heat map: KPIs down, stores across, each cell coloured by its RAG status and labelled with its
-    value (grey: no target or no figure); a cell opens the records behind it."""
+    """ECharts heat map: KPIs down, the group then each store across, each cell coloured by its RAG status and
+    labelled with its value (grey: no target or no figure); a cell opens the records behind it."""
     data: list[dict[str, Any]] = []
     for y, kpi in enumerate(kpis):
-        for x, store in enumerate(stores):
+        if kpi.key in group_results:
+            url = drilldown_url(kpi.key, period, group=group.code)
+            data.append(_heatmap_cell(kpi, group_results[kpi.key], 0, y, url, str(_("Group"))))
+        for x, store in enumerate(stores, start=1):
             result = per_store[store.pk].get(kpi.key)
-            if result is None:
-                continue
-            rank = STATUS_RANK.get(result.status or "", 0)
-            data.append(
-                {
-                    "value": [x, y, rank],
-                    "label": {"show": True, "formatter": value_text(kpi, result.value)},
-                    "url": drilldown_url(kpi.key, period, store=store.code),
-                }
-            )
+            if result is not None:
+                url = drilldown_url(kpi.key, period, store=store.code)
+                data.append(_heatmap_cell(kpi, result, x, y, url, store.name))
     pieces = [
         {"value": 3, "label": str(STATUS_LABELS["green"]), "color": STATUS_COLOUR["green"]},
         {"value": 2, "label": str(STATUS_LABELS["amber"]), "color": STATUS_COLOUR["amber"]},
@@ -409,25 +435,32 @@ def _heatmap_chart(
         {"value": 0, "label": _("no target or no figure"), "color": "#e9ecef"},
     ]
     return {
-        "tooltip": {"show": False},
-        "grid": {"left": 8, "right": 8, "top": 40, "bottom": 8, "containLabel": True},
-        "xAxis": {"type": "category", "position": "top", "data": [s.code for s in stores], "splitArea": {"show": True}},
+        "tooltip": {"trigger": "item"},
+        "grid": {"left": 8, "right": 8, "top": 48, "bottom": 8, "containLabel": True},
+        "xAxis": {
+            "type": "category",
+            "position": "top",
+            "data": [_("Group"), *[s.code for s in stores]],
+            "splitArea": {"show": True},
+            "axisLabel": {"fontWeight": "bold"},
+        },
         "yAxis": {
             "type": "category",
             "inverse": True,
             "data": [str(k.label) for k in kpis],
-            "axisLabel": {"width": 150, "overflow": "truncate"},
+            "axisLabel": {"width": 190, "overflow": "truncate"},
             "splitArea": {"show": True},
         },
         "visualMap": {
             "type": "piecewise",
-            "pieces": pieces,
+            "pieces": list(reversed(pieces)),
             "dimension": 2,
             "orient": "horizontal",
             "left": "center",
             "top": 0,
             "itemGap": 6,
             "textStyle": {"fontSize": 11},
+            "selectedMode": False,
         },
         "series": [
             {

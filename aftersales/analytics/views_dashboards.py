@@ -300,20 +300,30 @@ def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _scope_name(params: dict[str, Any]) -> str:
+    """The store's or group's name for a heading (one query)."""
     if "group" in params:
-        return str(params["group"])
-    return str(params.get("store", ""))
+        return DealerGroup.objects.filter(code=params["group"]).values_list("name", flat=True).first() or ""
+    return Store.objects.filter(code=params.get("store", "")).values_list("name", flat=True).first() or ""
 
 
 def kpi_trend(request: HttpRequest, key: str) -> HttpResponse:
-    """The 13-period trend chart of one KPI (an htmx fragment, loaded when a tile is opened)."""
+    """The 13-period trend chart of one KPI (an htmx fragment): inline on the drill-down page, or with the
+    definition and the way to the records in a tile's dialog (`dialog=1`)."""
     if key not in {kpi.key for kpi in all_kpis()}:
         raise Http404(_("No KPI with this key."))
-    scope, _params = _scope(request, key=key)
+    scope, params = _scope(request, key=key)
     period = _period(request)
     chart = pages.trend_chart(key=key, scope=scope, period=period)
+    dialog = request.GET.get("dialog") == "1"
     return render(
         request,
-        "analytics/partials/_trend.html",
-        {"chart": chart, "chart_id": f"trend-{key}", "kpi": REGISTRY[key], "period": period},
+        "analytics/partials/_trend_dialog_content.html" if dialog else "analytics/partials/_trend.html",
+        {
+            "chart": chart,
+            "chart_id": f"trend-{key}",
+            "kpi": REGISTRY[key],
+            "period": period,
+            "scope_name": _scope_name(params),
+            "drill_url": pages.drilldown_url(key, period, **params),
+        },
     )

@@ -261,6 +261,17 @@ class DrilldownTests:
         assert '"type": "dashed"' in html
 
 
+    def test_the_tiles_dialog_shows_the_definition_the_trend_and_the_way_to_the_records(self, client, cast, may):
+        url = reverse("analytics:trend", args=["csat_percent"])
+        html = _get(client, cast.alice, url, period="2026-05", store="SH01", advisor=cast.alice.pk, dialog="1")
+        html = html.content.decode()
+        assert "Share of post-visit survey responses" in html and 'data-chart="trend-csat_percent"' in html
+        assert f"/numbers/kpi/csat_percent/?period=2026-05&amp;store=SH01&amp;advisor={cast.alice.pk}" in html
+        # Another advisor's trend is not the advisor's to see.
+        other = _get(client, cast.alice, url, period="2026-05", store="SH01", advisor=cast.bob.pk, dialog="1")
+        assert other.status_code == 404
+
+
 class HomeTests:
     def test_the_manager_sees_the_stores_month(self, client, cast, may):
         html = _get(client, cast.mia, reverse("home")).content.decode()
