@@ -74,14 +74,13 @@ def delivered_order(store, *, advisor=None, technician=None, day: int = 5, score
 def may(cast):
     """Store A in May 2026: alice's three surveyed orders (9, 10, 6), bob's one (4), tom the technician on two;
     store B one order (10)."""
-    orders = [
+    return [
         delivered_order(cast.store_a, advisor=cast.alice, technician=cast.tom, score=9),
         delivered_order(cast.store_a, advisor=cast.alice, technician=cast.tom, score=10, day=12),
         delivered_order(cast.store_a, advisor=cast.alice, score=6, day=20),
         delivered_order(cast.store_a, advisor=cast.bob, score=4, day=21),
         delivered_order(cast.store_b, advisor=cast.carol, score=10),
     ]
-    return orders
 
 
 def _get(client, user, url, **params):
@@ -179,12 +178,12 @@ class StaffPageTests:
         # Alice: 2 of 3 surveys ≥ 8; the store beside it: 2 of 4.
         assert re.search(r'id="kpi-csat_percent"[^>]*data-value="66.67"', html)
         assert "store 50.00%" in html
-        assert "advisor=%d" % cast.alice.pk in html
+        assert f"advisor={cast.alice.pk}" in html
 
     def test_a_technician_sees_the_technician_cut(self, client, cast, may):
         html = _get(client, cast.tom, reverse("analytics:my-numbers"), period="2026-05").content.decode()
         assert re.search(r'id="kpi-csat_percent"[^>]*data-value="100.00"', html)
-        assert "technician=%d" % cast.tom.pk in html
+        assert f"technician={cast.tom.pk}" in html
 
     def test_an_advisor_cannot_open_another_advisors_page(self, client, cast, may):
         assert _get(client, cast.alice, reverse("analytics:staff-numbers", args=[cast.bob.pk])).status_code == 404
@@ -259,7 +258,6 @@ class DrilldownTests:
         html = _get(client, cast.mia, url, period="2026-05", store="SH01").content.decode()
         assert '"2025-05"' in html and '"2026-05"' in html and html.count('"url"') == 13
         assert '"type": "dashed"' in html
-
 
     def test_the_tiles_dialog_shows_the_definition_the_trend_and_the_way_to_the_records(self, client, cast, may):
         url = reverse("analytics:trend", args=["csat_percent"])
