@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import AfterValidator
+from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core import clock
 from aftersales.core.api import AnyDay, MultiLine, OneLine, PlannedAt, PlannedDate
@@ -797,10 +798,17 @@ def pickup_move(request: HttpRequest, appointment_id: int, payload: PickupMoveIn
     "(default true: the reception starts now), `waits_on_site`, `concern_category` (a code; 422 naming it when "
     "unknown).",
 )
-def appointment_check_in(request: HttpRequest, appointment_id: int, payload: CheckInIn | None = None) -> Any:
+def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)
     require(request.auth, Capability.RECEIVE, store_id=appointment.store_id)
-    facts = payload.dict() if payload is not None else {}
+    facts: dict[str, Any] = {}
+    if request.body.strip():  # the body is optional (a plain check-in sends none), so it is read here
+        try:
+            facts = CheckInIn.model_validate_json(request.body).dict()
+        except PydanticValidationError as exc:
+            raise ValidationError(
+                {".".join(str(part) for part in error["loc"]) or "body": [error["msg"]] for error in exc.errors()}
+            ) from None
     order = services.appointment_check_in(appointment=appointment, by=request.auth, **facts)
     return 201, _fresh(request, order.pk)
 

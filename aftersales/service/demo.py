@@ -61,6 +61,7 @@ from aftersales.service.models import (
     ANOTHER_GRADE_CHOSEN,
     AdvisorSlotLoad,
     Appointment,
+    ConcernCategory,
     DeferredWork,
     Estimate,
     EstimateLine,
@@ -96,6 +97,33 @@ SPRING_FESTIVAL = {
     2029: dt.date(2029, 2, 13),
     2030: dt.date(2030, 2, 3),
 }
+
+
+# The concern category (KPIS.md) read from the service type, else from the customer's words.
+CATEGORY_BY_TYPE = {
+    ServiceType.MAINTENANCE: "maintenance",
+    ServiceType.BODYWORK: "body",
+    ServiceType.NEV_CHECK: "nev_battery",
+}
+CATEGORY_WORDS = (
+    (("刹车", "制动"), "brakes"),
+    (("空调", "冷气", "暖风"), "ac"),
+    (("轮胎", "胎压", "扎胎"), "tyres"),
+    (("电池", "续航", "充电"), "nev_battery"),
+    (("发动机", "机油", "抖", "故障灯", "油耗"), "engine"),
+    (("异响", "底盘", "悬挂", "跑偏", "方向"), "chassis"),
+    (("电瓶", "灯", "电", "雨刮", "车窗"), "electrical"),
+    (("钣金", "喷漆", "刮", "撞"), "body"),
+)
+
+
+def concern_code(service_type: str, words: str) -> str:
+    if service_type in CATEGORY_BY_TYPE:
+        return CATEGORY_BY_TYPE[service_type]
+    for keys, code in CATEGORY_WORDS:
+        if any(key in words for key in keys):
+            return code
+    return "other"
 
 
 def complaint_category(words: str) -> str:
@@ -641,6 +669,7 @@ def _day_slots(ctx: StoreCtx, day: dt.date) -> list[dt.datetime]:
 class ServiceDemo:
     def __init__(self, *, rng: random.Random, today: dt.date, now: dt.datetime, window_start: dt.date) -> None:
         self.rng = rng
+        self._categories: dict[str, int] | None = None
         self.today = today
         self.now = now
         self.window_start = window_start
@@ -648,6 +677,17 @@ class ServiceDemo:
         self.today_start = _local(today, dt.time.min)
 
     # -- small helpers --
+    def _facts(self, order: RepairOrder, words: str) -> None:
+        """Reception a few minutes after arrival, ~40 % waiting on site, the concern category from the service type
+        or the words.  Drawn from the order's own seed, so the demo's main sequence (and its figures) is unchanged."""
+        if self._categories is None:
+            self._categories = dict(ConcernCategory.objects.filter(group=None).values_list("code", "pk"))
+        own = random.Random(order.link_nonce)  # noqa: S311 - demo data, not secrets
+        wait = own.uniform(1, 9) if own.random() < 0.85 else own.uniform(10, 25)
+        order.reception_started_at = min(order.arrived_at + dt.timedelta(minutes=wait), max(order.arrived_at, self.now))
+        order.waits_on_site = own.random() < 0.4 and order.service_type != ServiceType.BODYWORK
+        order.concern_category_id = self._categories.get(concern_code(order.service_type, words))
+
     def pick(self, items: Any) -> Any:
         return items[self.rng.randrange(len(items))]
 
@@ -912,6 +952,7 @@ class ServiceDemo:
             link_nonce=f"{rng.getrandbits(64):016x}",
             created_at=arrived,
         )
+        self._facts(order, words)
         visit.event("", S.RECEPTION, arrived, advisor, _("walk-in") if order.walk_in else _("booked arrival"))
         if stop == S.RECEPTION and "inspection" not in t:
             return self._keep(visit)

@@ -4,6 +4,7 @@ day 30 / day 31, the no-show sweep under a controlled clock, the technician's jo
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -285,3 +286,59 @@ def test_starting_another_line_pauses_the_running_one_and_leaving_work_pauses_al
         walk(shop, order, S.WAITING_PARTS)
     assert not JobClockSegment.objects.filter(ended_at__isnull=True).exists()
     assert JobClockSegment.objects.get(line=second).ended_at == shanghai(2026, 3, 2, 9, 30)
+
+
+# --------------------------------------------------------------------------------------------- API
+
+
+def post(client, url, token, body=None):
+    kwargs = {"HTTP_ACCEPT_LANGUAGE": "en", **token}
+    if body is not None:
+        kwargs.update(data=json.dumps(body), content_type="application/json")
+    return client.post(f"/api/v1{url}", **kwargs)
+
+
+def test_check_in_through_the_api_takes_the_facts_and_refuses_an_unknown_category(client, shop, api_token):
+    alice = api_token(shop.advisor)
+    with frozen(2026, 3, 2, 9, 0):
+        booking = services.appointment_book(
+            store=shop.store,
+            start=shanghai(2026, 3, 2, 10, 30),
+            service_type="repair",
+            channel="phone",
+            customer=shop.customer,
+            vehicle=shop.vehicle,
+            by=shop.advisor,
+        )
+    with frozen(2026, 3, 2, 10, 20):
+        refused = post(client, f"/appointments/{booking.pk}/check-in", alice, {"concern_category": "gearbox"})
+        assert refused.status_code == 422, refused.content
+        assert "concern_category" in refused.json()["errors"]
+        assert not RepairOrder.objects.exists()
+        assert Appointment.objects.get(pk=booking.pk).status == AppointmentStatus.BOOKED
+        body = {"arrived_at": "2026-03-02T10:05:00+08:00", "waits_on_site": True, "concern_category": "brakes"}
+        answer = post(client, f"/appointments/{booking.pk}/check-in", alice, body)
+    assert answer.status_code == 201, answer.content
+    order = answer.json()
+    assert order["arrived_at"] == "2026-03-02T10:05:00+08:00"
+    assert order["reception_started_at"] == "2026-03-02T10:20:00+08:00"
+    assert order["waits_on_site"] is True and order["concern_category"] == "brakes"
+    assert order["comeback_of"] is None
+
+
+def test_the_clock_through_the_api_is_the_technicians_own(client, shop, api_token):
+    with frozen(2026, 3, 2, 9, 0):
+        order = order_in_progress(shop)
+    line = order.estimates.get().lines.get()
+    url = f"/repair-orders/{order.pk}/lines/{line.pk}/clock"
+    with frozen(2026, 3, 2, 9, 10):
+        assert post(client, f"{url}/start", api_token(shop.junior)).status_code == 403
+        assert post(client, f"{url}/start", api_token(shop.senior)).json()["running"] is True
+    with frozen(2026, 3, 2, 9, 40):
+        done = post(client, f"{url}/finish", api_token(shop.senior)).json()
+    assert done == {
+        "line": line.pk,
+        "running": False,
+        "clocked_minutes": 30,
+        "work_finished_at": "2026-03-02T09:40:00+08:00",
+    }
