@@ -92,8 +92,8 @@ entry(
     key="nps",
     label=_("NPS"),
     definition=_(
-        "Net promoter score of the same responses with a recommend score: % of 9–10 minus % of 0–6, in points "
-        "(numerator = promoters − detractors)."
+        "Net promoter score of the same responses with a recommend score: the share of 9–10 minus the share of 0–6, "
+        "in points (numerator = promoters − detractors)."
     ),
     unit="points",
     direction="higher",
