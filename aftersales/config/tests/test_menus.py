@@ -72,6 +72,14 @@ CARE = ("/care/", "heart", "Care")
 RETENTION = ("#", "arrow-through-heart", "Retention")
 TIERS = ("/crm/tiers/", "layers", "Customer tiers")
 PLAYBOOKS = ("/care/playbook/", "journal-check", "Care playbooks")
+NUMBERS = ("#", "graph-up", "Numbers")
+DASHBOARD = ("/numbers/", "speedometer", "Store dashboard")
+GROUP_COMPARISON = ("/numbers/group/", "grid-3x3-gap", "Group comparison")
+MY_NUMBERS = ("/numbers/me/", "person-badge", "My numbers")
+MY_SCORECARD = ("/numbers/scorecards/mine/", "award", "My scorecard")
+SCORECARDS = ("/numbers/scorecards/", "award", "Advisor scorecards")
+WARNINGS = ("/numbers/warnings/", "exclamation-diamond", "Early warnings")
+KPI_REPORTS = ("/numbers/reports/", "file-earmark-bar-graph", "KPI reports")
 
 EXPECTED = {
     "advisor": {
@@ -91,15 +99,18 @@ EXPECTED = {
             RETENTION,
             CAMPAIGNS,
             REMINDERS,
+            NUMBERS,
+            MY_NUMBERS,
+            MY_SCORECARD,
         ],
         "manage": [],
     },
     "technician": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, NUMBERS, MY_NUMBERS],
         "manage": [],
     },
     "foreman": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, NUMBERS, MY_NUMBERS],
         "manage": [],
     },
     "agent": {
@@ -152,6 +163,13 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            NUMBERS,
+            DASHBOARD,
+            MY_NUMBERS,
+            MY_SCORECARD,
+            SCORECARDS,
+            WARNINGS,
+            KPI_REPORTS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
@@ -172,6 +190,12 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            NUMBERS,
+            DASHBOARD,
+            GROUP_COMPARISON,
+            SCORECARDS,
+            WARNINGS,
+            KPI_REPORTS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
@@ -197,6 +221,14 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            NUMBERS,
+            DASHBOARD,
+            GROUP_COMPARISON,
+            MY_NUMBERS,
+            MY_SCORECARD,
+            SCORECARDS,
+            WARNINGS,
+            KPI_REPORTS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
     },
