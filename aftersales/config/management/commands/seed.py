@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from tqdm import tqdm
 
+from aftersales.analytics.demo import seed_analytics
 from aftersales.campaigns.demo import seed_campaigns_finish, seed_campaigns_plan
 from aftersales.campaigns.models import Campaign
 from aftersales.care.demo import seed_care
@@ -176,6 +177,9 @@ class Command(BaseCommand):
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         seed_care(rng=rng, today=today)  # the past year's recalls from the visit gaps, then the first care sweep
+        # Scorecards (last month drafts, last quarter reviewed) and the last month's early warnings, from the
+        # catalogue's figures; its own generator so the rest of the demo's sequence stays as it was.
+        analytics = seed_analytics(rng=random.Random(f"analytics:{options['seed']}"), today=today, stores=stores)
         _analyse()
         elapsed = time.monotonic() - started
         self.stdout.write(
@@ -186,6 +190,7 @@ class Command(BaseCommand):
                 f"{feedback['follow_ups']} follow-ups, {feedback['responses']} survey responses, "
                 f"{feedback['complaints']} complaints, "
                 f"{campaigns['members']} campaign members ({campaigns['visits']} visits it brought), "
+                f"{analytics['scorecards']} advisor scorecards, {analytics['warnings']} early warnings, "
                 f"{options['months']} months of history in {elapsed:.1f} s."
             )
         )
