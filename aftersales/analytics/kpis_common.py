@@ -47,9 +47,29 @@ class Context:
     period: Period
     now: dt.datetime
     values: Values
+    # True when one query answers every store of the scope grouped by store (`Rule.counts_by_store`): a rule
+    # that looks at "the scope's stores" inside a correlated subquery then means the record's own store.
+    by_store: bool = False
 
     def setting(self, key: str) -> int:
         return int(self.values[key])
+
+
+class RecordingValues(dict[str, Any]):
+    """The settings of one store that note which keys a rule reads, so the stores can be partitioned by the
+    values of exactly those settings (`kpi_figures_by_store`)."""
+
+    def __init__(self, values: Values) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
 
 
 class DayDiff(Func):
@@ -153,6 +173,26 @@ class Rule:
         rows = records.exclude(**{f"{path}__isnull": True}).order_by().values(path).annotate(**self.aggregates(ctx))
         return {row[path]: self.finish(row, ctx) for row in rows}
 
+    def counts_by_store(self, ctx: Context) -> dict[int, Counts] | None:
+        """The counts of every store of the scope in one GROUP BY over the record's store (`ctx.by_store`); a
+        store without records gets the counts of an empty population (no query).  None: the rule cannot be
+        grouped by store (the caller computes each store on its own)."""
+        records = self.scoped(ctx)
+        if not self.store or records is None:
+            return None
+        aggregates = self.aggregates(ctx)
+        rows = records.order_by().values(self.store).annotate(**aggregates)
+        found = {row[self.store]: self.finish(row, ctx) for row in rows}
+        return self._fill(found, ctx, lambda: self.finish(records.none().aggregate(**aggregates), ctx))
+
+    @staticmethod
+    def _fill(found: dict[int, Counts], ctx: Context, empty: Callable[[], Counts]) -> dict[int, Counts]:
+        missing = ctx.scope.store_ids - set(found)
+        if missing:
+            nothing = empty()
+            found.update({store_id: nothing for store_id in missing})
+        return found
+
     def records(self, ctx: Context) -> QuerySet[Any]:
         records = self.scoped(ctx)
         if records is None:
@@ -231,15 +271,21 @@ class Unavailable(Rule):
     def counts_by(self, ctx: Context, cut: Cut) -> dict[int, Counts] | None:
         return None
 
+    def counts_by_store(self, ctx: Context) -> dict[int, Counts] | None:
+        return {store_id: self.counts(ctx) for store_id in ctx.scope.store_ids}
+
 
 @dataclass(frozen=True)
 class CustomRule(Rule):
     """A rule whose aggregation does not fit the share or mean shape (NPS, CSI, per service type, ratios):
-    `count(records, ctx) -> Counts` runs on the scoped population, `count_by` per person (one query each)."""
+    `count(records, ctx) -> Counts` runs on the scoped population, `count_by` per person (one query each), and
+    per store `count_by_store_fn` when given, else `count_by` over the store lookup (its rows must then be the
+    very counts `count` gives for one store)."""
 
     base: Callable[[Context], QuerySet[Any]] | None = None
     count_fn: Callable[[QuerySet[Any], Context], Counts] | None = None
     count_by_fn: Callable[[QuerySet[Any], Context, str], dict[int, Counts]] | None = None
+    count_by_store_fn: Callable[[QuerySet[Any], Context], dict[int, Counts]] | None = None
     annotate_fn: Callable[[QuerySet[Any], Context], QuerySet[Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -260,6 +306,21 @@ class CustomRule(Rule):
         if path is None or records is None or self.count_by_fn is None:
             return None
         return self.count_by_fn(records.exclude(**{f"{path}__isnull": True}).order_by(), ctx, path)
+
+    def counts_by_store(self, ctx: Context) -> dict[int, Counts] | None:
+        records = self.scoped(ctx)
+        if records is None:
+            return None
+        records = records.order_by()
+        if self.count_by_store_fn is not None:
+            found = self.count_by_store_fn(records, ctx)
+        elif self.store and self.count_by_fn is not None:
+            found = self.count_by_fn(records, ctx, self.store)
+        else:
+            return None
+        assert self.count_fn is not None
+        count_fn = self.count_fn
+        return self._fill(dict(found), ctx, lambda: count_fn(records.none(), ctx))
 
     def annotate_records(self, records: QuerySet[Any], ctx: Context) -> QuerySet[Any]:
         return self.annotate_fn(records, ctx) if self.annotate_fn is not None else records
@@ -291,6 +352,34 @@ def values_for_scope(scope: Scope) -> dict[str, Any]:
         group_id = Store.objects.filter(pk__in=sorted(scope.store_ids)).values_list("group_id", flat=True).first()
     assert group_id is not None, "a scope without stores"
     return dict(setting_values_for_group(DealerGroup.objects.get(pk=group_id)))
+
+
+def values_for_stores(store_ids: frozenset[int]) -> dict[int, dict[str, Any]]:
+    """`values_for_scope` of each store at once (override → group → default): two queries for any number of
+    stores, the same values `setting_values_for_store` gives one at a time."""
+    from aftersales.organisation.models import SettingValue, Store
+    from aftersales.organisation.selectors import _coerce  # the catalogue's coercion, shared (not repeated)
+    from aftersales.organisation.settings_catalogue import BY_KEY, SETTINGS
+
+    group_of = dict(Store.objects.filter(pk__in=sorted(store_ids)).values_list("pk", "group_id"))
+    group_rows: dict[int, dict[str, Any]] = {}
+    store_rows: dict[int, dict[str, Any]] = {}
+    for row in SettingValue.objects.filter(
+        Q(group_id__in=sorted(set(group_of.values())), store__isnull=True) | Q(store_id__in=sorted(group_of))
+    ).order_by("pk"):
+        if row.store_id is None:
+            group_rows.setdefault(row.group_id, {})[row.key] = row.value
+        else:
+            store_rows.setdefault(row.store_id, {})[row.key] = row.value
+    defaults = {s.key: s.default for s in SETTINGS}
+    values: dict[int, dict[str, Any]] = {}
+    for store_id, group_id in group_of.items():
+        found = dict(defaults)
+        for key, raw in {**group_rows.get(group_id, {}), **store_rows.get(store_id, {})}.items():
+            if key in BY_KEY:
+                found[key] = _coerce(BY_KEY[key], raw)
+        values[store_id] = found
+    return values
 
 
 def entry(rule: Rule, **fields: Any) -> Kpi:

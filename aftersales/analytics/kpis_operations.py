@@ -155,8 +155,25 @@ def _hours_per_ro(records: QuerySet[RepairOrder], ctx: Context) -> Counts:
     return Counts(numerator=Decimal(str(hours or 0)).quantize(Decimal("0.01")), denominator=orders)
 
 
+def _hours_per_ro_by_store(records: QuerySet[RepairOrder], ctx: Context) -> dict[int, Counts]:
+    """`_hours_per_ro` of every store: orders and billed hours each in one GROUP BY store."""
+    orders = {row["store_id"]: row["n"] for row in records.values("store_id").annotate(n=Count("pk"))}
+    hours = {
+        row["estimate__order__store_id"]: row["h"]
+        for row in billed_lines()
+        .filter(kind=LineKind.LABOUR, estimate__order__in=records.values("pk"))
+        .order_by()
+        .values("estimate__order__store_id")
+        .annotate(h=Sum("standard_hours"))
+    }
+    return {
+        store_id: Counts(numerator=Decimal(str(hours.get(store_id) or 0)).quantize(Decimal("0.01")), denominator=n)
+        for store_id, n in orders.items()
+    }
+
+
 entry(
-    CustomRule(base=delivered_orders, count_fn=_hours_per_ro, **PEOPLE),
+    CustomRule(base=delivered_orders, count_fn=_hours_per_ro, count_by_store_fn=_hours_per_ro_by_store, **PEOPLE),
     key="hours_per_ro",
     label=_("Hours per repair order"),
     definition=_("Billed labour hours of the orders delivered in the period per order delivered."),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
@@ -132,11 +133,41 @@ def _churn_counts(records: QuerySet[Customer], ctx: Context) -> Counts:
     return Counts(numerator=row["n"] or 0, denominator=row["d"] or 0)
 
 
+def _churn_counts_by_store(records: QuerySet[Customer], ctx: Context) -> dict[int, Counts]:
+    """`_churn_counts` of every store in one query: each customer's last closed visit per store (a GROUP BY
+    customer, store over the orders), then counted per store — the same customers `_customers_by_last_visit`
+    finds for one store at a time."""
+    lower, churned_before = _churn_bounds(ctx)
+    last_visits = (
+        RepairOrder.objects.filter(
+            status=RepairOrderStatus.DELIVERED,
+            store_id__in=sorted(ctx.scope.store_ids),
+            delivered_at__lt=ctx.period.end,
+            customer_id__isnull=False,
+        )
+        .order_by()
+        .values("customer_id", "store_id")
+        .annotate(last_visit=Max("delivered_at"))
+        .filter(last_visit__gte=lower)
+    )
+    inner, params = last_visits.query.sql_with_params()
+    cut = connection.ops.adapt_datetimefield_value(churned_before)
+    sql = (
+        "SELECT visits.store_id, COUNT(*), SUM(CASE WHEN visits.last_visit < %s THEN 1 ELSE 0 END) "  # noqa: S608
+        f"FROM ({inner}) visits GROUP BY visits.store_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [cut, *params])
+        rows = cursor.fetchall()
+    return {store_id: Counts(numerator=int(n or 0), denominator=int(d or 0)) for store_id, d, n in rows}
+
+
 entry(
     CustomRule(
         base=_customers_by_last_visit,
         store="",
         count_fn=_churn_counts,
+        count_by_store_fn=_churn_counts_by_store,
         annotate_fn=lambda records, ctx: records.annotate(
             meets=as_bool(Q(last_visit__lt=_churn_bounds(ctx)[1]))
         ).order_by("last_visit", "pk"),
@@ -204,15 +235,16 @@ def _first_maintenance_due(ctx: Context) -> QuerySet[Reminder]:
 def _first_maintenance_done(ctx: Context) -> Q:
     """A maintenance of the vehicle delivered at the scope's stores at most `first_maintenance_grace_days` local
     days after the due day (any time before it too: it is the first)."""
-    done = (
-        RepairOrder.objects.filter(
-            vehicle_id=OuterRef("vehicle_id"),
-            store_id__in=sorted(ctx.scope.store_ids),
-            service_type=ServiceType.MAINTENANCE,
-            status=RepairOrderStatus.DELIVERED,
-        )
-        .annotate(days_late=DayDiff(TruncDate("delivered_at", tzinfo=LOCAL_TZ), OuterRef("due_on")))
-        .filter(days_late__lte=ctx.setting("first_maintenance_grace_days"))
+    delivered = RepairOrder.objects.filter(
+        vehicle_id=OuterRef("vehicle_id"),
+        store_id__in=sorted(ctx.scope.store_ids),
+        service_type=ServiceType.MAINTENANCE,
+        status=RepairOrderStatus.DELIVERED,
+    )
+    if ctx.by_store:  # each store's figure: delivered at the vehicle's own store
+        delivered = delivered.filter(store_id=OuterRef("vehicle__store_id"))
+    done = delivered.annotate(days_late=DayDiff(TruncDate("delivered_at", tzinfo=LOCAL_TZ), OuterRef("due_on"))).filter(
+        days_late__lte=ctx.setting("first_maintenance_grace_days")
     )
     return Q(Exists(done))
 

@@ -7,7 +7,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.catalogue import Counts
@@ -109,9 +110,19 @@ def _hours(seconds: int | None, count: int | None) -> Counts:
 
 def _duration_counts(records: QuerySet[RepairOrder], ctx: Context) -> Counts:
     """One GROUP BY service type; `all` adds the rows up (at most six)."""
-    rows: dict[str, dict[str, Any]] = {
-        row["service_type"]: dict(row) for row in records.values("service_type").annotate(**_duration_aggregates())
-    }
+    return _duration_of_rows([dict(row) for row in records.values("service_type").annotate(**_duration_aggregates())])
+
+
+def _duration_counts_by_store(records: QuerySet[RepairOrder], ctx: Context) -> dict[int, Counts]:
+    """`_duration_counts` of every store in one GROUP BY store, service type."""
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for row in records.values("store_id", "service_type").annotate(**_duration_aggregates()):
+        rows.setdefault(row["store_id"], []).append(dict(row))
+    return {store_id: _duration_of_rows(found) for store_id, found in rows.items()}
+
+
+def _duration_of_rows(found: list[dict[str, Any]]) -> Counts:
+    rows: dict[str, dict[str, Any]] = {row["service_type"]: row for row in found}
     empty: dict[str, Any] = {}
     by_type = {
         kind: _hours(rows.get(kind, empty).get("seconds"), rows.get(kind, empty).get("total"))
@@ -127,6 +138,7 @@ entry(
     CustomRule(
         base=_ready,
         count_fn=_duration_counts,
+        count_by_store_fn=_duration_counts_by_store,
         count_by_fn=lambda records, ctx, path: {
             row[path]: _hours(row["seconds"], row["total"])
             for row in records.values(path).annotate(**_duration_aggregates())
@@ -220,8 +232,43 @@ class _MeanWithMedian(MeanRule):
             .order_by("seconds")
             .values_list("seconds", flat=True)[(n - 1) // 2 : n // 2 + 1]
         )
+        return self._with_median(counts, middle)
+
+    def _with_median(self, counts: Counts, middle: list[int]) -> Counts:
         median = (Decimal(sum(middle)) / len(middle) / self.unit_seconds).quantize(Decimal("0.01"))
         return Counts(counts.numerator, counts.denominator, counts.pending, counts.reason, {"median": median})
+
+    def counts_by_store(self, ctx: Context) -> dict[int, Counts] | None:
+        """The means per store (one GROUP BY) and each store's middle durations in one more query: the rows
+        numbered per store by duration, keeping the positions any store's middle needs."""
+        by_store = super().counts_by_store(ctx)
+        records = self.scoped(ctx)
+        if by_store is None or records is None:
+            return by_store
+        wanted: dict[int, set[int]] = {
+            store_id: set(range((c.denominator - 1) // 2 + 1, c.denominator // 2 + 2))
+            for store_id, c in by_store.items()
+            if c.denominator
+        }
+        if not wanted:
+            return by_store
+        seconds = Seconds(F(self.end), F(self.start))
+        rows = (
+            records.order_by()
+            .annotate(
+                seconds=seconds,
+                position=Window(RowNumber(), partition_by=[F(self.store)], order_by=seconds.asc()),
+            )
+            .filter(position__in=sorted(set().union(*wanted.values())))
+            .values_list(self.store, "position", "seconds")
+        )
+        middles: dict[int, list[tuple[int, int]]] = {}
+        for store_id, position, value in rows:
+            if position in wanted.get(store_id, ()):
+                middles.setdefault(store_id, []).append((position, value))
+        for store_id, middle in middles.items():
+            by_store[store_id] = self._with_median(by_store[store_id], [value for _p, value in sorted(middle)])
+        return by_store
 
 
 entry(
