@@ -102,13 +102,19 @@ def _kpis(keys: Iterable[str] | None) -> list[Kpi]:
 
 
 def kpi_figures(
-    scope: Scope, period: Period, *, keys: Iterable[str] | None = None, now: dt.datetime | None = None
+    scope: Scope,
+    period: Period,
+    *,
+    keys: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, KpiResult]:
     """Every KPI (or those of `keys`, in catalogue order) for the scope and period, computed now from the records.
-    Queries: 2 for the settings (3 for a group) + one per KPI (two for `waiting_time_minutes`'s median; none for
-    the KPIs whose data does not exist yet) — asserted in the tests."""
+    Queries: 2 for the settings (3 for a group; none when the caller passes the scope's `values`) + one per KPI
+    (two for `waiting_time_minutes`'s median; none for the KPIs whose data does not exist yet) — asserted in the
+    tests."""
     now = now or clock.now()
-    values = values_for_scope(scope)
+    values = values if values is not None else values_for_scope(scope)
     ctx = Context(scope, period, now, values)
     return {kpi.key: result_of(kpi, RULES[kpi.key].counts(ctx), values) for kpi in _kpis(keys)}
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.analytics import selectors as kpi_selectors
 from aftersales.analytics.catalogue import Cut, Kpi, KpiResult, Scope, all_kpis, registered
+from aftersales.analytics.kpis_common import values_for_scope
 from aftersales.analytics.periods import Period, PeriodKind
 from aftersales.core import clock
 from aftersales.organisation.choices import Role
@@ -213,12 +214,21 @@ class StoreDashboard:
 
 
 def store_dashboard(*, store: Store, period: Period, now: dt.datetime | None = None) -> StoreDashboard:
-    """Every KPI of the catalogue for the store and period, beside the previous period (two catalogue reads)."""
+    """Every KPI of the catalogue for the store and period, beside the previous period: this period computed
+    from the records, the previous one read from its stored snapshots once it has settled (what its trend point
+    shows), computed for the KPIs without one."""
+    from aftersales.analytics.snapshots import snapshot_figures
+
     now = now or clock.now()
     scope = kpi_selectors.scope_for_store(store)
     kpis = list(all_kpis())
-    current = kpi_selectors.kpi_figures(scope, period, now=now)
-    previous = kpi_selectors.kpi_figures(scope, period.previous(), now=now)
+    values = values_for_scope(scope)
+    current = kpi_selectors.kpi_figures(scope, period, now=now, values=values)
+    before = period.previous()
+    previous = snapshot_figures(scope, before, keys=current, values=values, now=now)
+    missing = [key for key in current if key not in previous]
+    if missing:
+        previous |= kpi_selectors.kpi_figures(scope, before, keys=missing, now=now, values=values)
     figures = _figures(kpis, current, previous, period.kind)
     counts = {status: sum(1 for f in figures if f.status == status) for status in STATUS_RANK}
     return StoreDashboard(
@@ -319,17 +329,17 @@ STATUS_LABELS: dict[str, Promise] = {
 def group_comparison(
     *, group: DealerGroup, stores: list[Store], period: Period, key: str | None, now: dt.datetime | None = None
 ) -> GroupComparison:
-    """The group's figure per KPI and each store's, side by side: one catalogue read for the group and one per
-    store (the count grows with the stores shown, never with the records)."""
+    """The group's figure per KPI and each store's, side by side: two catalogue reads for the group (this period
+    and the one before) and one grouped read for all the stores (`kpi_figures_by_store`), so the query count
+    grows neither with the stores shown nor with the records."""
     now = now or clock.now()
     kpis = list(all_kpis())
     kpi = registered(key) if key and any(k.key == key for k in kpis) else kpis[0]
     group_scope = kpi_selectors.scope_for_group(group)
     group_now = kpi_selectors.kpi_figures(group_scope, period, now=now)
     group_before = kpi_selectors.kpi_figures(group_scope, period.previous(), now=now)
-    per_store = {
-        store.pk: kpi_selectors.kpi_figures(kpi_selectors.scope_for_store(store), period, now=now) for store in stores
-    }
+    by_store = kpi_selectors.kpi_figures_by_store(Scope(frozenset(store.pk for store in stores)), period, now=now)
+    per_store = {store.pk: by_store.get(store.pk, {}) for store in stores}
     ranking = sorted(
         (GroupRow(store, kpi, per_store[store.pk][kpi.key]) for store in stores if kpi.key in per_store[store.pk]),
         key=lambda row: (_rank_key(kpi, row.result), row.store.code),

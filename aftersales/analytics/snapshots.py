@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
 
-from aftersales.analytics.catalogue import Counts, Kpi, KpiResult, Scope, all_kpis
-from aftersales.analytics.kpis_common import RULES, Context, values_for_scope
+from aftersales.analytics.catalogue import TWO_PLACES, Counts, Kpi, KpiResult, Scope, all_kpis, status_of
+from aftersales.analytics.kpis_common import values_for_scope
 from aftersales.analytics.models import KpiSnapshot
 from aftersales.analytics.periods import Period
 from aftersales.core import clock
@@ -48,8 +49,13 @@ def _scope_filter(scope: Scope) -> Q:
     return Q(store_id=next(iter(scope.store_ids)))
 
 
+DECIMAL_EXTRAS = ("median",)  # details stored as text that were numbers (`_extra_of`)
+
+
 def _result_from_row(row: KpiSnapshot, kpi: Kpi, values: Mapping[str, Any]) -> KpiResult:
-    from aftersales.analytics.selectors import result_of
+    """The stored figure with the current target and status.  The value is the one computed when the row was
+    written (from the full-precision numerator; the stored numerator is rounded to cents)."""
+    from aftersales.analytics.selectors import amber_margin, result_of
 
     numerator: Decimal | int = row.numerator if row.numerator != int(row.numerator) else int(row.numerator)
     extra = dict(row.extra or {})
@@ -58,6 +64,9 @@ def _result_from_row(row: KpiSnapshot, kpi: Kpi, values: Mapping[str, Any]) -> K
         extra["by_service_type"] = {
             name: Counts(Decimal(str(part["numerator"])), int(part["denominator"])) for name, part in parts.items()
         }
+    for name in DECIMAL_EXTRAS:
+        if isinstance(extra.get(name), str):
+            extra[name] = Decimal(extra[name])
     counts = Counts(
         numerator=numerator,
         denominator=row.denominator,
@@ -65,7 +74,16 @@ def _result_from_row(row: KpiSnapshot, kpi: Kpi, values: Mapping[str, Any]) -> K
         reason=str(extra.pop("reason", "")),
         extra=extra,
     )
-    return result_of(kpi, counts, values)
+    result = result_of(kpi, counts, values)
+    if row.value is not None and result.value != row.value:
+        value = Decimal(row.value).quantize(TWO_PLACES)
+        margin = amber_margin(kpi, result.target, values)
+        result = replace(result, value=value, status=status_of(kpi, value, result.target, margin))
+    return result
+
+
+def _settled(periods: Iterable[Period], values: Mapping[str, Any], now: dt.datetime) -> dict[str, Period]:
+    return {str(p): p for p in periods if p.is_closed(now) and settled_at(p, values) <= now}
 
 
 def snapshot_results(
@@ -74,7 +92,7 @@ def snapshot_results(
     """The settled snapshots of these periods (one query), as results with the current target and status."""
     if scope.advisor_id is not None or scope.technician_id is not None:
         return {}
-    by_text = {str(p): p for p in periods if p.is_closed(now) and settled_at(p, values) <= now}
+    by_text = _settled(periods, values, now)
     if not by_text:
         return {}
     rows = KpiSnapshot.objects.filter(_scope_filter(scope), key=kpi.key, period__in=list(by_text))
@@ -85,7 +103,20 @@ def snapshot_results(
     }
 
 
-def _extra_of(counts: Counts) -> dict[str, Any]:
+def snapshot_figures(
+    scope: Scope, period: Period, *, keys: Iterable[str], values: Mapping[str, Any], now: dt.datetime
+) -> dict[str, KpiResult]:
+    """The settled snapshots of one period for several KPIs (one query; none when the period has not settled):
+    key → result with the current target and status, as `snapshot_results` reads them."""
+    if scope.advisor_id is not None or scope.technician_id is not None or not _settled([period], values, now):
+        return {}
+    wanted = {kpi.key: kpi for kpi in all_kpis() if kpi.key in set(keys)}
+    settled = settled_at(period, values)
+    rows = KpiSnapshot.objects.filter(_scope_filter(scope), period=str(period), key__in=sorted(wanted))
+    return {row.key: _result_from_row(row, wanted[row.key], values) for row in rows if row.computed_at >= settled}
+
+
+def _extra_of(counts: Counts | KpiResult) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     for name, item in counts.extra.items():
         if name == "by_service_type":
@@ -99,39 +130,58 @@ def _extra_of(counts: Counts) -> dict[str, Any]:
     return extra
 
 
+def _snapshot_rows(
+    results: Mapping[str, KpiResult], period: Period, *, group_id: int, store_id: int | None, now: dt.datetime
+) -> list[KpiSnapshot]:
+    """The rows storing a scope's figures of a period (what `_result_from_row` reads back)."""
+    return [
+        KpiSnapshot(
+            group_id=group_id,
+            store_id=store_id,
+            period=str(period),
+            key=key,
+            value=result.value,
+            numerator=Decimal(result.numerator).quantize(Decimal("0.01")),
+            denominator=result.denominator,
+            pending=result.pending,
+            target=result.target,
+            status=result.status or "",
+            extra=_extra_of(result),
+            computed_at=now,
+        )
+        for key, result in results.items()
+    ]
+
+
 def snapshot_write(scope: Scope, period: Period, *, group_id: int, now: dt.datetime | None = None) -> int:
     """Compute every KPI of a closed period for the scope and store it (replacing the old rows).  Returns the
     number of figures written."""
-    from aftersales.analytics.selectors import result_of
+    from aftersales.analytics.selectors import kpi_figures
 
     now = now or clock.now()
-    values = values_for_scope(scope)
-    ctx = Context(scope, period, now, values)
     store_id = None if scope.group_id is not None else next(iter(scope.store_ids))
-    rows = []
-    for kpi in all_kpis():
-        counts = RULES[kpi.key].counts(ctx)
-        result = result_of(kpi, counts, values)
-        rows.append(
-            KpiSnapshot(
-                group_id=group_id,
-                store_id=store_id,
-                period=str(period),
-                key=kpi.key,
-                value=result.value,
-                numerator=Decimal(counts.numerator).quantize(Decimal("0.01")),
-                denominator=counts.denominator,
-                pending=counts.pending,
-                target=result.target,
-                status=result.status or "",
-                extra=_extra_of(counts),
-                computed_at=now,
-            )
-        )
+    rows = _snapshot_rows(kpi_figures(scope, period, now=now), period, group_id=group_id, store_id=store_id, now=now)
     with transaction.atomic():
         KpiSnapshot.objects.filter(_scope_filter(scope), period=str(period)).delete()
         KpiSnapshot.objects.bulk_create(rows)
     return len(rows)
+
+
+def _write_stores(store_ids: list[int], period: Period, *, group_of: Mapping[int, int], now: dt.datetime) -> int:
+    """`snapshot_write` of several stores at once: their figures in one grouped read (`kpi_figures_by_store`),
+    their old rows replaced in one delete and one insert."""
+    from aftersales.analytics.selectors import kpi_figures_by_store
+
+    by_store = kpi_figures_by_store(Scope(frozenset(store_ids)), period, now=now)
+    rows = [
+        row
+        for store_id, results in sorted(by_store.items())
+        for row in _snapshot_rows(results, period, group_id=group_of[store_id], store_id=store_id, now=now)
+    ]
+    with transaction.atomic():
+        KpiSnapshot.objects.filter(store_id__in=sorted(by_store), period=str(period)).delete()
+        KpiSnapshot.objects.bulk_create(rows)
+    return len(by_store)
 
 
 def closed_periods(now: dt.datetime, months: int = 13) -> list[Period]:
@@ -147,8 +197,8 @@ def closed_periods(now: dt.datetime, months: int = 13) -> list[Period]:
     return found
 
 
-def _newest_source_change(store_id: int) -> dt.datetime | None:
-    """The newest `updated_at` among the store's source records (one query per source table)."""
+def _newest_source_changes(store_ids: list[int]) -> dict[int, dt.datetime]:
+    """The newest `updated_at` among each store's source records (one GROUP BY store query per source table)."""
     from aftersales.care.models import CareAction
     from aftersales.feedback.models import Complaint, FollowUp, RecoveryTask, SurveyResponse
     from aftersales.reminders.models import Reminder
@@ -165,45 +215,68 @@ def _newest_source_change(store_id: int) -> dt.datetime | None:
         (CareAction, "store_id"),
         (Reminder, "store_id"),
     ]
-    newest = None
+    newest: dict[int, dt.datetime] = {}
     for model, lookup in sources:
-        at = model.objects.filter(**{lookup: store_id}).aggregate(at=Max("updated_at"))["at"]
-        if at is not None and (newest is None or at > newest):
-            newest = at
+        rows = (
+            model.objects.filter(**{f"{lookup}__in": store_ids})
+            .order_by()
+            .values(lookup)
+            .annotate(at=Max("updated_at"))
+            .values_list(lookup, "at")
+        )
+        for store_id, at in rows:
+            if at is not None and (store_id not in newest or at > newest[store_id]):
+                newest[store_id] = at
     return newest
 
 
 def snapshot_refresh(*, now: dt.datetime | None = None, store_ids: Iterable[int] | None = None) -> int:
     """The nightly job: write missing, unsettled and stale snapshots of the last 13 months' closed periods for
-    every store and group (see the module's text).  Returns the number of (scope, period) pairs computed."""
-    from aftersales.analytics.selectors import scope_for_group, scope_for_store
+    every store and group (see the module's text).  Returns the number of (scope, period) pairs computed.  The
+    stores due for a period are computed together (`kpi_figures_by_store`), so the job's queries grow with the
+    periods and groups, not with the stores."""
+    from aftersales.analytics.kpis_common import values_for_stores
+    from aftersales.analytics.selectors import scope_for_group
     from aftersales.organisation.models import DealerGroup, Store
 
     now = now or clock.now()
     periods = closed_periods(now)
-    stores = Store.objects.select_related("group").order_by("pk")
+    stores = Store.objects.order_by("pk")
     if store_ids is not None:
         stores = stores.filter(pk__in=list(store_ids))
+    group_of = dict(stores.values_list("pk", "group_id"))
+    ids = sorted(group_of)
+    newest = _newest_source_changes(ids)
+    values = values_for_stores(frozenset(ids))
+    stored: dict[tuple[int, str], dt.datetime] = {
+        (row["store_id"], row["period"]): row["at"]
+        for row in KpiSnapshot.objects.filter(store_id__in=ids, period__in=[str(p) for p in periods])
+        .values("store_id", "period")
+        .annotate(at=Max("computed_at"))
+    }
+    due_stores: dict[Period, list[int]] = {}
+    for store_id in ids:
+        for period in periods:
+            if _is_due(stored.get((store_id, str(period))), period, values[store_id], newest.get(store_id)):
+                due_stores.setdefault(period, []).append(store_id)
     computed = 0
-    groups_touched: dict[int, DealerGroup] = {}
-    for store in stores:
-        scope = scope_for_store(store)
-        newest = _newest_source_change(store.pk)
-        due = _due_periods(scope, periods, now=now, newest=newest)
-        for period in due:
-            snapshot_write(scope, period, group_id=store.group_id, now=now)
-            computed += 1
-        if due:
-            groups_touched[store.group_id] = store.group
+    for period, due in due_stores.items():
+        computed += _write_stores(due, period, group_of=group_of, now=now)
+    groups_touched = {group_of[store_id] for due in due_stores.values() for store_id in due}
     for group in DealerGroup.objects.order_by("pk"):
         scope = scope_for_group(group)
         if not scope.store_ids:
             continue
-        newest = None if group.pk not in groups_touched else now
-        for period in _due_periods(scope, periods, now=now, newest=newest):
+        touched = None if group.pk not in groups_touched else now
+        for period in _due_periods(scope, periods, now=now, newest=touched):
             snapshot_write(scope, period, group_id=group.pk, now=now)
             computed += 1
     return computed
+
+
+def _is_due(at: dt.datetime | None, period: Period, values: Mapping[str, Any], newest: dt.datetime | None) -> bool:
+    """Missing, computed before its period settled, or older than a change of its records."""
+    return at is None or at < settled_at(period, values) or (newest is not None and newest > at)
 
 
 def _due_periods(scope: Scope, periods: list[Period], *, now: dt.datetime, newest: dt.datetime | None) -> list[Period]:
@@ -214,9 +287,4 @@ def _due_periods(scope: Scope, periods: list[Period], *, now: dt.datetime, newes
         .values("period")
         .annotate(at=Max("computed_at"))
     }
-    due = []
-    for period in periods:
-        at = oldest.get(str(period))
-        if at is None or at < settled_at(period, values) or (newest is not None and newest > at):
-            due.append(period)
-    return due
+    return [period for period in periods if _is_due(oldest.get(str(period)), period, values, newest)]

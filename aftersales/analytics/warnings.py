@@ -34,7 +34,7 @@ from aftersales.analytics import catalogue
 from aftersales.analytics.catalogue import KpiResult, Scope
 from aftersales.analytics.models import KpiAlert, KpiAlertKind
 from aftersales.analytics.periods import Period
-from aftersales.analytics.selectors import kpi_figures, scope_for_group, scope_for_store
+from aftersales.analytics.selectors import kpi_figures, kpi_figures_by_store, scope_for_group
 from aftersales.core import clock
 from aftersales.core.scoping import store_ids_where
 from aftersales.notifications.services import staff_notify
@@ -221,11 +221,15 @@ def _raise(
 
 
 def _sweep_scope(
-    *, scope: Scope, group: DealerGroup, store: Store | None, period: Period, now: dt.datetime
+    *,
+    figures: list[dict[str, KpiResult]],
+    group: DealerGroup,
+    store: Store | None,
+    period: Period,
+    now: dt.datetime,
 ) -> list[KpiAlert]:
+    """The rules over one scope's figures of the STREAK + 2 months ending with `period` (oldest first)."""
     catalogue.ensure_loaded()
-    periods = period.trailing(STREAK + 2)  # oldest first, ending with `period`
-    figures = [kpi_figures(scope, p, now=now) for p in periods]
     raised: list[KpiAlert] = []
     for kpi in catalogue.all_kpis():
         series = [f.get(kpi.key) for f in figures]
@@ -255,18 +259,27 @@ def _sweep_scope(
 
 
 def warnings_sweep(*, now: dt.datetime | None = None, period: Period | None = None) -> list[KpiAlert]:
-    """Check every active store and every group for the last closed month; returns the alerts raised now."""
+    """Check every active store and every group for the last closed month; returns the alerts raised now.  The
+    stores of a group are read together (`kpi_figures_by_store`, one grouped query per KPI and month), so the
+    sweep's queries grow with the groups, not with the stores."""
     now = now or clock.now()
     period = period or sweep_period(now)
     if not period.is_closed(now):
         return []
+    periods = period.trailing(STREAK + 2)  # oldest first, ending with `period`
     raised: list[KpiAlert] = []
     for group in DealerGroup.objects.order_by("pk"):
         stores = list(Store.objects.filter(group=group, is_active=True).order_by("code"))
+        if not stores:
+            continue
+        scope = Scope(frozenset(store.pk for store in stores))
+        by_store = [kpi_figures_by_store(scope, p, now=now) for p in periods]
         for store in stores:
-            raised += _sweep_scope(scope=scope_for_store(store), group=group, store=store, period=period, now=now)
-        if stores:
-            raised += _sweep_scope(scope=scope_for_group(group), group=group, store=None, period=period, now=now)
+            figures = [figures_of.get(store.pk, {}) for figures_of in by_store]
+            raised += _sweep_scope(figures=figures, group=group, store=store, period=period, now=now)
+        group_scope = scope_for_group(group)
+        group_figures = [kpi_figures(group_scope, p, now=now) for p in periods]
+        raised += _sweep_scope(figures=group_figures, group=group, store=None, period=period, now=now)
     link_capas()
     return raised
 

@@ -7,16 +7,23 @@ enter the SQL and a target.  Runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from aftersales.analytics import warnings
 from aftersales.analytics.catalogue import Scope
+from aftersales.analytics.models import KpiSnapshot
 from aftersales.analytics.periods import Period
 from aftersales.analytics.selectors import known_keys, kpi_figures, kpi_figures_by_store, scope_for_store
+from aftersales.analytics.selectors_dashboards import store_dashboard
+from aftersales.analytics.snapshots import snapshot_refresh
 from aftersales.analytics.tests.test_kpi_hand_computed import MAY, NOW, at, build_may, closed_visit, order
 from aftersales.config.testing import make_customer, make_store, make_user, make_vehicle
 from aftersales.organisation.choices import Role
@@ -152,3 +159,66 @@ def test_the_query_count_does_not_grow_with_the_stores(cast: Any, django_assert_
 def test_a_narrowed_scope_is_refused(cast: Any) -> None:
     with pytest.raises(ValueError):
         kpi_figures_by_store(scope_for_store(cast.store_a).narrowed(advisor_id=cast.alice.pk), MAY, now=NOW)
+
+
+def _queries(action: Any) -> int:
+    """Queries of `action`, the INSERTs left out: a bulk insert is split into batches by the rows it writes
+    (SQLite's limit on parameters), which is the data written, not a query per store."""
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    return sum(1 for query in captured.captured_queries if not query["sql"].startswith("INSERT"))
+
+
+@pytest.mark.django_db
+def test_the_group_page_the_sweep_and_the_snapshot_job_do_not_grow_with_the_stores(cast: Any, client: Any) -> None:
+    month_of(cast, cast.store_a)
+    month_of(cast, cast.store_b)
+    client.force_login(cast.grace)
+
+    def page() -> None:
+        assert client.get(reverse("analytics:group-dashboard"), {"period": "2026-05"}).status_code == 200
+
+    def sweep() -> None:  # a month without figures: no warning is raised (raising one costs queries per store)
+        assert warnings.warnings_sweep(now=NOW, period=Period.parse("2026-01")) == []
+
+    def job() -> None:
+        KpiSnapshot.objects.all().delete()
+        assert snapshot_refresh(now=NOW) > 0
+
+    with time_machine.travel(NOW, tick=False):
+        two = [_queries(page), _queries(sweep), _queries(job)]
+        extra_stores(cast, 3)
+        five = [_queries(page), _queries(sweep), _queries(job)]
+    assert five == two
+    # The snapshot job still writes what it wrote store by store: every store's every KPI of every closed period.
+    assert KpiSnapshot.objects.filter(store=cast.store_b, period="2026-05").count() == len(known_keys())
+    stored = KpiSnapshot.objects.get(store=cast.store_b, period="2026-05", key="csat_percent")
+    assert (stored.value, stored.numerator, stored.denominator) == (Decimal("66.67"), 2, 3)
+
+
+def _previous(dashboard: Any) -> dict[str, Any]:
+    return {figure.key: figure.previous for area in dashboard.areas for figure in area.figures}
+
+
+@pytest.mark.django_db
+def test_the_store_dashboard_reads_a_settled_previous_period_from_its_snapshots(cast: Any) -> None:
+    month_of(cast, cast.store_a)
+    later = at(10, 1)  # May has settled (its longest window, 90 days, + 1)
+    june = Period.parse("2026-06")
+    with CaptureQueriesContext(connection) as cold:
+        computed = store_dashboard(store=cast.store_a, period=june, now=later)
+    snapshot_refresh(now=later, store_ids=[cast.store_a.pk])
+    with CaptureQueriesContext(connection) as warm:
+        stored = store_dashboard(store=cast.store_a, period=june, now=later)
+    assert _previous(stored) == _previous(computed)
+    assert _previous(stored)["csat_percent"].numerator == 2
+    assert len(warm) < len(cold) - 25  # the previous month: one read instead of a query per KPI
+    # Read from the snapshot indeed: a stored figure shows (until the nightly job recomputes it).
+    KpiSnapshot.objects.filter(store=cast.store_a, period="2026-05", key="csat_percent").update(
+        numerator=1, value=Decimal("33.33")
+    )
+    assert _previous(store_dashboard(store=cast.store_a, period=june, now=later))["csat_percent"].numerator == 1
+    # Before May has settled, the previous month is computed from the records.
+    KpiSnapshot.objects.update(computed_at=at(6, 10))
+    early = store_dashboard(store=cast.store_a, period=june, now=later)
+    assert _previous(early)["csat_percent"].numerator == 2

@@ -19,6 +19,7 @@ from aftersales.analytics.periods import Period
 from aftersales.config.testing import make_user
 from aftersales.notifications.models import InboxItem
 from aftersales.organisation.choices import Role
+from aftersales.organisation.models import Store
 
 D = Decimal
 # 2 June 2026, 04:00 in Shanghai: the last closed month is May.
@@ -49,11 +50,17 @@ class FakeCatalogue:
     def __call__(self, scope, period, *, keys=None, now=None):
         return dict(self.table.get((scope.label, str(period)), {}))
 
+    def by_store(self, scope, period, *, keys=None, now=None):
+        """kpi_figures_by_store: the same table, by store code."""
+        codes = dict(Store.objects.filter(pk__in=scope.store_ids).values_list("pk", "code"))
+        return {pk: dict(self.table.get((code, str(period)), {})) for pk, code in codes.items()}
+
 
 @pytest.fixture
 def fake(monkeypatch):
     catalogue = FakeCatalogue()
     monkeypatch.setattr(warnings, "kpi_figures", catalogue)
+    monkeypatch.setattr(warnings, "kpi_figures_by_store", catalogue.by_store)
     return catalogue
 
 
