@@ -217,18 +217,10 @@ def store_dashboard(*, store: Store, period: Period, now: dt.datetime | None = N
     """Every KPI of the catalogue for the store and period, beside the previous period: this period computed
     from the records, the previous one read from its stored snapshots once it has settled (what its trend point
     shows), computed for the KPIs without one."""
-    from aftersales.analytics.snapshots import snapshot_figures
-
     now = now or clock.now()
     scope = kpi_selectors.scope_for_store(store)
     kpis = list(all_kpis())
-    values = values_for_scope(scope)
-    current = kpi_selectors.kpi_figures(scope, period, now=now, values=values)
-    before = period.previous()
-    previous = snapshot_figures(scope, before, keys=current, values=values, now=now)
-    missing = [key for key in current if key not in previous]
-    if missing:
-        previous |= kpi_selectors.kpi_figures(scope, before, keys=missing, now=now, values=values)
+    current, previous = _with_previous(scope, period, now)
     figures = _figures(kpis, current, previous, period.kind)
     counts = {status: sum(1 for f in figures if f.status == status) for status in STATUS_RANK}
     return StoreDashboard(
@@ -239,6 +231,21 @@ def store_dashboard(*, store: Store, period: Period, now: dt.datetime | None = N
         has_data=_has_data(figures),
         counts=counts,
     )
+
+
+def _with_previous(scope: Scope, period: Period, now: dt.datetime) -> tuple[dict[str, KpiResult], dict[str, KpiResult]]:
+    """The scope's figures of the period (computed from the records) and of the period before: read from its
+    stored snapshots once it has settled (what its trend point shows), computed for the KPIs without one."""
+    from aftersales.analytics.snapshots import snapshot_figures
+
+    values = values_for_scope(scope)
+    current = kpi_selectors.kpi_figures(scope, period, now=now, values=values)
+    before = period.previous()
+    previous = snapshot_figures(scope, before, keys=current, values=values, now=now)
+    missing = [key for key in current if key not in previous]
+    if missing:
+        previous |= kpi_selectors.kpi_figures(scope, before, keys=missing, now=now, values=values)
+    return current, previous
 
 
 # --------------------------------------------------------------------------------------------- the group's stores
@@ -330,14 +337,13 @@ def group_comparison(
     *, group: DealerGroup, stores: list[Store], period: Period, key: str | None, now: dt.datetime | None = None
 ) -> GroupComparison:
     """The group's figure per KPI and each store's, side by side: two catalogue reads for the group (this period
-    and the one before) and one grouped read for all the stores (`kpi_figures_by_store`), so the query count
-    grows neither with the stores shown nor with the records."""
+    and the one before, from its snapshots once settled) and one grouped read for all the stores
+    (`kpi_figures_by_store`), so the query count grows neither with the stores shown nor with the records."""
     now = now or clock.now()
     kpis = list(all_kpis())
     kpi = registered(key) if key and any(k.key == key for k in kpis) else kpis[0]
     group_scope = kpi_selectors.scope_for_group(group)
-    group_now = kpi_selectors.kpi_figures(group_scope, period, now=now)
-    group_before = kpi_selectors.kpi_figures(group_scope, period.previous(), now=now)
+    group_now, group_before = _with_previous(group_scope, period, now)
     by_store = kpi_selectors.kpi_figures_by_store(Scope(frozenset(store.pk for store in stores)), period, now=now)
     per_store = {store.pk: by_store.get(store.pk, {}) for store in stores}
     ranking = sorted(
