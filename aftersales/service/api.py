@@ -520,7 +520,11 @@ class WalkInIn(Schema):
     arrived_at: dt.datetime | None = Field(
         None, description="The real arrival: default now; earlier by at most 12 hours, never in the future."
     )
-    receive: bool = Field(True, description="The advisor registering starts the reception now.")
+    receive: bool = Field(
+        False,
+        description="The one registering is the advisor taking the customer now (needs `arrived_at`, when the "
+        "customer came in); false: the customer waits in the reception queue until `POST …/receive`.",
+    )
     waits_on_site: bool = Field(False, description="The customer waits on site (rather than leaving the car).")
     concern_category: OneLine = Field("", max_length=32, description="A concern category code (e.g. brakes).")
 
@@ -529,7 +533,11 @@ class CheckInIn(Schema):
     arrived_at: dt.datetime | None = Field(
         None, description="The real arrival: default now; earlier by at most 12 hours, never in the future."
     )
-    receive: bool = Field(True, description="The advisor checking in starts the reception now.")
+    receive: bool = Field(
+        False,
+        description="The one checking in is the advisor taking the customer now (needs `arrived_at`); false: "
+        "the customer waits in the reception queue until `POST …/receive`.",
+    )
     waits_on_site: bool = False
     concern_category: OneLine = Field("", max_length=32, description="A concern category code (e.g. brakes).")
 
@@ -795,8 +803,8 @@ def pickup_move(request: HttpRequest, appointment_id: int, payload: PickupMoveIn
     summary="Check in a booked car",
     description="The customer has arrived: the booking becomes a repair order in reception (201 with the order). "
     "Optional body: the real arrival (`arrived_at`, at most 12 hours back; 422 naming it otherwise), `receive` "
-    "(default true: the reception starts now), `waits_on_site`, `concern_category` (a code; 422 naming it when "
-    "unknown).",
+    "(default false: the customer waits in the reception queue; true needs `arrived_at`), `waits_on_site`, "
+    "`concern_category` (a code; 422 naming it when unknown).",
 )
 def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
     appointment = selectors.appointment_get_for_user(user=request.auth, pk=appointment_id)

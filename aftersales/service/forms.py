@@ -256,21 +256,33 @@ def _category_choices(store: Store | None) -> list[tuple[str, str]]:
 
 class ArrivalFactsMixin:
     """The facts entered at registration (KPIS.md): the real arrival (default now, at most 12 h back), whether
-    the advisor starts the reception now, whether the customer waits, and the concern category (by code)."""
+    the one registering is the advisor taking the customer now (off by default: a registered customer waits in the
+    reception queue until an advisor starts the reception; ticked, the arrival must be entered — the service
+    refuses it empty), whether the customer waits, and the concern category (by code)."""
 
     FACT_FIELDS = ("arrived_at", "receive", "waits_on_site", "concern_category")
 
     def add_fact_fields(self, store: Store | None) -> None:
         fields = self.fields  # type: ignore[attr-defined]
         fields["arrived_at"] = forms.DateTimeField(
-            label=_("Arrived at"),
+            label=_("Customer arrived at"),
             required=False,
-            help_text=_("Leave empty for now; may be earlier (at most 12 hours), never in the future."),
+            help_text=_(
+                "When the customer came in: empty means now; may be earlier (at most 12 hours), never in the future."
+            ),
             widget=forms.DateTimeInput(
                 attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
             ),
         )
-        fields["receive"] = forms.BooleanField(label=_("I am receiving the customer now"), required=False, initial=True)
+        fields["receive"] = forms.BooleanField(
+            label=_("I am the advisor receiving the customer now"),
+            required=False,
+            initial=False,
+            help_text=_(
+                "Then enter when the customer came in. Otherwise the customer waits in the reception queue until an "
+                "advisor presses “Start the reception”."
+            ),
+        )
         fields["waits_on_site"] = forms.BooleanField(label=_("The customer waits on site"), required=False)
         fields["concern_category"] = forms.ChoiceField(
             label=_("Concern category"),
@@ -290,8 +302,8 @@ class ArrivalFactsMixin:
 
 
 class CheckInForm(ArrivalFactsMixin, _ServiceErrors, StyledForm):
-    """The check-in of a booked car with its arrival facts (the one-click button sends none: arrival now,
-    reception started by the advisor who checks in)."""
+    """The check-in of a booked car with its arrival facts (the one-click button sends none: arrival now, the
+    customer waits in the reception queue until an advisor starts the reception)."""
 
     def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -305,6 +317,7 @@ class OrderFactsForm(ArrivalFactsMixin, _ServiceErrors, StyledForm):
         super().__init__(*args, **kwargs)
         self.add_fact_fields(store)
         del self.fields["receive"]
+        self.fields["arrived_at"].help_text = _("Only earlier, while at reception; empty keeps it.")
 
 
 class WalkInForm(ArrivalFactsMixin, StoreChoiceMixin, _ServiceErrors, StyledForm):

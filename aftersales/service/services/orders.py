@@ -147,6 +147,11 @@ def _open(
     return order
 
 
+RECEIVE_NEEDS_ARRIVAL = gettext_lazy(
+    "Enter when the customer came in: you are receiving them now, and the reception clock runs from their arrival."
+)
+
+
 @dataclass(frozen=True)
 class _ArrivalFacts:
     arrived_at: dt.datetime
@@ -158,13 +163,17 @@ class _ArrivalFacts:
 def _arrival_facts(
     store: Store, *, arrived_at: Any, receive: bool, waits_on_site: bool, concern_category: str
 ) -> _ArrivalFacts:
-    """The facts entered at registration, checked before anything is written (every bad one named at once)."""
+    """The facts entered at registration, checked before anything is written (every bad one named at once).
+    Reception started at registration only when the one registering is receiving the customer and says when the
+    customer came in: "arrival = now, received now" would meet the walk-in 10-minute KPI by construction."""
     errors: dict[str, list[str]] = {}
     arrival, category = clock.now(), None
     try:
         arrival = facts_services.clean_arrival(arrived_at, clock.now())
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    if receive and arrived_at in (None, ""):
+        errors.setdefault("arrived_at", []).append(str(RECEIVE_NEEDS_ARRIVAL))
     try:
         category = facts_services.concern_category_by_code(store, concern_category)
     except ValidationError as exc:
@@ -180,13 +189,15 @@ def appointment_check_in(
     appointment: Appointment,
     by: Actor,
     arrived_at: Any = None,
-    receive: bool = True,
+    receive: bool = False,
     waits_on_site: bool = False,
     concern_category: str = "",
 ) -> RepairOrder:
-    """The booked customer has arrived: the appointment becomes a repair order in reception.  The advisor may
-    date the arrival back (at most 12 hours), starts the reception with it (`receive`, the default: the advisor
-    checking in is with the customer), and notes whether the customer waits and the concern category."""
+    """The booked customer has arrived: the appointment becomes a repair order in reception.  The arrival is now
+    or dated back (at most 12 hours); the customer waits in the reception queue until an advisor starts the
+    reception ("Start the reception", or the walk-around inspection).  `receive` starts it at check-in: the one
+    checking in is the advisor taking the customer, and then `arrived_at` (when the customer came in) is required.
+    Also whether the customer waits and the concern category."""
     transitions.APPOINTMENT.authorise(transitions.APPOINTMENT.get("check_in"), actor=by, store_id=appointment.store_id)
     facts = _arrival_facts(
         appointment.store,
@@ -229,7 +240,7 @@ def walk_in_register(
     model_name: str = "",
     customer_words: str = "",
     arrived_at: Any = None,
-    receive: bool = True,
+    receive: bool = False,
     waits_on_site: bool = False,
     concern_category: str = "",
 ) -> RepairOrder:
@@ -322,6 +333,11 @@ def inspection_record(
     if customer_words:
         order.customer_words = customer_words.strip()
     order.inspection_done_at = order.inspection_done_at or clock.now()
+    # Whoever walks round the car with the customer has taken them: a reception nobody started starts now (late
+    # rather than never, so a forgotten button counts against the walk-in clock instead of hiding the order).
+    received = max(clock.now(), order.arrived_at)
+    if RepairOrder.objects.filter(pk=order.pk, reception_started_at__isnull=True).update(reception_started_at=received):
+        order.reception_started_at = received
     order.save(
         update_fields=[
             "mileage_in",
@@ -785,12 +801,18 @@ def efficiency_sweep(*, store: Store | None = None) -> int:
 
 
 def clock_state(order: RepairOrder, now: dt.datetime, values: dict[str, Any]) -> dict[str, Any]:
-    """The reception clocks of one order: minutes since arrival against the walk-in and inspection targets."""
+    """The reception clocks of one order: minutes since arrival against the walk-in (an advisor takes the customer;
+    a bay), and inspection targets.  `awaiting_reception`: registered, no advisor has taken the customer yet."""
     minutes = (now - order.arrived_at).total_seconds() / 60
     inspection_target = int(values["inspection_shown_minutes"])
     bay_target = int(values["walk_in_to_bay_minutes"])
+    reception_target = int(values["walk_in_received_minutes"])
+    awaiting = order.status == S.RECEPTION and order.reception_started_at is None
     return {
         "minutes": int(minutes),
+        "awaiting_reception": awaiting,
+        "reception_overdue": awaiting and order.walk_in and minutes > reception_target,
+        "reception_target": reception_target,
         "inspection_overdue": order.inspection_done_at is None and minutes > inspection_target,
         "bay_overdue": order.walk_in and order.bay_assigned_at is None and minutes > bay_target,
         "inspection_target": inspection_target,

@@ -316,7 +316,13 @@ def test_check_in_through_the_api_takes_the_facts_and_refuses_an_unknown_categor
         assert "concern_category" in refused.json()["errors"]
         assert not RepairOrder.objects.exists()
         assert Appointment.objects.get(pk=booking.pk).status == AppointmentStatus.BOOKED
-        body = {"arrived_at": "2026-03-02T10:05:00+08:00", "waits_on_site": True, "concern_category": "brakes"}
+        # `receive` is off by default now (the customer waits in the queue); the advisor checking in receives.
+        body = {
+            "arrived_at": "2026-03-02T10:05:00+08:00",
+            "receive": True,
+            "waits_on_site": True,
+            "concern_category": "brakes",
+        }
         answer = post(client, f"/appointments/{booking.pk}/check-in", alice, body)
     assert answer.status_code == 201, answer.content
     order = answer.json()
