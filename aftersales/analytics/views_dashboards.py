@@ -5,11 +5,13 @@ person (VIEW_KPIS; one's own figures without it), read one page-shaped selector 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -28,12 +30,51 @@ from aftersales.organisation.permissions import Capability as C
 # --------------------------------------------------------------------------------------------- request parsing
 
 
+class _BadParameter(Exception):
+    """A query parameter the page cannot read: answered 400 naming it (`answers_bad_parameters`)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(name, reason)
+        self.name, self.reason = name, reason
+
+
+def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A bad query parameter is a 400 naming it, in the reader's language (plain text, like the other pages'
+    refusals of bad input, e.g. customers' "Unknown personal field."), never a silently different page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _BadParameter as exc:
+            text = _("The address parameter “{name}” is not valid: {reason}").format(name=exc.name, reason=exc.reason)
+            return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+
+    return wrapped
+
+
 def _period(request: HttpRequest) -> Period:
-    """`?period=2026-05 | 2026-Q2 | 2026`; missing or bad: the current month (a bad text is not an error page)."""
-    try:
-        return Period.parse(request.GET.get("period", ""))
-    except PeriodError:
+    """`?period=2026-05 | 2026-Q2 | 2026`; missing or empty: the current month; anything else is a 400 naming
+    `period` (a typo must not show another month's figures as if they were the asked one)."""
+    raw = request.GET.get("period", "")
+    if not raw.strip():
         return Period.containing(clock.today())
+    try:
+        return Period.parse(raw)
+    except PeriodError as exc:
+        raise _BadParameter("period", str(exc)) from None
+
+
+# A person's id in an address: at most 12 ASCII digits (far more than any database holds, and below every
+# integer column's range: a longer number would overflow SQLite's 64-bit integers and answer 500).
+_ID_DIGITS = 12
+
+
+def _person_id(raw: str) -> int | None:
+    """The id of `?advisor=` / `?technician=` / `?person=`, or None when it is not one."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= _ID_DIGITS:
+        return int(raw)
+    return None
 
 
 def _period_nav(period: Period) -> dict[str, Any]:
@@ -88,17 +129,22 @@ def _dashboard_store(request: HttpRequest) -> Store:
 
 
 def _groups_read_whole(request: HttpRequest) -> dict[DealerGroup, list[Store]]:
-    """The groups whose every active store the user may read the numbers of (a group manager's), with the stores."""
+    """The groups whose every store — active or not, as the API's rule: the group's figures count the records of
+    all its stores — the user may read the numbers of (a group manager's), with the active stores to compare."""
     allowed = _kpi_store_ids(request)
     stores = (
         Store.objects.select_related("group")
-        .filter(group_id__in=Store.objects.filter(pk__in=allowed).values("group_id"), is_active=True)
+        .filter(group_id__in=Store.objects.filter(pk__in=allowed).values("group_id"))
         .order_by("group__name", "code")
     )
     by_group: dict[DealerGroup, list[Store]] = defaultdict(list)
     for store in stores:
         by_group[store.group].append(store)
-    return {g: s for g, s in by_group.items() if all(store.pk in allowed for store in s)}
+    return {
+        group: [store for store in group_stores if store.is_active]
+        for group, group_stores in by_group.items()
+        if all(store.pk in allowed for store in group_stores)
+    }
 
 
 def _group(request: HttpRequest) -> tuple[DealerGroup, list[Store], list[DealerGroup]]:
@@ -127,9 +173,9 @@ def _scope(request: HttpRequest, *, key: str | None = None) -> tuple[Scope, dict
     person_param = next((cut for cut in ("advisor", "technician") if request.GET.get(cut)), None)
     raw = request.GET.get(person_param or "", "")
     if person_param is not None:
-        if not raw.isdigit():
-            raise Http404
-        person_id = int(raw)
+        person_id = _person_id(raw)
+        if person_id is None:  # not a number, or one no database holds: like a missing person
+            raise Http404(_("No member of staff with this id whose numbers you may see."))
         store = _person_store(request, person_id, request.GET.get("store", ""))
         cut: Cut = "advisor" if person_param == "advisor" else "technician"
         if key is not None and cut not in REGISTRY[key].cuts:
@@ -166,6 +212,7 @@ def _person_store(request: HttpRequest, person_id: int, code: str) -> Store:
 # --------------------------------------------------------------------------------------------- pages
 
 
+@answers_bad_parameters
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The store manager's dashboard: every KPI of the period with target, RAG and change, by area."""
     store = _dashboard_store(request)
@@ -188,6 +235,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@answers_bad_parameters
 def group_dashboard(request: HttpRequest) -> HttpResponse:
     """The group's stores side by side: the group's own figures, a ranking of the stores on one KPI, a heat map."""
     group, stores, groups = _group(request)
@@ -208,19 +256,22 @@ def group_dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@answers_bad_parameters
 def my_numbers(request: HttpRequest) -> HttpResponse:
     """One's own figures (advisor or technician); `?person=ID` (the manager's picker) opens a colleague's."""
-    raw = request.GET.get("person", "")
     own: int = request.user.pk  # type: ignore[assignment]  # signed in (LoginRequiredMiddleware)
-    return _staff_numbers(request, int(raw) if raw.isdigit() and len(raw) < 12 else own)
+    return _staff_numbers(request, _person_id(request.GET.get("person", "")) or own)
 
 
+@answers_bad_parameters
 def staff_numbers(request: HttpRequest, pk: int) -> HttpResponse:
     """An advisor's or technician's figures, opened by a manager of their store (or by themselves)."""
     return _staff_numbers(request, pk)
 
 
 def _staff_numbers(request: HttpRequest, pk: int) -> HttpResponse:
+    if _person_id(str(pk)) is None:  # the path's number is unbounded: one no database holds is a missing person
+        raise Http404(_("No member of staff with this id whose numbers you may see."))
     period = _period(request)
     own = pk == request.user.pk
     store: Store | None = None
@@ -267,6 +318,7 @@ def _manager_store(request: HttpRequest, store: Store | None) -> Store | None:
         return None
 
 
+@answers_bad_parameters
 def kpi_drilldown(request: HttpRequest, key: str) -> HttpResponse:
     """The definition, the figure (numerator / denominator) and the paginated records behind it, each linking to
     its page with a met / not met badge."""
@@ -306,6 +358,7 @@ def _scope_name(params: dict[str, Any]) -> str:
     return Store.objects.filter(code=params.get("store", "")).values_list("name", flat=True).first() or ""
 
 
+@answers_bad_parameters
 def kpi_trend(request: HttpRequest, key: str) -> HttpResponse:
     """The 13-period trend chart of one KPI (an htmx fragment): inline on the drill-down page, or with the
     definition and the way to the records in a tile's dialog (`dialog=1`)."""

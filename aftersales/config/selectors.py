@@ -158,7 +158,8 @@ def home_numbers(*, user: Any, store_ids: frozenset[int], current: Store | None)
         groups = {s.group_id: s.group for s in stores}
         if current is None and len(groups) == 1:
             group = next(iter(groups.values()))
-            if set(Store.objects.filter(group=group, is_active=True).values_list("pk", flat=True)) <= readable:
+            # Every store of the group, active or not: the group's figures count them all (the API's rule).
+            if set(Store.objects.filter(group=group).values_list("pk", flat=True)) <= readable:
                 return numbers.home_numbers_for_group(group=group)
         return numbers.home_numbers_for_store(store=stores[0])
     membership = (

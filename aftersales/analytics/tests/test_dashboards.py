@@ -113,8 +113,11 @@ class StoreDashboardTests:
         html = _get(client, cast.mia, reverse("analytics:dashboard"), period="2026-05").content.decode()
         assert 'id="dashboard-empty"' in html and "Look at 2026-04" in html
 
-    def test_a_bad_period_shows_the_current_month(self, client, cast):
-        html = _get(client, cast.mia, reverse("analytics:dashboard"), period="2026-13").content.decode()
+    def test_a_bad_period_is_refused_and_a_missing_one_shows_the_current_month(self, client, cast):
+        # A bad period used to show the current month silently; it is now a 400 naming `period`
+        # (test_dashboard_input.py covers every page).
+        assert _get(client, cast.mia, reverse("analytics:dashboard"), period="2026-13").status_code == 400
+        html = _get(client, cast.mia, reverse("analytics:dashboard")).content.decode()
         assert 'data-period="2026-06"' in html
 
     def test_an_advisor_cannot_open_the_store_dashboard(self, client, cast):
