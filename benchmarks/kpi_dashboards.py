@@ -7,7 +7,7 @@ Usage:  .venv/bin/python benchmarks/kpi_dashboards.py [--sizes 5,15,50] [--custo
 For each size (number of stores):
 1. drops and creates the PostgreSQL database `<name>_<stores>` (never point it at a database you work in), migrates
    it and seeds it with `aftersales seed --stores N --customers N×1000 --months 36`, printing how long the seed took;
-   `--reuse` keeps a database already seeded with that size;
+   `--reuse` keeps a database already seeded with that size (migrated to the code's latest migrations);
 2. in a child process (DEBUG off, `django.test.Client`, a manager of the first store and a group manager), times
    best of `--runs` after one warm-up:
    - the floor: one sequential scan of the repair-order table (`SELECT count(*), max(arrived_at)` with index scans
@@ -226,6 +226,7 @@ def main() -> None:
             )  # fmt: skip
             print(f"{stores} stores: seed {time.perf_counter() - started:.0f} s", flush=True)
         else:
+            subprocess.run([BIN, "migrate", "-v0"], env=env, check=True)  # the code may have gained migrations
             print(f"{stores} stores: reusing {url}", flush=True)
         child = subprocess.run(
             [sys.executable, __file__, "--measure", url, "--runs", str(args.runs)]
