@@ -2,18 +2,27 @@
 
 - **before**: the KPI for the CAPA's store over the full month before the CAPA was opened (the month that
   showed the problem; the month of opening is partly before and partly after);
-- **after**: the KPI over the latest month that has closed and that began after the last corrective action was
-  done (a month during which actions were still being taken would mix both states).  Until such a month has
-  closed there is no "after" and nothing can be recorded.
+- **after**: the KPI over the latest *settled* month that began after the last corrective action was done (a
+  month during which actions were still being taken would mix both states).
+A month counts only once it has settled (`snapshots.settled_at`: its end + the longest window of its records —
+a comeback's 30 days, a win-back's 90, a complaint closed weeks later): before that its figure can still move,
+and a verification recorded on it would be wrong.  Until both months have settled there is nothing to record
+and the page says until when verification waits (`Plan.waits_until`).
 The figures are `kpi_figures` of the store's scope, the same the dashboards show; feedback's
-`capa_kpi_verify` stores them (feedback, a layer below, never imports the catalogue)."""
+`capa_kpi_verify` stores them (feedback, a layer below, never imports the catalogue).
+
+Who: the figures are the store's KPIs, so reading them needs VIEW_KPIS in the CAPA's store; recording them
+needs MANAGE_CAPA there too (feedback's CAPA "edit" move).  Both are checked here, with the typed user, not
+only by the page."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,59 +30,101 @@ from django.utils.translation import gettext as _
 from aftersales.analytics.catalogue import KpiResult
 from aftersales.analytics.periods import Period
 from aftersales.analytics.selectors import kpi_figures, scope_for_store
+from aftersales.analytics.snapshots import settled_at
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.feedback.choices import CapaStatus
 from aftersales.feedback.models import Capa
 from aftersales.feedback.services import capa_kpi_verify
 from aftersales.feedback.transitions import CAPA
+from aftersales.organisation.permissions import Capability, user_can
+from aftersales.organisation.selectors import setting_values_for_store
 
 
 @dataclass(frozen=True)
 class Plan:
     before_period: Period
-    after_period: Period | None  # None: no month has closed since the actions were done
+    after_period: Period | None  # None: no settled month since the actions were done (or they are not all done)
     actions_done_at: dt.datetime | None  # the last action's done time (None: not all done)
     before: KpiResult | None = None
     after: KpiResult | None = None
+    # When the months to compare will have settled (None: they have, or the actions are not all done).
+    waits_until: dt.datetime | None = None
+    before_settled: bool = True
 
 
-def periods_for(capa: Capa, *, now: dt.datetime) -> tuple[Period, Period | None, dt.datetime | None]:
+def may_see_figures(*, capa: Capa, user: Any) -> bool:
+    """The figures are the store's KPIs: VIEW_KPIS in the CAPA's store (VIEW_FEEDBACK reads the CAPA only)."""
+    return user_can(user, Capability.VIEW_KPIS, capa.store_id)
+
+
+def periods_for(
+    capa: Capa, *, now: dt.datetime, values: Mapping[str, Any] | None = None
+) -> tuple[Period, Period | None, dt.datetime | None, dt.datetime | None]:
+    """(before, after or None, last action done at, waits until or None)."""
+    values = values if values is not None else setting_values_for_store(capa.store)
     opened = timezone.localtime(capa.created_at).date()
     before = Period.containing(opened).previous()
     undone = capa.actions.filter(done_at__isnull=True).exists()
     last_done = None if undone else capa.actions.aggregate(last=Max("done_at"))["last"]
+    waits: list[dt.datetime] = []
+    if settled_at(before, values) > now:
+        waits.append(settled_at(before, values))
     after = None
     if last_done is not None:
         first_after = Period.containing(timezone.localtime(last_done).date()).shift(1)
-        latest_closed = Period.containing(timezone.localtime(now).date()).previous()
-        if latest_closed >= first_after:
-            after = latest_closed
-    return before, after, last_done
+        # The latest month that has settled: walk back from the last closed one (at most a few steps: the
+        # settle days are bounded by the settings' maxima).
+        candidate = Period.containing(timezone.localtime(now).date()).previous()
+        while candidate >= first_after and settled_at(candidate, values) > now:
+            candidate = candidate.previous()
+        if candidate >= first_after:
+            after = candidate
+        else:
+            waits.append(settled_at(first_after, values))
+    waits_until = max(waits) if waits else None
+    return before, after, last_done, waits_until
 
 
-def verification_plan(*, capa: Capa, key: str | None, now: dt.datetime | None = None) -> Plan:
+def verification_plan(*, capa: Capa, key: str | None, user: Any, now: dt.datetime | None = None) -> Plan:
+    """The months and (with a key) the figures.  PermissionDenied without VIEW_KPIS in the CAPA's store."""
+    if not may_see_figures(capa=capa, user=user):
+        raise PermissionDenied(_("Your role may not do this."))
     now = now or clock.now()
-    before_period, after_period, last_done = periods_for(capa, now=now)
+    values = setting_values_for_store(capa.store)
+    before_period, after_period, last_done, waits_until = periods_for(capa, now=now, values=values)
+    before_settled = settled_at(before_period, values) <= now
     if not key:
-        return Plan(before_period, after_period, last_done)
+        return Plan(before_period, after_period, last_done, waits_until=waits_until, before_settled=before_settled)
     scope = scope_for_store(capa.store)
-    before = kpi_figures(scope, before_period, keys=[key], now=now)[key]
-    after = kpi_figures(scope, after_period, keys=[key], now=now)[key] if after_period else None
-    return Plan(before_period, after_period, last_done, before, after)
+    before = kpi_figures(scope, before_period, keys=[key], now=now, values=values)[key]
+    after = kpi_figures(scope, after_period, keys=[key], now=now, values=values)[key] if after_period else None
+    return Plan(before_period, after_period, last_done, before, after, waits_until, before_settled)
 
 
 def may_record(*, capa: Capa, user: Any) -> bool:
-    return capa.status == CapaStatus.VERIFYING and CAPA.may(CAPA.get("edit"), actor=user, store_id=capa.store_id)
+    return (
+        capa.status == CapaStatus.VERIFYING
+        and may_see_figures(capa=capa, user=user)
+        and CAPA.may(CAPA.get("edit"), actor=user, store_id=capa.store_id)
+    )
 
 
 def capa_verify_from_catalogue(*, capa: Capa, key: str, by: Any, now: dt.datetime | None = None) -> Capa:
-    """Compute the KPI before and after and store them on the CAPA through feedback's service."""
+    """Compute the KPI before and after and store them on the CAPA through feedback's service.  Needs VIEW_KPIS
+    and MANAGE_CAPA in the CAPA's store, and both months settled."""
     now = now or clock.now()
-    plan = verification_plan(capa=capa, key=key or None, now=now)
+    if not (may_see_figures(capa=capa, user=by) and user_can(by, Capability.MANAGE_CAPA, capa.store_id)):
+        raise PermissionDenied(_("Your role may not do this."))
+    plan = verification_plan(capa=capa, key=key or None, user=by, now=now)
     if not key:
         raise ApplicationError(_("Choose a KPI of the catalogue."))
-    if plan.after_period is None or plan.after is None or plan.before is None:
+    if not plan.before_settled or plan.after_period is None or plan.after is None or plan.before is None:
+        if plan.waits_until is not None:
+            raise ApplicationError(
+                _("The figures to compare have not settled yet; verification waits until %(date)s.")
+                % {"date": timezone.localtime(plan.waits_until).date().isoformat()}
+            )
         raise ApplicationError(
             _("There is no closed month after the corrective actions were done yet; verify once one has closed.")
         )

@@ -183,6 +183,9 @@ class ReportRun(BaseModel):
     )
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     sent_to_managers = models.BooleanField(_("sent to the managers"), default=False)
+    # Whether the file holds plates in full (its requester held SEE_PLATES over its stores): only such a reader
+    # may download it; others ask for their own, masked copy.
+    plates_in_full = models.BooleanField(_("holds plates in full"), default=False)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"

@@ -20,12 +20,13 @@ with data there is no score.  Referrals always have data (0 is a count)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -47,6 +48,7 @@ from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.rules import Actor, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
 
+logger = logging.getLogger("aftersales.analytics.scorecards")
 HUNDRED = Decimal(100)
 TWO = Decimal("0.01")
 # Repair efficiency of an advisor (docs/kpis-scorecards.md): the mean minutes a customer waiting on site waits from
@@ -229,7 +231,10 @@ def scorecards_compute(
     for advisor_id, (score, parts) in computed.items():
         card = existing.get(advisor_id)
         if card is None:
-            card = Scorecard(store=store, advisor_id=advisor_id, period=key)
+            card = _insert_or_lock(store=store, advisor_id=advisor_id, period=key)
+            if card.status == ScorecardStatus.FINAL:  # reviewed meanwhile: it stays as reviewed
+                existing[advisor_id] = card
+                continue
         card.score = score
         card.components = parts
         card.computed_at = now
@@ -248,6 +253,19 @@ def scorecards_compute(
     return list(Scorecard.objects.filter(store=store, period=key).order_by("-score", "advisor_id"))
 
 
+def _insert_or_lock(*, store: Store, advisor_id: int, period: str) -> Scorecard:
+    """The first scorecard of an advisor and period.  Two first computes of the same store and period both find
+    no row to lock; the second insert then breaks `scorecard_once_per_period`.  The insert is tried in a
+    savepoint and, when the other one won, its row is taken (locked) and updated instead."""
+    card = Scorecard(store=store, advisor_id=advisor_id, period=period, computed_at=clock.now())
+    try:
+        with transaction.atomic():
+            card.save()
+        return card
+    except IntegrityError:
+        return Scorecard.objects.select_for_update().get(store=store, advisor_id=advisor_id, period=period)
+
+
 @transaction.atomic
 def scorecard_review(*, scorecard: Scorecard, user: Any, explanation: Any) -> Scorecard:
     """A manager of the store explains the scorecard and marks it reviewed: it becomes final (SPEC §10)."""
@@ -262,8 +280,17 @@ def scorecard_review(*, scorecard: Scorecard, user: Any, explanation: Any) -> Sc
     if len(text) > 5000:
         raise ValidationError({"explanation": [_("At most 5000 characters.")]})
     now = clock.now()
-    if not Period.parse(scorecard.period).is_closed(now):
+    period = Period.parse(scorecard.period)
+    if not period.is_closed(now):
         raise ApplicationError(_(REVIEW_OPEN_PERIOD), {"code": "invalid_transition"})
+    # A draft computed before its period ended lacks the rest of the period's records: it is recomputed here,
+    # in this transaction, so a mid-period draft never becomes final.  A draft computed after the end is what
+    # the reviewer read and explained, and is finalised as it is (the sweep refreshes the drafts daily through
+    # the next month's first week, when the period's late surveys and closures come in).
+    # (scorecards_compute locks the period's rows in id order first, as the monthly job does: no deadlock.)
+    computed_at = Scorecard.objects.filter(pk=scorecard.pk).values_list("computed_at", flat=True).first()
+    if computed_at is not None and computed_at < period.end:
+        scorecards_compute(store=scorecard.store, period=period, by=user, now=now, advisors=[scorecard.advisor])
     updated = Scorecard.objects.filter(pk=scorecard.pk, status=ScorecardStatus.DRAFT).update(
         status=ScorecardStatus.FINAL, explanation=text, reviewed_by=user, reviewed_at=now, updated_at=now
     )
@@ -383,5 +410,10 @@ def scorecards_sweep(*, now: dt.datetime | None = None) -> int:
     computed = 0
     for store in Store.objects.filter(is_active=True).order_by("pk"):
         for period in periods:
-            computed += len(scorecards_compute(store=store, period=period, by=Party.SYSTEM, now=now))
+            # One store's failure (a race, bad data) is logged and leaves the others' scorecards to be made;
+            # each compute is its own transaction (a savepoint inside a caller's), so nothing half-done stays.
+            try:
+                computed += len(scorecards_compute(store=store, period=period, by=Party.SYSTEM, now=now))
+            except Exception:
+                logger.exception("scorecards of store %s for %s failed; the other stores go on", store.code, period)
     return computed

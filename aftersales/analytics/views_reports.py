@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -104,15 +104,20 @@ def report_runs(request: HttpRequest) -> HttpResponse:
 
 def _runs_context(request: HttpRequest) -> dict[str, Any]:
     runs = list(selectors.report_run_list_for_user(user=request.user))
+    for run in runs:  # a file with plates in full only for who may see them; the others get their own copy
+        run.downloadable = services.may_download(request.user, run=run)  # type: ignore[attr-defined]
     active = any(run.status in (ReportStatus.QUEUED, ReportStatus.RUNNING) for run in runs)
     return {"runs": runs, "active": active, "statuses": ReportStatus}
 
 
 def report_download(request: HttpRequest, pk: int) -> FileResponse:
-    """The file, to a reader with the right to the figures (404 for another store's run, like a missing one)."""
+    """The file, to a reader with the right to the figures and, for a file with plates in full, to the plates
+    (404 for another store's run or a file the reader may not read, like a missing one)."""
     run = selectors.report_run_get_for_user(user=request.user, pk=pk)
     try:
         handle, name, content_type = services.report_file_for_user(user=request.user, run=run)
+    except PermissionDenied as exc:
+        raise Http404("No report matches the given query.") from exc
     except ValidationError as exc:  # not ready (or failed): nothing to download
         raise Http404(exc.messages[0]) from exc
     return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)

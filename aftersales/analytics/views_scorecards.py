@@ -259,17 +259,22 @@ def warning_list(request: HttpRequest) -> HttpResponse:
 
 
 def capa_verify(request: HttpRequest, pk: int) -> HttpResponse:
-    """The CAPA's KPI before (the month before it was opened) and after (the latest closed month after its
-    actions were done), computed from the catalogue for its store; posting records them on the CAPA."""
+    """The CAPA's KPI before (the month before it was opened) and after (the latest settled month after its
+    actions were done), computed from the catalogue for its store; posting records them on the CAPA.  The
+    figures are the store's KPIs: reading them needs VIEW_KPIS in its store (VIEW_FEEDBACK reads the CAPA only),
+    recording them MANAGE_CAPA too — both checked again by the service."""
     capa = feedback_selectors.capa_get_for_user(user=request.user, pk=pk)
     require(request.user, C.VIEW_FEEDBACK, store_id=capa.store_id)
+    require(request.user, C.VIEW_KPIS, store_id=capa.store_id)
     all_kpis()
     key = request.POST.get("kpi") or request.GET.get("kpi") or capa.kpi_key
     if key and key not in REGISTRY:
         key = ""
-    plan = capa_verification.verification_plan(capa=capa, key=key or None)
+    plan = capa_verification.verification_plan(capa=capa, key=key or None, user=request.user)
     error = ""
     if request.method == "POST":
+        if not capa_verification.may_record(capa=capa, user=request.user):
+            raise PermissionDenied(_("Your role may not do this."))
         try:
             capa_verification.capa_verify_from_catalogue(capa=capa, key=key, by=request.user)
         except ValidationError as exc:

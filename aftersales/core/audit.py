@@ -95,6 +95,7 @@ ACTION_LABELS: dict[str, Any] = {
     "recovery.escalate": _("Service recovery escalated"),
     "recovery.open": _("Service recovery opened"),
     "recovery.record": _("Service recovery outcome recorded"),
+    "report.download": _("KPI report downloaded"),
     "repair_order.assign": _("Technician and bay assigned"),
     "repair_order.comeback_clear": _("Comeback link cleared"),
     "repair_order.comeback_confirm": _("Comeback confirmed"),

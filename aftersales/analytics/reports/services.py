@@ -7,6 +7,7 @@ conditional UPDATE), and a run that failed stays failed with its message for the
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import os
@@ -31,6 +32,7 @@ from aftersales.analytics.periods import Period, PeriodError
 from aftersales.analytics.reports import content as report_content
 from aftersales.analytics.reports import pdf, xlsx
 from aftersales.core import clock
+from aftersales.core.audit import audit_record
 from aftersales.core.scoping import store_ids_where
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
@@ -68,6 +70,19 @@ def may_view(user: Any, *, store_id: int | None, group: DealerGroup) -> bool:
         return store_id in allowed
     stores = group_store_ids(group)
     return bool(stores) and stores <= allowed
+
+
+def run_store_ids(run: ReportRun) -> frozenset[int]:
+    """The stores whose records the run's file holds."""
+    return frozenset({run.store_id}) if run.store_id is not None else group_store_ids(run.group)
+
+
+def may_download(user: Any, *, run: ReportRun) -> bool:
+    """The figures' right (`may_view`), and, for a file holding plates in full, SEE_PLATES in each of its stores:
+    masking follows the requester, so a file made for one reader is not handed to another who may not see them."""
+    if not may_view(user, store_id=run.store_id, group=run.group):
+        return False
+    return not run.plates_in_full or run_store_ids(run) <= store_ids_where(user, Capability.SEE_PLATES)
 
 
 def _scope_of(run: ReportRun) -> Scope:
@@ -212,7 +227,16 @@ def report_produce(*, run_id: int, now: dt.datetime | None = None) -> ReportRun 
             if is_pdf:
                 pdf.write_pdf(content, path, language=run.language, progress=progress, span=(70, 95))
             else:
-                xlsx.write_xlsx(content, path, see_plates=_see_plates(run, scope), progress=progress, span=(25, 95))
+                run.plates_in_full = _see_plates(run, scope)
+                xlsx.write_xlsx(
+                    content,
+                    path,
+                    see_plates=run.plates_in_full,
+                    progress=progress,
+                    span=(25, 95),
+                    # A group's report carries no customer's name (SPEC §10): a pseudonym, salted per run.
+                    pseudonym_salt=f"run-{run.pk}" if run.store_id is None else None,
+                )
             progress(97, _("Saving the file"))
             with open(path, "rb") as handle:
                 run.file.save(_file_name(run), File(handle), save=False)
@@ -220,7 +244,9 @@ def report_produce(*, run_id: int, now: dt.datetime | None = None) -> ReportRun 
             run.progress = 100
             run.step = _("Ready")
             run.finished_at = clock.now()
-            run.save(update_fields=["file", "status", "progress", "step", "finished_at", "updated_at"])
+            run.save(
+                update_fields=["file", "status", "progress", "step", "finished_at", "plates_in_full", "updated_at"]
+            )
     except Exception as exc:
         logger.exception("report #%s failed", run_id)
         message = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
@@ -241,12 +267,27 @@ def _file_name(run: ReportRun) -> str:
 
 
 def report_file_for_user(*, user: Any, run: ReportRun) -> tuple[Any, str, str]:
-    """(open file, download name, content type) of a ready run the user may read; PermissionDenied otherwise."""
-    if not may_view(user, store_id=run.store_id, group=run.group):
+    """(open file, download name, content type) of a ready run the user may read (`may_download`);
+    PermissionDenied otherwise.  Each download is audited (who took which store's records, plates in full or
+    not)."""
+    if not may_download(user, run=run):
         raise PermissionDenied(str(REFUSED))
     if run.status != ReportStatus.DONE or not run.file:
         raise ValidationError({"file": [_("This report is not ready.")]})
-    return run.file.open("rb"), _file_name(run), CONTENT_TYPES[ReportFormat(run.format)]
+    handle = run.file.open("rb")
+    audit_record(
+        actor=user,
+        action="report.download",
+        obj=run,
+        store_id=run.store_id,
+        changes={
+            "period": run.period,
+            "format": run.format,
+            "scope": run.store.code if run.store is not None else f"group:{run.group.code}",
+            "plates_in_full": run.plates_in_full,
+        },
+    )
+    return handle, _file_name(run), CONTENT_TYPES[ReportFormat(run.format)]
 
 
 # ------------------------------------------------------------------------------------------------ monthly
@@ -298,12 +339,15 @@ def _queue_monthly(*, group: DealerGroup, store: Store | None, period: Period) -
 
 
 def _managers(run: ReportRun) -> list[Any]:
-    """A store's report goes to its store managers; a group's to the group's managers."""
+    """A store's report goes to its active store managers; a group's to the group's active managers."""
     if run.store is not None:
         memberships = Membership.objects.filter(store=run.store, role=Role.MANAGER)
     else:
         memberships = Membership.objects.filter(group=run.group, store__isnull=True, role=Role.GROUP_MANAGER)
-    return [m.user for m in memberships.select_related("user").order_by("user_id")]
+    seen: dict[int, Any] = {}
+    for membership in memberships.filter(user__is_active=True).select_related("user").order_by("user_id"):
+        seen.setdefault(membership.user_id, membership.user)
+    return list(seen.values())
 
 
 def report_send(*, run: ReportRun) -> int:
@@ -313,9 +357,15 @@ def report_send(*, run: ReportRun) -> int:
         sent_to_managers=True
     ):
         return 0
-    inbox_store = run.store or Store.objects.filter(group=run.group).order_by("code").first()
+    # A group's report lands in the group managers' inbox, which needs a store: an active one of the group, and
+    # it is not posted to that store's WeCom robot, whose readers are the store's staff (as analytics.warnings).
+    inbox_store = run.store or Store.objects.filter(group=run.group, is_active=True).order_by("code").first()
     if inbox_store is None:
+        logger.warning("report #%s: no active store of group %s to deliver it through", run.pk, run.group_id)
         return 0
+    if run.store is None:
+        inbox_store = copy.copy(inbox_store)
+        inbox_store.wecom_webhook_url = ""
     path = reverse("analytics:report-download", args=[run.pk])
     link = f"{getattr(settings, 'PUBLIC_BASE_URL', '').rstrip('/')}{path}"
     text = format_lazy(

@@ -4,16 +4,22 @@ catalogue with `meets` / `pending` / `seconds` …) becomes headings and rows of
 Rows are read with one `values_list` query streamed in chunks (`iterator(chunk_size=…)`): no model instances, no
 query per row — a related record's number or code is joined in the same query.  What a report must not carry is
 left out: encrypted columns and search hashes, free text and JSON; plates are masked unless the reader may see
-them in full (SEE_PLATES in every store of the report)."""
+them in full (SEE_PLATES in every store of the report).  A group's report (SPEC §10: group-wide analytics work on
+masked or pseudonymised data) carries no customer's name: each customer becomes a pseudonym (`customer_pseudonym`,
+stable within the report so a customer's records can be followed, meaningless outside it); order numbers and store
+codes stay."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
@@ -22,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.analytics.periods import LOCAL_TZ
+from aftersales.customers.models import Customer
 from aftersales.customers.validators import mask_plate
 
 CHUNK = 2000
@@ -44,6 +51,16 @@ class Column:
     heading: str
     choices: dict[Any, str] | None = None  # stored value → label in the report's language
     plate: bool = False
+    pseudonym: bool = False  # the value is a customer's id, written as `customer_pseudonym(id, salt)`
+
+
+def customer_pseudonym(customer_id: int, salt: str) -> str:
+    """A customer's stand-in in a group report: a keyed hash of the id, salted per report (the same customer has
+    the same pseudonym within the report, another in the next one; the id cannot be read back from it)."""
+    digest = hmac.new(
+        f"{settings.SECRET_KEY}:report-pseudonym:{salt}".encode(), str(customer_id).encode(), hashlib.sha256
+    ).hexdigest()
+    return f"C-{digest[:10].upper()}"
 
 
 def _heading(text: Any) -> str:
@@ -73,13 +90,20 @@ def _related_lookup(field: models.ForeignKey) -> tuple[str, models.Field] | None
     return None
 
 
-def columns_for(records: QuerySet[Any]) -> list[Column]:
+def columns_for(records: QuerySet[Any], *, pseudonymise: bool = False) -> list[Column]:
     """The columns of a drill-down: the record's own fields, its related records by number/code, then the
-    catalogue's annotations (does the record count, is it pending, its duration)."""
+    catalogue's annotations (does the record count, is it pending, its duration).  `pseudonymise` (a group's
+    report): a customer is shown by a pseudonym instead of their name."""
     meta = records.model._meta
     columns = [Column("pk", _heading(_("ID")))]
     for field in meta.concrete_fields:
         if field.primary_key or _skip(field):
+            continue
+        if pseudonymise and records.model is Customer and field.name == "name":
+            columns.append(Column("pk", _heading(_("Customer (pseudonym)")), pseudonym=True))
+            continue
+        if pseudonymise and isinstance(field, models.ForeignKey) and field.related_model is Customer:
+            columns.append(Column(field.attname, _heading(field.verbose_name), pseudonym=True))
             continue
         if isinstance(field, models.ForeignKey):
             related = _related_lookup(field)
@@ -109,13 +133,15 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def rows_for(records: QuerySet[Any], columns: list[Column], *, see_plates: bool) -> Iterator[list[Any]]:
+def rows_for(records: QuerySet[Any], columns: list[Column], *, see_plates: bool, salt: str = "") -> Iterator[list[Any]]:
     """The rows, streamed: one query (chunked server-side on PostgreSQL), no instance per row."""
     lookups = [column.lookup for column in columns]
     for raw in records.order_by("pk").values_list(*lookups).iterator(chunk_size=CHUNK):
         row: list[Any] = []
         for column, value in zip(columns, raw, strict=True):
-            if column.choices is not None and value in column.choices:
+            if column.pseudonym:
+                value = customer_pseudonym(value, salt) if value is not None else None
+            elif column.choices is not None and value in column.choices:
                 value = column.choices[value]
             elif column.plate and value and not see_plates:
                 value = mask_plate(value)

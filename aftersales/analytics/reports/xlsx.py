@@ -35,9 +35,16 @@ def _sheet_name(text: str, used: set[str]) -> str:
 
 
 def write_xlsx(
-    content: ReportContent, path: str, *, see_plates: bool, progress: Progress, span: tuple[int, int]
+    content: ReportContent,
+    path: str,
+    *,
+    see_plates: bool,
+    progress: Progress,
+    span: tuple[int, int],
+    pseudonym_salt: str | None = None,
 ) -> None:
-    """Write the workbook to `path` (a temporary file: constant-memory mode needs one)."""
+    """Write the workbook to `path` (a temporary file: constant-memory mode needs one).  With `pseudonym_salt`
+    (a group's report) customers appear by pseudonym, never by name (`tables.customer_pseudonym`)."""
     book = xlsxwriter.Workbook(
         path, {"constant_memory": True, "default_date_format": "yyyy-mm-dd hh:mm", "remove_timezone": True}
     )
@@ -63,7 +70,7 @@ def write_xlsx(
                     "kpi": line.kpi.label,
                 },
             )
-            row = _records_block(sheet, row, line, content, fmt, see_plates=see_plates)
+            row = _records_block(sheet, row, line, content, fmt, see_plates=see_plates, salt=pseudonym_salt)
             done += 1
     progress(high, _("Writing the workbook"))
     book.close()
@@ -148,7 +155,14 @@ def _number(sheet: Any, row: int, col: int, value: Any, cell_format: Any) -> Non
 
 
 def _records_block(
-    sheet: Any, row: int, line: Any, content: ReportContent, fmt: dict[str, Any], *, see_plates: bool
+    sheet: Any,
+    row: int,
+    line: Any,
+    content: ReportContent,
+    fmt: dict[str, Any],
+    *,
+    see_plates: bool,
+    salt: str | None = None,
 ) -> int:
     """One KPI's block on its area sheet: a heading with the figure, the column headings, the records."""
     result = line.result
@@ -164,11 +178,11 @@ def _records_block(
     if records is None:
         sheet.write(row, 0, _("This KPI has no list of records."), fmt["muted"])
         return row + 2
-    columns = tables.columns_for(records)
+    columns = tables.columns_for(records, pseudonymise=salt is not None)
     sheet.write_row(row, 0, [column.heading for column in columns], fmt["head"])
     row += 1
     written = 0
-    for values in tables.rows_for(records, columns, see_plates=see_plates):
+    for values in tables.rows_for(records, columns, see_plates=see_plates, salt=salt or ""):
         if row >= EXCEL_MAX_ROWS - 2:
             sheet.write(row, 0, _("More records than a sheet holds; the list stops here."), fmt["muted"])
             return row + 1

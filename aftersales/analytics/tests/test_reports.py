@@ -350,8 +350,8 @@ class TestPage:
         client.force_login(bookings.alice)
         assert client.get(reverse("analytics:report-download", args=[run.pk])).status_code == 404
         assert client.get(reverse("analytics:reports")).status_code == 403
-        client.force_login(bookings.grace)  # the group's manager reads SH01's report
-        assert client.get(reverse("analytics:report-download", args=[run.pk])).status_code == 200
+        client.force_login(bookings.grace)  # the group's manager reads SH01's figures, but not mia's full plates
+        assert client.get(reverse("analytics:report-download", args=[run.pk])).status_code == 404
 
 
 # ------------------------------------------------------------------------------------------------ monthly

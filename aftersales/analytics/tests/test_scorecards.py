@@ -320,7 +320,7 @@ class TestPages:
 
     def test_a_draft_is_shown_to_the_advisor_as_not_reviewed(self, client, cast, card):
         client.force_login(cast.alice)
-        page = client.get(reverse("analytics:scorecard-detail", args=[card.pk]))
+        page = client.get(reverse("analytics:scorecard-detail", args=[card.pk]), HTTP_ACCEPT_LANGUAGE="en")
         assert "Not reviewed: may still change" in page.content.decode()
         assert "scorecard-review-form" not in page.content.decode()
 

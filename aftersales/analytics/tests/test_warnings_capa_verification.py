@@ -1,5 +1,5 @@
 """A CAPA verified from the KPI catalogue (issue 12 part 5): before = the month before it was opened, after = the
-latest closed month after its actions were done, both equal to the catalogue's figures for the CAPA's store; the
+latest settled month after its actions were done, both equal to the catalogue's figures for the CAPA's store; the
 figures are stored through feedback's service, typed numbers are refused for a catalogue KPI, old typed data stays
 readable, and the CAPA closes with them."""
 
@@ -48,7 +48,8 @@ def complaint(cast, customer, *, acknowledge: bool):
 @pytest.fixture
 def story(cast):
     """March: two complaints, one acknowledged in time (50 %).  10 April: a CAPA opened; its action done on
-    20 April.  May: two complaints, both acknowledged (100 %).  Now: 3 June."""
+    20 April.  May: two complaints, both acknowledged (100 %).  Now: 2 September (May has settled: its end + the
+    longest window of its records, the win-back's 90 days + 1; June has not)."""
     with time_machine.travel(at(3, 2), tick=False):
         customer = make_customer(cast.store_a, by=cast.mia)
     for day, ack in ((3, True), (4, False)):
@@ -78,12 +79,12 @@ def story(cast):
     for day in (5, 6):
         with time_machine.travel(at(5, day), tick=False):
             complaint(cast, customer, acknowledge=True)
-    with time_machine.travel(at(6, 3), tick=False):
+    with time_machine.travel(at(9, 2), tick=False):
         yield capa
 
 
-def test_the_periods_are_the_month_before_opening_and_the_latest_closed_month_after_the_actions(cast, story):
-    plan = capa_verification.verification_plan(capa=story, key=KEY)
+def test_the_periods_are_the_month_before_opening_and_the_latest_settled_month_after_the_actions(cast, story):
+    plan = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
     assert (str(plan.before_period), str(plan.after_period)) == ("2026-03", "2026-05")
 
 
@@ -137,13 +138,13 @@ def test_an_old_typed_verification_stays_readable(client, cast):
         kpi_after=Decimal("4"),
     )
     client.force_login(cast.mia)
-    page = client.get(reverse("feedback:capa-detail", args=[old.pk])).content.decode()
+    page = client.get(reverse("feedback:capa-detail", args=[old.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Complaints in this category per month" in page and "typed by hand" in page
 
 
 def test_without_a_closed_month_after_the_actions_nothing_is_recorded(cast, story):
     with time_machine.travel(at(5, 20), tick=False):  # May not over yet
-        plan = capa_verification.verification_plan(capa=story, key=KEY)
+        plan = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
         assert plan.after_period is None
         with pytest.raises(ApplicationError):
             capa_verification.capa_verify_from_catalogue(capa=story, key=KEY, by=cast.mia)
