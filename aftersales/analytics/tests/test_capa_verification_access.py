@@ -84,3 +84,11 @@ def test_the_latest_settled_month_is_chosen_not_the_latest_closed(cast, story):
     # 2 September: June and July have closed but not settled; May has.
     plan = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
     assert str(plan.after_period) == "2026-05" and plan.waits_until is None and plan.before_settled
+
+
+def test_the_capa_page_offers_verification_only_to_who_may_read_the_figures(client, cast, story):
+    url = reverse("feedback:capa-detail", args=[story.pk])
+    client.force_login(cast.alice)  # reads the CAPA, may not read the store's figures
+    assert 'id="verify-from-catalogue"' not in client.get(url).content.decode()
+    client.force_login(cast.mia)
+    assert 'id="verify-from-catalogue"' in client.get(url).content.decode()

@@ -43,7 +43,7 @@ from aftersales.feedback.transitions import (
 from aftersales.organisation.access import require, staff_member
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.models import Store
-from aftersales.organisation.permissions import Capability
+from aftersales.organisation.permissions import Capability, user_can
 from aftersales.service.forms import staff_choices
 
 C = Capability
@@ -374,7 +374,12 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
         "improvement": improvement,
         # The catalogue KPI verifying it (figures computed on the analytics page, never typed).
         "kpi_label": catalogue.get(capa.kpi_key, capa.kpi_key) if capa.kpi_key else capa.kpi_name,
-        "kpi_verify_url": services.capa_kpi_verify_url(capa) if catalogue else "",
+        # Offered to those who may read the store's figures (the analytics page refuses anyone else).
+        "kpi_verify_url": (
+            services.capa_kpi_verify_url(capa)
+            if catalogue and user_can(user, Capability.VIEW_KPIS, capa.store_id)
+            else ""
+        ),
         "S": S,
     }
 
