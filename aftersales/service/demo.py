@@ -22,6 +22,7 @@ Rules the data keeps (the seed tests assert them):
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -42,6 +43,10 @@ from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, OpeningHours, StaffProfile, Store
 from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.reminders.choices import ReminderKind, ReminderState
+from aftersales.reminders.maths import add_months
+from aftersales.reminders.models import Reminder
+from aftersales.reminders.selectors import interval_for, interval_rules
 from aftersales.service.choices import (
     DAMAGE_KINDS,
     DAMAGE_ZONES,
@@ -65,6 +70,7 @@ from aftersales.service.models import (
     DeferredWork,
     Estimate,
     EstimateLine,
+    JobClockSegment,
     PickupEvent,
     QualityCheck,
     RepairOrder,
@@ -463,6 +469,8 @@ class Built:
     lines: list[EstimateLine] = field(default_factory=list)
     checks: list[QualityCheck] = field(default_factory=list)
     deferred: list[DeferredWork] = field(default_factory=list)
+    segments: list[JobClockSegment] = field(default_factory=list)
+    reminders: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -588,6 +596,33 @@ def _later(moment: dt.datetime, minutes: float) -> dt.datetime:
         current = _local(current.date() + dt.timedelta(days=1), dt.time(8, 30))
 
 
+def _wait_share(job: Job, arrived: dt.datetime) -> float:
+    """How likely the customer waits on site rather than leaving the car: by the job's standard hours (a
+    customer waits for an oil change, not for a new gearbox) and the time of day (late arrivals leave the car)."""
+    if job.service_type == ServiceType.BODYWORK:
+        return 0.0
+    hours = sum(float(op.hours) for op in job.ops if op.kind == LineKind.LABOUR)
+    share = 0.6 if hours <= 1.0 else 0.3 if hours <= 2.0 else 0.05
+    if job.service_type == ServiceType.WARRANTY:
+        share /= 2  # a warranty claim often waits for the maker's part
+    local = arrived.astimezone(SHANGHAI).time()
+    return share * (0.25 if local >= dt.time(16, 30) else 1.0)
+
+
+def _workshop_spans(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[start, end) cut to workshop hours (08:30–19:30, as `_later`): the stretches a technician can clock."""
+    spans = []
+    current = start.astimezone(SHANGHAI)
+    while current < end:
+        day = current.date()
+        opens, closes = _local(day, dt.time(8, 30)), _local(day, dt.time(19, 30))
+        a, b = max(current, opens), min(end, closes)
+        if a < b:
+            spans.append((a, b))
+        current = _local(day + dt.timedelta(days=1), dt.time.min)
+    return spans
+
+
 def _odometer(state: VehicleState, day: dt.date) -> int:
     """The vehicle's reading on `day`: the recorded figure moved along its yearly distance (never backwards)."""
     vehicle = state.vehicle
@@ -675,18 +710,25 @@ class ServiceDemo:
         self.window_start = window_start
         self.built = Built()
         self.today_start = _local(today, dt.time.min)
+        self._clocked_in: set[int] = set()  # technicians with a running clock now (one each)
+        # Vehicles whose first maintenance falls due while they are the store's: (store, vehicle state, due day).
+        self.first_due: list[tuple[StoreCtx, VehicleState, dt.date]] = []
 
     # -- small helpers --
-    def _facts(self, order: RepairOrder, words: str) -> None:
-        """Reception a few minutes after arrival, ~40 % waiting on site, the concern category from the service type
-        or the words.  Drawn from the order's own seed, so the demo's main sequence (and its figures) is unchanged."""
+    def _facts(self, order: RepairOrder, words: str, job: Job) -> random.Random:
+        """Reception a few minutes after arrival, the concern category from the service type or the words, and
+        whether the customer waits on site: likely for a quick job (maintenance, inspection, a small repair) when
+        there is time left in the day, rare for long repairs, never for bodywork.  Drawn from the order's own seed,
+        so the demo's main sequence (and its figures) is unchanged; returns that generator for the order's other
+        own draws (a waiting customer's quick timeline, the job clock)."""
         if self._categories is None:
             self._categories = dict(ConcernCategory.objects.filter(group=None).values_list("code", "pk"))
         own = random.Random(order.link_nonce)  # noqa: S311 - demo data, not secrets
         wait = own.uniform(1, 9) if own.random() < 0.85 else own.uniform(10, 25)
         order.reception_started_at = min(order.arrived_at + dt.timedelta(minutes=wait), max(order.arrived_at, self.now))
-        order.waits_on_site = own.random() < 0.4 and order.service_type != ServiceType.BODYWORK
+        order.waits_on_site = own.random() < _wait_share(job, order.arrived_at)
         order.concern_category_id = self._categories.get(concern_code(order.service_type, words))
+        return own
 
     def pick(self, items: Any) -> Any:
         return items[self.rng.randrange(len(items))]
@@ -952,7 +994,10 @@ class ServiceDemo:
             link_nonce=f"{rng.getrandbits(64):016x}",
             created_at=arrived,
         )
-        self._facts(order, words)
+        own = self._facts(order, words, job)
+        # A customer who waits on site is taken through quickly (inspection, estimate at the desk, the next free
+        # bay): those times are the order's own draws, the main sequence draws as for everybody else.
+        quick = order.waits_on_site and not t
         visit.event("", S.RECEPTION, arrived, advisor, _("walk-in") if order.walk_in else _("booked arrival"))
         if stop == S.RECEPTION and "inspection" not in t:
             return self._keep(visit)
@@ -961,6 +1006,8 @@ class ServiceDemo:
         inspected = t.get("inspection") or arrived + dt.timedelta(
             minutes=self.minutes(8, 28) if self.chance(0.88) else self.minutes(31, 55)
         )
+        if quick:
+            inspected = (order.reception_started_at or arrived) + dt.timedelta(minutes=own.uniform(3, 9))
         reading = _odometer(state, day)
         order.inspection_done_at, order.mileage_in = inspected, reading
         order.fuel_level = self.pick((25, 50, 50, 75, 75, 100)) if not state.nev else rng.randint(20, 90)
@@ -996,6 +1043,9 @@ class ServiceDemo:
         visit.lines = lines + extra + [again for _item, again in carried]
         drafted = inspected + dt.timedelta(minutes=self.minutes(2, 8))
         sent = t.get("sent") or drafted + dt.timedelta(minutes=self.minutes(3, 12))
+        if quick:
+            drafted = inspected + dt.timedelta(minutes=own.uniform(1, 2))
+            sent = drafted + dt.timedelta(minutes=own.uniform(1, 3))
         estimate.created_at = estimate.updated_at = min(drafted, sent)
         estimate.sent_at = sent
         for line in visit.lines:
@@ -1007,6 +1057,11 @@ class ServiceDemo:
         decided = self.decide(lines, sent, advisor, approve_p=0.0 if cancel else 0.985, link_share=link_share)
         if extra:
             decided = max(decided, self.decide(extra, sent, advisor, approve_p=0.4, link_share=link_share))
+        if quick:  # decided at the desk, line by line within a few minutes
+            for line in lines + extra:
+                if line.decided_at is not None:
+                    line.decided_at = sent + dt.timedelta(minutes=own.uniform(0.5, 4))
+            decided = max((ln.decided_at for ln in lines + extra if ln.decided_at is not None), default=sent)
         for item, again in carried:
             again.decision = LineDecision.APPROVED
             again.decided_at, again.decision_channel, again.decided_by_id = sent, DecisionChannel.DESK, advisor
@@ -1040,6 +1095,8 @@ class ServiceDemo:
         foreman = ctx.foreman or technician
         visit.standard = sum(float(ln.standard_hours or 0) for ln in approved_labour) * 60 or 30.0
         waiting = t.get(S.WAITING) or decided + dt.timedelta(minutes=self.minutes(1, 6))
+        if quick:
+            waiting = decided + dt.timedelta(minutes=own.uniform(0.5, 2))
         visit.event(S.RECEPTION, S.WAITING, waiting, advisor)
         if stop == S.WAITING:
             return self._keep(visit)
@@ -1047,11 +1104,15 @@ class ServiceDemo:
         in_bay = t.get(S.IN_BAY) or waiting + dt.timedelta(
             minutes=self.minutes(3, 50) if self.chance(0.8) else self.minutes(50, 150)
         )
+        if quick:  # the next free quick-service bay; now and then the customer waits for one
+            in_bay = waiting + dt.timedelta(minutes=own.uniform(1, 8) if own.random() < 0.85 else own.uniform(8, 25))
         order.bay_assigned_at = in_bay
         visit.event(S.WAITING, S.IN_BAY, in_bay, foreman)
         if stop == S.IN_BAY:
             return self._keep(visit)
         started = t.get(S.IN_PROGRESS) or in_bay + dt.timedelta(minutes=self.minutes(2, 12))
+        if quick:
+            started = in_bay + dt.timedelta(minutes=own.uniform(1, 4))
         factor = rng.lognormvariate(-0.1, 0.15)
         if over is not None:
             factor = 1.6 if over else min(factor, 1.0)
@@ -1062,6 +1123,9 @@ class ServiceDemo:
             started = _local(local_start.date() + dt.timedelta(days=1), dt.time(8, 30)) + dt.timedelta(
                 minutes=self.minutes(0, 20)
             )
+        late = started - arrived > dt.timedelta(minutes=75) or started.astimezone(SHANGHAI).date() != day
+        if order.waits_on_site and late:
+            order.waits_on_site = False  # the work could not start soon after all: the customer left the car
         order.work_started_at = started
         visit.event(S.IN_BAY, S.IN_PROGRESS, started, technician)
         cursor = started
@@ -1140,6 +1204,8 @@ class ServiceDemo:
         else:  # picked up the next morning
             next_day = ready.astimezone(SHANGHAI).date() + dt.timedelta(days=1)
             delivered = _local(next_day, dt.time(8, 45)) + dt.timedelta(minutes=self.minutes(0, 300))
+        if order.waits_on_site and not t and ready.astimezone(SHANGHAI).date() == day:
+            delivered = ready + dt.timedelta(minutes=own.uniform(5, 25))  # the customer is there to take the car
         delivered = t.get(S.DELIVERED) or delivered
         if stop is None and delivered >= self.today_start:
             return None  # would still be in the workshop today: history ends yesterday
@@ -1182,7 +1248,113 @@ class ServiceDemo:
             order.appointment.status = AppointmentStatus.CANCELLED  # as the service does; the place stays taken
         if order.status not in (S.RECEPTION, S.WAITING, S.IN_BAY, S.IN_PROGRESS, S.WAITING_PARTS, S.CANCELLED):
             order.efficiency_warned_at = _warned_at(visit.events, visit.standard)
+        if order.work_started_at is not None and order.technician_id is not None:
+            self._clock(visit)
         return order
+
+    def _clock(self, visit: Visit) -> None:
+        """The technician's job clock on the approved labour lines, one after the other, while the order is in
+        progress (workshop hours only; stopped while waiting for parts) until the first quality check: the work
+        time split between the lines by their standard hours, most of it clocked (the rest is fetching parts and
+        tidying up), a line now and then paused and resumed.  An order in progress now has its line's clock
+        running.  Its own generator: the main sequence is untouched."""
+        order = visit.order
+        labour = [ln for ln in visit.lines if ln.kind == LineKind.LABOUR and ln.decision == LineDecision.APPROVED]
+        if not labour:
+            return
+        windows: list[tuple[dt.datetime, dt.datetime]] = []
+        opened: dt.datetime | None = None
+        finished = False
+        for event in visit.events:
+            if event.to_status == S.IN_PROGRESS and opened is None:
+                opened = event.at
+            elif opened is not None and event.to_status != S.IN_PROGRESS:
+                windows.append((opened, event.at))
+                opened = None
+                if event.to_status == S.QC:
+                    finished = True
+                    break
+        running = opened is not None and not finished
+        if opened is not None and running:
+            windows.append((opened, max(self.now, opened)))
+        spans = [span for a, b in windows for span in _workshop_spans(a, b)]
+        available = sum((b - a).total_seconds() / 60 for a, b in spans)
+        if available <= 0:
+            return
+        own = random.Random(f"{order.link_nonce}:clock")  # noqa: S311 - demo data
+        weights = [float(ln.standard_hours or 0) * 60 * own.uniform(0.85, 1.15) for ln in labour]
+        # A pause now and then (a phone call, a part from the store, lunch): (share clocked before it, minutes).
+        pauses = [(own.uniform(0.3, 0.7), own.uniform(5, 20)) if own.random() < 0.2 else None for _ln in labour]
+        gaps = [own.uniform(0.5, 3) for _ln in labour]
+        if finished:  # the lines share the work time, pauses and changes of job aside
+            idle = sum(p[1] for p in pauses if p) + sum(gaps[:-1])
+            if idle > available * 0.3:
+                pauses, idle = [None] * len(labour), sum(gaps[:-1])
+            scale = max(available * own.uniform(0.95, 1.0) - idle, 1) / (sum(weights) or 1)
+            targets = [w * scale for w in weights]
+        else:  # at work (or stopped for parts): each line as long as it takes, the last one still going
+            targets = [w * own.uniform(0.95, 1.25) for w in weights]
+        technician = order.technician_id
+        if technician is None:
+            return
+        spans_left = list(spans)
+        cursor = spans_left[0][0]
+        segments: list[tuple[EstimateLine, dt.datetime, dt.datetime]] = []
+
+        def clock(line: EstimateLine, minutes: float) -> float:
+            """Clock `minutes` on `line` from the cursor across the spans; returns the minutes left undone."""
+            nonlocal cursor
+            while minutes > 0.01 and spans_left:
+                a, b = spans_left[0]
+                start = max(cursor, a)
+                if start >= b:
+                    spans_left.pop(0)
+                    continue
+                end = min(b, start + dt.timedelta(minutes=minutes))
+                segments.append((line, start, end))
+                minutes -= (end - start).total_seconds() / 60
+                cursor = end
+                if end >= b:
+                    spans_left.pop(0)
+            return max(minutes, 0.0)
+
+        def skip(minutes: float) -> None:
+            nonlocal cursor
+            cursor += dt.timedelta(minutes=minutes)
+
+        for index, (line, target) in enumerate(zip(labour, targets, strict=True)):
+            if line.decided_at is not None and line.decided_at > cursor:
+                cursor = line.decided_at  # a supplementary line is started once approved
+            last = index == len(labour) - 1
+            pause = pauses[index]
+            if pause is not None and target >= 20:
+                left = clock(line, target * pause[0])
+                skip(pause[1])
+                left = clock(line, target * (1 - pause[0]) + left)
+            else:
+                left = clock(line, target)
+            if running and last and spans_left:
+                clock(line, 10**6)  # still at it now (up to the end of the spans)
+            ends = [end for seg_line, _s, end in segments if seg_line is line]
+            # Finished: every clocked line of an order that went to the quality check; else those done before now.
+            if ends and (finished or (left <= 0.01 and not (running and last))):
+                line.work_finished_at = max(ends)
+            if not spans_left:
+                break
+            skip(gaps[index])
+        for index, (line, start, end) in enumerate(segments):
+            still = running and index == len(segments) - 1 and end >= self.now and technician not in self._clocked_in
+            if still:
+                self._clocked_in.add(technician)
+            self.built.segments.append(
+                record(
+                    JobClockSegment,
+                    line=line,
+                    technician_id=technician,
+                    started_at=start,
+                    ended_at=None if still else end,
+                )
+            )
 
     def _bay_code(self, job: Job, state: VehicleState) -> str:
         if job.service_type == ServiceType.BODYWORK:
@@ -1218,8 +1390,49 @@ def _shift_for_holidays(demo: ServiceDemo, day: dt.date) -> dt.date:
     return day
 
 
+def _first_due(state: VehicleState, interval: Any) -> dt.date | None:
+    """When the vehicle's first maintenance falls due, as the reminders compute it: whichever comes first of
+    purchase + the interval's first months and the day its yearly distance reaches the first mileage."""
+    purchase = state.vehicle.purchase_date
+    if purchase is None:
+        return None
+    by_date = add_months(purchase, interval.first_months)
+    by_km = purchase + dt.timedelta(days=math.ceil(interval.first_km * 365 / max(state.rate, 1)))
+    return min(by_date, by_km)
+
+
+def _plan_first_maintenance(
+    demo: ServiceDemo,
+    ctx: StoreCtx,
+    state: VehicleState,
+    registered: dt.date,
+    yesterday: dt.date,
+    first_due: Callable[[VehicleState], dt.date | None],
+) -> tuple[dt.date | None, bool]:
+    """The day of a new car's first visit, its first maintenance, when that falls due after the customer came to
+    the store: most come around the due day (within the grace days), some late, a few never for it (it was done
+    elsewhere: their first visit here is a later job).  The vehicle's own draws."""
+    due = first_due(state)
+    if due is None or due < max(registered, demo.window_start):
+        return None, False
+    demo.first_due.append((ctx, state, due))
+    own = random.Random(f"first-maintenance:{state.vehicle.vin}")  # noqa: S311 - demo data
+    roll = own.random()
+    if roll < 0.87:
+        day = due + dt.timedelta(days=own.randint(-20, 21))
+    elif roll < 0.95:
+        day = due + dt.timedelta(days=own.randint(35, 100))
+    else:
+        return None, False  # done elsewhere: its visits here are what they would be anyway
+    return max(day, registered + dt.timedelta(days=7)), True
+
+
 def _history(
-    demo: ServiceDemo, ctx: StoreCtx, states: list[VehicleState], invited: Mapping[int, dt.date] | None = None
+    demo: ServiceDemo,
+    ctx: StoreCtx,
+    states: list[VehicleState],
+    invited: Mapping[int, dt.date] | None = None,
+    first_due: Callable[[VehicleState], dt.date | None] = lambda state: None,
 ) -> None:
     """Each vehicle's visits over the window, one after the other (so its odometer only grows and its orders
     never overlap).  `invited` (vehicle id → day) brings a vehicle's next visit forward to a maintenance visit on
@@ -1234,6 +1447,7 @@ def _history(
         if invitation is not None and not max(registered, demo.window_start) <= invitation <= yesterday:
             invitation = None
         last_in: dt.date | None = None  # when the vehicle was last at the store
+        first_day, first_maintenance = _plan_first_maintenance(demo, ctx, state, registered, yesterday, first_due)
         roll = rng.random()
         regular = roll < REGULAR_SHARE
         window_days = max((yesterday - demo.window_start).days, 1)
@@ -1267,11 +1481,26 @@ def _history(
                 day = invitation + dt.timedelta(days=1)
                 continue
             if responds:
-                job = _job_of(ServiceType.MAINTENANCE, state)
+                job, first_maintenance = _job_of(ServiceType.MAINTENANCE, state), False
             elif accident is not None and day >= accident:
                 job, accident = _job_of(ServiceType.BODYWORK, state, ACCIDENT_WORDS), None
             else:
                 job = demo.job(state, day.month)
+                if first_maintenance and first_day is not None:
+                    if job.service_type == ServiceType.MAINTENANCE and day < first_day - dt.timedelta(days=20):
+                        # A new car is not maintained weeks after the purchase: it comes for a warranty matter.
+                        own = random.Random(f"early:{state.vehicle.vin}:{day}")  # noqa: S311 - demo data
+                        early = [j for j in JOBS if j.service_type == ServiceType.WARRANTY]
+                        early += [j for j in JOBS if j.service_type == ServiceType.NEV_CHECK and j.nev == state.nev]
+                        job = early[own.randrange(len(early))]
+                    elif day >= first_day - dt.timedelta(days=20):
+                        # The first maintenance comes on its planned day.
+                        first_maintenance = False
+                        if last_in is None or first_day > last_in:
+                            day = first_day
+                        if day > yesterday:
+                            break
+                        job = _job_of(ServiceType.MAINTENANCE, state)
             delivered = _visit(demo, ctx, state, job, day, job.words, comeback=False)
             if delivered and job.service_type in (ServiceType.REPAIR, ServiceType.BODYWORK, ServiceType.WARRANTY):
                 order = demo.built.orders[-1]
@@ -1279,7 +1508,10 @@ def _history(
                 if demo.chance(risk):
                     back_day = delivered.astimezone(SHANGHAI).date() + dt.timedelta(days=rng.randint(2, 25))
                     if back_day <= yesterday:
+                        kept = len(demo.built.orders)
                         came = _visit(demo, ctx, state, job, back_day, job.words + COMEBACK_SUFFIX, comeback=True)
+                        if len(demo.built.orders) > kept:
+                            _link_comeback(demo, demo.built.orders[-1], order)
                         if came:
                             delivered = came
             last_in = delivered.astimezone(SHANGHAI).date() if delivered else day
@@ -1290,6 +1522,19 @@ def _history(
             else:
                 gap = rng.randint(45, 200)
             day = max(last_in + dt.timedelta(days=gap), day + dt.timedelta(days=1))
+
+
+def _link_comeback(demo: ServiceDemo, comeback: RepairOrder, earlier: RepairOrder) -> None:
+    """The visit of a car back with the same complaint: linked to the earlier order and given its concern
+    category (as the suggestion at reception does), and most links confirmed by the advisor once the car has
+    been looked at (a cancelled order keeps its suggestion only).  The order's own draws."""
+    comeback.comeback_of = earlier
+    comeback.concern_category_id = earlier.concern_category_id
+    own = random.Random(f"{comeback.link_nonce}:comeback")  # noqa: S311 - demo data
+    if comeback.status != S.CANCELLED and own.random() < 0.85:
+        seen = comeback.inspection_done_at or comeback.reception_started_at or comeback.arrived_at
+        comeback.comeback_confirmed_at = min(seen + dt.timedelta(minutes=own.uniform(2, 30)), demo.now)
+        comeback.comeback_confirmed_by_id = comeback.advisor_id
 
 
 def _visit(
@@ -1691,13 +1936,61 @@ def seed_service(
             for v in Vehicle.objects.filter(store=store).order_by("id")
         ]
         contexts.append(ctx)
-        _history(demo, ctx, states, extra_visits)
+        rules = interval_rules(store.group_id)
+
+        def first_due(state: VehicleState, rules: list[Any] = rules) -> dt.date | None:
+            return _first_due(state, interval_for(state.vehicle, rules))
+
+        _history(demo, ctx, states, extra_visits, first_due=first_due)
         progress(f"history {store.code}")
         if ctx.advisors and ctx.technicians and ctx.bays:
             _busy_day(demo, ctx, states, users, first=index == 0)
         progress(f"today {store.code}")
         _update_mileage(states)
+    _first_maintenance_reminders(demo)
     return _insert(demo, contexts, progress, batch_size)
+
+
+def _first_maintenance_reminders(demo: ServiceDemo) -> None:
+    """The first-maintenance reminders the daily sweep would have made over the history (the seed runs the sweep
+    once, for today: it makes the coming ones): listed `reminder_horizon_days` before the reminder day (or when the
+    car came to the store), unless the car had a maintenance by then; sent on the reminder day, or cancelled when
+    the maintenance came first.  The first-maintenance conversion counts these."""
+    done: dict[int, list[dt.date]] = defaultdict(list)
+    for order in demo.built.orders:
+        if order.service_type == ServiceType.MAINTENANCE and order.delivered_at is not None:
+            done[order.vehicle_id].append(order.delivered_at.astimezone(SHANGHAI).date())
+    values: dict[int, Mapping[str, Any]] = {}
+    for ctx, state, due in demo.first_due:
+        store = ctx.store
+        if store.pk not in values:
+            values[store.pk] = setting_values_for_store(store)
+        lead = int(values[store.pk]["first_maintenance_reminder_days"])
+        horizon = int(values[store.pk]["reminder_horizon_days"])
+        remind_on = due - dt.timedelta(days=lead)
+        if remind_on >= demo.today:
+            continue  # the seed's sweep (today) makes it
+        registered = state.customer.created_at.astimezone(SHANGHAI).date()
+        listed = max(registered, remind_on - dt.timedelta(days=horizon))
+        visits = done.get(state.vehicle.pk, [])
+        if any(day < listed for day in visits):
+            continue  # maintained before it was ever listed: the sweep never made it
+        cancelled = any(day < remind_on for day in visits)
+        demo.built.reminders.append(
+            Reminder(
+                store=store,
+                customer_id=state.customer.pk,
+                vehicle_id=state.vehicle.pk,
+                kind=ReminderKind.FIRST_MAINTENANCE,
+                due_key="first",
+                due_on=due,
+                remind_on=remind_on,
+                state=ReminderState.CANCELLED if cancelled else ReminderState.SENT,
+                send_count=0 if cancelled else 1,
+                sent_at=None if cancelled else _local(remind_on, dt.time(9, 0)),
+                created_at=_local(listed, dt.time(7, 0)),
+            )
+        )
 
 
 def _update_mileage(states: list[VehicleState]) -> None:
@@ -1727,7 +2020,7 @@ def _insert(
         order.number = f"{order.store.code}-{day:%Y%m%d}-{sequence[(order.store.pk, day)]:04d}"
     built.orders.sort(key=lambda o: (o.arrived_at, o.number))
     pickup_events = _pickups(demo)
-    steps = (
+    steps: tuple[tuple[str, type[models.Model], list[Any]], ...] = (
         ("slots", Slot, slots),
         ("slots", AdvisorSlotLoad, loads),
         ("appointments", Appointment, built.appointments),
@@ -1736,8 +2029,10 @@ def _insert(
         ("events", PickupEvent, pickup_events),
         ("estimates", Estimate, built.estimates),
         ("lines", EstimateLine, built.lines),
+        ("lines", JobClockSegment, built.segments),
         ("checks", QualityCheck, built.checks),
         ("deferred work", DeferredWork, built.deferred),
+        ("deferred work", Reminder, built.reminders),
     )
     for index, (label, model, objects) in enumerate(steps):
         if model is RepairOrderEvent:  # ids in time order (the orders have theirs by now)
@@ -1908,8 +2203,16 @@ PLAIN_TYPES = frozenset(
 
 def flush_service() -> None:
     """Delete every service record (the seed's --flush), children first."""
-    for model in (DeferredWork, QualityCheck, EstimateLine, Estimate, RepairOrderEvent):
-        model.objects.all().delete()
+    children: tuple[type[models.Model], ...] = (
+        DeferredWork,
+        QualityCheck,
+        JobClockSegment,
+        EstimateLine,
+        Estimate,
+        RepairOrderEvent,
+    )
+    for child in children:
+        child._default_manager.all().delete()
     RepairOrder.objects.filter(Q(pk__isnull=False)).delete()
     for model in (AdvisorSlotLoad, Appointment, Slot):
         model.objects.all().delete()
