@@ -7,13 +7,34 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.catalogue import Counts
 from aftersales.analytics.kpis_booking import delivered_orders
-from aftersales.analytics.kpis_common import Context, CustomRule, MeanRule, Seconds, ShareRule, entry, in_period
+from aftersales.analytics.kpis_common import (
+    Context,
+    CustomRule,
+    DayDiff,
+    MeanRule,
+    Seconds,
+    ShareRule,
+    entry,
+    in_period,
+)
+from aftersales.analytics.periods import LOCAL_TZ
 from aftersales.service.choices import RepairOrderStatus, ServiceType
 from aftersales.service.models import RepairOrder
 
@@ -37,31 +58,43 @@ def _fix_population(ctx: Context) -> QuerySet[RepairOrder]:
 
 
 def _came_back(ctx: Context) -> Q:
-    """An order of the same vehicle and concern category arriving in (delivery, delivery + window] (any status)."""
-    window = dt.timedelta(days=ctx.setting("comeback_window_days"))
-    return Q(
-        Exists(
-            RepairOrder.objects.filter(
-                vehicle_id=OuterRef("vehicle_id"),
-                concern_category_id=OuterRef("concern_category_id"),
-                arrived_at__gt=OuterRef("delivered_at"),
-                arrived_at__lte=OuterRef("delivered_at") + window,
-            )
+    """The order failed first-time fix: a later order is linked to it as its comeback (`comeback_of`, suggested or
+    confirmed), or a later order of the same vehicle and concern category arrived in (delivery, delivery + window]
+    and the advisor has not ruled on it (`comeback_confirmed_at` empty; a decision — ruled out, or confirmed as the
+    comeback of another order — counts only through its link).  The window is counted in local calendar days, the
+    same rule as the comeback suggestion (service.services.facts.comeback_candidate): delivered 2 March, back 1
+    April = day 30 → a comeback; back 2 April = day 31 → not."""
+    linked = RepairOrder.objects.filter(comeback_of_id=OuterRef("pk"))
+    same_complaint = RepairOrder.objects.annotate(
+        day=DayDiff(
+            TruncDate("arrived_at", tzinfo=LOCAL_TZ),
+            TruncDate(ExpressionWrapper(OuterRef("delivered_at"), output_field=DateTimeField()), tzinfo=LOCAL_TZ),
         )
+    ).filter(
+        vehicle_id=OuterRef("vehicle_id"),
+        concern_category_id=OuterRef("concern_category_id"),
+        arrived_at__gt=OuterRef("delivered_at"),
+        day__lte=ctx.setting("comeback_window_days"),
+        comeback_confirmed_at__isnull=True,
     )
+    return Q(Exists(linked)) | Q(Exists(same_complaint))
+
+
+def _window_open_from(ctx: Context) -> dt.datetime:
+    """Orders delivered at or after this instant may still get a comeback: local midnight of (today − window),
+    so the window of an order delivered on day D stays open through local day D + window."""
+    today = ctx.now.astimezone(LOCAL_TZ).date()
+    return dt.datetime.combine(today - dt.timedelta(days=ctx.setting("comeback_window_days")), dt.time.min, LOCAL_TZ)
 
 
 def _fix_pending(ctx: Context) -> Q:
-    window = dt.timedelta(days=ctx.setting("comeback_window_days"))
-    return ~_came_back(ctx) & Q(delivered_at__gt=ctx.now - window)
+    return ~_came_back(ctx) & Q(delivered_at__gte=_window_open_from(ctx))
 
 
 entry(
     ShareRule(
         base=_fix_population,
-        meets=lambda ctx: (
-            ~_came_back(ctx) & Q(delivered_at__lte=ctx.now - dt.timedelta(days=ctx.setting("comeback_window_days")))
-        ),
+        meets=lambda ctx: ~_came_back(ctx) & Q(delivered_at__lt=_window_open_from(ctx)),
         pending=_fix_pending,
         **PEOPLE,
     ),
@@ -69,8 +102,9 @@ entry(
     label=_("First-time fix rate"),
     definition=_(
         "Repair, warranty and bodywork orders delivered in the period that are not comebacks themselves and had no "
-        "comeback: no order of the same vehicle and concern category arriving within 30 days after delivery. Final "
-        "30 days after the period ends (until then an order without comeback is pending)."
+        "comeback: no later order linked to it as its comeback (suggested or confirmed), and no order of the same "
+        "vehicle and concern category arriving within 30 calendar days after the delivery day unless the advisor "
+        "ruled it out. Final 30 days after the period ends (until then an order without comeback is pending)."
     ),
     unit="percent",
     direction="higher",

@@ -110,8 +110,12 @@ entry(
 
 def _csi(item_rows: list[tuple[Any, int, int]]) -> Counts:
     """Σ wᵢ·(meanᵢ − 1)/4·100 over the items answered, equal weights renormalised over them (SPEC §8's weights
-    replace them once the evaluation model holds the store's).  numerator = Σ item scores, denominator = items."""
-    scores = [(Decimal(total) / count - 1) / 4 * 100 for _item, total, count in item_rows if count]
+    replace them once the evaluation model holds the store's).  numerator = Σ item scores, denominator = items.
+    The rows are added up in item order: a Decimal sum of repeating fractions depends on its order in the 28th
+    digit, and the grouped (by store / person) and single reads return the rows in whatever order the database
+    chose — in item order every read gives the very same numerator."""
+    ordered = sorted(item_rows, key=lambda row: row[0])
+    scores = [(Decimal(total) / count - 1) / 4 * 100 for _item, total, count in ordered if count]
     return Counts(
         numerator=sum(scores, Decimal(0)), denominator=len(scores), extra={"answers": sum(r[2] for r in item_rows)}
     )
@@ -124,7 +128,7 @@ def _answers(records: QuerySet[SurveyResponse]) -> QuerySet[SurveyAnswer]:
 
 
 def _csi_counts(records: QuerySet[SurveyResponse], ctx: Context) -> Counts:
-    rows = _answers(records).values("item_id").annotate(total=Sum("value"), n=Count("pk"))
+    rows = _answers(records).values("item_id").annotate(total=Sum("value"), n=Count("pk")).order_by("item_id")
     return _csi([(row["item_id"], row["total"], row["n"]) for row in rows])
 
 

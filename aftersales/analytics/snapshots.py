@@ -17,7 +17,7 @@ weeks later, and records are corrected.  The rule, simple and correct:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from django.db.models import Max, Q
 from aftersales.analytics.catalogue import TWO_PLACES, Counts, Kpi, KpiResult, Scope, all_kpis, status_of
 from aftersales.analytics.kpis_common import values_for_scope
 from aftersales.analytics.models import KpiSnapshot
-from aftersales.analytics.periods import Period
+from aftersales.analytics.periods import LOCAL_TZ, Period
 from aftersales.core import clock
 
 SETTLING_SETTINGS = ("comeback_window_days", "win_back_return_days", "first_maintenance_grace_days")
@@ -41,6 +41,60 @@ def settle_days(values: Mapping[str, Any]) -> int:
 
 def settled_at(period: Period, values: Mapping[str, Any]) -> dt.datetime:
     return period.end + dt.timedelta(days=settle_days(values))
+
+
+# ---- per KPI: when one KPI's figure of a month has settled (the early warnings judge a month only then)
+
+Delay = Callable[[Mapping[str, Any]], dt.timedelta]
+
+
+def _days(key: str) -> Delay:
+    return lambda values: dt.timedelta(days=int(values[key]))
+
+
+def _hours(key: str) -> Delay:
+    return lambda values: dt.timedelta(hours=int(values[key]))
+
+
+def _minutes(key: str) -> Delay:
+    return lambda values: dt.timedelta(minutes=int(values[key]))
+
+
+# How long after its period's end a KPI's figure can still move because a clock of its records still runs (the
+# rule's `pending`): the last record of the month starts its clock just before the end.  A KPI not listed has no
+# clock (its population and condition are fixed when the period ends) and settles at the end.  The first-time-fix
+# window and the first-maintenance grace are local calendar days counted from the last day of the month, so they
+# close exactly `days` after the period's end; the others are exact durations.  A test checks that every KPI with
+# a pending clock is listed here.
+SETTLE_AFTER: dict[str, Delay] = {
+    "first_time_fix_percent": _days("comeback_window_days"),
+    "win_back_rate_percent": _days("win_back_return_days"),
+    "first_maintenance_conversion_percent": _days("first_maintenance_grace_days"),
+    "follow_up_within_24h_percent": _hours("follow_up_due_hours"),
+    "low_score_recovery_within_1h_percent": _minutes("recovery_due_minutes"),
+    "complaint_acknowledged_in_time_percent": _hours("complaint_acknowledge_hours"),
+    "complaint_resolved_in_time_percent": _hours("complaint_resolve_hours"),
+    # A complaint left open is pending until it closes; by its resolve due most have, and a warning should not
+    # wait for the last one.
+    "complaint_closed_satisfied_percent": _hours("complaint_resolve_hours"),
+    "walk_in_received_within_10_min_percent": _minutes("walk_in_received_minutes"),
+    "inspection_within_30_min_percent": _minutes("inspection_shown_minutes"),
+}
+
+
+def kpi_settled_at(key: str, period: Period, values: Mapping[str, Any]) -> dt.datetime:
+    """The moment this KPI's figure of `period` stops moving with the clocks of its records (settings in force)."""
+    delay = SETTLE_AFTER.get(key)
+    return period.end + (delay(values) if delay is not None else dt.timedelta(0))
+
+
+def latest_settled_month(key: str, values: Mapping[str, Any], now: dt.datetime) -> Period:
+    """The latest month whose figure of this KPI has settled at `now` (walks back from the last closed month; at
+    most a year's steps, the settings' maxima)."""
+    period = Period.containing(now.astimezone(LOCAL_TZ).date()).previous()
+    while kpi_settled_at(key, period, values) > now:
+        period = period.previous()
+    return period
 
 
 def _scope_filter(scope: Scope) -> Q:

@@ -2,10 +2,14 @@
 raises one `KpiAlert` and tells the managers in their inbox, with the drill-down and a link to open a CAPA.
 
 Rules (docs/kpis-scorecards.md):
-- the sweep looks at the last closed month only (not the month to date): a month-to-date figure rests on a few
-  records at the start of a month and swings in and out of red, and a warning that disappears again teaches
-  managers to ignore warnings.  It runs daily, so late facts of the closed month (a pending clock running out)
-  still raise the warning within a day;
+- the sweep judges each KPI on the latest month whose figure has **settled** for that KPI (`snapshots.SETTLE_AFTER`:
+  the month's end + the KPI's own clock — first-time fix waits its 30-day comeback window, win-back its 90 days,
+  first maintenance its grace days, follow-up 24 h, complaints their resolve hours; a KPI without a clock settles
+  at the month's end), never the month to date: a month-to-date figure rests on a few records and swings in and
+  out of red, and a figure with clocks still running counts only the records that already failed (on 1 April
+  March's first-time fix counts the comebacks so far and none of the orders still in their window), so a warning
+  raised on it may vanish once the month settles — which teaches managers to ignore warnings.  The alert's period
+  is the month judged.  It runs daily, so a month is judged within a day of settling;
 - **red**: the KPI's status is red for the month and was not red the month before (amber, green, or no figure);
 - **falling**: the month is worse than the one before, which was worse than the one before it, which was worse
   than the one before that (three deteriorations in a row, direction-aware: lower is worse for "higher is
@@ -21,6 +25,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -32,9 +37,11 @@ from django.utils import timezone
 
 from aftersales.analytics import catalogue
 from aftersales.analytics.catalogue import KpiResult, Scope
+from aftersales.analytics.kpis_common import values_for_scope, values_for_stores
 from aftersales.analytics.models import KpiAlert, KpiAlertKind
 from aftersales.analytics.periods import Period
 from aftersales.analytics.selectors import kpi_figures, kpi_figures_by_store, scope_for_group
+from aftersales.analytics.snapshots import kpi_settled_at, latest_settled_month
 from aftersales.core import clock
 from aftersales.core.scoping import store_ids_where
 from aftersales.notifications.services import staff_notify
@@ -220,19 +227,43 @@ def _raise(
     return alert
 
 
+Figures = Mapping[Period, Mapping[str, KpiResult]]  # period → KPI key → figure of one scope
+
+
+def judged_period(key: str, values: Mapping[str, Any], now: dt.datetime, period: Period | None = None) -> Period | None:
+    """The month the sweep judges for this KPI: the latest one whose figure has settled (`kpi_settled_at`: the
+    month's end + the KPI's own clock — first-time fix 30 days, win-back 90, follow-up 24 h …), or, when the
+    caller names a month, that one once it has settled for this KPI (None before)."""
+    if period is None:
+        return latest_settled_month(key, values, now)
+    return period if kpi_settled_at(key, period, values) <= now else None
+
+
+def _wanted(judged: Iterable[tuple[str, Period | None]]) -> dict[Period, set[str]]:
+    """The months to compute and, for each, the KPIs needed there: STREAK + 2 months ending with each judged one."""
+    wanted: dict[Period, set[str]] = {}
+    for key, period in judged:
+        if period is not None:
+            for month in period.trailing(STREAK + 2):
+                wanted.setdefault(month, set()).add(key)
+    return wanted
+
+
 def _sweep_scope(
     *,
-    figures: list[dict[str, KpiResult]],
+    judged: Mapping[str, Period | None],
+    figures: Figures,
     group: DealerGroup,
     store: Store | None,
-    period: Period,
     now: dt.datetime,
 ) -> list[KpiAlert]:
-    """The rules over one scope's figures of the STREAK + 2 months ending with `period` (oldest first)."""
-    catalogue.ensure_loaded()
+    """The rules over one scope: for each KPI the STREAK + 2 months ending with the month judged for it."""
     raised: list[KpiAlert] = []
     for kpi in catalogue.all_kpis():
-        series = [f.get(kpi.key) for f in figures]
+        period = judged.get(kpi.key)
+        if period is None:
+            continue
+        series = [figures.get(month, {}).get(kpi.key) for month in period.trailing(STREAK + 2)]
         current, previous = series[-1], series[-2]
         if current is None:
             continue
@@ -259,27 +290,38 @@ def _sweep_scope(
 
 
 def warnings_sweep(*, now: dt.datetime | None = None, period: Period | None = None) -> list[KpiAlert]:
-    """Check every active store and every group for the last closed month; returns the alerts raised now.  The
-    stores of a group are read together (`kpi_figures_by_store`, one grouped query per KPI and month), so the
-    sweep's queries grow with the groups, not with the stores."""
+    """Check every active store and every group, each KPI on the latest month whose figure has settled for it
+    (or on `period` for the KPIs it has settled for); returns the alerts raised now.  The stores of a group are
+    read together (`kpi_figures_by_store`, one grouped query per KPI and month), so the sweep's queries grow with
+    the groups, not with the stores; each KPI is computed for STREAK + 2 months, as many as before."""
     now = now or clock.now()
-    period = period or sweep_period(now)
-    if not period.is_closed(now):
-        return []
-    periods = period.trailing(STREAK + 2)  # oldest first, ending with `period`
+    catalogue.ensure_loaded()
+    keys = [kpi.key for kpi in catalogue.all_kpis()]
     raised: list[KpiAlert] = []
     for group in DealerGroup.objects.order_by("pk"):
         stores = list(Store.objects.filter(group=group, is_active=True).order_by("code"))
         if not stores:
             continue
         scope = Scope(frozenset(store.pk for store in stores))
-        by_store = [kpi_figures_by_store(scope, p, now=now) for p in periods]
+        values = values_for_stores(scope.store_ids)
+        judged = {
+            store.pk: {key: judged_period(key, values[store.pk], now, period) for key in keys} for store in stores
+        }
+        wanted = _wanted((key, month) for by_key in judged.values() for key, month in by_key.items())
+        by_period = {
+            month: kpi_figures_by_store(scope, month, keys=sorted(ks), now=now) for month, ks in wanted.items()
+        }
         for store in stores:
-            figures = [figures_of.get(store.pk, {}) for figures_of in by_store]
-            raised += _sweep_scope(figures=figures, group=group, store=store, period=period, now=now)
+            figures = {month: found.get(store.pk, {}) for month, found in by_period.items()}
+            raised += _sweep_scope(judged=judged[store.pk], figures=figures, group=group, store=store, now=now)
         group_scope = scope_for_group(group)
-        group_figures = [kpi_figures(group_scope, p, now=now) for p in periods]
-        raised += _sweep_scope(figures=group_figures, group=group, store=None, period=period, now=now)
+        group_values = values_for_scope(group_scope)
+        group_judged = {key: judged_period(key, group_values, now, period) for key in keys}
+        group_figures = {
+            month: kpi_figures(group_scope, month, keys=sorted(ks), now=now, values=group_values)
+            for month, ks in _wanted(group_judged.items()).items()
+        }
+        raised += _sweep_scope(judged=group_judged, figures=group_figures, group=group, store=None, now=now)
     link_capas()
     return raised
 

@@ -47,7 +47,7 @@ class FakeCatalogue:
         for period, (value, status) in values.items():
             self.table.setdefault((label, period), {})[key] = figure(key, value, status, target)
 
-    def __call__(self, scope, period, *, keys=None, now=None):
+    def __call__(self, scope, period, *, keys=None, now=None, values=None):
         return dict(self.table.get((scope.label, str(period)), {}))
 
     def by_store(self, scope, period, *, keys=None, now=None):

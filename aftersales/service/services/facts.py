@@ -99,21 +99,22 @@ def concern_category_by_code(store: Store, code: str) -> ConcernCategory | None:
 def comeback_candidate(order: RepairOrder) -> RepairOrder | None:
     """The latest delivered order of the same vehicle and concern category, delivered within
     `comeback_window_days` before this arrival, counted in local calendar days (delivered on the 1st, back on the
-    31st = day 30: a comeback with the default 30; back on the 32nd = day 31: not one)."""
+    31st = day 30: a comeback with the default 30; back on the 32nd = day 31: not one).  The first-time-fix KPI
+    counts the window by the same rule (analytics.kpis_service._came_back): the store's local time (the default
+    time zone, not the reader's), arrival strictly after delivery."""
     if order.concern_category_id is None:
         return None
     window = int(setting_values_for_store(order.store)["comeback_window_days"])
-    arrival_day = timezone.localdate(order.arrived_at)
-    earliest = dt.datetime.combine(
-        arrival_day - dt.timedelta(days=window), dt.time.min, tzinfo=timezone.get_current_timezone()
-    )
+    local = timezone.get_default_timezone()
+    arrival_day = timezone.localdate(order.arrived_at, local)
+    earliest = dt.datetime.combine(arrival_day - dt.timedelta(days=window), dt.time.min, tzinfo=local)
     return (
         RepairOrder.objects.filter(
             vehicle_id=order.vehicle_id,
             concern_category_id=order.concern_category_id,
             status=S.DELIVERED,
             delivered_at__gte=earliest,
-            delivered_at__lte=order.arrived_at,
+            delivered_at__lt=order.arrived_at,
         )
         .exclude(pk=order.pk)
         .order_by("-delivered_at", "-id")

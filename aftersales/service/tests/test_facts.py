@@ -9,6 +9,7 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.core.exceptions import ApplicationError
@@ -146,6 +147,21 @@ def test_the_comeback_is_suggested_on_day_30_and_not_on_day_31(shop, back_on, co
     second.refresh_from_db()
     assert (second.comeback_of_id == first.pk) is comeback
     assert second.comeback_confirmed_at is None
+
+
+def test_the_comeback_window_counts_the_stores_local_days_whoever_reads(shop):
+    """The suggestion counts the store's local calendar days, like the first-time-fix KPI, even when a reader's
+    time zone is active: back on 2 April 07:00 in Shanghai (1 April 23:00 UTC) is day 31, not a comeback."""
+    with frozen(2026, 3, 2, 9, 0):
+        first = register(shop, concern_category="brakes")
+        inspect(shop, first)
+        approved_labour(shop, first)
+    with frozen(2026, 3, 2, 17, 0):
+        deliver(shop, first)
+    with frozen(2026, 4, 2, 7, 0), timezone.override("UTC"):
+        second = register(shop, concern_category="brakes")
+    second.refresh_from_db()
+    assert second.comeback_of_id is None
 
 
 def test_the_advisor_confirms_or_clears_and_a_later_category_change_does_not_override(shop):
