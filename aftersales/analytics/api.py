@@ -81,7 +81,8 @@ def kpi_series(request: HttpRequest, key: str, filters: Query[SeriesIn]) -> Any:
     while periods[-1] < last and len(periods) <= MAX_SERIES:
         periods.append(periods[-1].shift(1))
     if last < first or len(periods) > MAX_SERIES:
-        raise ValidationError({"to": [_("to must not come before from, and a series holds at most %(n)s periods.") % {"n": MAX_SERIES}]})
+        message = _("to must not come before from, and a series holds at most %(n)s periods.")
+        raise ValidationError({"to": [message % {"n": MAX_SERIES}]})
     series = selectors.kpi_series(key, scope, periods)
     body = selectors.kpi_json(scope, first, {})
     body.pop("period")

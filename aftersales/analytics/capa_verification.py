@@ -4,8 +4,9 @@
   showed the problem; the month of opening is partly before and partly after);
 - **after**: the KPI over the latest *settled* month that began after the last corrective action was done (a
   month during which actions were still being taken would mix both states).
-A month counts only once it has settled (`snapshots.settled_at`: its end + the longest window of its records —
-a comeback's 30 days, a win-back's 90, a complaint closed weeks later): before that its figure can still move,
+A month counts only once the KPI's figure of it has settled (`snapshots.kpi_settled_at`: its end + that KPI's own
+window — a comeback's 30 days, a win-back's 90, a follow-up's 24 hours; without a KPI chosen, the longest of all,
+`snapshots.settled_at`): before that its figure can still move,
 and a verification recorded on it would be wrong.  Until both months have settled there is nothing to record
 and the page says until when verification waits (`Plan.waits_until`).
 The figures are `kpi_figures` of the store's scope, the same the dashboards show; feedback's
@@ -30,7 +31,8 @@ from django.utils.translation import gettext as _
 from aftersales.analytics.catalogue import KpiResult
 from aftersales.analytics.periods import Period
 from aftersales.analytics.selectors import kpi_figures, scope_for_store
-from aftersales.analytics.snapshots import settled_at
+from aftersales.analytics.snapshots import kpi_settled_at
+from aftersales.analytics.snapshots import settled_at as settled_of_all
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.feedback.choices import CapaStatus
@@ -59,10 +61,15 @@ def may_see_figures(*, capa: Capa, user: Any) -> bool:
 
 
 def periods_for(
-    capa: Capa, *, now: dt.datetime, values: Mapping[str, Any] | None = None
+    capa: Capa, *, now: dt.datetime, values: Mapping[str, Any] | None = None, key: str | None = None
 ) -> tuple[Period, Period | None, dt.datetime | None, dt.datetime | None]:
-    """(before, after or None, last action done at, waits until or None)."""
+    """(before, after or None, last action done at, waits until or None), settled for the KPI `key` (for every
+    KPI when None)."""
     values = values if values is not None else setting_values_for_store(capa.store)
+
+    def settled_at(period: Period, values: Mapping[str, Any]) -> dt.datetime:
+        return kpi_settled_at(key, period, values) if key else settled_of_all(period, values)
+
     opened = timezone.localtime(capa.created_at).date()
     before = Period.containing(opened).previous()
     undone = capa.actions.filter(done_at__isnull=True).exists()
@@ -92,8 +99,9 @@ def verification_plan(*, capa: Capa, key: str | None, user: Any, now: dt.datetim
         raise PermissionDenied(_("Your role may not do this."))
     now = now or clock.now()
     values = setting_values_for_store(capa.store)
-    before_period, after_period, last_done, waits_until = periods_for(capa, now=now, values=values)
-    before_settled = settled_at(before_period, values) <= now
+    before_period, after_period, last_done, waits_until = periods_for(capa, now=now, values=values, key=key)
+    settled = kpi_settled_at(key, before_period, values) if key else settled_of_all(before_period, values)
+    before_settled = settled <= now
     if not key:
         return Plan(before_period, after_period, last_done, waits_until=waits_until, before_settled=before_settled)
     scope = scope_for_store(capa.store)

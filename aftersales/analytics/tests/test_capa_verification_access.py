@@ -1,9 +1,11 @@
 """CAPA verification (fix of the issue-12 review): the figures are the store's KPIs, so the page and the service
 need VIEW_KPIS in the CAPA's store (an advisor who reads the CAPA does not see them, whatever `?kpi=` asks), and
-recording needs MANAGE_CAPA too; the months compared must have settled (`snapshots.settled_at`), else the page
-says until when verification waits and nothing is recorded."""
+recording needs MANAGE_CAPA too; the months compared must have settled for the KPI (its own window:
+`snapshots.kpi_settled_at`), else the page says until when verification waits and nothing is recorded."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 import time_machine
@@ -12,7 +14,7 @@ from django.urls import reverse
 
 from aftersales.analytics import capa_verification
 from aftersales.analytics.periods import Period
-from aftersales.analytics.snapshots import settled_at
+from aftersales.analytics.snapshots import kpi_settled_at
 from aftersales.analytics.tests import test_warnings_capa_verification as base
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.selectors import setting_values_for_store
@@ -53,11 +55,14 @@ def test_the_store_manager_sees_and_records(client, cast, story):
 
 
 def test_an_unsettled_after_month_waits_and_the_page_says_until_when(client, cast, story):
-    # 3 June: May has closed but has not settled (its comebacks, win-backs and late complaints may still come).
-    with time_machine.travel(at(6, 3), tick=False):
+    # 1 June, 01:00 in Shanghai: May has closed, but a complaint received on its last evening may still be
+    # acknowledged in time (the KPI's own clock): its figure settles at the end of May + the acknowledge hours.
+    values = setting_values_for_store(cast.store_a)
+    may = Period.parse("2026-05")
+    expected = kpi_settled_at(KEY, may, values)
+    assert expected > may.end
+    with time_machine.travel(may.end + dt.timedelta(hours=1), tick=False):
         plan = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
-        values = setting_values_for_store(cast.store_a)
-        expected = settled_at(Period.parse("2026-05"), values)
         assert plan.after_period is None and plan.waits_until == expected
         with pytest.raises(ApplicationError) as excinfo:
             capa_verification.capa_verify_from_catalogue(capa=story, key=KEY, by=cast.mia)
@@ -65,25 +70,33 @@ def test_an_unsettled_after_month_waits_and_the_page_says_until_when(client, cas
         client.force_login(cast.mia)
         page = client.get(reverse("analytics:capa-verify", args=[story.pk]) + f"?kpi={KEY}").content.decode()
         assert 'id="verify-waits"' in page
-        assert "2026-08-31" in page or "2026-09-01" in page  # 31 May + 92 days, in Shanghai time
     story.refresh_from_db()
     assert story.kpi_after is None
-
-
-def test_an_unsettled_before_month_is_not_recorded_either(cast, story):
-    # 20 June: March (the month before opening) settles on 30 June; no "after" month either.
-    with time_machine.travel(at(6, 20), tick=False):
+    # Once May has settled for this KPI, it is the month after.
+    with time_machine.travel(expected + dt.timedelta(seconds=1), tick=False):
         plan = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
-        assert not plan.before_settled
-        assert plan.waits_until is not None
+        assert str(plan.after_period) == "2026-05" and plan.waits_until is None
+
+
+def test_each_kpi_waits_for_its_own_window(cast, story):
+    # 20 June: the complaint figures of March and May settled long ago; the win-back rate of March (recalls
+    # returning within 90 days) has not, so a verification by win-back waits and records nothing.
+    with time_machine.travel(at(6, 20), tick=False):
+        assert capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia).before_settled
+        plan = capa_verification.verification_plan(capa=story, key="win_back_rate_percent", user=cast.mia)
+        assert not plan.before_settled and plan.waits_until is not None
         with pytest.raises(ApplicationError):
-            capa_verification.capa_verify_from_catalogue(capa=story, key=KEY, by=cast.mia)
+            capa_verification.capa_verify_from_catalogue(capa=story, key="win_back_rate_percent", by=cast.mia)
 
 
 def test_the_latest_settled_month_is_chosen_not_the_latest_closed(cast, story):
-    # 2 September: June and July have closed but not settled; May has.
-    plan = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
-    assert str(plan.after_period) == "2026-05" and plan.waits_until is None and plan.before_settled
+    # 2 September: for the win-back rate June and July have closed but not settled (90 days); May has.
+    with time_machine.travel(at(9, 2), tick=False):
+        plan = capa_verification.verification_plan(capa=story, key="win_back_rate_percent", user=cast.mia)
+        assert str(plan.after_period) == "2026-05" and plan.waits_until is None and plan.before_settled
+        # For the acknowledgement clock (hours) August has settled already.
+        later = capa_verification.verification_plan(capa=story, key=KEY, user=cast.mia)
+        assert str(later.after_period) == "2026-08"
 
 
 def test_the_capa_page_offers_verification_only_to_who_may_read_the_figures(client, cast, story):

@@ -48,8 +48,8 @@ def complaint(cast, customer, *, acknowledge: bool):
 @pytest.fixture
 def story(cast):
     """March: two complaints, one acknowledged in time (50 %).  10 April: a CAPA opened; its action done on
-    20 April.  May: two complaints, both acknowledged (100 %).  Now: 2 September (May has settled: its end + the
-    longest window of its records, the win-back's 90 days + 1; June has not)."""
+    20 April.  May: two complaints, both acknowledged (100 %).  Now: 3 June (May's acknowledgement figure has settled:
+    its end + the acknowledge hours)."""
     with time_machine.travel(at(3, 2), tick=False):
         customer = make_customer(cast.store_a, by=cast.mia)
     for day, ack in ((3, True), (4, False)):
@@ -79,7 +79,7 @@ def story(cast):
     for day in (5, 6):
         with time_machine.travel(at(5, day), tick=False):
             complaint(cast, customer, acknowledge=True)
-    with time_machine.travel(at(9, 2), tick=False):
+    with time_machine.travel(at(6, 3), tick=False):
         yield capa
 
 
