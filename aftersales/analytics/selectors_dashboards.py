@@ -139,6 +139,8 @@ class Figure:
         result = self.result
         if self.kpi.value_kind == "share" and self.kpi.unit == "percent":
             return _("%(n)s of %(d)s") % {"n": self.numerator_text, "d": result.denominator}
+        if self.kpi.key == "effective_labour_rate":  # its denominator is billed hours in hundredths, not records
+            return _("%(hours)s billed hours") % {"hours": f"{Decimal(result.denominator) / 100:.2f}"}
         return _("based on %(d)s") % {"d": result.denominator}
 
     @property
