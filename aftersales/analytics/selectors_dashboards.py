@@ -59,6 +59,17 @@ HOME_KEYS: tuple[str, ...] = (
     "on_time_start_percent",
     "online_booking_rate_percent",
 )
+# What a person's home page shows of their own figures (the full set is on /numbers/me/): an advisor what the
+# scorecard weighs (SPEC §7), a technician the quality and speed of their work.  Few, so the home stays light.
+PERSON_HOME_KEYS: dict[str, tuple[str, ...]] = {
+    "advisor": (
+        "csat_percent",
+        "repurchase_rate_percent",
+        "waiting_time_minutes",
+        "complaint_resolved_in_time_percent",
+    ),
+    "technician": ("first_time_fix_percent", "qc_first_pass_percent", "efficiency", "comeback_rate_percent"),
+}
 # The roles whose own figures a personal page shows, and the catalogue cut that narrows to them.
 CUT_OF_ROLE: dict[str, Cut] = {Role.ADVISOR: "advisor", Role.TECHNICIAN: "technician", Role.FOREMAN: "technician"}
 TREND_PERIODS = 13
@@ -783,5 +794,13 @@ def home_numbers_for_group(*, group: DealerGroup, now: dt.datetime | None = None
 
 
 def home_numbers_for_person(*, store: Store, person: Any, cut: Cut, now: dt.datetime | None = None) -> HomeNumbers:
-    page = staff_page(store=store, person=person, cut=cut, period=Period.containing(clock.today()), now=now)
-    return HomeNumbers("staff", store.name, page.period, page.figures, {"store": store.code, cut: person.pk})
+    """The person's headline figures of the month beside last month (two catalogue reads of a few KPIs)."""
+    scope = staff_scope(store, cut, person.pk)
+    now = now or clock.now()
+    period = Period.containing(clock.today())
+    kpis = [kpi for kpi in kpis_with_cut(cut) if kpi.key in PERSON_HOME_KEYS[cut]]
+    keys = [kpi.key for kpi in kpis]
+    current = kpi_selectors.kpi_figures(scope, period, keys=keys, now=now)
+    previous = kpi_selectors.kpi_figures(scope, period.previous(), keys=keys, now=now)
+    figures = _figures(kpis, current, previous, "month")
+    return HomeNumbers("staff", store.name, period, figures, {"store": store.code, cut: person.pk})

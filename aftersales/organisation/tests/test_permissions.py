@@ -41,6 +41,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_TIERS,
             C.MANAGE_CAMPAIGNS,
             C.VIEW_CARE,
+            C.VIEW_KPIS,
+            C.REVIEW_SCORECARDS,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -55,6 +57,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_TIERS,
             C.VIEW_CARE,
             C.MANAGE_CARE,
+            C.VIEW_KPIS,
+            C.REVIEW_SCORECARDS,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.
