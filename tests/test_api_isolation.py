@@ -107,8 +107,17 @@ def bodies(client):
     return found
 
 
+# Path parameters that name no record of a store (the KPI catalogue's keys): the KPI endpoints check the store
+# of their query instead (aftersales/analytics/tests), so the record sweeps below leave those paths out.
+NOT_A_RECORD = {"key": "csat_percent"}
+
+
+def names_a_record(path):
+    return not any(f"{{{name}}}" in path for name in NOT_A_RECORD)
+
+
 def fill(path, ids):
-    return _PARAM.sub(lambda m: str(ids[m.group(1)]), path)
+    return _PARAM.sub(lambda m: str(ids.get(m.group(1), NOT_A_RECORD.get(m.group(1)))), path)
 
 
 def call(client, method, url, headers, body="{}"):
@@ -250,7 +259,7 @@ class StoreIsolationSweepTests:
     def test_every_path_parameter_has_a_store_b_object(self, client, cast):
         found = {name for _method, path in operations(client) for name in _PARAM.findall(path)}
         assert found, "no path with a parameter found; the sweep would prove nothing"
-        mapped = set(objects_of_store_b(cast))
+        mapped = set(objects_of_store_b(cast)) | set(NOT_A_RECORD)
         assert found <= mapped, f"add these path parameters to objects_of_store_b: {sorted(found - mapped)}"
 
     @pytest.mark.parametrize("persona", ["alice", "bob", "tom", "mia", "otto"])
@@ -258,7 +267,7 @@ class StoreIsolationSweepTests:
         objects = objects_of_store_b(cast)
         ids = {name: obj.pk for name, obj in objects.items()}
         headers = api_token(getattr(cast, persona))
-        with_params = [(m, p) for m, p in operations(client) if _PARAM.search(p)]
+        with_params = [(m, p) for m, p in operations(client) if _PARAM.search(p) and names_a_record(p)]
         assert with_params
         assert set(_PARAM.findall(" ".join(p for _m, p in with_params))) <= set(ids)
 
@@ -278,7 +287,7 @@ class StoreIsolationSweepTests:
         for persona in ("carol", "grace"):
             headers = api_token(getattr(cast, persona))
             for method, path in operations(client):
-                if method == "get" and _PARAM.search(path):
+                if method == "get" and _PARAM.search(path) and names_a_record(path):
                     assert call(client, method, fill(path, ids), headers).status_code == 200, (persona, path)
 
     def test_alice_gets_the_same_answer_for_store_b_objects_as_for_missing_ones(self, client, cast, api_token):
@@ -288,7 +297,7 @@ class StoreIsolationSweepTests:
         headers = api_token(cast.alice)
         body_of = bodies(client)
         for method, path in operations(client):
-            if not _PARAM.search(path):
+            if not _PARAM.search(path) or not names_a_record(path):
                 continue
             body = body_of.get((method, path), "{}")
             theirs = call(client, method, fill(path, real), headers, body)

@@ -21,7 +21,7 @@ from pydantic import AfterValidator
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core import clock
-from aftersales.core.api import AnyDay, MultiLine, OneLine, PlannedAt, PlannedDate
+from aftersales.core.api import AnyDay, HappenedAt, MultiLine, OneLine, PlannedAt, PlannedDate
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import BoundedPagination
@@ -517,7 +517,7 @@ class WalkInIn(Schema):
     brand: OneLine = Field("", max_length=60)
     model_name: OneLine = Field("", max_length=60)
     customer_words: MultiLine = Field("", max_length=2000)
-    arrived_at: dt.datetime | None = Field(
+    arrived_at: HappenedAt | None = Field(
         None, description="The real arrival: default now; earlier by at most 12 hours, never in the future."
     )
     receive: bool = Field(
@@ -530,7 +530,7 @@ class WalkInIn(Schema):
 
 
 class CheckInIn(Schema):
-    arrived_at: dt.datetime | None = Field(
+    arrived_at: HappenedAt | None = Field(
         None, description="The real arrival: default now; earlier by at most 12 hours, never in the future."
     )
     receive: bool = Field(
@@ -545,7 +545,7 @@ class CheckInIn(Schema):
 class FactsIn(Schema):
     concern_category: OneLine | None = Field(None, max_length=32, description="A code; empty clears it.")
     waits_on_site: bool | None = None
-    arrived_at: dt.datetime | None = Field(None, description="Only at reception; not after reception/inspection.")
+    arrived_at: HappenedAt | None = Field(None, description="Only at reception; not after reception/inspection.")
 
 
 class ComebackIn(Schema):
@@ -1100,25 +1100,21 @@ def repair_order_comeback(request: HttpRequest, order_id: int, payload: Comeback
     return _fresh(request, order.pk)
 
 
-@router.post(
-    "/repair-orders/{order_id}/lines/{line_id}/clock/{action}",
-    response=ClockOut,
-    summary="The technician's job clock on a labour line",
-    description="start (pauses the technician's clock running on another line), pause, finish (once). Only the "
-    "order's technician on their own job (403), only approved labour lines and only while the car is worked on "
-    "(409).",
+CLOCK_MOVES = {
+    "start": services.labour_clock_start,
+    "pause": services.labour_clock_pause,
+    "finish": services.labour_clock_finish,
+}
+CLOCK_DESCRIPTION = (
+    "Only the order's technician on their own job (403), only approved labour lines and only while the car is "
+    "worked on (409)."
 )
-def repair_order_line_clock(
-    request: HttpRequest, order_id: int, line_id: int, action: Literal["start", "pause", "finish"]
-) -> Any:
+
+
+def _line_clock(request: HttpRequest, order_id: int, line_id: int, action: str) -> Any:
     order = _order(request, order_id)
     line = _line_or_404(order, line_id)
-    actions = {
-        "start": services.labour_clock_start,
-        "pause": services.labour_clock_pause,
-        "finish": services.labour_clock_finish,
-    }
-    actions[action](line=line, user=request.auth)
+    CLOCK_MOVES[action](line=line, user=request.auth)
     line.refresh_from_db(fields=["work_finished_at"])
     segments = list(line.clock_segments.all())
     now = clock.now()
@@ -1128,3 +1124,35 @@ def repair_order_line_clock(
         "clocked_minutes": int(sum(((s.ended_at or now) - s.started_at).total_seconds() for s in segments) // 60),
         "work_finished_at": line.work_finished_at,
     }
+
+
+# One route per move (not an {action} parameter): every path parameter of the API names a record, so the store
+# isolation sweeps can prove each one.
+@router.post(
+    "/repair-orders/{order_id}/lines/{line_id}/clock/start",
+    response=ClockOut,
+    summary="Start the technician's job clock on a labour line",
+    description="Pauses the technician's clock running on another line. " + CLOCK_DESCRIPTION,
+)
+def repair_order_line_clock_start(request: HttpRequest, order_id: int, line_id: int) -> Any:
+    return _line_clock(request, order_id, line_id, "start")
+
+
+@router.post(
+    "/repair-orders/{order_id}/lines/{line_id}/clock/pause",
+    response=ClockOut,
+    summary="Pause the technician's job clock on a labour line",
+    description=CLOCK_DESCRIPTION,
+)
+def repair_order_line_clock_pause(request: HttpRequest, order_id: int, line_id: int) -> Any:
+    return _line_clock(request, order_id, line_id, "pause")
+
+
+@router.post(
+    "/repair-orders/{order_id}/lines/{line_id}/clock/finish",
+    response=ClockOut,
+    summary="Finish the labour line (once); closes its running clock",
+    description=CLOCK_DESCRIPTION,
+)
+def repair_order_line_clock_finish(request: HttpRequest, order_id: int, line_id: int) -> Any:
+    return _line_clock(request, order_id, line_id, "finish")
