@@ -108,37 +108,64 @@ def kpi_figures(
     keys: Iterable[str] | None = None,
     now: dt.datetime | None = None,
     values: Mapping[str, Any] | None = None,
+    stored: bool = True,
 ) -> dict[str, KpiResult]:
-    """Every KPI (or those of `keys`, in catalogue order) for the scope and period, computed now from the records.
-    Queries: 2 for the settings (3 for a group; none when the caller passes the scope's `values`) + one per KPI
-    (two for `waiting_time_minutes`'s median; none for the KPIs whose data does not exist yet) — asserted in the
-    tests."""
+    """Every KPI (or those of `keys`, in catalogue order) for the scope and period.  A KPI of a closed period is
+    read from its stored snapshot when that is the figure the records give now (`snapshots.snapshot_figures`:
+    its clocks had run out when stored and none of its records changed since); the others are computed from the
+    records (`stored=False`: all of them).  Queries: 2 for the settings (3 for a group; none when the caller
+    passes the scope's `values`) + for a closed period 1 for the snapshots (+1 when some exist, for the changes)
+    + one per KPI computed (two for `waiting_time_minutes`'s median; none for the KPIs whose data does not exist
+    yet) — asserted in the tests."""
+    from aftersales.analytics.snapshots import snapshot_figures
+
     now = now or clock.now()
     values = values if values is not None else values_for_scope(scope)
+    kpis = _kpis(keys)
+    found = snapshot_figures(scope, period, keys=[k.key for k in kpis], values=values, now=now) if stored else {}
     ctx = Context(scope, period, now, values)
-    return {kpi.key: result_of(kpi, RULES[kpi.key].counts(ctx), values) for kpi in _kpis(keys)}
+    return {
+        kpi.key: found[kpi.key] if kpi.key in found else result_of(kpi, RULES[kpi.key].counts(ctx), values)
+        for kpi in kpis
+    }
 
 
 def kpi_figures_by_store(
-    scope: Scope, period: Period, *, keys: Iterable[str] | None = None, now: dt.datetime | None = None
+    scope: Scope,
+    period: Period,
+    *,
+    keys: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+    stored: bool = True,
 ) -> dict[int, dict[str, KpiResult]]:
     """`kpi_figures` of every store of the scope (store id → key → figure), each equal to
     `kpi_figures(scope_for_store(store), …)`, with one GROUP BY store query per KPI instead of one query per KPI
     and store: the group page, the early-warning sweep and the snapshot job no longer grow with the stores.
+    Stored figures are read as `kpi_figures` reads them (two queries for all the stores); a KPI is computed for
+    the stores without one.
 
     Targets and status come from each store's settings.  A setting that enters a KPI's SQL (a threshold, a
     window) may be overridden per store: the stores are partitioned by the values of the settings the rule
     actually read (noted while it builds its query), one grouped query per partition — one partition unless a
     store overrides such a setting.  Queries: 2 for the settings + per KPI and partition what `kpi_figures`
     spends for one store (+1 for the medians of `waiting_time_minutes`)."""
+    from aftersales.analytics.snapshots import snapshot_figures_by_store
+
     if scope.advisor_id is not None or scope.technician_id is not None:
         raise ValueError("kpi_figures_by_store answers whole stores")
     now = now or clock.now()
     values = values_for_stores(scope.store_ids)
+    kpis = _kpis(keys)
+    found = (
+        snapshot_figures_by_store(values, period, keys=[k.key for k in kpis], values=values, now=now) if stored else {}
+    )
     results: dict[int, dict[str, KpiResult]] = {store_id: {} for store_id in sorted(values)}
-    for kpi in _kpis(keys):
-        for store_id, counts in _counts_by_store(kpi.key, values, period, now).items():
+    for kpi in kpis:
+        missing = {store_id: values[store_id] for store_id in results if kpi.key not in found.get(store_id, {})}
+        for store_id, counts in _counts_by_store(kpi.key, missing, period, now).items():
             results[store_id][kpi.key] = result_of(kpi, counts, values[store_id])
+        for store_id in results.keys() - missing.keys():
+            results[store_id][kpi.key] = found[store_id][kpi.key]
     return results
 
 

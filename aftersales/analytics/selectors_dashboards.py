@@ -227,9 +227,7 @@ class StoreDashboard:
 
 
 def store_dashboard(*, store: Store, period: Period, now: dt.datetime | None = None) -> StoreDashboard:
-    """Every KPI of the catalogue for the store and period, beside the previous period: this period computed
-    from the records, the previous one read from its stored snapshots once it has settled (what its trend point
-    shows), computed for the KPIs without one."""
+    """Every KPI of the catalogue for the store and period, beside the previous period (`_with_previous`)."""
     now = now or clock.now()
     scope = kpi_selectors.scope_for_store(store)
     kpis = list(all_kpis())
@@ -247,17 +245,11 @@ def store_dashboard(*, store: Store, period: Period, now: dt.datetime | None = N
 
 
 def _with_previous(scope: Scope, period: Period, now: dt.datetime) -> tuple[dict[str, KpiResult], dict[str, KpiResult]]:
-    """The scope's figures of the period (computed from the records) and of the period before: read from its
-    stored snapshots once it has settled (what its trend point shows), computed for the KPIs without one."""
-    from aftersales.analytics.snapshots import snapshot_figures
-
+    """The scope's figures of the period and of the period before (each read from its stored snapshots where they
+    are the records' figure now, computed for the others — `kpi_figures`), with the scope's settings read once."""
     values = values_for_scope(scope)
     current = kpi_selectors.kpi_figures(scope, period, now=now, values=values)
-    before = period.previous()
-    previous = snapshot_figures(scope, before, keys=current, values=values, now=now)
-    missing = [key for key in current if key not in previous]
-    if missing:
-        previous |= kpi_selectors.kpi_figures(scope, before, keys=missing, now=now, values=values)
+    previous = kpi_selectors.kpi_figures(scope, period.previous(), now=now, values=values)
     return current, previous
 
 
@@ -350,7 +342,7 @@ def group_comparison(
     *, group: DealerGroup, stores: list[Store], period: Period, key: str | None, now: dt.datetime | None = None
 ) -> GroupComparison:
     """The group's figure per KPI and each store's, side by side: two catalogue reads for the group (this period
-    and the one before, from its snapshots once settled) and one grouped read for all the stores
+    and the one before, `_with_previous`) and one grouped read for all the stores
     (`kpi_figures_by_store`), so the query count grows neither with the stores shown nor with the records."""
     now = now or clock.now()
     kpis = list(all_kpis())

@@ -1,24 +1,38 @@
-"""Stored figures of closed periods (`KpiSnapshot`) and how late data is handled.
+"""Stored figures of closed periods (`KpiSnapshot`): when one may be read instead of the records, and how late data
+is handled.
 
 A closed period's figure can still move after its end: first-time fix waits 30 days for comebacks, a win-back
 recall 90 days for the customer's return, a first maintenance its grace days, a complaint may close (and be rated)
-weeks later, and records are corrected.  The rule, simple and correct:
+weeks later, and records are corrected.  A stored figure is read only when it is the figure the records give now
+(so the dashboard, the API, the CLI, reports and the drill-down never disagree):
 
-* **settled**: a period is settled once `settle_days` (the longest such window among the settings, + 1) have
-  passed since its end.  A snapshot is *used* only when it was computed after its period settled; a trend asks the
-  records for any other period.  So a figure read from a snapshot never misses a window that was still open.
+* **its clocks have run out**: the row was computed at or after `kpi_settled_at` of its KPI and period (the end +
+  that KPI's own window, `SETTLE_AFTER`); before that a figure can move with time alone, so it is computed.
+  Last month's figures without a clock (waiting time, CSAT, …) are therefore read from the night's snapshot on the
+  1st, those with a 30-day window a month later;
+* **none of its records changed since**: no source record of the scope's stores (`SOURCES`) created before the
+  period's end + `LATE_ENTRY` was saved after the row was computed, and no setting of the store or its group
+  changed (`_changes`, one query over the `updated_at` indexes).  A record created later cannot move a settled
+  figure: it belongs to a later period, and a record it could still count in (a comeback, a return) only counts
+  while that KPI's window runs — the first rule already computes such a figure.  `LATE_ENTRY` covers an arrival
+  entered up to 12 hours back across the period's end.
 * **late edits**: the nightly job (`snapshot_refresh`, Huey task `kpi_snapshots_nightly`) writes the missing
-  snapshots of the closed months, quarters and years of the last 13 months for every store and group, and
-  recomputes every snapshot of a store (and of its group) older than the newest `updated_at` among that store's
-  source records (orders, estimate lines, appointments, survey responses, follow-ups, recovery tasks, complaints,
-  care actions, reminders).  A late edit therefore shows in the trend by the next morning at the latest.
+  snapshots of the closed months, quarters and years of the last 13 months for every store and group, recomputes
+  those of periods not yet settled for every KPI (`settle_days`), and those whose records changed (the same test).
+  Until then such a figure is computed from the records — always exact, only slower.
+
+Child rows without their own timestamps (survey answers, quality checks, clock segments) are written with their
+parent (a response, an order moving on, a line finished), whose `updated_at` stands for them.  A row deleted
+outright leaves no trace in `updated_at`; the records of these tables are cancelled or anonymised, not deleted.
+A vehicle's home store (first-maintenance conversion) is read as it is; moving a vehicle to another store does not
+restate the closed periods already stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -136,38 +150,178 @@ def _result_from_row(row: KpiSnapshot, kpi: Kpi, values: Mapping[str, Any]) -> K
     return result
 
 
-def _settled(periods: Iterable[Period], values: Mapping[str, Any], now: dt.datetime) -> dict[str, Period]:
-    return {str(p): p for p in periods if p.is_closed(now) and settled_at(p, values) <= now}
+# ---- when a stored figure may be read: its clocks have run out and none of its records changed since
+
+# A record created this long after a period's end may still belong to it (an arrival is entered up to 12 hours
+# back, `RepairOrder` check-in).
+LATE_ENTRY = dt.timedelta(days=1)
+
+# The tables the KPI rules read, with the lookup of each row's store (a test checks every table of every KPI
+# query is here or is a child written with one of them).
+SOURCES: tuple[tuple[str, str], ...] = (
+    ("service.RepairOrder", "store_id"),
+    ("service.Estimate", "order__store_id"),
+    ("service.EstimateLine", "estimate__order__store_id"),
+    ("service.Appointment", "store_id"),
+    ("feedback.SurveyResponse", "store_id"),
+    ("feedback.FollowUp", "store_id"),
+    ("feedback.RecoveryTask", "store_id"),
+    ("feedback.Complaint", "store_id"),
+    ("care.CareAction", "store_id"),
+    ("reminders.Reminder", "store_id"),
+    ("messaging.OutboxMessage", "store_id"),  # a care action's message sent (win-back)
+)
+# Written together with their parent above (no timestamps of their own).
+CHILD_SOURCES = ("feedback.SurveyAnswer", "service.QualityCheck", "service.JobClockSegment")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed at a store after some moment: the oldest creation time and the newest save among the records
+    saved since (a setting's change counts as created at the beginning of time)."""
+
+    oldest_created: dt.datetime
+    newest_saved: dt.datetime
+
+    def stales(self, period: Period, computed_at: dt.datetime) -> bool:
+        """True when a figure of `period` computed at `computed_at` may miss this change (conservative: the
+        oldest record and the newest save need not be the same row)."""
+        return self.newest_saved > computed_at and self.oldest_created < period.end + LATE_ENTRY
+
+
+def _changes(store_ids: Iterable[int], since: dt.datetime) -> dict[int, Change]:
+    """Per store, the records of `SOURCES` (and the store's or its group's settings) saved after `since`: one
+    query, a UNION ALL of one GROUP BY store per table, each reading the `updated_at` index."""
+    from django.apps import apps
+    from django.db.models import DateTimeField, F, Min, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce, Greatest
+
+    from aftersales.organisation.models import SettingValue, Store
+
+    ids = sorted(store_ids)
+    if not ids:
+        return {}
+    parts = []
+    for label, lookup in SOURCES:
+        model = apps.get_model(label)
+        parts.append(
+            model.objects.filter(**{f"{lookup}__in": ids}, updated_at__gt=since)
+            .order_by()
+            .values(sid=F(lookup))
+            .annotate(created=Min("created_at"), saved=Max("updated_at"))
+            .values_list("sid", "created", "saved")
+        )
+    # A setting of the store or of its group saved since: as if a record from the beginning of time changed.
+    epoch = Value(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), output_field=DateTimeField())
+    store_saved = (
+        SettingValue.objects.filter(store_id=OuterRef("pk")).order_by().values("store_id").annotate(m=Max("updated_at"))
+    )
+    group_saved = (
+        SettingValue.objects.filter(group_id=OuterRef("group_id"), store__isnull=True)
+        .order_by()
+        .values("group_id")
+        .annotate(m=Max("updated_at"))
+    )
+    parts.append(
+        Store.objects.filter(pk__in=ids)
+        .order_by()
+        .annotate(
+            created=epoch,
+            saved=Greatest(
+                Coalesce(Subquery(store_saved.values("m")), epoch), Coalesce(Subquery(group_saved.values("m")), epoch)
+            ),
+        )
+        .filter(saved__gt=since)
+        .values_list("pk", "created", "saved")
+    )
+    found: dict[int, Change] = {}
+    for store_id, created, saved in parts[0].union(*parts[1:], all=True):
+        if created is None or saved is None:
+            continue
+        known = found.get(store_id)
+        if known is not None:
+            created, saved = min(created, known.oldest_created), max(saved, known.newest_saved)
+        found[store_id] = Change(created, saved)
+    return found
+
+
+def _usable_rows(
+    rows: list[KpiSnapshot], store_ids: Iterable[int], values: Mapping[str, Any], by_text: Mapping[str, Period]
+) -> list[KpiSnapshot]:
+    """The rows that are the figure the records give now (see the module's text): settled when computed, and no
+    change to the scope's records since (stores of the scope together: a group's row is stale when any of its
+    stores changed)."""
+    settled = [row for row in rows if row.computed_at >= kpi_settled_at(row.key, by_text[row.period], values)]
+    if not settled:
+        return []
+    changes = _changes(store_ids, min(row.computed_at for row in settled)).values()
+    return [
+        row for row in settled if not any(change.stales(by_text[row.period], row.computed_at) for change in changes)
+    ]
+
+
+def _person_scope(scope: Scope) -> bool:
+    return scope.advisor_id is not None or scope.technician_id is not None
 
 
 def snapshot_results(
     kpi: Kpi, scope: Scope, periods: Iterable[Period], *, values: Mapping[str, Any], now: dt.datetime
 ) -> dict[Period, KpiResult]:
-    """The settled snapshots of these periods (one query), as results with the current target and status."""
-    if scope.advisor_id is not None or scope.technician_id is not None:
+    """The usable stored figures of these periods (two queries), as results with the current target and status."""
+    if _person_scope(scope):
         return {}
-    by_text = _settled(periods, values, now)
+    by_text = {str(p): p for p in periods if p.is_closed(now)}
     if not by_text:
         return {}
-    rows = KpiSnapshot.objects.filter(_scope_filter(scope), key=kpi.key, period__in=list(by_text))
+    rows = list(KpiSnapshot.objects.filter(_scope_filter(scope), key=kpi.key, period__in=list(by_text)))
     return {
         by_text[row.period]: _result_from_row(row, kpi, values)
-        for row in rows
-        if row.computed_at >= settled_at(by_text[row.period], values)
+        for row in _usable_rows(rows, scope.store_ids, values, by_text)
     }
 
 
 def snapshot_figures(
     scope: Scope, period: Period, *, keys: Iterable[str], values: Mapping[str, Any], now: dt.datetime
 ) -> dict[str, KpiResult]:
-    """The settled snapshots of one period for several KPIs (one query; none when the period has not settled):
-    key → result with the current target and status, as `snapshot_results` reads them."""
-    if scope.advisor_id is not None or scope.technician_id is not None or not _settled([period], values, now):
+    """The usable stored figures of one period for several KPIs (one query, two when there are rows): key →
+    result with the current target and status, as `snapshot_results` reads them."""
+    if _person_scope(scope) or not period.is_closed(now):
         return {}
     wanted = {kpi.key: kpi for kpi in all_kpis() if kpi.key in set(keys)}
-    settled = settled_at(period, values)
-    rows = KpiSnapshot.objects.filter(_scope_filter(scope), period=str(period), key__in=sorted(wanted))
-    return {row.key: _result_from_row(row, wanted[row.key], values) for row in rows if row.computed_at >= settled}
+    rows = list(KpiSnapshot.objects.filter(_scope_filter(scope), period=str(period), key__in=sorted(wanted)))
+    usable = _usable_rows(rows, scope.store_ids, values, {str(period): period})
+    return {row.key: _result_from_row(row, wanted[row.key], values) for row in usable}
+
+
+def snapshot_figures_by_store(
+    store_ids: Iterable[int],
+    period: Period,
+    *,
+    keys: Iterable[str],
+    values: Mapping[int, Mapping[str, Any]],
+    now: dt.datetime,
+) -> dict[int, dict[str, KpiResult]]:
+    """`snapshot_figures` of several stores at once (two queries): store id → key → usable stored figure."""
+    if not period.is_closed(now):
+        return {}
+    ids = sorted(store_ids)
+    wanted = {kpi.key: kpi for kpi in all_kpis() if kpi.key in set(keys)}
+    rows = [
+        (row.store_id, row)
+        for row in KpiSnapshot.objects.filter(store_id__in=ids, period=str(period), key__in=sorted(wanted))
+        if row.store_id is not None
+    ]
+    settled = [(sid, row) for sid, row in rows if row.computed_at >= kpi_settled_at(row.key, period, values[sid])]
+    if not settled:
+        return {}
+    changes = _changes(ids, min(row.computed_at for _sid, row in settled))
+    found: dict[int, dict[str, KpiResult]] = {}
+    for store_id, row in settled:
+        change = changes.get(store_id)
+        if change is not None and change.stales(period, row.computed_at):
+            continue
+        found.setdefault(store_id, {})[row.key] = _result_from_row(row, wanted[row.key], values[store_id])
+    return found
 
 
 def _extra_of(counts: Counts | KpiResult) -> dict[str, Any]:
@@ -208,13 +362,14 @@ def _snapshot_rows(
 
 
 def snapshot_write(scope: Scope, period: Period, *, group_id: int, now: dt.datetime | None = None) -> int:
-    """Compute every KPI of a closed period for the scope and store it (replacing the old rows).  Returns the
-    number of figures written."""
+    """Compute every KPI of a closed period for the scope from its records and store it (replacing the old rows).
+    Returns the number of figures written."""
     from aftersales.analytics.selectors import kpi_figures
 
     now = now or clock.now()
     store_id = None if scope.group_id is not None else next(iter(scope.store_ids))
-    rows = _snapshot_rows(kpi_figures(scope, period, now=now), period, group_id=group_id, store_id=store_id, now=now)
+    results = kpi_figures(scope, period, now=now, stored=False)
+    rows = _snapshot_rows(results, period, group_id=group_id, store_id=store_id, now=now)
     with transaction.atomic():
         KpiSnapshot.objects.filter(_scope_filter(scope), period=str(period)).delete()
         KpiSnapshot.objects.bulk_create(rows)
@@ -226,7 +381,7 @@ def _write_stores(store_ids: list[int], period: Period, *, group_of: Mapping[int
     their old rows replaced in one delete and one insert."""
     from aftersales.analytics.selectors import kpi_figures_by_store
 
-    by_store = kpi_figures_by_store(Scope(frozenset(store_ids)), period, now=now)
+    by_store = kpi_figures_by_store(Scope(frozenset(store_ids)), period, now=now, stored=False)
     rows = [
         row
         for store_id, results in sorted(by_store.items())
@@ -251,39 +406,6 @@ def closed_periods(now: dt.datetime, months: int = 13) -> list[Period]:
     return found
 
 
-def _newest_source_changes(store_ids: list[int]) -> dict[int, dt.datetime]:
-    """The newest `updated_at` among each store's source records (one GROUP BY store query per source table)."""
-    from aftersales.care.models import CareAction
-    from aftersales.feedback.models import Complaint, FollowUp, RecoveryTask, SurveyResponse
-    from aftersales.reminders.models import Reminder
-    from aftersales.service.models import Appointment, EstimateLine, RepairOrder
-
-    sources: list[tuple[Any, str]] = [
-        (RepairOrder, "store_id"),
-        (EstimateLine, "estimate__order__store_id"),
-        (Appointment, "store_id"),
-        (SurveyResponse, "store_id"),
-        (FollowUp, "store_id"),
-        (RecoveryTask, "store_id"),
-        (Complaint, "store_id"),
-        (CareAction, "store_id"),
-        (Reminder, "store_id"),
-    ]
-    newest: dict[int, dt.datetime] = {}
-    for model, lookup in sources:
-        rows = (
-            model.objects.filter(**{f"{lookup}__in": store_ids})
-            .order_by()
-            .values(lookup)
-            .annotate(at=Max("updated_at"))
-            .values_list(lookup, "at")
-        )
-        for store_id, at in rows:
-            if at is not None and (store_id not in newest or at > newest[store_id]):
-                newest[store_id] = at
-    return newest
-
-
 def snapshot_refresh(*, now: dt.datetime | None = None, store_ids: Iterable[int] | None = None) -> int:
     """The nightly job: write missing, unsettled and stale snapshots of the last 13 months' closed periods for
     every store and group (see the module's text).  Returns the number of (scope, period) pairs computed.  The
@@ -300,7 +422,6 @@ def snapshot_refresh(*, now: dt.datetime | None = None, store_ids: Iterable[int]
         stores = stores.filter(pk__in=list(store_ids))
     group_of = dict(stores.values_list("pk", "group_id"))
     ids = sorted(group_of)
-    newest = _newest_source_changes(ids)
     values = values_for_stores(frozenset(ids))
     stored: dict[tuple[int, str], dt.datetime] = {
         (row["store_id"], row["period"]): row["at"]
@@ -308,10 +429,11 @@ def snapshot_refresh(*, now: dt.datetime | None = None, store_ids: Iterable[int]
         .values("store_id", "period")
         .annotate(at=Max("computed_at"))
     }
+    changes = _changes(ids, min(stored.values(), default=now))
     due_stores: dict[Period, list[int]] = {}
     for store_id in ids:
         for period in periods:
-            if _is_due(stored.get((store_id, str(period))), period, values[store_id], newest.get(store_id)):
+            if _is_due(stored.get((store_id, str(period))), period, values[store_id], changes.get(store_id)):
                 due_stores.setdefault(period, []).append(store_id)
     computed = 0
     for period, due in due_stores.items():
@@ -321,19 +443,19 @@ def snapshot_refresh(*, now: dt.datetime | None = None, store_ids: Iterable[int]
         scope = scope_for_group(group)
         if not scope.store_ids:
             continue
-        touched = None if group.pk not in groups_touched else now
-        for period in _due_periods(scope, periods, now=now, newest=touched):
+        for period in _due_periods(scope, periods, now=now, touched=group.pk in groups_touched):
             snapshot_write(scope, period, group_id=group.pk, now=now)
             computed += 1
     return computed
 
 
-def _is_due(at: dt.datetime | None, period: Period, values: Mapping[str, Any], newest: dt.datetime | None) -> bool:
-    """Missing, computed before its period settled, or older than a change of its records."""
-    return at is None or at < settled_at(period, values) or (newest is not None and newest > at)
+def _is_due(at: dt.datetime | None, period: Period, values: Mapping[str, Any], change: Change | None) -> bool:
+    """Missing, computed before every KPI of its period settled, or older than a change of its records."""
+    return at is None or at < settled_at(period, values) or (change is not None and change.stales(period, at))
 
 
-def _due_periods(scope: Scope, periods: list[Period], *, now: dt.datetime, newest: dt.datetime | None) -> list[Period]:
+def _due_periods(scope: Scope, periods: list[Period], *, now: dt.datetime, touched: bool) -> list[Period]:
+    """A group's periods to recompute: missing, unsettled, or one of its stores' figures of the period was."""
     values = values_for_scope(scope)
     oldest = {
         row["period"]: row["at"]
@@ -341,4 +463,19 @@ def _due_periods(scope: Scope, periods: list[Period], *, now: dt.datetime, newes
         .values("period")
         .annotate(at=Max("computed_at"))
     }
-    return [period for period in periods if _is_due(oldest.get(str(period)), period, values, newest)]
+    return [
+        period
+        for period in periods
+        if _is_due(oldest.get(str(period)), period, values, None)
+        or (touched and _stores_recomputed(scope, period, oldest.get(str(period))))
+    ]
+
+
+def _stores_recomputed(scope: Scope, period: Period, at: dt.datetime | None) -> bool:
+    """True when a store of the group has a figure of the period newer than the group's (one query)."""
+    return (
+        at is None
+        or KpiSnapshot.objects.filter(
+            store_id__in=sorted(scope.store_ids), period=str(period), computed_at__gt=at
+        ).exists()
+    )

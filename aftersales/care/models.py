@@ -169,7 +169,10 @@ class CareAction(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["customer", "kind", "episode"], name="care_action_once_per_episode")
         ]
-        indexes = [models.Index(fields=["store", "kind", "done_at"])]
+        indexes = [
+            models.Index(fields=["store", "kind", "done_at"]),
+            models.Index(fields=["updated_at"], name="care_action_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.customer_id} ({self.episode})"

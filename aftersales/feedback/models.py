@@ -133,7 +133,10 @@ class SurveyResponse(BaseModel):
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
         ordering = ["-submitted_at", "-id"]
-        indexes = [models.Index(fields=["store", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["store", "submitted_at"]),
+            models.Index(fields=["updated_at"], name="feedback_response_updated_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "channel"], condition=Q(order__isnull=False), name="survey_response_once_per_channel"
@@ -204,7 +207,10 @@ class FollowUp(BaseModel):
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["store", "status", "due_at"])]
+        indexes = [
+            models.Index(fields=["store", "status", "due_at"]),
+            models.Index(fields=["updated_at"], name="feedback_followup_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.status}"
@@ -273,7 +279,10 @@ class RecoveryTask(BaseModel):
         verbose_name = _("recovery task")
         verbose_name_plural = _("recovery tasks")
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["store", "status", "due_at"])]
+        indexes = [
+            models.Index(fields=["store", "status", "due_at"]),
+            models.Index(fields=["updated_at"], name="feedback_recovery_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"recovery {self.pk} ({self.status})"
@@ -336,7 +345,11 @@ class Complaint(BaseModel):
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["store", "status"]), models.Index(fields=["store", "received_at"])]
+        indexes = [
+            models.Index(fields=["store", "status"]),
+            models.Index(fields=["store", "received_at"]),
+            models.Index(fields=["updated_at"], name="feedback_complaint_updated_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(satisfaction_with_handling__isnull=True)

@@ -91,6 +91,8 @@ class OutboxMessage(BaseModel):
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
             models.Index(fields=["customer", "-created_at"], name="outbox_customer_idx"),
             models.Index(fields=["related_type", "related_id"], name="outbox_related_idx"),
+            # which stored KPI figures a change makes stale (analytics/snapshots.py)
+            models.Index(fields=["updated_at"], name="messaging_outbox_updated_idx"),
         ]
 
     def __str__(self) -> str:

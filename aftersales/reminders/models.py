@@ -124,7 +124,11 @@ class Reminder(BaseModel):
                 name="reminder_once_per_customer_item",
             ),
         ]
-        indexes = [models.Index(fields=["store", "state", "remind_on"])]
+        indexes = [
+            models.Index(fields=["store", "state", "remind_on"]),
+            # which stored KPI figures a change makes stale (analytics/snapshots.py)
+            models.Index(fields=["updated_at"], name="reminders_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.due_on:%Y-%m-%d}"

@@ -145,7 +145,10 @@ class Appointment(BaseModel):
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
         ordering = ["slot__start", "id"]
-        indexes = [models.Index(fields=["store", "status"])]
+        indexes = [
+            models.Index(fields=["store", "status"]),
+            models.Index(fields=["updated_at"], name="service_appt_updated_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(pickup_from__isnull=True) | Q(pickup_to__gt=models.F("pickup_from")),
@@ -382,7 +385,14 @@ class RepairOrder(BaseModel):
         verbose_name = _("repair order")
         verbose_name_plural = _("repair orders")
         ordering = ["-arrived_at", "-id"]
-        indexes = [models.Index(fields=["store", "status"]), models.Index(fields=["vehicle", "arrived_at"])]
+        indexes = [
+            models.Index(fields=["store", "status"]),
+            models.Index(fields=["vehicle", "arrived_at"]),
+            # the KPI rules: a store's orders arrived / delivered in a period; changes since a stored figure
+            models.Index(fields=["store", "arrived_at"], name="service_ro_store_arrived_idx"),
+            models.Index(fields=["store", "delivered_at"], name="service_ro_store_delivered_idx"),
+            models.Index(fields=["updated_at"], name="service_ro_updated_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__lte=10), name="ro_rating_0_to_10"),
             models.CheckConstraint(
@@ -456,6 +466,8 @@ class Estimate(BaseModel):
         verbose_name_plural = _("estimates")
         ordering = ["order", "number"]
         constraints = [models.UniqueConstraint(fields=["order", "number"], name="estimate_number_unique")]
+        # updated_at: which stored KPI figures a change makes stale (analytics/snapshots.py)
+        indexes = [models.Index(fields=["updated_at"], name="service_estimate_updated_idx")]
 
     def __str__(self) -> str:
         return f"{self.order_id}#{self.number}"
@@ -521,6 +533,10 @@ class EstimateLine(BaseModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="estimate_line_amount_not_negative"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="estimate_line_quantity_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["work_finished_at"], name="service_line_finished_idx"),  # efficiency KPIs
+            models.Index(fields=["updated_at"], name="service_line_updated_idx"),  # stale KPI figures
         ]
 
     def __str__(self) -> str:
