@@ -117,17 +117,36 @@ def kpi_figures(
     passes the scope's `values`) + for a closed period 1 for the snapshots (+1 when some exist, for the changes)
     + one per KPI computed (two for `waiting_time_minutes`'s median; none for the KPIs whose data does not exist
     yet) — asserted in the tests."""
+    return kpi_figures_of_periods(scope, [period], keys=keys, now=now, values=values, stored=stored)[period]
+
+
+def kpi_figures_of_periods(
+    scope: Scope,
+    periods: Iterable[Period],
+    *,
+    keys: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+    values: Mapping[str, Any] | None = None,
+    stored: bool = True,
+) -> dict[Period, dict[str, KpiResult]]:
+    """`kpi_figures` of several periods (a period and the one before, say), the stored figures of all of them
+    read together (one query + one for the changes)."""
     from aftersales.analytics.snapshots import snapshot_figures
 
     now = now or clock.now()
+    periods = list(periods)
     values = values if values is not None else values_for_scope(scope)
     kpis = _kpis(keys)
-    found = snapshot_figures(scope, period, keys=[k.key for k in kpis], values=values, now=now) if stored else {}
-    ctx = Context(scope, period, now, values)
-    return {
-        kpi.key: found[kpi.key] if kpi.key in found else result_of(kpi, RULES[kpi.key].counts(ctx), values)
-        for kpi in kpis
-    }
+    found = snapshot_figures(scope, periods, keys=[k.key for k in kpis], values=values, now=now) if stored else {}
+    results: dict[Period, dict[str, KpiResult]] = {}
+    for period in periods:
+        ctx = Context(scope, period, now, values)
+        known = found.get(period, {})
+        results[period] = {
+            kpi.key: known[kpi.key] if kpi.key in known else result_of(kpi, RULES[kpi.key].counts(ctx), values)
+            for kpi in kpis
+        }
+    return results
 
 
 def kpi_figures_by_store(

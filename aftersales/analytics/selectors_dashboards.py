@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.analytics import selectors as kpi_selectors
 from aftersales.analytics.catalogue import Cut, Kpi, KpiResult, Scope, all_kpis, registered
-from aftersales.analytics.kpis_common import values_for_scope
 from aftersales.analytics.periods import Period, PeriodKind
 from aftersales.core import clock
 from aftersales.organisation.choices import Role
@@ -244,13 +243,14 @@ def store_dashboard(*, store: Store, period: Period, now: dt.datetime | None = N
     )
 
 
-def _with_previous(scope: Scope, period: Period, now: dt.datetime) -> tuple[dict[str, KpiResult], dict[str, KpiResult]]:
+def _with_previous(
+    scope: Scope, period: Period, now: dt.datetime | None, keys: list[str] | None = None
+) -> tuple[dict[str, KpiResult], dict[str, KpiResult]]:
     """The scope's figures of the period and of the period before (each read from its stored snapshots where they
-    are the records' figure now, computed for the others — `kpi_figures`), with the scope's settings read once."""
-    values = values_for_scope(scope)
-    current = kpi_selectors.kpi_figures(scope, period, now=now, values=values)
-    previous = kpi_selectors.kpi_figures(scope, period.previous(), now=now, values=values)
-    return current, previous
+    are the records' figure now, computed for the others — `kpi_figures_of_periods`)."""
+    before = period.previous()
+    figures = kpi_selectors.kpi_figures_of_periods(scope, [period, before], keys=keys, now=now)
+    return figures[period], figures[before]
 
 
 # --------------------------------------------------------------------------------------------- the group's stores
@@ -535,8 +535,7 @@ def staff_page(
     kpis = kpis_with_cut(cut)
     keys = [kpi.key for kpi in kpis]
     scope = staff_scope(store, cut, person.pk)
-    current = kpi_selectors.kpi_figures(scope, period, keys=keys, now=now)
-    previous = kpi_selectors.kpi_figures(scope, period.previous(), keys=keys, now=now)
+    current, previous = _with_previous(scope, period, now, keys)
     store_figures = kpi_selectors.kpi_figures(kpi_selectors.scope_for_store(store), period, keys=keys, now=now)
     figures = _figures(kpis, current, previous, period.kind, store_figures)
     return StaffPage(store, person, cut, period, figures, _has_data(figures))
@@ -726,8 +725,8 @@ def drilldown(
     optionally only the records that meet (or miss) the rule."""
     now = now or clock.now()
     kpi = registered(key)
-    result = kpi_selectors.kpi_figures(scope, period, keys=[key], now=now)[key]
-    previous = kpi_selectors.kpi_figures(scope, period.previous(), keys=[key], now=now).get(key)
+    current, before = _with_previous(scope, period, now, [key])
+    result, previous = current[key], before.get(key)
     records = None
     if kpi.drilldown is not None:
         records = kpi_selectors.kpi_drilldown(key, scope, period, now=now)
@@ -770,8 +769,7 @@ def _headline(scope: Scope, now: dt.datetime | None) -> tuple[Period, list[Figur
     known = {kpi.key: kpi for kpi in all_kpis()}
     kpis = [known[key] for key in HOME_KEYS if key in known]
     keys = [kpi.key for kpi in kpis]
-    current = kpi_selectors.kpi_figures(scope, period, keys=keys, now=now)
-    previous = kpi_selectors.kpi_figures(scope, period.previous(), keys=keys, now=now)
+    current, previous = _with_previous(scope, period, now, keys)
     return period, _figures(kpis, current, previous, "month")
 
 
@@ -792,7 +790,6 @@ def home_numbers_for_person(*, store: Store, person: Any, cut: Cut, now: dt.date
     period = Period.containing(clock.today())
     kpis = [kpi for kpi in kpis_with_cut(cut) if kpi.key in PERSON_HOME_KEYS[cut]]
     keys = [kpi.key for kpi in kpis]
-    current = kpi_selectors.kpi_figures(scope, period, keys=keys, now=now)
-    previous = kpi_selectors.kpi_figures(scope, period.previous(), keys=keys, now=now)
+    current, previous = _with_previous(scope, period, now, keys)
     figures = _figures(kpis, current, previous, "month")
     return HomeNumbers("staff", store.name, period, figures, {"store": store.code, cut: person.pk})

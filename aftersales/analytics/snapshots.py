@@ -281,16 +281,19 @@ def snapshot_results(
 
 
 def snapshot_figures(
-    scope: Scope, period: Period, *, keys: Iterable[str], values: Mapping[str, Any], now: dt.datetime
-) -> dict[str, KpiResult]:
-    """The usable stored figures of one period for several KPIs (one query, two when there are rows): key →
-    result with the current target and status, as `snapshot_results` reads them."""
-    if _person_scope(scope) or not period.is_closed(now):
+    scope: Scope, periods: Iterable[Period], *, keys: Iterable[str], values: Mapping[str, Any], now: dt.datetime
+) -> dict[Period, dict[str, KpiResult]]:
+    """The usable stored figures of several periods for several KPIs (one query, two when there are rows):
+    period → key → result with the current target and status, as `snapshot_results` reads them."""
+    by_text = {str(p): p for p in periods if p.is_closed(now)}
+    if _person_scope(scope) or not by_text:
         return {}
     wanted = {kpi.key: kpi for kpi in all_kpis() if kpi.key in set(keys)}
-    rows = list(KpiSnapshot.objects.filter(_scope_filter(scope), period=str(period), key__in=sorted(wanted)))
-    usable = _usable_rows(rows, scope.store_ids, values, {str(period): period})
-    return {row.key: _result_from_row(row, wanted[row.key], values) for row in usable}
+    rows = list(KpiSnapshot.objects.filter(_scope_filter(scope), period__in=list(by_text), key__in=sorted(wanted)))
+    found: dict[Period, dict[str, KpiResult]] = {}
+    for row in _usable_rows(rows, scope.store_ids, values, by_text):
+        found.setdefault(by_text[row.period], {})[row.key] = _result_from_row(row, wanted[row.key], values)
+    return found
 
 
 def snapshot_figures_by_store(
@@ -394,7 +397,8 @@ def _write_stores(store_ids: list[int], period: Period, *, group_of: Mapping[int
 
 
 def closed_periods(now: dt.datetime, months: int = 13) -> list[Period]:
-    """The closed months of the last `months` months and the closed quarters and years that contain them."""
+    """The closed months of the last `months` months, the closed quarters and years that contain them, and the
+    quarter and year before each of those (what a quarter's or year's page compares with)."""
     local_today = now.astimezone(Period("month", 2000, 1).start.tzinfo).date()
     current = Period.containing(local_today)
     found: list[Period] = []
@@ -403,6 +407,9 @@ def closed_periods(now: dt.datetime, months: int = 13) -> list[Period]:
             period = Period.containing(month.first_day, kind)
             if period.is_closed(now) and period not in found:
                 found.append(period)
+    for period in [p for p in found if p.kind != "month"]:
+        if period.previous() not in found:
+            found.append(period.previous())
     return found
 
 
