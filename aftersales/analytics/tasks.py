@@ -57,6 +57,18 @@ def report_produce_task(run_id: int) -> None:
     logger.info("report #%s: %s", run_id, run.status if run is not None else "not queued (taken or done)")
 
 
+@db_periodic_task(crontab(minute="*/10"), priority=5, name="analytics.reports_sweep")
+@lock_task("analytics.reports_sweep")
+def reports_sweep_task() -> dict[str, int]:
+    """Runs whose worker stopped are marked failed; runs never handed over are handed again."""
+    from aftersales.analytics.reports import services as report_services
+
+    result = report_services.reports_sweep()
+    if result.failed or result.handed_again:
+        logger.info("report sweep: %s failed, %s handed again", result.failed, result.handed_again)
+    return {"failed": result.failed, "handed_again": result.handed_again}
+
+
 # 22:00 UTC is 06:00 in Asia/Shanghai: last month's reports are ready when the managers arrive.  Daily in the
 # month's first week (the job checks), so a worker down on the 1st still sends them on the 2nd.
 @db_periodic_task(crontab(minute="0", hour="22"), priority=5, name="analytics.reports_monthly")

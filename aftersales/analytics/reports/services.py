@@ -184,7 +184,8 @@ def _progress(run_id: int) -> Any:
         if percent == last["percent"] and not step:
             return
         last["percent"] = percent
-        ReportRun.objects.filter(pk=run_id).update(progress=percent, step=str(step)[:120])
+        # updated_at is the run's heartbeat (`reports_sweep` fails a run whose worker stopped beating)
+        ReportRun.objects.filter(pk=run_id).update(progress=percent, step=str(step)[:120], updated_at=clock.now())
 
     return report
 
@@ -202,7 +203,7 @@ def report_produce(*, run_id: int, now: dt.datetime | None = None) -> ReportRun 
     (progress 100).  Any failure is recorded on the run with its message.  None when the run was not queued
     (already taken by another worker, or done)."""
     claimed = ReportRun.objects.filter(pk=run_id, status=ReportStatus.QUEUED).update(
-        status=ReportStatus.RUNNING, progress=1, step="", error=""
+        status=ReportStatus.RUNNING, progress=1, step="", error="", updated_at=clock.now()
     )
     if not claimed:
         return None
@@ -256,6 +257,43 @@ def report_produce(*, run_id: int, now: dt.datetime | None = None) -> ReportRun 
         run.refresh_from_db()
         return run
     return run
+
+
+# A running report beats (progress) at least every few seconds; one silent this long lost its worker (restarted,
+# killed), and a queued one this old was never handed over (the queue was down when it was requested).
+STALLED_AFTER = dt.timedelta(minutes=30)
+UNCLAIMED_AFTER = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    failed: int
+    handed_again: int
+
+
+def reports_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+    """Every 10 minutes: a run still "being produced" with no progress for `STALLED_AFTER` is marked failed
+    with the reason (so its requester sees it and a new request is not answered with the dead run), and a run
+    still queued after `UNCLAIMED_AFTER` is handed to the worker again (claiming is conditional: a run taken
+    meanwhile is not produced twice)."""
+    now = now or clock.now()
+    failed = 0
+    stalled = ReportRun.objects.filter(status=ReportStatus.RUNNING, updated_at__lt=now - STALLED_AFTER)
+    for run_id, language in stalled.values_list("pk", "language"):
+        with translation.override(language):  # the requester reads the reason in the report's language
+            message = _("The worker stopped while producing this report; request it again.")
+        # conditional: a run that beat again since it was read is left alone
+        failed += stalled.filter(pk=run_id).update(
+            status=ReportStatus.FAILED, error=message[:300], finished_at=now, updated_at=now
+        )
+    waiting = list(
+        ReportRun.objects.filter(status=ReportStatus.QUEUED, created_at__lt=now - UNCLAIMED_AFTER).values_list(
+            "pk", flat=True
+        )
+    )
+    for run_id in waiting:
+        _hand_to_worker(run_id)
+    return SweepResult(failed=failed, handed_again=len(waiting))
 
 
 def _file_name(run: ReportRun) -> str:
