@@ -11,11 +11,14 @@ G1, `otto` the group manager of G2.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from aftersales.customers import services as customer_services
 from aftersales.customers.models import Customer, Vehicle
@@ -115,3 +118,24 @@ def make_cast() -> Cast:
         grace=make_user("grace", Role.GROUP_MANAGER, group=group),
         otto=make_user("otto", Role.GROUP_MANAGER, group=other),
     )
+
+
+@contextmanager
+def shared_rows(django_db_blocker: Any) -> Iterator[None]:
+    """For a module- or class-scoped fixture that writes expensive rows (a seeded demo) once for several tests.
+
+    The rows are written inside an outer transaction that stays open while those tests run; each test's own
+    transaction (pytest-django's `db`) is a savepoint inside it, so whatever a test changes is rolled back
+    before the next one, and the outer transaction is rolled back at the end: the tests after see an empty
+    database as before.  Write the rows inside `with django_db_blocker.unblock():` within this block.
+    A test of the same scope that needs an empty database must not run while the block is open.
+    """
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from io import StringIO
 
@@ -14,6 +15,7 @@ from aftersales.campaigns import demo
 from aftersales.campaigns.choices import Arm, CampaignStatus
 from aftersales.campaigns.models import Campaign, CampaignMember
 from aftersales.campaigns.selectors import campaign_results
+from aftersales.config.testing import shared_rows
 from aftersales.messaging.models import OutboxMessage
 from aftersales.messaging.templates import MARKETING_FOOTER
 from aftersales.service.choices import LineDecision, RepairOrderStatus
@@ -21,23 +23,30 @@ from aftersales.service.models import EstimateLine, RepairOrder
 
 from .conftest import shanghai
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("campaigns-demo-seed")]  # one seed per run
 ARGS = ["--stores", "1", "--customers", "900", "--months", "12", "--seed", "5", "--today", "2026-06-30"]
 
 
-@pytest.fixture
-def seeded(monkeypatch):
-    """The seeded demo; returns the campaign's plan (the visits it handed to the service history)."""
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup, django_db_blocker):
+    """The seeded demo, written once for the module's tests (each test's changes are rolled back); yields the
+    campaign's plan (the visits it handed to the service history)."""
     plans: list[demo.CampaignPlan] = []
 
     def plan(**kwargs):
         plans.append(demo.seed_campaigns_plan(**kwargs))
         return plans[-1]
 
-    monkeypatch.setattr("aftersales.config.management.commands.seed.seed_campaigns_plan", plan)
-    with time_machine.travel(shanghai(2026, 6, 30, 11), tick=False):
-        call_command("seed", *ARGS, "--no-progress", stdout=StringIO(), stderr=StringIO())
-    return plans[0]
+    with shared_rows(django_db_blocker), pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr("aftersales.config.management.commands.seed.seed_campaigns_plan", plan)
+        with django_db_blocker.unblock(), time_machine.travel(shanghai(2026, 6, 30, 11), tick=False):
+            call_command("seed", *ARGS, "--no-progress", stdout=StringIO(), stderr=StringIO())
+        yield plans[0]
+
+
+@pytest.fixture
+def seeded(seeded_once, db):
+    return copy.deepcopy(seeded_once)
 
 
 def test_the_finished_campaign_shows_an_uplift_over_its_control_group(seeded):

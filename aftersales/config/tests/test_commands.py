@@ -14,7 +14,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from aftersales.config.testing import make_customer, make_vehicle, valid_id_number
+from aftersales.config.testing import make_customer, make_vehicle, shared_rows, valid_id_number
 from aftersales.customers import crypto
 from aftersales.customers.models import Consent, Customer, Vehicle
 from aftersales.customers.selectors import customer_search_filter
@@ -487,12 +487,21 @@ NOW = dt.datetime(2026, 6, 30, 11, 0, tzinfo=SHANGHAI)  # with a fixed --today t
 SERVICE_ARGS = ["--stores", "2", "--customers", "60", "--months", "6", "--seed", "7", "--today", "2026-06-30"]
 
 
+@pytest.fixture(scope="class")
+def seeded_once(django_db_setup, django_db_blocker):
+    """The service demo, seeded once for ServiceSeedTests (each test's changes are rolled back after it)."""
+    with shared_rows(django_db_blocker):
+        with django_db_blocker.unblock():
+            run("seed", *SERVICE_ARGS, "--no-progress")
+        yield
+
+
 @pytest.fixture
-def seeded(db):
-    run("seed", *SERVICE_ARGS, "--no-progress")
+def seeded(seeded_once, db):
     return Store.objects.order_by("id").first()
 
 
+@pytest.mark.xdist_group("service-demo-seed")  # one seed per run
 class ServiceSeedTests:
     def test_it_creates_bookings_orders_events_estimates_and_checks(self, seeded):
         assert Slot.objects.count() > 2 * 150 * 9  # every opening hour of six months and the coming two weeks
@@ -665,29 +674,6 @@ class ServiceSeedTests:
             suggested_date__range=(TODAY, TODAY + dt.timedelta(days=6)),
         ).exists(), "deferred work due this week"
 
-    def test_comebacks_share_the_service_type_and_the_complaint(self, db):
-        run("seed", "--stores", "1", "--customers", "400", "--months", "12", "--today", "2026-06-30", "--no-progress")
-        comebacks = RepairOrder.objects.filter(customer_words__contains="；")
-        assert comebacks.exists()
-        for order in comebacks:
-            earlier = (
-                RepairOrder.objects.filter(vehicle=order.vehicle, arrived_at__lt=order.arrived_at, status=S.DELIVERED)
-                .order_by("-arrived_at")
-                .first()
-            )
-            assert earlier.service_type == order.service_type
-            assert complaint_category(earlier.customer_words) == complaint_category(order.customer_words)
-            assert order.arrived_at - earlier.delivered_at < dt.timedelta(days=30)
-        delivered = RepairOrder.objects.filter(status=S.DELIVERED)
-        assert 0.02 < delivered.filter(qc_failures__gt=0).count() / delivered.count() < 0.09
-        missed = Appointment.objects.filter(status__in=["cancelled", "no_show"]).count()
-        assert 0.04 < missed / Appointment.objects.count() < 0.14
-        ratings = [r for r in delivered.exclude(rating=None).values_list("rating", flat=True)]
-        assert 8 < statistics.mean(ratings) < 9.5
-        rated_comebacks = [o.rating for o in comebacks.exclude(rating=None)]
-        if rated_comebacks:
-            assert statistics.mean(rated_comebacks) < statistics.mean(ratings)
-
     def test_todays_busy_day_for_every_role_in_the_first_store(self, seeded):
         store = seeded
         open_orders = RepairOrder.objects.filter(store=store, status__in=transitions.OPEN_STATES)
@@ -726,3 +712,30 @@ class ServiceSeedTests:
         assert open_orders.filter(status=S.QC).exists()
         assert open_orders.filter(status=S.READY).count() == 2
         assert all(o.arrived_at <= NOW for o in open_orders)
+
+
+class ComebackSeedTests:
+    """Apart from ServiceSeedTests, whose tests share one seeded database: this one seeds an empty one itself."""
+
+    def test_comebacks_share_the_service_type_and_the_complaint(self, db):
+        run("seed", "--stores", "1", "--customers", "400", "--months", "12", "--today", "2026-06-30", "--no-progress")
+        comebacks = RepairOrder.objects.filter(customer_words__contains="；")
+        assert comebacks.exists()
+        for order in comebacks:
+            earlier = (
+                RepairOrder.objects.filter(vehicle=order.vehicle, arrived_at__lt=order.arrived_at, status=S.DELIVERED)
+                .order_by("-arrived_at")
+                .first()
+            )
+            assert earlier.service_type == order.service_type
+            assert complaint_category(earlier.customer_words) == complaint_category(order.customer_words)
+            assert order.arrived_at - earlier.delivered_at < dt.timedelta(days=30)
+        delivered = RepairOrder.objects.filter(status=S.DELIVERED)
+        assert 0.02 < delivered.filter(qc_failures__gt=0).count() / delivered.count() < 0.09
+        missed = Appointment.objects.filter(status__in=["cancelled", "no_show"]).count()
+        assert 0.04 < missed / Appointment.objects.count() < 0.14
+        ratings = [r for r in delivered.exclude(rating=None).values_list("rating", flat=True)]
+        assert 8 < statistics.mean(ratings) < 9.5
+        rated_comebacks = [o.rating for o in comebacks.exclude(rating=None)]
+        if rated_comebacks:
+            assert statistics.mean(rated_comebacks) < statistics.mean(ratings)

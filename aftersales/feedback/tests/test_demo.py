@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 
+from aftersales.config.testing import shared_rows
 from aftersales.customers.models import Consent, Customer
 from aftersales.feedback import services, transitions
 from aftersales.feedback.choices import (
@@ -43,7 +45,7 @@ from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.demo import complaint_category
 from aftersales.service.models import RepairOrder
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("feedback-demo-seed")]  # one seed per run
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # With a fixed --today the demo's "now" is 11:00 that day (as the service demo lays out its busy day).
@@ -55,9 +57,18 @@ def seed(*extra: str) -> None:
     call_command("seed", *ARGS, "--no-progress", *extra, stdout=StringIO(), stderr=StringIO())
 
 
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The demo, seeded once for the module's tests (each test's changes are rolled back after it).  The test
+    that seeds an empty database itself is in test_demo_flush.py, away from these rows."""
+    with shared_rows(django_db_blocker):
+        with django_db_blocker.unblock():
+            seed()
+        yield
+
+
 @pytest.fixture
-def seeded() -> Store:
-    seed()
+def seeded(seeded_once, db) -> Store:
     return Store.objects.order_by("id").first()
 
 
@@ -328,22 +339,6 @@ class SuggestionAndCapaTests:
             assert path[0].to_status == CapaStatus.OPEN and path[-1].to_status == capa.status
             for step in path[1:]:
                 assert transitions.allowed(transitions.CAPA_FLOW, step.from_status, step.to_status)
-
-
-class SeedCommandTests:
-    def test_flush_replaces_the_feedback_with_identical_data(self, db):
-        seed()
-
-        def snapshot() -> list[tuple]:
-            return list(
-                Complaint.objects.order_by("received_at").values_list(
-                    "store__code", "status", "category", "channel", "description", "received_at", "breach_count"
-                )
-            ) + list(SurveyResponse.objects.order_by("submitted_at", "channel").values_list("channel", "overall"))
-
-        first = snapshot()
-        seed("--flush")
-        assert snapshot() == first
 
 
 class DemoFollowsTheRulebookTests:
