@@ -37,6 +37,8 @@ from aftersales.analytics.catalogue import Counts, Cut, Kpi, Scope, register
 from aftersales.analytics.periods import Period
 
 Values = Mapping[str, Any]  # the settings in force for the scope (organisation.settings_catalogue keys)
+# Beside the settings: the scope's evaluation-model weights of the survey items (None: CSI weighs them equally).
+CSI_ITEM_WEIGHTS = "csi_item_weights"
 
 
 @dataclass(frozen=True)
@@ -341,22 +343,28 @@ RULES: dict[str, Rule] = {}
 
 def values_for_scope(scope: Scope) -> dict[str, Any]:
     """The settings in force for the scope: the store's (override → group → default) for one store, the group's
-    for a whole group (its records are judged by the group's thresholds and target).  One or two queries."""
+    for a whole group (its records are judged by the group's thresholds and target), with the evaluation model's
+    CSI item weights (`CSI_ITEM_WEIGHTS`).  Three or four queries."""
+    from aftersales.analytics.quality.selectors import item_weights_for_group, item_weights_for_stores
     from aftersales.organisation.models import DealerGroup, Store
     from aftersales.organisation.selectors import setting_values_for_group, setting_values_for_store
 
     if scope.group_id is None and len(scope.store_ids) == 1:
-        return dict(setting_values_for_store(Store.objects.get(pk=next(iter(scope.store_ids)))))
+        store = Store.objects.get(pk=next(iter(scope.store_ids)))
+        weights = item_weights_for_stores({store.pk: store.group_id})[store.pk]
+        return dict(setting_values_for_store(store)) | {CSI_ITEM_WEIGHTS: weights}
     group_id = scope.group_id
     if group_id is None:
         group_id = Store.objects.filter(pk__in=sorted(scope.store_ids)).values_list("group_id", flat=True).first()
     assert group_id is not None, "a scope without stores"
-    return dict(setting_values_for_group(DealerGroup.objects.get(pk=group_id)))
+    values = dict(setting_values_for_group(DealerGroup.objects.get(pk=group_id)))
+    return values | {CSI_ITEM_WEIGHTS: item_weights_for_group(group_id)}
 
 
 def values_for_stores(store_ids: frozenset[int]) -> dict[int, dict[str, Any]]:
-    """`values_for_scope` of each store at once (override → group → default): two queries for any number of
-    stores, the same values `setting_values_for_store` gives one at a time."""
+    """`values_for_scope` of each store at once (override → group → default, the CSI item weights): four queries
+    for any number of stores, the same values `values_for_scope` gives one at a time."""
+    from aftersales.analytics.quality.selectors import item_weights_for_stores
     from aftersales.organisation.models import SettingValue, Store
     from aftersales.organisation.selectors import _coerce  # the catalogue's coercion, shared (not repeated)
     from aftersales.organisation.settings_catalogue import BY_KEY, SETTINGS
@@ -379,6 +387,8 @@ def values_for_stores(store_ids: frozenset[int]) -> dict[int, dict[str, Any]]:
             if key in BY_KEY:
                 found[key] = _coerce(BY_KEY[key], raw)
         values[store_id] = found
+    for store_id, weights in item_weights_for_stores(group_of).items():
+        values[store_id][CSI_ITEM_WEIGHTS] = weights
     return values
 
 

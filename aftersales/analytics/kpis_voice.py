@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.catalogue import Counts
-from aftersales.analytics.kpis_common import Context, CustomRule, ShareRule, as_bool, entry, in_period
+from aftersales.analytics.kpis_common import CSI_ITEM_WEIGHTS, Context, CustomRule, ShareRule, as_bool, entry, in_period
 from aftersales.feedback.choices import FOLLOW_UP_CHANNELS, ComplaintStatus, ItemKind
 from aftersales.feedback.models import Complaint, SurveyAnswer, SurveyResponse
 
@@ -108,16 +109,26 @@ entry(
 # ---------------------------------------------------------------------------------------------------- CSI
 
 
-def _csi(item_rows: list[tuple[Any, int, int]]) -> Counts:
-    """Σ wᵢ·(meanᵢ − 1)/4·100 over the items answered, equal weights renormalised over them (SPEC §8's weights
-    replace them once the evaluation model holds the store's).  numerator = Σ item scores, denominator = items.
+def _csi(item_rows: list[tuple[str, int, int]], weights: Mapping[str, Decimal] | None) -> Counts:
+    """Σ wᵢ·(meanᵢ − 1)/4·100 / Σ wᵢ over the items answered: the evaluation model's global weights of the items
+    (SPEC §8; an item the model does not weigh is left out), equal weights without a model.  numerator = items
+    counted × that weighted mean (with equal weights: the sum of item scores), denominator = items counted.
     The rows are added up in item order: a Decimal sum of repeating fractions depends on its order in the 28th
     digit, and the grouped (by store / person) and single reads return the rows in whatever order the database
     chose — in item order every read gives the very same numerator."""
     ordered = sorted(item_rows, key=lambda row: row[0])
-    scores = [(Decimal(total) / count - 1) / 4 * 100 for _item, total, count in ordered if count]
+    scored = [(key, (Decimal(total) / count - 1) / 4 * 100) for key, total, count in ordered if count]
+    answers = sum(r[2] for r in item_rows)
+    if weights is None:
+        return Counts(numerator=sum((s for _k, s in scored), Decimal(0)), denominator=len(scored),
+                      extra={"answers": answers})  # fmt: skip
+    weighted = [(Decimal(weights[key]), score) for key, score in scored if weights.get(key)]
+    total_weight = sum((w for w, _s in weighted), Decimal(0))
+    if not total_weight:
+        return Counts(0, 0, extra={"answers": answers, "weighted": True})
+    mean = sum((w * s for w, s in weighted), Decimal(0)) / total_weight
     return Counts(
-        numerator=sum(scores, Decimal(0)), denominator=len(scores), extra={"answers": sum(r[2] for r in item_rows)}
+        numerator=mean * len(weighted), denominator=len(weighted), extra={"answers": answers, "weighted": True}
     )
 
 
@@ -127,17 +138,23 @@ def _answers(records: QuerySet[SurveyResponse]) -> QuerySet[SurveyAnswer]:
     ).order_by()
 
 
+def _weights(ctx: Context) -> Mapping[str, Decimal] | None:
+    weights: Mapping[str, Decimal] | None = ctx.values.get(CSI_ITEM_WEIGHTS)
+    return weights
+
+
 def _csi_counts(records: QuerySet[SurveyResponse], ctx: Context) -> Counts:
-    rows = _answers(records).values("item_id").annotate(total=Sum("value"), n=Count("pk")).order_by("item_id")
-    return _csi([(row["item_id"], row["total"], row["n"]) for row in rows])
+    rows = _answers(records).values("item__key").annotate(total=Sum("value"), n=Count("pk")).order_by("item__key")
+    return _csi([(row["item__key"], row["total"], row["n"]) for row in rows], _weights(ctx))
 
 
 def _csi_by(records: QuerySet[SurveyResponse], ctx: Context, path: str) -> dict[int, Counts]:
     person = f"response__{path}"
-    grouped: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)
-    for row in _answers(records).values(person, "item_id").annotate(total=Sum("value"), n=Count("pk")):
-        grouped[row[person]].append((row["item_id"], row["total"], row["n"]))
-    return {person_id: _csi(rows) for person_id, rows in grouped.items()}
+    grouped: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    for row in _answers(records).values(person, "item__key").annotate(total=Sum("value"), n=Count("pk")):
+        grouped[row[person]].append((row["item__key"], row["total"], row["n"]))
+    weights = _weights(ctx)
+    return {person_id: _csi(rows, weights) for person_id, rows in grouped.items()}
 
 
 entry(
@@ -146,8 +163,9 @@ entry(
     label=_("CSI"),
     definition=_(
         "Customer satisfaction index of the same responses' 1–5 attribute answers: the mean over the items answered "
-        "of (item mean − 1) / 4 × 100, equal weights until the evaluation model's weights exist "
-        "(numerator = the sum of item scores, denominator = items answered)."
+        "of (item mean − 1) / 4 × 100, weighted by the evaluation model's global weights of the items (equal "
+        "weights without a model; an item the model does not weigh is left out) — numerator = items counted × "
+        "the weighted mean, denominator = items counted."
     ),
     unit="points",
     direction="higher",

@@ -200,3 +200,119 @@ class ReportRun(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.store_id or self.group_id} {self.period} {self.format}"
+
+
+# ------------------------------------------------------------------------------------- service-quality evaluation
+
+
+class EvaluationPreset(models.TextChoices):
+    SERVQUAL = "servqual", _("SERVQUAL's five dimensions")
+    JD_POWER = "jd_power", _("J.D. Power China CSI factors")
+    OWN = "own", _("The store's own")
+
+
+class EvaluationModel(BaseModel):
+    """The index hierarchy (评价体系, SPEC §8) of a store, or of the group (store null: every store without its
+    own): criteria, each with its indicators (1–5 survey items), weighted by AHP from the pairwise matrices.  The
+    global weights are what CSI weighs its items by and what the fuzzy evaluation of a store uses.  Written only
+    by `analytics.quality.services`."""
+
+    group = models.ForeignKey(DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    preset = models.CharField(_("started from"), max_length=12, choices=EvaluationPreset.choices)
+    method = models.CharField(_("weighting method"), max_length=12, default="eigenvector")
+    ri_table = models.CharField(_("RI table"), max_length=20, default="chinese_textbook")
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("evaluation model")
+        verbose_name_plural = _("evaluation models")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store"], condition=Q(store__isnull=False), name="evaluation_one_per_store"
+            ),
+            models.UniqueConstraint(fields=["group"], condition=Q(store__isnull=True), name="evaluation_one_per_group"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EvaluationNode(BaseModel):
+    """A criterion (parent null) or one of its indicators (reading the 1–5 survey item `item_key`).  The weights
+    are written by the services from the matrices: local within its parent, global = criterion × local."""
+
+    model = models.ForeignKey(EvaluationModel, verbose_name=_("model"), on_delete=models.CASCADE, related_name="nodes")
+    parent = models.ForeignKey(
+        "self", verbose_name=_("criterion"), null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    item_key = models.SlugField(_("survey item"), max_length=40, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    local_weight = models.DecimalField(_("local weight"), max_digits=8, decimal_places=6, null=True, blank=True)
+    global_weight = models.DecimalField(_("global weight"), max_digits=8, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("evaluation criterion or indicator")
+        verbose_name_plural = _("evaluation criteria and indicators")
+        ordering = ["model", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "code"], name="evaluation_node_code_once"),
+            # an indicator reads a survey item; a criterion does not
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, item_key="") | Q(parent__isnull=False) & ~Q(item_key=""),
+                name="evaluation_indicator_reads_an_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def name(self, language: str) -> str:
+        return self.name_en if language.startswith("en") else self.name_zh_hans
+
+
+class PairwiseMatrix(BaseModel):
+    """One expert's pairwise comparisons (Saaty 1–9) of the criteria (parent null) or of one criterion's
+    indicators, in the nodes' order; entries as typed ("3", "1/5", "0.5").  Only consistent matrices are stored
+    (CR < 0.10); the weights come from the geometric mean of the experts' matrices (group AHP)."""
+
+    model = models.ForeignKey(
+        EvaluationModel, verbose_name=_("model"), on_delete=models.CASCADE, related_name="matrices"
+    )
+    parent = models.ForeignKey(
+        EvaluationNode,
+        verbose_name=_("criterion"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="matrices",
+    )
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("expert"), on_delete=models.PROTECT, related_name="+"
+    )
+    codes = models.JSONField(_("items compared"), default=list)  # the node codes, in the matrix's order
+    values = models.JSONField(_("comparisons"), default=list)
+    cr = models.DecimalField(_("CR"), max_digits=7, decimal_places=4)
+
+    class Meta:
+        verbose_name = _("pairwise comparison matrix")
+        verbose_name_plural = _("pairwise comparison matrices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "parent", "expert"], condition=Q(parent__isnull=False), name="pairwise_once_per_node"
+            ),
+            models.UniqueConstraint(
+                fields=["model", "expert"], condition=Q(parent__isnull=True), name="pairwise_once_for_criteria"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}/{self.parent_id or 'criteria'}/{self.expert_id}"

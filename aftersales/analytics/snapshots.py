@@ -12,10 +12,10 @@ weeks later, and records are corrected.  A stored figure is read only when it is
   1st, those with a 30-day window a month later;
 * **none of its records changed since**: no source record of the scope's stores (`SOURCES`) created before the
   period's end + `LATE_ENTRY` was saved after the row was computed, and no setting of the store or its group
-  changed (`_changes`, one query over the `updated_at` indexes).  A record created later cannot move a settled
-  figure: it belongs to a later period, and a record it could still count in (a comeback, a return) only counts
-  while that KPI's window runs — the first rule already computes such a figure.  `LATE_ENTRY` covers an arrival
-  entered up to 12 hours back across the period's end.
+  changed, nor the evaluation model weighing its CSI (`_changes`, one query over the `updated_at` indexes).  A
+  record created later cannot move a settled figure: it belongs to a later period, and a record it could still
+  count in (a comeback, a return) only counts while that KPI's window runs — the first rule already computes such
+  a figure.  `LATE_ENTRY` covers an arrival entered up to 12 hours back across the period's end.
 * **late edits**: the nightly job (`snapshot_refresh`, Huey task `kpi_snapshots_nightly`) writes the missing
   snapshots of the closed months, quarters and years of the last 13 months for every store and group, recomputes
   those of periods not yet settled for every KPI (`settle_days`), and those whose records changed (the same test).
@@ -196,6 +196,7 @@ def _changes(store_ids: Iterable[int], since: dt.datetime) -> dict[int, Change]:
     from django.db.models import DateTimeField, F, Min, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce, Greatest
 
+    from aftersales.analytics.models import EvaluationModel
     from aftersales.organisation.models import SettingValue, Store
 
     ids = sorted(store_ids)
@@ -222,13 +223,19 @@ def _changes(store_ids: Iterable[int], since: dt.datetime) -> dict[int, Change]:
         .values("group_id")
         .annotate(m=Max("updated_at"))
     )
+    # …and so does the evaluation model weighing its CSI (the store's own or its group's; saved with its weights).
+    own_model = EvaluationModel.objects.filter(store_id=OuterRef("pk")).values("updated_at")
+    group_model = EvaluationModel.objects.filter(group_id=OuterRef("group_id"), store__isnull=True).values("updated_at")
     parts.append(
         Store.objects.filter(pk__in=ids)
         .order_by()
         .annotate(
             created=epoch,
             saved=Greatest(
-                Coalesce(Subquery(store_saved.values("m")), epoch), Coalesce(Subquery(group_saved.values("m")), epoch)
+                Coalesce(Subquery(store_saved.values("m")), epoch),
+                Coalesce(Subquery(group_saved.values("m")), epoch),
+                Coalesce(Subquery(own_model[:1]), epoch),
+                Coalesce(Subquery(group_model[:1]), epoch),
             ),
         )
         .filter(saved__gt=since)

@@ -32,6 +32,7 @@ class Capability(StrEnum):
     MANAGE_CARE = "manage_care"  # change the group's care playbook and its service-suggestion rules
     VIEW_KPIS = "view_kpis"  # the store's (or group's) KPI dashboards, their drill-downs and reports
     REVIEW_SCORECARDS = "review_scorecards"  # explain and mark an advisor scorecard reviewed (final)
+    MANAGE_EVALUATION = "manage_evaluation"  # the evaluation model: index hierarchy, pairwise matrices (AHP weights)
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
 
@@ -64,6 +65,7 @@ _MANAGER = (
         _C.VIEW_CARE,
         _C.VIEW_KPIS,
         _C.REVIEW_SCORECARDS,
+        _C.MANAGE_EVALUATION,
     }
 )
 
@@ -104,6 +106,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.MANAGE_CARE,
             _C.VIEW_KPIS,
             _C.REVIEW_SCORECARDS,
+            _C.MANAGE_EVALUATION,
         }
     ),
     Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE}),

@@ -73,7 +73,10 @@ def test_first_time_fix_follows_the_advisors_comeback_decision(cast: Any) -> Non
 def test_csi_adds_its_item_scores_in_item_order() -> None:
     """Σ of repeating fractions: in database order the 28th digit may differ between the grouped and the single
     read; in item order every permutation gives one numerator."""
-    rows = [(1, 10, 3), (2, 20, 7), (3, 17, 6), (4, 5, 1)]
-    numerators = {_csi(list(permutation)).numerator for permutation in itertools.permutations(rows)}
+    rows = [("a", 10, 3), ("b", 20, 7), ("c", 17, 6), ("d", 5, 1)]
+    numerators = {_csi(list(permutation), None).numerator for permutation in itertools.permutations(rows)}
     assert len(numerators) == 1
-    assert _csi(rows).denominator == 4
+    assert _csi(rows, None).denominator == 4
+    weights = {"a": Decimal("0.3"), "b": Decimal("0.1"), "c": Decimal("0.35"), "d": Decimal("0.25")}
+    weighted = {_csi(list(permutation), weights).numerator for permutation in itertools.permutations(rows)}
+    assert len(weighted) == 1

@@ -43,6 +43,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_CARE,
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
+            C.MANAGE_EVALUATION,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -59,6 +60,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_CARE,
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
+            C.MANAGE_EVALUATION,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.
