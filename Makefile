@@ -38,12 +38,18 @@ lint:
 	$(BIN)/aftersales makemigrations --check --dry-run > /dev/null
 	$(BIN)/mypy
 
+# Two pytest-xdist workers (the machine has two cores), each taking whole test files (--dist loadfile): a
+# module's shared seeded rows are written once, and the Redis tests, which share database 15, run in turn.
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist loadfile
+
 test-sqlite:
-	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/sqlite $(BIN)/pytest
+	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres:
 	@bash .ci/ensure-postgres.sh
-	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/postgres DATABASE_URL=$$(cat .test-data/pg-url 2>/dev/null || echo $(PG_URL)) $(BIN)/pytest
+	AFTERSALES_DATA_DIR=$(CURDIR)/.test-data/postgres DATABASE_URL=$$(cat .test-data/pg-url 2>/dev/null || echo $(PG_URL)) $(BIN)/pytest $(PYTEST_ARGS)
 
 # Rebuild the translation catalogues after changing user-facing strings (needs gettext).
 messages:

@@ -23,7 +23,7 @@ from aftersales.service.models import EstimateLine, RepairOrder
 
 from .conftest import shanghai
 
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("campaigns-demo-seed")]  # one seed per run
+pytestmark = pytest.mark.django_db
 ARGS = ["--stores", "1", "--customers", "900", "--months", "12", "--seed", "5", "--today", "2026-06-30"]
 
 

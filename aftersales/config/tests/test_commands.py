@@ -501,7 +501,6 @@ def seeded(seeded_once, db):
     return Store.objects.order_by("id").first()
 
 
-@pytest.mark.xdist_group("service-demo-seed")  # one seed per run
 class ServiceSeedTests:
     def test_it_creates_bookings_orders_events_estimates_and_checks(self, seeded):
         assert Slot.objects.count() > 2 * 150 * 9  # every opening hour of six months and the coming two weeks

@@ -8,6 +8,8 @@ from huey.exceptions import TaskLockedException
 from aftersales.core.tests.worker_support import QUEUE_MESSAGES, Sandbox, stop, wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
+# Every test here empties database 15: keep them in this one file, which pytest-xdist's --dist loadfile (make test)
+# runs on one worker, test after test.
 
 
 @pytest.fixture

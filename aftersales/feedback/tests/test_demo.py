@@ -45,7 +45,7 @@ from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.demo import complaint_category
 from aftersales.service.models import RepairOrder
 
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("feedback-demo-seed")]  # one seed per run
+pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # With a fixed --today the demo's "now" is 11:00 that day (as the service demo lays out its busy day).
