@@ -26,5 +26,6 @@ ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("analytics:my-scorecards", _("My scorecard"), "award", (Capability.RECEIVE,), group=NUMBERS),
     MenuEntry("analytics:scorecards", _("Advisor scorecards"), "award", (Capability.REVIEW_SCORECARDS,), group=NUMBERS),
     MenuEntry("analytics:warnings", _("Early warnings"), "exclamation-diamond", (Capability.VIEW_KPIS,), group=NUMBERS),
+    MenuEntry("analytics:quality", _("Service quality"), "clipboard2-pulse", (Capability.VIEW_KPIS,), group=NUMBERS),
     MenuEntry("analytics:reports", _("KPI reports"), "file-earmark-bar-graph", (Capability.VIEW_KPIS,), group=NUMBERS),
 )

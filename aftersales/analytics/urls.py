@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path  # noqa: F401
 
-from aftersales.analytics import views_dashboards, views_reports, views_scorecards
+from aftersales.analytics import views_dashboards, views_quality, views_reports, views_scorecards
 
 app_name = "analytics"
 
@@ -26,4 +26,13 @@ urlpatterns: list[URLPattern] = [
     path("reports/", views_reports.report_list, name="reports"),
     path("reports/runs/", views_reports.report_runs, name="report-runs"),
     path("reports/<int:pk>/download/", views_reports.report_download, name="report-download"),
+    # service-quality evaluation (views_quality.py)
+    path("quality/", views_quality.evaluation, name="quality"),
+    path("quality/group/", views_quality.group_comparison, name="quality-group"),
+    path("quality/model/", views_quality.model_page, name="quality-model"),
+    path("quality/model/create/", views_quality.model_create, name="quality-model-create"),
+    path("quality/model/<int:pk>/nodes/", views_quality.node_add, name="quality-node-add"),
+    path("quality/model/<int:pk>/nodes/<int:node>/remove/", views_quality.node_remove, name="quality-node-remove"),
+    path("quality/model/<int:pk>/matrix/", views_quality.matrix_editor, name="quality-matrix"),
+    path("quality/model/<int:pk>/matrix/check/", views_quality.matrix_check, name="quality-matrix-check"),
 ]

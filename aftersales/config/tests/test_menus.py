@@ -79,6 +79,7 @@ MY_NUMBERS = ("/numbers/me/", "person-badge", "My numbers")
 MY_SCORECARD = ("/numbers/scorecards/mine/", "award", "My scorecard")
 SCORECARDS = ("/numbers/scorecards/", "award", "Advisor scorecards")
 WARNINGS = ("/numbers/warnings/", "exclamation-diamond", "Early warnings")
+QUALITY = ("/numbers/quality/", "clipboard2-pulse", "Service quality")
 KPI_REPORTS = ("/numbers/reports/", "file-earmark-bar-graph", "KPI reports")
 
 EXPECTED = {
@@ -169,6 +170,7 @@ EXPECTED = {
             MY_SCORECARD,
             SCORECARDS,
             WARNINGS,
+            QUALITY,
             KPI_REPORTS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
@@ -195,6 +197,7 @@ EXPECTED = {
             GROUP_COMPARISON,
             SCORECARDS,
             WARNINGS,
+            QUALITY,
             KPI_REPORTS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
@@ -228,6 +231,7 @@ EXPECTED = {
             MY_SCORECARD,
             SCORECARDS,
             WARNINGS,
+            QUALITY,
             KPI_REPORTS,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
