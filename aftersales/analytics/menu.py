@@ -28,4 +28,5 @@ ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("analytics:warnings", _("Early warnings"), "exclamation-diamond", (Capability.VIEW_KPIS,), group=NUMBERS),
     MenuEntry("analytics:quality", _("Service quality"), "clipboard2-pulse", (Capability.VIEW_KPIS,), group=NUMBERS),
     MenuEntry("analytics:reports", _("KPI reports"), "file-earmark-bar-graph", (Capability.VIEW_KPIS,), group=NUMBERS),
+    MenuEntry("analytics:issues", _("Issues in comments"), "chat-square-quote", (Capability.VIEW_KPIS,), group=NUMBERS),
 )

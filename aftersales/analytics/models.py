@@ -316,3 +316,105 @@ class PairwiseMatrix(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.model_id}/{self.parent_id or 'criteria'}/{self.expert_id}"
+
+
+# ------------------------------------------------------------------------------- frequent issues from free text
+
+
+class CommentSource(models.TextChoices):
+    """Where a customer's free text was written (the texts `comment_issues.py` reads)."""
+
+    SURVEY = "survey", _("Survey comment")
+    COMPLAINT = "complaint", _("Complaint")
+    SUGGESTION = "suggestion", _("Suggestion")
+    CALL_NOTE = "call_note", _("Follow-up call note")
+    RECOVERY_NOTE = "recovery", _("Service-recovery note")
+
+
+class CommentIssue(models.Model):
+    """One issue (a lexicon code, textmining/lexicon.py) raised by one free text, with the sentence that raises
+    it as the example quote (long digit runs masked).  Written only by `comment_issues.comments_scan`, which
+    rewrites a store-month's rows from its texts, so a rescan is idempotent; pages count these rows in SQL."""
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    # The customer who wrote (or said) it: their comments go when they do (PIPL erasure).
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("advisor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source_kind = models.CharField(_("source"), max_length=12, choices=CommentSource.choices)
+    source_id = models.PositiveBigIntegerField(_("source record"))
+    record_id = models.PositiveBigIntegerField(_("page record"))  # the record whose page shows the text
+    written_at = models.DateTimeField(_("written at"))
+    month = models.CharField(_("month"), max_length=7)  # YYYY-MM of written_at in the store's time zone
+    issue = models.CharField(_("issue"), max_length=40)
+    term = models.CharField(_("matched words"), max_length=60)
+    quote = models.CharField(_("quote"), max_length=300)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("issue found in a comment")
+        verbose_name_plural = _("issues found in comments")
+        constraints = [
+            models.UniqueConstraint(fields=["source_kind", "source_id", "issue"], name="comment_issue_once"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "month", "issue"]),
+            models.Index(fields=["store", "month", "advisor"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_kind}#{self.source_id} {self.issue}"
+
+
+class CommentMonth(models.Model):
+    """A store-month whose texts were read: how many comments (the emerging terms' N) and when, so the nightly
+    job knows what changed since and a page can tell "not read yet" from "nothing found"."""
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    month = models.CharField(_("month"), max_length=7)
+    comments = models.PositiveIntegerField(_("comments read"))
+    scanned_at = models.DateTimeField(_("read at"))
+    # Read by the nightly job (its latest `scanned_at` is where the next run starts), not on request.
+    by_sweep = models.BooleanField(_("read by the nightly job"), default=False)
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("month of comments read")
+        verbose_name_plural = _("months of comments read")
+        constraints = [models.UniqueConstraint(fields=["store", "month"], name="comment_month_once")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.month}: {self.comments}"
+
+
+class CommentTerm(models.Model):
+    """How many of a store-month's comments contain a word (document frequency, textmining/emerging.py): the
+    emerging terms of any store or group and month are summed from these rows, never re-segmented."""
+
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    month = models.CharField(_("month"), max_length=7)
+    term = models.CharField(_("word"), max_length=40)
+    documents = models.PositiveIntegerField(_("comments containing it"))
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "store_id"
+
+    class Meta:
+        verbose_name = _("word count of a month's comments")
+        verbose_name_plural = _("word counts of months' comments")
+        constraints = [models.UniqueConstraint(fields=["store", "month", "term"], name="comment_term_once")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.month} {self.term}={self.documents}"

@@ -79,3 +79,29 @@ def reports_monthly_task() -> dict[str, int]:
     result = report_services.reports_monthly().as_dict()
     logger.info("monthly reports: %s", result)
     return result
+
+
+# ---- frequent issues from free text (comment_issues.py) -------------------------------------------------------
+# 19:00 UTC is 03:00 in Asia/Shanghai: yesterday's comments are read before the morning's review.
+@db_periodic_task(crontab(minute="0", hour="19"), priority=5, name="analytics.comments_sweep")
+@lock_task("analytics.comments_sweep")
+def comments_sweep_task() -> int:
+    """The store-months whose comments changed since the last run are read again (each read whole: idempotent)."""
+    from aftersales.analytics import comment_issues
+
+    results = comment_issues.comments_sweep()
+    logger.info("comment issues: %s store-months read", len(results))
+    return len(results)
+
+
+@db_task(priority=3)
+def comments_scan_task(store_ids: list[int], month: str) -> int:
+    """A month's comments of some stores read again on request (the frequent-issues page's button)."""
+    from aftersales.analytics import comment_issues
+    from aftersales.analytics.periods import Period
+
+    period = Period.parse(month)
+    for store_id in store_ids:
+        comment_issues.comments_scan(store=store_id, period=period)
+    logger.info("comment issues: %s read again for %s stores", month, len(store_ids))
+    return len(store_ids)

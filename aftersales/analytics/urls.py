@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path  # noqa: F401
 
-from aftersales.analytics import views_dashboards, views_quality, views_reports, views_scorecards
+from aftersales.analytics import views_dashboards, views_issues, views_quality, views_reports, views_scorecards
 
 app_name = "analytics"
 
@@ -26,6 +26,9 @@ urlpatterns: list[URLPattern] = [
     path("reports/", views_reports.report_list, name="reports"),
     path("reports/runs/", views_reports.report_runs, name="report-runs"),
     path("reports/<int:pk>/download/", views_reports.report_download, name="report-download"),
+    # frequent issues in the customers' comments (views_issues.py)
+    path("issues/", views_issues.frequent_issues, name="issues"),
+    path("issues/read/", views_issues.frequent_issues_read, name="issues-read"),
     # service-quality evaluation (views_quality.py)
     path("quality/", views_quality.evaluation, name="quality"),
     path("quality/group/", views_quality.group_comparison, name="quality-group"),

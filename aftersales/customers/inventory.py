@@ -383,6 +383,16 @@ INVENTORY: tuple[PersonalField, ...] = (
         GENERAL,
         RECORD_RETENTION,
     ),
+    # The sentence of a customer's comment that raises an issue (analytics' frequent issues): free text that may
+    # name people; digit runs of 7+ (phones, ID numbers) are masked before it is stored.
+    PersonalField(
+        "analytics.CommentIssue",
+        "quote",
+        _("Show managers what customers say about a frequent issue (SPEC §8)"),
+        CONTRACT,
+        GENERAL,
+        RECORD_RETENTION,
+    ),
     *(
         PersonalField(
             "crm.TierChange",
@@ -398,6 +408,22 @@ INVENTORY: tuple[PersonalField, ...] = (
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
+    # Which issue a comment raised, where and when: the quote (above) is the only text kept.
+    "analytics.CommentIssue": frozenset(
+        {
+            "id",
+            "store",
+            "customer",
+            "advisor",
+            "source_kind",
+            "source_id",
+            "record_id",
+            "written_at",
+            "month",
+            "issue",
+            "term",
+        }
+    ),
     "crm.TierChange": frozenset({"id", "created_at", "updated_at", "customer"}),
     # Campaigns: who was drawn into which arm, the message queued and the link's random token (no personal data).
     "campaigns.CampaignMember": frozenset(

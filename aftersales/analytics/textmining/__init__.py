@@ -9,7 +9,7 @@ docs/text-issues.md explains the detection, the negation and contrast rules and 
 """
 
 from .detection import IssueHit, count_issues, detect_issues
-from .emerging import EmergingTerm, content_words, emerging_terms
+from .emerging import EmergingTerm, content_words, emerging_from_counts, emerging_terms
 from .lexicon import DEFAULT_LEXICON, DEFAULT_LEXICON_DATA, IssueDefinition, Lexicon, LexiconError
 from .segmentation import Segmenter, Token, default_segmenter
 
@@ -27,5 +27,6 @@ __all__ = [
     "count_issues",
     "default_segmenter",
     "detect_issues",
+    "emerging_from_counts",
     "emerging_terms",
 ]

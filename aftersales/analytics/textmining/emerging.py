@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from .segmentation import Segmenter, default_segmenter
 from .stopwords import STOP_WORDS
 
-__all__ = ["EmergingTerm", "content_words", "emerging_terms"]
+__all__ = ["EmergingTerm", "content_words", "emerging_from_counts", "emerging_terms"]
 
 _NOT_A_WORD = re.compile(r"^[\d零〇一二两三四五六七八九十百千万亿几半多个次遍天周年月日号点分秒钟小时块元%.\-]+$|^\W+$")
 
@@ -85,14 +85,37 @@ def emerging_terms(
         counts, total = _document_frequencies(texts, segmenter)
         previous.update(counts)
         n_previous += total
-    vocabulary = len(current.keys() | previous.keys()) or 1
+    vocabulary = len(current.keys() | previous.keys())
+    return emerging_from_counts(
+        current, n_current, previous, n_previous, vocabulary, top=top, min_count=min_count, alpha=alpha
+    )
+
+
+def emerging_from_counts(
+    current: Mapping[str, int],
+    n_current: int,
+    previous: Mapping[str, int],
+    n_previous: int,
+    vocabulary: int,
+    top: int = 10,
+    *,
+    min_count: int = 2,
+    alpha: float = 1.0,
+) -> list[EmergingTerm]:
+    """The same ranking from document frequencies already counted (the product stores them per store-month):
+    ``current``/``previous`` map words to comments containing them, ``n_*`` count the comments, ``vocabulary``
+    is the number of distinct words in either period (only ``previous[w]`` of this month's words is read)."""
+    if top <= 0:
+        return []
+    vocabulary = vocabulary or 1
     results = []
     for term, count in current.items():
         if count < min_count:
             continue
-        expected = n_current * (previous[term] + alpha) / (n_previous + alpha * vocabulary)
+        before = previous.get(term, 0)
+        expected = n_current * (before + alpha) / (n_previous + alpha * vocabulary)
         score = math.log2((count + alpha) / (expected + alpha))
         if score > 0:
-            results.append(EmergingTerm(term, count, expected, previous[term], score))
+            results.append(EmergingTerm(term, count, expected, before, score))
     results.sort(key=lambda t: (-t.score, -t.current_count, t.term))
     return results[:top]

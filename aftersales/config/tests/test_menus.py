@@ -81,6 +81,7 @@ SCORECARDS = ("/numbers/scorecards/", "award", "Advisor scorecards")
 WARNINGS = ("/numbers/warnings/", "exclamation-diamond", "Early warnings")
 QUALITY = ("/numbers/quality/", "clipboard2-pulse", "Service quality")
 KPI_REPORTS = ("/numbers/reports/", "file-earmark-bar-graph", "KPI reports")
+COMMENT_ISSUES = ("/numbers/issues/", "chat-square-quote", "Issues in comments")
 
 EXPECTED = {
     "advisor": {
@@ -172,6 +173,7 @@ EXPECTED = {
             WARNINGS,
             QUALITY,
             KPI_REPORTS,
+            COMMENT_ISSUES,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
@@ -199,6 +201,7 @@ EXPECTED = {
             WARNINGS,
             QUALITY,
             KPI_REPORTS,
+            COMMENT_ISSUES,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
@@ -233,6 +236,7 @@ EXPECTED = {
             WARNINGS,
             QUALITY,
             KPI_REPORTS,
+            COMMENT_ISSUES,
         ],
         "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
     },

@@ -188,7 +188,8 @@ def capa_list(request: HttpRequest) -> HttpResponse:
 
 
 def capa_create(request: HttpRequest) -> HttpResponse:
-    """Open a CAPA from one complaint (?complaint=<id>) or from a cluster (?category=…&month=YYYY-MM)."""
+    """Open a CAPA from one complaint (?complaint=<id>) or from a cluster (?category=…&month=YYYY-MM, optionally
+    &title=…&store=<id>, as the frequent issues in comments send)."""
     opening = CAPA.get("open")
     require(request.user, *opening.capabilities)
     complaint: Complaint | None = None
@@ -274,6 +275,13 @@ def _open_initial(
         initial["title"] = _("Frequent issue: {category}, {month}").format(
             category=ComplaintCategory(category).label, month=month.strftime("%Y-%m")
         )
+    # From an issue found in the customers' comments (analytics' frequent-issues page): its own title and store.
+    title = " ".join(request.GET.get("title", "").split())[:200]
+    if title:
+        initial["title"] = title
+    raw_store = request.GET.get("store", "")
+    if raw_store.isdigit() and int(raw_store) in {store.pk for store in stores}:
+        initial["store"] = int(raw_store)
     return initial
 
 
