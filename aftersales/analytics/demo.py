@@ -1,6 +1,7 @@
 """Demo data of the analytics app: the advisor scorecards of the last closed month (drafts) and quarter (reviewed
 by each store's manager, so every store has its service star), and the early warnings of the last closed month in
-the managers' inboxes.  Everything goes through the services a manager and the nightly jobs use."""
+the managers' inboxes; the evaluation models (the group's J.D. Power one, the first store's own SERVQUAL one with
+its manager's comparisons).  Everything goes through the services a manager and the nightly jobs use."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import random
 
 from django.utils import timezone
 
+from aftersales.analytics.comment_issues import comments_scan
 from aftersales.analytics.models import ScorecardStatus
 from aftersales.analytics.periods import LOCAL_TZ, Period
+from aftersales.analytics.quality import services as quality
 from aftersales.analytics.scorecards import scorecard_review, scorecards_compute
 from aftersales.analytics.warnings import warnings_sweep
 from aftersales.organisation.choices import Role
@@ -53,4 +56,40 @@ def seed_analytics(*, rng: random.Random, today: dt.date, stores: list[Store]) -
                 scorecard_review(scorecard=card, user=manager, explanation=_explanation(card.score))
                 reviewed += 1
     alerts = warnings_sweep(now=timezone.localtime(now), period=month)
-    return {"scorecards": cards, "reviewed": reviewed, "warnings": len(alerts)}
+    seed_quality(stores=stores)
+    # The customers' comments of the last six months, read as the nightly job does (the frequent-issues page).
+    issues = sum(
+        sum(comments_scan(store=store, period=period, by_sweep=True).issues.values())
+        for store in stores
+        for period in Period.containing(today).trailing(6)
+    )
+    return {"scorecards": cards, "reviewed": reviewed, "warnings": len(alerts), "comment_issues": issues}
+
+
+# The first store's manager's judgement of SERVQUAL's dimensions (tangibles, reliability, responsiveness, assurance,
+# empathy) on Saaty's scale: repair quality first, then responsiveness; CR ≈ 0.012.
+MANAGER_SERVQUAL_MATRIX = (
+    ("1", "1/4", "1/3", "1/2", "1/2"),
+    ("4", "1", "2", "2", "2"),
+    ("3", "1/2", "1", "2", "2"),
+    ("2", "1/2", "1/2", "1", "1"),
+    ("2", "1/2", "1/2", "1", "1"),
+)
+
+
+def seed_quality(*, stores: list[Store]) -> None:
+    """The evaluation models (SPEC §8): the group's from J.D. Power's CSI factors (by its group manager), the first
+    store's own from SERVQUAL with its manager's consistent comparisons of the dimensions."""
+    if not stores:
+        return
+    group = stores[0].group
+    group_manager = (
+        Membership.objects.filter(group=group, role=Role.GROUP_MANAGER, store__isnull=True).order_by("pk").first()
+    )
+    if group_manager is not None:
+        quality.model_create(user=group_manager.user, group=group, store=None, preset="jd_power")
+    first = stores[0]
+    manager = Membership.objects.filter(store=first, role=Role.MANAGER).order_by("pk").first()
+    if manager is not None:
+        model = quality.model_create(user=manager.user, group=group, store=first, preset="servqual")
+        quality.matrix_save(user=manager.user, model=model, parent=None, values=MANAGER_SERVQUAL_MATRIX)
