@@ -93,10 +93,15 @@ OBJECTS = {
 }
 # The analytics pages (issue 12) take a person, a scorecard, a CAPA or a report of a store, and answer 403 to a
 # role without VIEW_KPIS before any look-up; their store isolation is proven in aftersales/analytics/tests
-# (test_dashboards, test_dashboard_input, test_scorecards*, test_capa_verification_access, test_reports_access).
+# (test_dashboards, test_dashboard_input, test_scorecards*, test_capa_verification_access, test_reports_access;
+# the service-quality model's pages in test_quality_pages).
 ANALYTICS_PAGES = {
     "analytics:capa-verify",
     "analytics:drilldown",
+    "analytics:quality-matrix",
+    "analytics:quality-matrix-check",
+    "analytics:quality-node-add",
+    "analytics:quality-node-remove",
     "analytics:report-download",
     "analytics:scorecard-detail",
     "analytics:scorecard-review",
