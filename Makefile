@@ -38,10 +38,11 @@ lint:
 	$(BIN)/aftersales makemigrations --check --dry-run > /dev/null
 	$(BIN)/mypy
 
-# Two pytest-xdist workers (the machine has two cores), each taking whole test files (--dist loadfile): a
-# module's shared seeded rows are written once, and the Redis tests, which share database 15, run in turn.
-# PYTEST_WORKERS=0 runs in one process.
-PYTEST_WORKERS ?= 2
+# PYTEST_WORKERS=2: two pytest-xdist workers (the machine has two cores), each taking whole test files
+# (--dist loadfile): a module's shared seeded rows are written once, and the Redis tests, which share
+# database 15, run in turn. 0 (the default until two-worker runs are proven green on both databases) runs
+# in one process.
+PYTEST_WORKERS ?= 0
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist loadfile
 
 test-sqlite:
