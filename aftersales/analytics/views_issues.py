@@ -82,7 +82,7 @@ def _trend_chart(page: issues.IssuesPage) -> dict[str, Any]:
     return {
         "tooltip": {"trigger": "axis"},
         "legend": {"type": "scroll", "top": 0, "selected": selected},
-        "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
+        "grid": {"left": 8, "right": 28, "top": 36, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "category", "data": page.months, "boundaryGap": False},
         "yAxis": {"type": "value", "minInterval": 1},
         "series": series,
