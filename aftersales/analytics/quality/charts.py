@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ def contributions(evaluation: FuzzyEvaluation) -> dict[str, Any]:
     return {
         "tooltip": {"trigger": "item"},
         "grid": {"left": 8, "right": 40, "top": 8, "bottom": 24, "containLabel": True},
-        "xAxis": {"type": "value", "name": _("points")},
+        "xAxis": {"type": "value", "name": _("points"), "nameLocation": "middle", "nameGap": 24},
         "yAxis": {"type": "category", "data": [c.name for c in rows]},
         "series": [
             {
@@ -59,6 +60,8 @@ def gaps(found: Gaps) -> dict[str, Any]:
 def ipa(result: IpaResult) -> dict[str, Any]:
     """The importance–performance quadrant chart: performance across, importance up, cross-hairs at the means,
     each item coloured by its quadrant and labelled with its priority."""
+    performance = [a.performance for a in result.attributes]
+    importance = [a.importance for a in result.attributes]
     series = []
     for quadrant, label in QUADRANT_LABELS.items():
         points = [a for a in result.attributes if a.quadrant == quadrant]
@@ -68,7 +71,7 @@ def ipa(result: IpaResult) -> dict[str, Any]:
                 "type": "scatter",
                 "symbolSize": 14,
                 "itemStyle": {"color": QUADRANT_COLOUR[quadrant]},
-                "label": {"show": True, "position": "right", "formatter": "{b}", "fontSize": 11},
+                "label": {"show": True, "position": "top", "formatter": "{b}", "fontSize": 11},
                 "data": [
                     {"name": f"{a.priority}. {a.name}", "value": [round(a.performance, 2), round(a.importance, 3)]}
                     for a in points
@@ -85,12 +88,19 @@ def ipa(result: IpaResult) -> dict[str, Any]:
     return {
         "tooltip": {"trigger": "item"},
         "legend": {"bottom": 0, "type": "scroll"},
-        "grid": {"left": 8, "right": 24, "top": 24, "bottom": 48, "containLabel": True},
+        "grid": {"left": 30, "right": 24, "top": 24, "bottom": 48, "containLabel": True},
         "xAxis": {"type": "value", "name": _("Performance (mean 1–5)"), "nameLocation": "middle", "nameGap": 24,
-                  "scale": True},
-        "yAxis": {"type": "value", "name": _("Importance (r with overall)"), "scale": True},
+                  "min": _padded(performance, 0.1, low=True), "max": _padded(performance, 0.1, low=False)},
+        "yAxis": {"type": "value", "name": _("Importance (r with overall)"), "nameLocation": "middle", "nameGap": 36,
+                  "min": _padded(importance, 0.1, low=True), "max": _padded(importance, 0.1, low=False)},
         "series": series,
     }  # fmt: skip
+
+
+def _padded(values: list[float], step: float, *, low: bool) -> float:
+    """An axis bound one step beyond the data, on the step's grid, so no point sits on the frame."""
+    edge = min(values) if low else max(values)
+    return round((math.floor(edge / step) - 1) * step if low else (math.ceil(edge / step) + 1) * step, 2)
 
 
 def stores(rows: list[StoreRow]) -> dict[str, Any]:

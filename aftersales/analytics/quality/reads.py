@@ -277,8 +277,13 @@ def servqual_gaps(store_ids: Iterable[int], period: Period, language: str) -> Ga
         for r, dim in zip(rows, dims, strict=True)
     ]
     order = list(SERVQUAL_DIMENSIONS)
-    items.sort(key=lambda g: (order.index(g.dimension) if g.dimension in order else len(order), g.key))
-    return Gaps(items, result.dimensions, result.overall)
+
+    def place(dimension: str) -> int:
+        return order.index(dimension) if dimension in order else len(order)
+
+    items.sort(key=lambda g: (place(g.dimension), g.key))
+    dimensions = dict(sorted(result.dimensions.items(), key=lambda pair: place(pair[0])))
+    return Gaps(items, dimensions, result.overall)
 
 
 # --------------------------------------------------------------------------------------------- IPA and drivers
@@ -329,11 +334,8 @@ class Ipa:
     reason: str = ""
 
     def priorities(self, top: int = 3) -> list[servqual.IpaAttribute]:
-        if self.result is None:
-            return []
-        return [a for a in self.result.priorities() if a.quadrant == "concentrate_here"][:top] or (
-            self.result.priorities(top)
-        )
+        """The first `top` to improve: "concentrate here" first, then by distance towards important and poor."""
+        return [] if self.result is None else self.result.priorities(top)
 
 
 def importance_performance(table: AnswerTable) -> Ipa:
