@@ -56,6 +56,8 @@ class Slot(BaseModel):
         verbose_name = _("slot")
         verbose_name_plural = _("slots")
         ordering = ["store", "start"]
+        # the booking KPIs read a period's slots of every store (the unique (store, start) index starts with the store)
+        indexes = [models.Index(fields=["start"], name="service_slot_start_idx")]
         constraints = [
             models.UniqueConstraint(fields=["store", "start"], name="slot_unique_start"),
             models.CheckConstraint(condition=Q(booked__lte=models.F("capacity")), name="slot_not_overbooked"),
