@@ -221,7 +221,7 @@ class EvaluationModel(BaseModel):
     store = models.ForeignKey(
         Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name"), max_length=80, blank=True)  # blank: the preset's name, in the reader's language
     preset = models.CharField(_("started from"), max_length=12, choices=EvaluationPreset.choices)
     method = models.CharField(_("weighting method"), max_length=12, default="eigenvector")
     ri_table = models.CharField(_("RI table"), max_length=20, default="chinese_textbook")
@@ -240,7 +240,11 @@ class EvaluationModel(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.title)
+
+    @property
+    def title(self) -> str:
+        return self.name or str(self.get_preset_display())
 
 
 class EvaluationNode(BaseModel):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.analytics.evaluation import ahp
 from aftersales.analytics.evaluation.parsing import InputError, parse_number
-from aftersales.analytics.models import EvaluationModel, EvaluationNode, EvaluationPreset, PairwiseMatrix
+from aftersales.analytics.models import EvaluationModel, EvaluationNode, PairwiseMatrix
 from aftersales.analytics.quality.presets import PRESETS
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -200,8 +200,7 @@ def model_create(*, user: User, group: DealerGroup, store: Store | None, preset:
         raise ValidationError({"preset": _("Choose SERVQUAL or J.D. Power's CSI factors.")})
     if EvaluationModel.objects.filter(group=group, store=store).exists():
         raise ValidationError({"store": _("This store already has an evaluation model.")})
-    name = EvaluationPreset(preset).label
-    model = EvaluationModel.objects.create(group=group, store=store, name=str(name), preset=preset)
+    model = EvaluationModel.objects.create(group=group, store=store, preset=preset)
     criteria = PRESETS[preset]
     for position, criterion in enumerate(criteria):
         node = EvaluationNode.objects.create(
