@@ -387,7 +387,7 @@ class CommentMonth(models.Model):
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
     month = models.CharField(_("month"), max_length=7)
     comments = models.PositiveIntegerField(_("comments read"))
-    scanned_at = models.DateTimeField(_("read at"))
+    scanned_at = models.DateTimeField(_("comments read at"))
     # Read by the nightly job (its latest `scanned_at` is where the next run starts), not on request.
     by_sweep = models.BooleanField(_("read by the nightly job"), default=False)
 

@@ -445,6 +445,7 @@ def group_comparison(request: HttpRequest) -> HttpResponse:
             "period": period,
             "nav": base._period_nav(period),
             "rows": rows,
+            "sensitivity": reads.ranking_sensitivity(rows, _language()),
             "chart": charts.stores(rows) if any(r.score is not None for r in rows) else None,
             "scope_query": urlencode({"group": group.code}),
             "has_group_model": EvaluationModel.objects.filter(group=group, store__isnull=True).exists(),

@@ -413,6 +413,7 @@ class StoreRow:
     grade: str
     csi: float | None
     answers: int
+    criterion_scores: dict[str, float] = field(default_factory=dict)  # criterion code → its score (answered ones)
 
 
 def group_comparison(*, group: DealerGroup, stores: list[Store], period: Period, language: str) -> list[StoreRow]:
@@ -435,15 +436,68 @@ def group_comparison(*, group: DealerGroup, stores: list[Store], period: Period,
     for store in stores:
         model = own.get(store.pk, of_group)
         store_counts = counts.get(store.pk, {})
-        score, grade = None, ""
+        score, grade, by_criterion = None, "", {}
         if model is not None:
             evaluation = fuzzy_evaluation(_tree(nodes[model.pk], language), store_counts)
             score, grade = evaluation.score, evaluation.grade
+            by_criterion = {c.node.code: c.score for c in evaluation.criteria if c.score is not None}
         figure = csi.get(store.pk, {}).get("csi")
         value = None if figure is None or figure.value is None else float(figure.value)
-        rows.append(StoreRow(store, model, score, grade, value, sum(sum(c) for c in store_counts.values())))
+        answers = sum(sum(c) for c in store_counts.values())
+        rows.append(StoreRow(store, model, score, grade, value, answers, by_criterion))
     rows.sort(key=lambda r: (r.score is None, -(r.score or 0), r.store.code))
     return rows
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """How far one criterion's weight may move (the others rescaled in proportion) before the stores' ranking
+    changes, and the first two stores to trade places at each end (None: no change within 0–100 %)."""
+
+    name: str
+    weight: float
+    lower: float
+    upper: float
+    lower_swap: tuple[str, str] | None  # (ahead today, overtaken there)
+    upper_swap: tuple[str, str] | None
+
+
+def ranking_sensitivity(rows: list[StoreRow], language: str) -> list[SensitivityRow]:
+    """SPEC §8's sensitivity for the stores ranked with the group's model: with the weighted-average operator a
+    store's score is Σ w_c · (its criterion c score), so `ahp.sensitivity` finds exactly where a change of w_c
+    reorders them.  Only stores with a score on every criterion take part (two at least); stores weighed by their
+    own model are not comparable this way.  One query (the group model's criteria)."""
+    from aftersales.analytics.evaluation import ahp
+
+    shared = [r for r in rows if r.model is not None and r.model.store_id is None]
+    if not shared:
+        return []
+    criteria = [n for n in shared[0].model.nodes.all() if n.parent_id is None] if shared[0].model else []
+    criteria.sort(key=lambda n: (n.position, n.pk))
+    codes = [n.code for n in criteria]
+    complete = [r for r in shared if all(code in r.criterion_scores for code in codes)]
+    if len(complete) < 2 or len(codes) < 2:
+        return []
+    weights = [float(n.local_weight or 0) for n in criteria]
+    if sum(weights) <= 0:
+        return []
+    scores = [[r.criterion_scores[code] for code in codes] for r in complete]
+    names = [r.store.name for r in complete]
+
+    def pair(swap: tuple[int, int] | None) -> tuple[str, str] | None:
+        return None if swap is None else (names[swap[0]], names[swap[1]])
+
+    return [
+        SensitivityRow(
+            name=criteria[found.criterion].name(language),
+            weight=found.weight,
+            lower=found.lower,
+            upper=found.upper,
+            lower_swap=pair(found.lower_swap),
+            upper_swap=pair(found.upper_swap),
+        )
+        for found in ahp.sensitivity(weights, scores)
+    ]
 
 
 def _tree(nodes: list[EvaluationNode], language: str) -> list[CriterionRow]:
