@@ -351,6 +351,7 @@ def _editor_context(
         "may_manage": _may_manage(request, where) and (model.store_id is not None or where.store is None),
         "level": parent.code if parent else "",
         "criteria": list(model.nodes.filter(parent__isnull=True).order_by("position", "pk")),
+        "experts": reads.expert_matrices(model, parent, [node.code for node in nodes]),
         "language": language,
     }
 

@@ -32,7 +32,8 @@ RI_TABLES: dict[str, tuple[float, ...]] = {
     "chinese_textbook": (0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.54, 1.56, 1.57, 1.59),
     # Saaty's later table (Theory and Applications of the Analytic Network Process, 2005; Saaty & Tran 2007).
     "saaty_2005": (0, 0, 0.52, 0.89, 1.11, 1.25, 1.35, 1.40, 1.45, 1.49, 1.52, 1.54, 1.56, 1.58, 1.59),
-    # Donegan & Dodd, "A note on Saaty's random indexes", Math. Comput. Modelling 15(10), 1991.
+    # Donegan & Dodd, "A note on Saaty's random indexes", Math. Comput. Modelling 15(10), 1991.  UNVERIFIED: typed
+    # from memory; not yet checked against the paper or a table quoting it (see docs/evaluation.md).
     "donegan_dodd": (
         0,
         0,

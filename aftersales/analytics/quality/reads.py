@@ -12,9 +12,11 @@ year a few hundred thousand rows at most — only one period is ever read)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 from django.db.models import Avg, Count, F, QuerySet
@@ -508,3 +510,30 @@ def _tree(nodes: list[EvaluationNode], language: str) -> list[CriterionRow]:
                 IndicatorRow(n, n.name(language), float(n.local_weight or 0), float(n.global_weight or 0))
             )
     return list(criteria.values())
+
+
+@dataclass(frozen=True)
+class ExpertMatrix:
+    """One expert's saved comparisons of a level: their CR and whether they still compare the level's items (a
+    matrix of items since added or removed no longer counts in the weights)."""
+
+    expert: str
+    cr: Decimal
+    saved_at: dt.datetime
+    counts: bool
+
+
+def expert_matrices(model: EvaluationModel, parent: EvaluationNode | None, codes: list[str]) -> list[ExpertMatrix]:
+    """The experts whose matrices make the level's weights (group AHP: their geometric mean), one query."""
+    from aftersales.analytics.models import PairwiseMatrix
+
+    rows = PairwiseMatrix.objects.filter(model=model, parent=parent).select_related("expert").order_by("pk")
+    return [
+        ExpertMatrix(
+            expert=row.expert.get_full_name() or row.expert.get_username(),
+            cr=row.cr,
+            saved_at=row.updated_at,
+            counts=row.codes == codes,
+        )
+        for row in rows
+    ]

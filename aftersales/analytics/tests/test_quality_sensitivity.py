@@ -68,3 +68,28 @@ def test_the_group_page_shows_it_once_two_stores_are_ranked(client: Any, cast: A
     survey_month(cast.store_b, surveys=((8, (4, 4, 3, 4, 4, 4, 2)), (7, (3, 5, 4, 4, 3, 3, 3))))
     html = page()
     assert 'id="ranking-sensitivity"' in html and "How firm is this ranking?" in html and "overtakes" in html
+
+
+@pytest.mark.django_db
+def test_the_matrix_page_lists_each_experts_cr_and_whether_it_counts(client: Any, cast: Any) -> None:
+    from aftersales.config.testing import make_user
+    from aftersales.organisation.choices import Role
+
+    model = services.model_create(user=cast.mia, group=cast.group, store=cast.store_a, preset="servqual")
+    second = make_user("mgr-2", Role.MANAGER, store=cast.store_a)
+    services.matrix_save(user=second, model=model, parent=None, values=[["1", "2", "1", "1", "1"],
+                                                                         ["1/2", "1", "1", "1", "1"],
+                                                                         ["1", "1", "1", "1", "1"],
+                                                                         ["1", "1", "1", "1", "1"],
+                                                                         ["1", "1", "1", "1", "1"]])  # fmt: skip
+    client.force_login(cast.mia)
+    url = f"/numbers/quality/model/{model.pk}/matrix/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    experts = reads.expert_matrices(model, None, [n.code for n in model.nodes.filter(parent__isnull=True)])
+    assert [(e.counts, float(e.cr) < 0.1) for e in experts] == [(True, True)]
+    html = page.content.decode()
+    assert 'id="experts"' in html and "mgr-2" in html and "not counted" not in html
+    services.node_add(user=cast.mia, model=model, parent=None, code="speed", name_zh_hans="速度", name_en="Speed")
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "compared other items: not counted until compared again" in html
