@@ -1,4 +1,4 @@
-"""Key drivers and SERVQUAL gaps against published figures (typed from the sources; reproduced to the printed digits)."""
+"""Key drivers and SERVQUAL gaps against published figures (typed from the sources, to the printed digits)."""
 
 import numpy as np
 import pytest
