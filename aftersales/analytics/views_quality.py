@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -99,9 +99,23 @@ def _may_manage(request: HttpRequest, where: Where) -> bool:
     return services.may_manage(request.user, group=where.group, store=where.store)  # type: ignore[arg-type]
 
 
+# The form fields a service's ValidationError may name, as the page labels them (the message names its field).
+FIELD_LABELS = {
+    "code": gettext_lazy("Code"),
+    "item_key": gettext_lazy("Survey item (1–5)"),
+    "criterion": gettext_lazy("Criterion"),
+    "name_zh_hans": gettext_lazy("Name (Chinese)"),
+    "name_en": gettext_lazy("Name (English)"),
+}
+
+
 def _errors(exc: ValidationError) -> list[str]:
     if hasattr(exc, "message_dict"):
-        return [message for messages_ in exc.message_dict.values() for message in messages_]
+        return [
+            f"{FIELD_LABELS[field]}: {message}" if field in FIELD_LABELS else message
+            for field, messages_ in exc.message_dict.items()
+            for message in messages_
+        ]
     return list(exc.messages)
 
 

@@ -93,3 +93,19 @@ def test_the_matrix_page_lists_each_experts_cr_and_whether_it_counts(client: Any
     services.node_add(user=cast.mia, model=model, parent=None, code="speed", name_zh_hans="速度", name_en="Speed")
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "compared other items: not counted until compared again" in html
+
+
+@pytest.mark.django_db
+def test_adding_a_criterion_with_a_bad_code_names_the_field_and_saves_nothing(client: Any, cast: Any) -> None:
+    model = services.model_create(user=cast.mia, group=cast.group, store=cast.store_a, preset="servqual")
+    before = model.nodes.count()
+    client.force_login(cast.mia)
+    response = client.post(
+        f"/numbers/quality/model/{model.pk}/nodes/",
+        {"code": "bad code!", "name_zh_hans": "速度", "name_en": "Speed"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith("Code: ") and "slug" in m for m in shown), shown
+    assert model.nodes.count() == before
