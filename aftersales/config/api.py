@@ -7,10 +7,16 @@ from aftersales.campaigns.api import router as campaigns_router
 from aftersales.campaigns.inbound_api import router as inbound_router
 from aftersales.core.api import ObjectParser, install_error_handlers
 from aftersales.customers.api import router as customers_router
+from aftersales.ehr.api import router as ehr_router
 from aftersales.feedback.api import router as feedback_router
+from aftersales.forecast.api import router as forecast_router
 from aftersales.organisation.api import BearerToken
 from aftersales.organisation.api import router as organisation_router
+from aftersales.parts.api import router as parts_router
+from aftersales.rescue.api import router as rescue_router
 from aftersales.service.api import router as service_router
+from aftersales.staff.api import router as staff_router
+from aftersales.telematics.api import router as telematics_router
 
 api = NinjaAPI(
     title="aftersales API",
@@ -25,8 +31,14 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", organisation_router)
 api.add_router("", customers_router)
+api.add_router("", staff_router)
+api.add_router("", parts_router)
 api.add_router("", service_router)
 api.add_router("", feedback_router)
 api.add_router("", campaigns_router)
+api.add_router("", rescue_router)
+api.add_router("", telematics_router)
+api.add_router("", ehr_router)
+api.add_router("", forecast_router)
 api.add_router("", analytics_router)
 api.add_router("", inbound_router)  # signed by the SMS/WeChat gateway, not a bearer token

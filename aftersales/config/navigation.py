@@ -15,11 +15,17 @@ from aftersales.care import menu as care_menu
 from aftersales.core.menu import MANAGE, MenuEntry
 from aftersales.crm import menu as crm_menu
 from aftersales.customers import menu as customers_menu
+from aftersales.ehr import menu as ehr_menu
 from aftersales.feedback import menu as feedback_menu
+from aftersales.forecast import menu as forecast_menu
 from aftersales.organisation import menu as organisation_menu
 from aftersales.organisation.permissions import user_can
+from aftersales.parts import menu as parts_menu
 from aftersales.reminders import menu as reminders_menu
+from aftersales.rescue import menu as rescue_menu
 from aftersales.service import menu as service_menu
+from aftersales.staff import menu as staff_menu
+from aftersales.telematics import menu as telematics_menu
 
 HOME = MenuEntry("home", _("Today"), "house")
 ADMIN = MenuEntry("admin:index", _("Administration"), "gear", section=MANAGE, staff_only=True)
@@ -29,11 +35,17 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         customers_menu.ENTRIES,
         crm_menu.ENTRIES,
         service_menu.ENTRIES,
+        parts_menu.ENTRIES,
+        rescue_menu.ENTRIES,
+        telematics_menu.ENTRIES,
         feedback_menu.ENTRIES,
         campaigns_menu.ENTRIES,
         organisation_menu.ENTRIES,
         reminders_menu.ENTRIES,  # after the management entries of the organisation
         care_menu.ENTRIES,
+        staff_menu.ENTRIES,
+        ehr_menu.ENTRIES,
+        forecast_menu.ENTRIES,
         analytics_menu.ENTRIES,
         (ADMIN,),
     )

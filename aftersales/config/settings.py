@@ -53,12 +53,18 @@ INSTALLED_APPS = [
     "aftersales.customers",
     "aftersales.messaging",
     "aftersales.notifications",  # the staff inbox: every alert for a person (layer 3, beside messaging)
+    "aftersales.staff",  # layer 3 after notifications: technicians' grade history, certificates, training
+    "aftersales.parts",  # layer 4: catalogue, stock, batches, traceability
     "aftersales.service",
     "aftersales.feedback",
     "aftersales.crm",  # layer 6: tiers, referrals, the 360° profile
     "aftersales.reminders",  # layer 6 after crm: maintenance, insurance, inspection, birthday reminders
     "aftersales.campaigns",  # layer 6 after reminders: campaigns with a control group, inbound replies
     "aftersales.care",  # layer 6 after campaigns: care playbooks per tier, the win-back rate
+    "aftersales.rescue",  # layer 6 operations: roadside rescue requests, matching, dispatch
+    "aftersales.telematics",  # layer 6 operations after rescue: connected-car events and their rules
+    "aftersales.ehr",  # layer 6 operations: the repair e-health record of each settled order
+    "aftersales.forecast",  # layer 6 operations: weekly demand, the 8-week forecast, technician-hours
     "aftersales.analytics",  # layer 7: the KPI catalogue, dashboards, scorecards, early warnings, reports
     "aftersales.config",  # the web shell's templates and static files
 ]

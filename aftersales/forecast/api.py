@@ -1,0 +1,5 @@
+"""The forecast endpoints of /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["forecast"])

@@ -1,0 +1,3 @@
+"""Workshop forecast (layer 6)."""
+
+from __future__ import annotations

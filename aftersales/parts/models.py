@@ -1,0 +1,3 @@
+"""Parts (layer 4, below service)."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""The rescue endpoints of /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["rescue"])

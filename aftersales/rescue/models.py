@@ -1,0 +1,3 @@
+"""Roadside rescue (layer 6)."""
+
+from __future__ import annotations

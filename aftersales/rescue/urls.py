@@ -1,0 +1,4 @@
+from django.urls import URLPattern
+
+app_name = "rescue"
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,3 @@
+"""Staff qualifications (layer 3)."""
+
+from __future__ import annotations

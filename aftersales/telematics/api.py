@@ -1,0 +1,5 @@
+"""The telematics endpoints of /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["telematics"])

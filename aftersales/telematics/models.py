@@ -1,0 +1,3 @@
+"""Connected-car events (layer 6)."""
+
+from __future__ import annotations
