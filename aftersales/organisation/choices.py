@@ -41,6 +41,15 @@ class BayCapability(models.TextChoices):
 
 
 class TechnicianGrade(models.TextChoices):
-    JUNIOR = "junior", _("Junior")
-    INTERMEDIATE = "intermediate", _("Intermediate")
-    SENIOR = "senior", _("Senior")
+    """The national vocational qualification of a motor-vehicle maintenance worker (汽车维修工), lowest first:
+    level 5 (初级工) to level 1 (高级技师)."""
+
+    JUNIOR = "junior", _("Junior (level 5)")
+    INTERMEDIATE = "intermediate", _("Intermediate (level 4)")
+    SENIOR = "senior", _("Senior (level 3)")
+    TECHNICIAN = "technician", _("Technician (level 2)")
+    SENIOR_TECHNICIAN = "senior_technician", _("Senior technician (level 1)")
+
+
+# Higher is more qualified; "" (not graded) is below every grade.
+GRADE_RANK: dict[str, int] = {"": 0, **{grade: rank for rank, grade in enumerate(TechnicianGrade.values, start=1)}}

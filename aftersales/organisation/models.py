@@ -191,7 +191,7 @@ class StaffProfile(BaseModel):
     )
     display_name = models.CharField(_("display name"), max_length=60)
     technician_grade = models.CharField(
-        _("technician grade"), max_length=16, choices=TechnicianGrade.choices, blank=True
+        _("technician grade"), max_length=20, choices=TechnicianGrade.choices, blank=True
     )
 
     class Meta:

@@ -580,7 +580,7 @@ class LineIn(Schema):
     operation_code: OneLine = Field("", max_length=32)
     standard_hours: Decimal | None = Field(None, ge=0, le=999)
     hourly_rate: Decimal | None = Field(None, ge=0, le=100_000)
-    min_grade: Literal["", "junior", "intermediate", "senior"] = ""
+    min_grade: Literal["", "junior", "intermediate", "senior", "technician", "senior_technician"] = ""
     capability: Literal["", "general", "maintenance", "nev_hv", "bodywork", "paint", "alignment", "diagnosis"] = Field(
         "", description="Bay equipment a labour line needs"
     )

@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from aftersales.customers import crypto
 from aftersales.customers.choices import NEV_POWERTRAINS, Powertrain
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.organisation.choices import Role, TechnicianGrade
+from aftersales.organisation.choices import GRADE_RANK, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, OpeningHours, StaffProfile, Store
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.reminders.choices import ReminderKind, ReminderState
@@ -91,7 +91,6 @@ ACCIDENT_WORDS = "车头撞了，保险公司已定损"
 REGULAR_SHARE = 0.15
 REGULAR_ACCIDENT_SHARE = 0.6
 LAPSING_SHARE = 0.3
-GRADE_RANK = {"": 0, TechnicianGrade.JUNIOR: 1, TechnicianGrade.INTERMEDIATE: 2, TechnicianGrade.SENIOR: 3}
 # Spring Festival (春节) days: visits are postponed around it, bodywork peaks after it.
 SPRING_FESTIVAL = {
     2023: dt.date(2023, 1, 22),

@@ -490,8 +490,11 @@ class EstimateLine(BaseModel):
     standard_hours = models.DecimalField(_("standard hours"), max_digits=6, decimal_places=2, null=True, blank=True)
     hourly_rate = models.DecimalField(_("hourly rate (CNY)"), null=True, blank=True, **MONEY)
     min_grade = models.CharField(
-        _("minimum technician grade"), max_length=16, choices=TechnicianGrade.choices, blank=True
+        _("minimum technician grade"), max_length=20, choices=TechnicianGrade.choices, blank=True
     )
+    # Work on an NEV's high-voltage system: only a technician holding a valid low-voltage electrician's certificate
+    # (低压电工特种作业操作证) may be dispatched to it (staff app, enforced at dispatch).
+    high_voltage = models.BooleanField(_("high-voltage work"), default=False)
     capability = models.CharField(
         _("bay equipment needed"),
         max_length=16,

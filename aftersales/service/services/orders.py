@@ -22,7 +22,7 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.core.text import refuse_control_characters
 from aftersales.customers import services as customer_services
 from aftersales.customers.models import Customer, Vehicle
-from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
+from aftersales.organisation.choices import GRADE_RANK, BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, Store
 from aftersales.organisation.rules import Actor, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 S = RepairOrderStatus
-GRADE_RANK = {"": 0, TechnicianGrade.JUNIOR: 1, TechnicianGrade.INTERMEDIATE: 2, TechnicianGrade.SENIOR: 3}
 # Service types that need a bay with a given capability.
 BAY_NEEDS: dict[str, set[str]] = {
     ServiceType.NEV_CHECK: {BayCapability.NEV_HIGH_VOLTAGE},
