@@ -184,7 +184,9 @@ class AssignmentTests:
         approved_labour(shop, order, min_grade="senior")
         with pytest.raises(ValidationError) as caught:
             services.repair_order_assign(order=order, by=shop.foreman, technician=shop.junior)
-        assert caught.value.message_dict["technician"] == ["This job needs a Senior (level 3) technician; Jun is Junior (level 5)."]
+        assert caught.value.message_dict["technician"] == [
+            "This job needs a Senior (level 3) technician; Jun is Junior (level 5)."
+        ]
         assert RepairOrder.objects.get(pk=order.pk).technician_id is None
         services.repair_order_assign(order=order, by=shop.foreman, technician=shop.senior)
         assert RepairOrder.objects.get(pk=order.pk).technician == shop.senior
