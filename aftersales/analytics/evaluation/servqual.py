@@ -50,6 +50,12 @@ class GapResult:
     dimensions: dict[str, float]  # dimension → mean of its items' gaps (in the order first met)
     overall: float  # mean of the dimension gaps (each dimension counts once, as in SERVQUAL)
 
+    @property
+    def item_mean(self) -> float:
+        """Mean of all item gaps, each item counting once: what many published studies print as the "overall" gap.
+        It differs from ``overall`` when the dimensions have different numbers of items."""
+        return float(np.mean([item.gap for item in self.items]))
+
 
 def gap_scores(
     perceptions: Sequence[Sequence[float]] | Sequence[float] | FloatArray,

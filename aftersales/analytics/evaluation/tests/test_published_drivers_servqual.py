@@ -94,3 +94,78 @@ def test_servqual_dimension_gaps_pmc6131925():
     assert [round(i.gap, 2) for i in result.items] == published_gap
     # tangibles is the largest negative gap, as the article reports
     assert min(result.dimensions, key=lambda d: result.dimensions[d]) == "tangibles"
+
+
+# "Service quality of private hospitals: The Iranian Patients' perspective", BMC Health Services Research 12:31 (2012),
+# https://doi.org/10.1186/1472-6963-12-31, Table 2 ("Dimensions of hospital service quality, mean scores for patients'
+# expectations, perceptions, and quality gaps"): per item (dimension, mean perception, mean expectation, printed gap).
+BMC_2012_ITEMS = [
+    ("reliability/responsiveness", 4.04, 4.94, -0.89),
+    ("reliability/responsiveness", 4.08, 4.92, -0.84),
+    ("reliability/responsiveness", 4.11, 4.92, -0.81),
+    ("reliability/responsiveness", 3.97, 4.93, -0.96),
+    ("reliability/responsiveness", 4.02, 4.90, -0.88),
+    ("reliability/responsiveness", 4.03, 4.91, -0.87),
+    ("reliability/responsiveness", 4.08, 4.93, -0.84),
+    ("reliability/responsiveness", 4.09, 4.94, -0.84),
+    ("reliability/responsiveness", 4.04, 4.95, -0.91),
+    ("reliability/responsiveness", 4.04, 4.95, -0.91),
+    ("empathy", 4.39, 4.96, -0.57),
+    ("empathy", 3.95, 4.90, -0.94),
+    ("empathy", 3.34, 4.87, -1.52),
+    ("empathy", 3.97, 4.94, -0.96),
+    ("empathy", 3.90, 4.86, -0.96),
+    ("empathy", 3.83, 4.78, -0.94),
+    ("empathy", 3.86, 4.82, -0.96),
+    ("tangibles", 4.36, 4.96, -0.59),
+    ("tangibles", 4.29, 4.97, -0.67),
+    ("tangibles", 3.96, 4.95, -0.99),
+    ("tangibles", 4.12, 4.94, -0.81),
+]
+# printed per dimension: (perception, expectation, gap); and the "Overall Quality" row
+BMC_2012_DIMENSIONS = {
+    "reliability/responsiveness": (4.05, 4.93, -0.88),
+    "empathy": (3.89, 4.87, -0.98),
+    "tangibles": (4.18, 4.95, -0.76),
+}
+BMC_2012_OVERALL = (4.02, 4.91, -0.89)
+
+
+def test_servqual_item_and_dimension_gaps_bmc_2012():
+    """The table prints every figure to 2 places, each rounded from the unrounded survey data, so an exact 3-place
+    reproduction is impossible; what can be checked is that our arithmetic lands within the rounding bounds:
+
+    - an item gap from the two printed means: each mean is off by ≤ 0.005, the printed gap by ≤ 0.005 → within 0.015
+      (in this table P − E from the printed means is 0.00 or 0.01 below the printed gap, never more);
+    - a dimension mean (of P, of E, or of the printed item gaps): the mean of values each off by ≤ 0.005 is off by
+      ≤ 0.005, plus the printed rounding → within 0.01.
+
+    The "Overall Quality" row is the mean over all 21 items, not the mean of the three dimension gaps that SERVQUAL
+    uses (our ``overall``): from the printed item gaps the item mean is −0.889 (printed −0.89) while the mean of the
+    dimension gaps is −0.873, outside the rounding bound; the test pins that difference down."""
+    dimensions = [d for d, *_ in BMC_2012_ITEMS]
+    perception = [p for _, p, _, _ in BMC_2012_ITEMS]
+    expectation = [e for _, _, e, _ in BMC_2012_ITEMS]
+    printed_gap = [g for *_, g in BMC_2012_ITEMS]
+    result = servqual.gap_scores(perception, expectation, dimensions)
+    for item, printed in zip(result.items, printed_gap, strict=True):
+        assert abs(item.gap - printed) <= 0.015 + 1e-9, item
+    for name, (p, e, g) in BMC_2012_DIMENSIONS.items():
+        members = [i for i in result.items if i.dimension == name]
+        assert abs(np.mean([i.perception for i in members]) - p) <= 0.01
+        assert abs(np.mean([i.expectation for i in members]) - e) <= 0.01
+        assert abs(result.dimensions[name] - g) <= 0.015
+
+    # aggregation of the printed item gaps (P = printed gap, E = 0)
+    from_gaps = servqual.gap_scores(printed_gap, [0.0] * len(printed_gap), dimensions)
+    for name, (_, _, g) in BMC_2012_DIMENSIONS.items():
+        assert abs(from_gaps.dimensions[name] - g) <= 0.01 + 1e-9
+    _, _, overall_gap = BMC_2012_OVERALL
+    assert round(from_gaps.item_mean, 3) == -0.889 and abs(from_gaps.item_mean - overall_gap) <= 0.01
+    assert round(from_gaps.overall, 3) == -0.873 and abs(from_gaps.overall - overall_gap) > 0.01
+    # the overall perception and expectation are item means as well
+    assert abs(np.mean(perception) - BMC_2012_OVERALL[0]) <= 0.01
+    assert abs(np.mean(expectation) - BMC_2012_OVERALL[1]) <= 0.01
+    # empathy has the largest negative gap and item 13 ("individual attention") the largest of all, as printed
+    assert min(result.dimensions, key=lambda d: result.dimensions[d]) == "empathy"
+    assert min(range(len(result.items)), key=lambda j: result.items[j].gap) == 12
