@@ -1,4 +1,3 @@
-from django.urls import URLPattern
+from aftersales.ehr.views import urlpatterns as urlpatterns
 
 app_name = "ehr"
-urlpatterns: list[URLPattern] = []
