@@ -142,6 +142,8 @@ def model_page(request: HttpRequest) -> HttpResponse:
         {
             "where": where,
             "model": model,
+            "method_label": services.method_label(model.method) if model else "",
+            "ri_label": services.ri_table_label(model.ri_table) if model else "",
             "tree": tree,
             "inherited": inherited,
             "may_manage": may and not inherited,
@@ -351,6 +353,7 @@ def _editor_context(
         "names": names,
         "grid": list(zip(names, _grid(values, invalid or set(), check), strict=True)),
         "check": check,
+        "ri_label": services.ri_table_label(check.result.ri_table) if check else "",
         "weights": list(zip(names, check.result.weights, strict=True)) if check else [],
         "pairs": [
             {

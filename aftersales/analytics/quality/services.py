@@ -7,6 +7,7 @@ Who may: MANAGE_EVALUATION in the store for a store's model; in every store of t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,9 +17,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from aftersales.analytics.evaluation import ahp
-from aftersales.analytics.evaluation.parsing import InputError, parse_number
+from aftersales.analytics.evaluation import ahp, parsing
+from aftersales.analytics.evaluation.parsing import InputError
 from aftersales.analytics.models import EvaluationModel, EvaluationNode, PairwiseMatrix
 from aftersales.analytics.quality.presets import PRESETS
 from aftersales.core import clock
@@ -58,21 +60,46 @@ class MatrixCheck:
 
 
 def parse_matrix(values: Sequence[Sequence[Any]], n: int) -> list[list[float]]:
-    """The typed entries ("3", "1/5", 0.5) as numbers; ValidationError naming the cell (rows and columns from 1)."""
+    """The typed entries ("3", "1/5", 0.5) as numbers; ValidationError naming the cell (rows and columns from 1).
+    The parsing itself is the evaluation library's (parsing.parse_matrix); this adds the size check and the message."""
     if len(values) != n or any(len(row) != n for row in values):
         raise ValidationError({"matrix": _("Compare every pair: the matrix must be %(n)s × %(n)s.") % {"n": n}})
-    parsed: list[list[float]] = []
-    for i, row in enumerate(values):
-        parsed.append([])
-        for j, raw in enumerate(row):
-            try:
-                parsed[i].append(float(parse_number(raw, f"matrix[{i + 1}][{j + 1}]")))
-            except InputError as exc:
-                raise ValidationError(
-                    {"matrix": _("Row %(row)s, column %(column)s: %(reason)s") % {"row": i + 1, "column": j + 1,
-                                                                                  "reason": exc.reason}}
-                ) from exc  # fmt: skip
-    return parsed
+    if n == 0:
+        return []
+    try:
+        return parsing.parse_matrix(values, "matrix")
+    except InputError as exc:
+        cell = _CELL.fullmatch(exc.where)
+        if cell is None:
+            raise ValidationError({"matrix": str(exc)}) from exc
+        raise ValidationError(
+            {"matrix": _("Row %(row)s, column %(column)s: %(reason)s") % {"row": int(cell[1]), "column": int(cell[2]),
+                                                                          "reason": exc.reason}}
+        ) from exc  # fmt: skip
+
+
+_CELL = re.compile(r"matrix\[(\d+)\]\[(\d+)\]")
+
+# What the page says for each RI table of the library (ahp.RI_TABLES), instead of its code.
+RI_TABLE_LABELS = {
+    "chinese_textbook": gettext_lazy("Chinese textbook RI table"),
+    "saaty_2005": gettext_lazy("Saaty 2005 RI table"),
+    "donegan_dodd": gettext_lazy("Donegan & Dodd RI table"),
+}
+
+
+METHOD_LABELS = {
+    "eigenvector": gettext_lazy("principal eigenvector"),
+    "geometric": gettext_lazy("geometric mean of rows"),
+}
+
+
+def ri_table_label(code: str) -> str:
+    return str(RI_TABLE_LABELS.get(code, code))
+
+
+def method_label(code: str) -> str:
+    return str(METHOD_LABELS.get(code, code))
 
 
 def matrix_check(model: EvaluationModel, values: Sequence[Sequence[Any]], n: int) -> MatrixCheck:
@@ -141,9 +168,9 @@ def inconsistency_message(check: MatrixCheck, nodes: Sequence[EvaluationNode]) -
         }
         for pair in check.pairs
     )
-    return _("Inconsistent comparisons: CR = %(cr)s (must be below 0.10, RI table %(table)s). Revisit %(hints)s.") % {
+    return _("Inconsistent comparisons: CR = %(cr)s (must be below 0.10 with the %(table)s). Revisit %(hints)s.") % {
         "cr": f"{check.result.cr:.3f}",
-        "table": check.result.ri_table,
+        "table": ri_table_label(check.result.ri_table),
         "hints": hints,
     }
 
