@@ -1,4 +1,3 @@
-from django.urls import URLPattern
+from aftersales.telematics.views import urlpatterns as urlpatterns
 
 app_name = "telematics"
-urlpatterns: list[URLPattern] = []
