@@ -121,6 +121,8 @@ ACTION_LABELS: dict[str, Any] = {
     "tiers.recompute": _("Customer tiers recomputed"),
     "vehicle.create": _("Vehicle added"),
     "vehicle.update": _("Vehicle changed"),
+    "vehicle_alert_rule.delete": _("Connected-car rule deleted"),
+    "vehicle_alert_rule.save": _("Connected-car rule saved"),
     "scorecard.compute": _("Advisor scorecards computed"),
     "scorecard.review": _("Advisor scorecard reviewed"),
 }

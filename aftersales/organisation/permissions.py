@@ -33,6 +33,9 @@ class Capability(StrEnum):
     VIEW_KPIS = "view_kpis"  # the store's (or group's) KPI dashboards, their drill-downs and reports
     REVIEW_SCORECARDS = "review_scorecards"  # explain and mark an advisor scorecard reviewed (final)
     MANAGE_EVALUATION = "manage_evaluation"  # the evaluation model: index hierarchy, pairwise matrices (AHP weights)
+    # Post connected-car events (POST /api/v1/vehicle-events): the telematics platform's integration user.
+    SEND_VEHICLE_EVENTS = "send_vehicle_events"
+    MANAGE_VEHICLE_RULES = "manage_vehicle_rules"  # the group's connected-car alert rules
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
 
@@ -66,6 +69,7 @@ _MANAGER = (
         _C.VIEW_KPIS,
         _C.REVIEW_SCORECARDS,
         _C.MANAGE_EVALUATION,
+        _C.MANAGE_VEHICLE_RULES,
     }
 )
 
@@ -107,9 +111,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.VIEW_KPIS,
             _C.REVIEW_SCORECARDS,
             _C.MANAGE_EVALUATION,
+            _C.SEND_VEHICLE_EVENTS,
+            _C.MANAGE_VEHICLE_RULES,
         }
     ),
-    Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE}),
+    Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE, _C.SEND_VEHICLE_EVENTS}),
 }
 
 

@@ -343,6 +343,19 @@ SETTINGS: list[Setting] = [
     Setting("rescue_match_minutes", "operations", _("Rescue request matched to a store within"), 5, MIN, 1, 120),
     Setting("rescue_on_site_minutes", "operations", _("Rescue on site within"), 30, MIN, 1, 600),
     Setting("low_stock_alert_enabled", "operations", _("Low-stock alerts (1 on, 0 off)"), 1, _("on/off"), 0, 1),
+    Setting(
+        "vehicle_alert_episode_hours",
+        "operations",
+        _("Connected-car alert: one episode while matching events keep coming within"),
+        24,
+        HOURS,
+        1,
+        720,
+        help=_(
+            "A rule raises one alert per vehicle and episode; after this long without a matching event, the next one "
+            "opens a new alert."
+        ),
+    ),
     # §10 privacy
     Setting("record_retention_years", "privacy", _("Keep records for"), 3, YEARS, 1, 30),
     Setting("data_request_days", "privacy", _("Answer a personal-data request within"), 30, DAYS, 1, 30),

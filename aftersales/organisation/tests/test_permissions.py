@@ -44,6 +44,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
             C.MANAGE_EVALUATION,
+            C.MANAGE_VEHICLE_RULES,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -61,6 +62,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
             C.MANAGE_EVALUATION,
+            C.SEND_VEHICLE_EVENTS,
+            C.MANAGE_VEHICLE_RULES,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.
