@@ -90,6 +90,8 @@ OBJECTS = {
     "service:order-receive": lambda o: [o["order"].pk],
     "service:order-comeback": lambda o: [o["order"].pk, "confirm"],
     "service:line-clock": lambda o: [o["sent_line"].pk, "start"],
+    # A vehicle's connected-car page (issue 14 part 4)
+    "telematics:vehicle": lambda o: [o["vehicle"].pk],
 }
 # The analytics pages (issue 12) take a person, a scorecard, a CAPA or a report of a store, and answer 403 to a
 # role without VIEW_KPIS before any look-up; their store isolation is proven in aftersales/analytics/tests

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,7 +67,22 @@ def odometer_readings(vehicle_ids: Iterable[int]) -> dict[int, list[Reading]]:
     for vehicle_id, day, recorded in own:
         if day is not None:
             found[vehicle_id].append((day, recorded))
+    for source in _READING_SOURCES:
+        for vehicle_id, day, km in source(ids):
+            found[vehicle_id].append((day, km))
     return dict(found)
+
+
+# Further sources of readings that higher layers register at start-up (telematics: the connected car's daily
+# odometer), so this app need not import them: each takes vehicle ids and yields (vehicle id, day, km).
+ReadingSource = Callable[[list[int]], Iterable[tuple[int, dt.date, int]]]
+_READING_SOURCES: list[ReadingSource] = []
+
+
+def odometer_source_register(source: ReadingSource) -> None:
+    """Add a source of odometer readings (once) to every projection."""
+    if source not in _READING_SOURCES:
+        _READING_SOURCES.append(source)
 
 
 def _default_km_per_day(store: Any) -> float:
