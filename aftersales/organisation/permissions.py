@@ -38,6 +38,7 @@ class Capability(StrEnum):
     MANAGE_VEHICLE_RULES = "manage_vehicle_rules"  # the group's connected-car alert rules
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
+    HANDLE_RESCUE = "handle_rescue"  # take roadside rescue calls, match, dispatch crews, record arrival and completion
 
 
 _C = Capability
@@ -51,6 +52,7 @@ _ADVISOR = {
     _C.RECEIVE,
     _C.VIEW_FEEDBACK,
     _C.HANDLE_COMPLAINTS,
+    _C.HANDLE_RESCUE,
 }
 _TECHNICIAN = {_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.WORK}
 _MANAGER = (
@@ -76,7 +78,7 @@ _MANAGER = (
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADVISOR: frozenset(_ADVISOR),
     Role.TECHNICIAN: frozenset(_TECHNICIAN),
-    Role.FOREMAN: frozenset(_TECHNICIAN | {_C.DISPATCH, _C.QUALITY_CHECK}),
+    Role.FOREMAN: frozenset(_TECHNICIAN | {_C.DISPATCH, _C.QUALITY_CHECK, _C.HANDLE_RESCUE}),
     Role.AGENT: frozenset(
         {
             _C.VIEW_CUSTOMERS,
@@ -88,6 +90,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.VIEW_FEEDBACK,
             _C.FOLLOW_UP,
             _C.HANDLE_COMPLAINTS,
+            _C.HANDLE_RESCUE,
         }
     ),
     Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.VIEW_SERVICE}),
@@ -111,6 +114,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.VIEW_KPIS,
             _C.REVIEW_SCORECARDS,
             _C.MANAGE_EVALUATION,
+            _C.HANDLE_RESCUE,
             _C.SEND_VEHICLE_EVENTS,
             _C.MANAGE_VEHICLE_RULES,
         }

@@ -342,6 +342,21 @@ SETTINGS: list[Setting] = [
     # §9 operations
     Setting("rescue_match_minutes", "operations", _("Rescue request matched to a store within"), 5, MIN, 1, 120),
     Setting("rescue_on_site_minutes", "operations", _("Rescue on site within"), 30, MIN, 1, 600),
+    Setting("rescue_response_city_minutes", "operations", _("Rescue on site within (city road)"), 45, MIN, 1, 600),
+    Setting(
+        "rescue_response_county_minutes", "operations", _("Rescue on site within (county road)"), 60, MIN, 1, 600
+    ),
+    Setting(
+        "rescue_detour_factor",
+        "operations",
+        _("Rescue road distance over straight-line distance"),
+        Decimal("1.4"),
+        _("ratio"),
+        1,
+        3,
+        decimal=True,
+        help=_("The matcher multiplies the great-circle distance by this factor to estimate the distance by road."),
+    ),
     Setting("low_stock_alert_enabled", "operations", _("Low-stock alerts (1 on, 0 off)"), 1, _("on/off"), 0, 1),
     Setting(
         "vehicle_alert_episode_hours",

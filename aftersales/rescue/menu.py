@@ -1,5 +1,12 @@
-"""The rescue pages in the navigation (assembled by config/navigation.py)."""
+"""The rescue pages in the navigation (assembled by config/navigation.py): the live board for whoever handles
+rescue calls; the stores' rescue bases under the management menu."""
 
-from aftersales.core.menu import MenuEntry
+from django.utils.translation import gettext_lazy as _
 
-ENTRIES: tuple[MenuEntry, ...] = ()
+from aftersales.core.menu import MANAGE, MenuEntry
+from aftersales.organisation.permissions import Capability as C
+
+ENTRIES = (
+    MenuEntry("rescue:board", _("Roadside rescue"), "truck", (C.HANDLE_RESCUE,)),
+    MenuEntry("rescue:bases", _("Rescue bases"), "geo-alt", (C.EDIT_STORE_SETTINGS,), section=MANAGE),
+)

@@ -1,4 +1,5 @@
-from django.urls import URLPattern
+"""Roadside rescue (layer 6)."""
+
+from aftersales.rescue.views import urlpatterns as urlpatterns
 
 app_name = "rescue"
-urlpatterns: list[URLPattern] = []

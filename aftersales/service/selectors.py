@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from aftersales.core import clock
-from aftersales.customers.models import Customer
+from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.selectors import customer_search_filter
 from aftersales.organisation.models import Store
 from aftersales.organisation.selectors import setting_values_for_store
@@ -93,6 +93,14 @@ def customer_visits_in_group(*, customer: Customer, limit: int = 20) -> list[Rep
         RepairOrder.objects.filter(customer=customer)
         .select_related("vehicle", "vehicle__customer", "store")
         .order_by("-arrived_at", "-id")[:limit]
+    )
+
+
+def vehicle_visits_in_group(*, vehicle: Vehicle, limit: int = 20) -> list[RepairOrder]:
+    """The vehicle's visits at every store of the group, latest first (a rescue crew's view of the car's history).
+    The caller has already been allowed to see the vehicle (a rescue request naming it)."""
+    return list(
+        RepairOrder.objects.filter(vehicle=vehicle).select_related("store").order_by("-arrived_at", "-id")[:limit]
     )
 
 

@@ -18,13 +18,15 @@ ALL = frozenset(Capability)
 
 # The expected matrix, written out here rather than read from ROLE_CAPABILITIES.
 CUSTOMERS = {C.VIEW_CUSTOMERS, C.EDIT_CUSTOMERS, C.REVEAL_PERSONAL, C.SEE_PLATES}
-ADVISOR = CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.RECEIVE, C.VIEW_FEEDBACK, C.HANDLE_COMPLAINTS}
+ADVISOR = CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.RECEIVE, C.VIEW_FEEDBACK, C.HANDLE_COMPLAINTS, C.HANDLE_RESCUE}
 TECHNICIAN = {C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.WORK}
 EXPECTED: dict[str, frozenset[Capability]] = {
     Role.ADVISOR: frozenset(ADVISOR),
     Role.TECHNICIAN: frozenset(TECHNICIAN),
-    Role.FOREMAN: frozenset(TECHNICIAN | {C.DISPATCH, C.QUALITY_CHECK}),
-    Role.AGENT: frozenset(CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.VIEW_FEEDBACK, C.FOLLOW_UP, C.HANDLE_COMPLAINTS}),
+    Role.FOREMAN: frozenset(TECHNICIAN | {C.DISPATCH, C.QUALITY_CHECK, C.HANDLE_RESCUE}),
+    Role.AGENT: frozenset(
+        CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.VIEW_FEEDBACK, C.FOLLOW_UP, C.HANDLE_COMPLAINTS, C.HANDLE_RESCUE}
+    ),
     Role.PARTS_CLERK: frozenset({C.VIEW_CUSTOMERS, C.VIEW_SERVICE}),
     # The pick-up driver: their own jobs only (the rulebook's own=[DRIVE]); plates to find the car.
     Role.DRIVER: frozenset({C.DRIVE, C.SEE_PLATES}),
@@ -62,6 +64,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
             C.MANAGE_EVALUATION,
+            C.HANDLE_RESCUE,
             C.SEND_VEHICLE_EVENTS,
             C.MANAGE_VEHICLE_RULES,
         }

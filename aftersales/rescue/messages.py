@@ -1,0 +1,37 @@
+"""The rescue alerts' texts (zh-Hans and English), raised through `staff_notify` and added to the outbox's
+templates when the app starts (`apps.RescueConfig.ready`)."""
+
+from __future__ import annotations
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "rescue_unmatched": {
+        "zh-hans": (
+            "救援请求{number}暂无可派门店",
+            "救援请求{number}（{road}，{fault}）：集团内没有空闲的救援班组。请尽快人工安排，系统每分钟重试匹配。",
+        ),
+        "en": (
+            "Rescue request {number}: no store free",
+            "Rescue request {number} ({road}, {fault}): no store of the group has a free rescue crew. Please "
+            "arrange it by hand; the system tries again every minute.",
+        ),
+    },
+    "rescue_overdue": {
+        "zh-hans": (
+            "救援请求{number}匹配已超时",
+            "救援请求{number}（{road}，{fault}）已等待{minutes}分钟仍未匹配门店，已超过匹配时限。请立即处理。",
+        ),
+        "en": (
+            "Rescue request {number}: matching overdue",
+            "Rescue request {number} ({road}, {fault}) has waited {minutes} minutes without a store, past the "
+            "matching target. Please act now.",
+        ),
+    },
+}
+
+
+def register() -> None:
+    """Add the texts to the outbox's templates (once; a name the outbox already has is left alone)."""
+    from aftersales.messaging import templates
+
+    for key, texts in TEMPLATES.items():
+        templates.TEMPLATES.setdefault(key, texts)
