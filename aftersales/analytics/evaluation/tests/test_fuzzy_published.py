@@ -6,9 +6,8 @@ Source: the textbook 《数学建模算法与应用》 ("The Algorithm and Appli
 inputs and the printed results are taken from a public transcription of its examples that shows the computed output
 next to the book's data: RabbitWhite1/Mathematical-Modeling-In-Python on GitHub, notebook "14.2 模糊综合评判法.ipynb"
 with its data file "14.D 多层次模糊综合评判数据.txt" (https://github.com/RabbitWhite1/Mathematical-Modeling-In-Python).
-Both examples use
-B = A·R (b_j = Σ_i a_i·r_ij) and the grade of maximum membership; the weights add up to 1 and every membership row adds
-up to 1, so our normalisation changes nothing and the vectors compare directly.
+Both examples use B = A·R (b_j = Σ_i a_i·r_ij) and the grade of maximum membership; the weights add up to 1 and every
+membership row adds up to 1, so our normalisation changes nothing and the vectors compare directly.
 """
 
 import pytest
