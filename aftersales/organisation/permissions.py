@@ -36,6 +36,11 @@ class Capability(StrEnum):
     # Post connected-car events (POST /api/v1/vehicle-events): the telematics platform's integration user.
     SEND_VEHICLE_EVENTS = "send_vehicle_events"
     MANAGE_VEHICLE_RULES = "manage_vehicle_rules"  # the group's connected-car alert rules
+    VIEW_STAFF_RECORDS = "view_staff_records"  # technicians' grade history, certificates and training (read)
+    MANAGE_STAFF_RECORDS = "manage_staff_records"  # record a technician's grade, certificate or training
+    VIEW_PARTS = "view_parts"  # the parts catalogue, stock, batches and the ledgers per part and per vehicle
+    MANAGE_PARTS = "manage_parts"  # receive goods, issue to and return from order lines, stocktake, the catalogue
+    MANAGE_EHR = "manage_ehr"  # the e-health record uploads: what is pending or rejected, resend, the endpoint
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
     HANDLE_RESCUE = "handle_rescue"  # take roadside rescue calls, match, dispatch crews, record arrival and completion
@@ -52,9 +57,10 @@ _ADVISOR = {
     _C.RECEIVE,
     _C.VIEW_FEEDBACK,
     _C.HANDLE_COMPLAINTS,
+    _C.VIEW_PARTS,
     _C.HANDLE_RESCUE,
 }
-_TECHNICIAN = {_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.WORK}
+_TECHNICIAN = {_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.WORK, _C.VIEW_PARTS}
 _MANAGER = (
     _ADVISOR
     | _TECHNICIAN
@@ -71,6 +77,10 @@ _MANAGER = (
         _C.VIEW_KPIS,
         _C.REVIEW_SCORECARDS,
         _C.MANAGE_EVALUATION,
+        _C.VIEW_STAFF_RECORDS,
+        _C.MANAGE_STAFF_RECORDS,
+        _C.MANAGE_PARTS,
+        _C.MANAGE_EHR,
         _C.MANAGE_VEHICLE_RULES,
     }
 )
@@ -78,7 +88,7 @@ _MANAGER = (
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADVISOR: frozenset(_ADVISOR),
     Role.TECHNICIAN: frozenset(_TECHNICIAN),
-    Role.FOREMAN: frozenset(_TECHNICIAN | {_C.DISPATCH, _C.QUALITY_CHECK, _C.HANDLE_RESCUE}),
+    Role.FOREMAN: frozenset(_TECHNICIAN | {_C.DISPATCH, _C.QUALITY_CHECK, _C.VIEW_STAFF_RECORDS, _C.HANDLE_RESCUE}),
     Role.AGENT: frozenset(
         {
             _C.VIEW_CUSTOMERS,
@@ -93,7 +103,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.HANDLE_RESCUE,
         }
     ),
-    Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.VIEW_SERVICE}),
+    Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.VIEW_PARTS, _C.MANAGE_PARTS}),
     # The pick-up driver works only on the bookings assigned to them: no customer list, no workshop; the plate in
     # full to find the car.  DRIVE is theirs alone, so only drivers are offered when a driver is assigned.
     Role.DRIVER: frozenset({_C.DRIVE, _C.SEE_PLATES}),
@@ -114,7 +124,10 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.VIEW_KPIS,
             _C.REVIEW_SCORECARDS,
             _C.MANAGE_EVALUATION,
+            _C.VIEW_STAFF_RECORDS,
+            _C.VIEW_PARTS,
             _C.HANDLE_RESCUE,
+            _C.MANAGE_EHR,
             _C.SEND_VEHICLE_EVENTS,
             _C.MANAGE_VEHICLE_RULES,
         }

@@ -1,4 +1,3 @@
-from django.urls import URLPattern
+from aftersales.parts.views import urlpatterns as urlpatterns
 
 app_name = "parts"
-urlpatterns: list[URLPattern] = []

@@ -4,6 +4,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+# The part line's grade is the catalogue's part category (parts app): one list of kinds of part.
+from aftersales.parts.choices import PartCategory as PartGrade  # noqa: F401 - re-exported for the service app
+
 
 class ServiceType(models.TextChoices):
     MAINTENANCE = "maintenance", _("Maintenance")
@@ -78,12 +81,6 @@ class LineKind(models.TextChoices):
     LABOUR = "labour", _("Labour")
     PART = "part", _("Part")
     FEE = "fee", _("Fee")
-
-
-class PartGrade(models.TextChoices):
-    OEM = "oem", _("OEM (原厂)")
-    BRAND = "brand", _("Brand aftermarket (品牌件)")
-    OTHER = "other", _("Other")
 
 
 class EstimateStatus(models.TextChoices):

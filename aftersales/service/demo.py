@@ -846,7 +846,7 @@ class ServiceDemo:
             lines.append(line)
             if op.kind == LineKind.PART and op.alt_price and not warranty and self.chance(0.5):
                 group += 1
-                alt = self.line(ctx, estimate, op, warranty=False, grade=PartGrade.BRAND)
+                alt = self.line(ctx, estimate, op, warranty=False, grade=PartGrade.EQUIVALENT)
                 line.choice_group = alt.choice_group = group
                 lines.append(alt)
         return lines, group
@@ -865,9 +865,9 @@ class ServiceDemo:
             line.standard_hours, line.hourly_rate, line.min_grade = Decimal(op.hours), rate, op.grade
             line.amount = _money(Decimal(op.hours) * rate)
         elif op.kind == LineKind.PART:
-            brand = grade == PartGrade.BRAND
+            brand = grade == PartGrade.EQUIVALENT
             price = Decimal(op.alt_price if brand else op.price)
-            line.grade = PartGrade.BRAND if brand else PartGrade.OEM
+            line.grade = PartGrade.EQUIVALENT if brand else PartGrade.OEM
             line.part_number = (f"AM-{op.code}" if brand else f"{PARTS_PREFIX.get(ctx.brand_key, '')}{op.code}")[:40]
             if brand:
                 line.description = f"{op.description}（品牌件）"
@@ -941,7 +941,7 @@ class ServiceDemo:
             return
         made = fitted.astimezone(SHANGHAI).date() - dt.timedelta(days=self.rng.randint(20, 400))
         line.batch_number = (
-            f"{'B' if line.grade == PartGrade.BRAND else 'P'}{made:%y%m}-{self.rng.randint(0, 99999):05d}"
+            f"{'B' if line.grade == PartGrade.EQUIVALENT else 'P'}{made:%y%m}-{self.rng.randint(0, 99999):05d}"
         )
         line.production_date = made
         line.warranty_months = 24 if line.grade == PartGrade.OEM else 12
@@ -1028,7 +1028,7 @@ class ServiceDemo:
         if alternative and not any(line.choice_group for line in lines):
             pad = FRONT_PADS[1]
             oem = self.line(ctx, estimate, pad, warranty=False)
-            brand = self.line(ctx, estimate, pad, warranty=False, grade=PartGrade.BRAND)
+            brand = self.line(ctx, estimate, pad, warranty=False, grade=PartGrade.EQUIVALENT)
             group += 1
             oem.choice_group = brand.choice_group = group
             lines += [self.line(ctx, estimate, FRONT_PADS[0], warranty=False), oem, brand]

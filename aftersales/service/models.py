@@ -16,6 +16,8 @@ from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import BayCapability, TechnicianGrade
 from aftersales.organisation.models import Bay, DealerGroup, Store
+from aftersales.parts.choices import RemovedPartDisposition
+from aftersales.parts.models import Batch, Movement, Part
 from aftersales.service.choices import (
     AppointmentStatus,
     AttachmentPurpose,
@@ -503,7 +505,14 @@ class EstimateLine(BaseModel):
         help_text=_("Dispatch warns when the chosen bay is not equipped for it."),
     )
     part_number = models.CharField(_("part number"), max_length=40, blank=True)
+    # The catalogue entry when the part number is one of the group's parts: stock is issued against it.
+    part = models.ForeignKey(
+        Part, verbose_name=_("catalogue part"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     grade = models.CharField(_("part grade"), max_length=8, choices=PartGrade.choices, blank=True)
+    removed_part = models.CharField(
+        _("removed part"), max_length=8, choices=RemovedPartDisposition.choices, blank=True
+    )
     unit_price = models.DecimalField(_("unit price (CNY)"), null=True, blank=True, **MONEY)
     quantity = models.DecimalField(_("quantity"), max_digits=8, decimal_places=2, default=Decimal("1"))
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
@@ -520,7 +529,8 @@ class EstimateLine(BaseModel):
         related_name="+",
     )
     decline_reason = models.CharField(_("reason for declining"), max_length=200, blank=True)
-    # Traceability of the part fitted (batch, origin, production date, warranty) until the parts app brings stock.
+    # Traceability of the part fitted (batch, origin, production date, warranty): copied from the batches issued to
+    # the line (`part_issues`), or typed for a part bought outside the ledger; what the customer's page and bill show.
     batch_number = models.CharField(_("batch"), max_length=40, blank=True)
     origin = models.CharField(_("origin"), max_length=60, blank=True)
     production_date = models.DateField(_("production date"), null=True, blank=True)
@@ -553,6 +563,32 @@ class EstimateLine(BaseModel):
         if self.decline_reason == ANOTHER_GRADE_CHOSEN:
             return gettext(ANOTHER_GRADE_CHOSEN)
         return self.decline_reason
+
+
+class LinePartIssue(models.Model):
+    """Parts of one batch issued to (+) or returned from (−) a part line: which physical batch went into which
+    vehicle (配件追溯).  The stock side of the same move is its `movement` in the parts ledger."""
+
+    line = models.ForeignKey(
+        EstimateLine, verbose_name=_("estimate line"), on_delete=models.PROTECT, related_name="part_issues"
+    )
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="+")
+    movement = models.OneToOneField(Movement, verbose_name=_("stock movement"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2)
+    at = models.DateTimeField(_("time"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedQuerySet.as_manager()
+    store_lookup = "line__estimate__order__store_id"
+
+    class Meta:
+        verbose_name = _("part issued to a line")
+        verbose_name_plural = _("parts issued to lines")
+        ordering = ["line", "at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(quantity=0), name="line_part_issue_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.batch_id} {self.quantity}"
 
 
 class JobClockSegment(models.Model):

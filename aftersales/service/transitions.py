@@ -107,6 +107,12 @@ REPAIR_ORDER = Lifecycle(
         move("inspect", [S.RECEPTION], None, capabilities=[C.RECEIVE], via=ACTION),
         move("estimate", ESTIMATE_EDITABLE, None, capabilities=[C.RECEIVE], via=ACTION),
         move("evidence", OPEN_STATES, None, capabilities=[C.RECEIVE, C.DISPATCH], own=[C.WORK], via=ACTION),
+        # Parts out of the store's stock onto an approved part line, and unused ones back (the parts ledger):
+        # the parts clerk's and the store manager's.  A return also after delivery or cancellation.
+        move("part_issue", OPEN_STATES, None, capabilities=[C.MANAGE_PARTS], via=ACTION),
+        move("part_return", S.values, None, capabilities=[C.MANAGE_PARTS], via=ACTION),
+        # What became of the part taken off the car (returned to the customer / waived): the advisor's, at the desk.
+        move("removed_part", set(S.values) - {S.CANCELLED}, None, capabilities=[C.RECEIVE], via=ACTION),
         # The batch of a fitted part: the advisor or the foreman, and the technician who fitted it on his own job.
         move(
             "part_trace",

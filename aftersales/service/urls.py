@@ -20,6 +20,12 @@ urlpatterns = [
 # Staff pages (login required; each checks the role in the object's store).
 urlpatterns += [
     path("service/", views.workbench, name="workbench"),
+    # The parts clerk's side of an order (the parts ledger is the parts app's; issuing onto a line is this app's).
+    path("parts/issue/", views.parts_issue, name="parts-issue"),
+    path("parts/issue/lines/<int:pk>/", views.line_issue, name="parts-line-issue"),
+    path("parts/issue/lines/<int:pk>/return/", views.line_return, name="parts-line-return"),
+    path("parts/issue/lines/<int:pk>/removed/", views.line_removed_part, name="parts-line-removed"),
+    path("vehicles/<int:pk>/parts/", views.vehicle_parts, name="vehicle-parts"),
     path("service/walk-in/", views.walk_in, name="walk-in"),
     path("service/appointments/", views.appointment_list, name="appointment-list"),
     path("service/appointments/new/", views.appointment_create, name="appointment-create"),

@@ -42,6 +42,13 @@ from aftersales.service.services.orders import (
     repair_order_transition,
     walk_in_register,
 )
+from aftersales.service.services.parts import (
+    issued_quantity,
+    line_part_issue,
+    line_part_return,
+    line_removed_part_record,
+    order_part_issue,
+)
 from aftersales.service.services.pickups import pickup_record
 from aftersales.service.services.uploads import attachment_add
 
@@ -68,6 +75,11 @@ __all__ = [
     "labour_clock_start",
     "no_show_sweep",
     "part_trace_record",
+    "issued_quantity",
+    "line_part_issue",
+    "line_part_return",
+    "line_removed_part_record",
+    "order_part_issue",
     "pickup_record",
     "quality_check_record",
     "repair_order_assign",

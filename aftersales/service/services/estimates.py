@@ -20,6 +20,7 @@ from aftersales.core.text import refuse_control_characters
 from aftersales.organisation.choices import BayCapability, TechnicianGrade
 from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.parts.services import part_find
 from aftersales.service import transitions
 from aftersales.service.choices import (
     DecisionChannel,
@@ -133,11 +134,23 @@ def estimate_line_add(
         if qty is not None and qty > 99999:
             errors["quantity"] = [_("At most 99 999.")]
             qty = None
+        # A part number of the group's catalogue links the line to it: stock is issued against it, and the line's
+        # grade is the part's category (a repaired or used part is offered as exactly that).
+        catalogue_part = part_find(group_id=order.store.group_id, code=part_number) if part_number else None
+        if catalogue_part is not None:
+            grade = grade or catalogue_part.category
+            if grade != catalogue_part.category:
+                errors["grade"] = [
+                    _("Part {code} is {category} in the catalogue.").format(
+                        code=catalogue_part.code, category=catalogue_part.get_category_display()
+                    )
+                ]
         if grade not in PartGrade.values:
             errors["grade"] = [_("Choose one of: {options}.").format(options=", ".join(PartGrade.values))]
         if price is not None and qty is not None:
             line.unit_price, line.quantity, line.grade = price, qty, grade
-            line.part_number = str(part_number)[:40]
+            line.part_number = catalogue_part.code if catalogue_part else str(part_number)[:40]
+            line.part = catalogue_part
             line.amount = (price * qty).quantize(CENT)
             if line.amount >= Decimal("1e9"):
                 errors["quantity"] = [_("The line comes to more than ¥1 000 000 000; check price and quantity.")]

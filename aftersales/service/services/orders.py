@@ -48,6 +48,7 @@ from aftersales.service.models import (
 from aftersales.service.services import facts as facts_services
 from aftersales.service.services.pickups import pickup_arrived
 from aftersales.service.transitions import REPAIR_ORDER
+from aftersales.staff import selectors as staff_selectors
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -393,12 +394,22 @@ def required_grade(order: RepairOrder) -> str:
     return max(grades, key=lambda g: GRADE_RANK.get(g, 0), default="")
 
 
+def needs_high_voltage(order: RepairOrder) -> bool:
+    """Whether a line that is or may become work touches the high-voltage system (the HV certificate is needed)."""
+    return (
+        EstimateLine.objects.filter(estimate__order=order, high_voltage=True)
+        .exclude(decision=LineDecision.DECLINED)
+        .exists()
+    )
+
+
 @transaction.atomic
 def repair_order_assign(
     *, order: RepairOrder, by: Actor, technician: User | None = None, bay: Bay | None = None
 ) -> RepairOrder:
     """Dispatch (派工): a technician of the store whose grade the job allows (refused, naming `technician`,
-    when a line needs a higher grade), and a bay that can take it (refused for the service type's hard needs,
+    when a line needs a higher grade by the grade history, or a high-voltage line and the technician holds no
+    valid HV electrician certificate today), and a bay that can take it (refused for the service type's hard needs,
     warned for a line's equipment: the returned order carries `dispatch_warnings`)."""
     errors: dict[str, list[str]] = {}
     _authorise(order, "assign", by)
@@ -410,7 +421,8 @@ def repair_order_assign(
         ).exists():
             errors["technician"] = [_("This person is not a technician of the store.")]
         else:
-            grade = getattr(getattr(technician, "staff_profile", None), "technician_grade", "")
+            today = clock.today()
+            grade = staff_selectors.grade_on(technician, today)  # the grade history (staff), not the snapshot
             needed = required_grade(order)
             if GRADE_RANK.get(grade, 0) < GRADE_RANK.get(needed, 0):
                 errors["technician"] = [
@@ -419,6 +431,13 @@ def repair_order_assign(
                         name=technician.staff_profile.display_name,
                         grade=TechnicianGrade(grade).label if grade else _("not graded"),
                     )
+                ]
+            elif needs_high_voltage(order) and not staff_selectors.has_valid_hv_certificate(technician, today):
+                errors["technician"] = [
+                    _(
+                        "This job touches the high-voltage system; {name} holds no valid low-voltage electrician "
+                        "certificate today."
+                    ).format(name=technician.staff_profile.display_name)
                 ]
     if bay is not None:
         if bay.store_id != order.store_id or not bay.is_active:

@@ -32,6 +32,7 @@ from aftersales.service.views.orders import (
     order_transition,
     part_trace,
 )
+from aftersales.service.views.parts import line_issue, line_removed_part, line_return, parts_issue, vehicle_parts
 from aftersales.service.views.pickups import pickup_list, pickup_move, pickup_photo
 from aftersales.service.views.workshop import (
     board,
@@ -44,6 +45,11 @@ from aftersales.service.views.workshop import (
 )
 
 __all__ = [
+    "line_issue",
+    "line_removed_part",
+    "line_return",
+    "parts_issue",
+    "vehicle_parts",
     "appointment_cancel",
     "appointment_check_in",
     "appointment_create",
