@@ -135,6 +135,9 @@ def test_a_naive_time_is_read_in_the_store_zone_and_the_year_1999_refused(client
     body = post(
         client,
         fleet.headers,
-        [{**event(fleet.ev, "t-1"), "occurred_at": naive}, {**event(fleet.ev, "t-2"), "occurred_at": "1999-12-31T10:00:00+08:00"}],
+        [
+            {**event(fleet.ev, "t-1"), "occurred_at": naive},
+            {**event(fleet.ev, "t-2"), "occurred_at": "1999-12-31T10:00:00+08:00"},
+        ],
     ).json()
     assert body["accepted"] == 1 and [(e["index"], e["field"]) for e in body["errors"]] == [(1, "occurred_at")]
