@@ -5,12 +5,14 @@ hours are their standard hours.  Figures whose data a later issue brings answer 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Round
 from django.db.models.lookups import Exact
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.catalogue import Counts
@@ -18,6 +20,7 @@ from aftersales.analytics.kpis_booking import delivered_orders
 from aftersales.analytics.kpis_common import Context, CustomRule, ShareRule, Unavailable, entry
 from aftersales.service.choices import LineDecision, LineKind
 from aftersales.service.models import EstimateLine, JobClockSegment, QualityCheck, RepairOrder
+from aftersales.staff import selectors as staff_selectors
 
 PEOPLE: dict[str, Any] = {"advisor": "advisor_id", "technician": "technician_id"}
 LINE_PEOPLE: dict[str, Any] = {"advisor": "estimate__order__advisor_id", "technician": "estimate__order__technician_id"}
@@ -267,6 +270,34 @@ entry(
 )
 
 
+# -------------------------------------------------------------------------------------- staff qualifications
+
+
+def _roster_day(ctx: Context) -> dt.date:
+    """The period's last day, or today while the period runs (a future day has no roster yet)."""
+    return min(ctx.period.last_day, timezone.localdate(ctx.now))
+
+
+entry(
+    ShareRule(
+        base=lambda ctx: staff_selectors.roster_on(ctx.scope.store_ids, _roster_day(ctx)),
+        meets=lambda ctx: Q(senior=True),
+        technician="user_id",
+    ),
+    key="senior_technician_share_percent",
+    label=_("Senior technician share"),
+    definition=_(
+        "Technicians (technician or foreman of the store) on the period's last day: those whose grade on that "
+        "day, by the grade history, is senior (level 3) or above. A person counts once per store."
+    ),
+    unit="percent",
+    direction="higher",
+    target_setting="target_senior_technician_percent",
+    cuts=("technician",),
+    area="operations",
+)
+
+
 # -------------------------------------------------------------------------------------- data of a later issue
 
 ATTENDANCE = _("Needs the technicians' available hours (attendance), which are not recorded yet.")
@@ -279,13 +310,6 @@ for key, label, reason, target, area in (
         _("Core parts availability"),
         _("Needs the parts stock (the parts app), which does not exist yet."),
         "target_core_parts_availability_percent",
-        "operations",
-    ),
-    (
-        "senior_technician_share_percent",
-        _("Senior technician share"),
-        _("Needs the technicians' grades with their history (the staff issue)."),
-        "target_senior_technician_percent",
         "operations",
     ),
     (

@@ -647,6 +647,7 @@ _RECORD_PAGES: dict[str, tuple[str, str, str]] = {
     "feedback.FollowUp": ("service:order-detail", "order_id", ""),
     "customers.Customer": ("customers:customer-detail", "pk", ""),
     "customers.Vehicle": ("customers:customer-detail", "customer_id", ""),
+    "organisation.Membership": ("staff:person", "user_id", "person_name"),  # the senior-share roster
 }
 # The moment that puts a record in its period, by the first of these columns the row has.
 _WHEN_FIELDS = (

@@ -359,6 +359,16 @@ SETTINGS: list[Setting] = [
     ),
     Setting("low_stock_alert_enabled", "operations", _("Low-stock alerts (1 on, 0 off)"), 1, _("on/off"), 0, 1),
     Setting(
+        "certificate_expiry_alert_days",
+        "operations",
+        _("Certificate expiry alert before it expires"),
+        30,
+        DAYS,
+        1,
+        180,
+        help=_("The technician and the store's managers are told once, this many days ahead, and again on expiry."),
+    ),
+    Setting(
         "vehicle_alert_episode_hours",
         "operations",
         _("Connected-car alert: one episode while matching events keep coming within"),

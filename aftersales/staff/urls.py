@@ -1,4 +1,5 @@
-from django.urls import URLPattern
+"""Staff qualifications (layer 3)."""
+
+from aftersales.staff.views import urlpatterns as urlpatterns
 
 app_name = "staff"
-urlpatterns: list[URLPattern] = []

@@ -23,7 +23,7 @@ TECHNICIAN = {C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.WORK}
 EXPECTED: dict[str, frozenset[Capability]] = {
     Role.ADVISOR: frozenset(ADVISOR),
     Role.TECHNICIAN: frozenset(TECHNICIAN),
-    Role.FOREMAN: frozenset(TECHNICIAN | {C.DISPATCH, C.QUALITY_CHECK, C.HANDLE_RESCUE}),
+    Role.FOREMAN: frozenset(TECHNICIAN | {C.DISPATCH, C.QUALITY_CHECK, C.VIEW_STAFF_RECORDS, C.HANDLE_RESCUE}),
     Role.AGENT: frozenset(
         CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.VIEW_FEEDBACK, C.FOLLOW_UP, C.HANDLE_COMPLAINTS, C.HANDLE_RESCUE}
     ),
@@ -46,6 +46,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
             C.MANAGE_EVALUATION,
+            C.VIEW_STAFF_RECORDS,
+            C.MANAGE_STAFF_RECORDS,
             C.MANAGE_VEHICLE_RULES,
         }
     ),
@@ -64,6 +66,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.VIEW_KPIS,
             C.REVIEW_SCORECARDS,
             C.MANAGE_EVALUATION,
+            C.VIEW_STAFF_RECORDS,
             C.HANDLE_RESCUE,
             C.SEND_VEHICLE_EVENTS,
             C.MANAGE_VEHICLE_RULES,
