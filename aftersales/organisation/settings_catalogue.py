@@ -358,6 +358,18 @@ SETTINGS: list[Setting] = [
         help=_("The matcher multiplies the great-circle distance by this factor to estimate the distance by road."),
     ),
     Setting("low_stock_alert_enabled", "operations", _("Low-stock alerts (1 on, 0 off)"), 1, _("on/off"), 0, 1),
+    Setting("staffing_plan_days", "operations", _("Staffing table: days ahead"), 14, DAYS, 1, 56),
+    Setting("technician_productive_hours", "operations", _("Productive hours of a technician a day"), 7, HOURS, 1, 16),
+    Setting(
+        "technician_productivity_percent",
+        "operations",
+        _("Standard hours produced per hour worked"),
+        85,
+        PCT,
+        10,
+        200,
+        help=_("The staffing table divides the standard hours of the expected work by this share."),
+    ),
     Setting(
         "certificate_expiry_alert_days",
         "operations",
