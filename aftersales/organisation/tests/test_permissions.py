@@ -18,8 +18,16 @@ ALL = frozenset(Capability)
 
 # The expected matrix, written out here rather than read from ROLE_CAPABILITIES.
 CUSTOMERS = {C.VIEW_CUSTOMERS, C.EDIT_CUSTOMERS, C.REVEAL_PERSONAL, C.SEE_PLATES}
-ADVISOR = CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.RECEIVE, C.VIEW_FEEDBACK, C.HANDLE_COMPLAINTS, C.HANDLE_RESCUE}
-TECHNICIAN = {C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.WORK}
+ADVISOR = CUSTOMERS | {
+    C.VIEW_SERVICE,
+    C.BOOK,
+    C.RECEIVE,
+    C.VIEW_FEEDBACK,
+    C.HANDLE_COMPLAINTS,
+    C.HANDLE_RESCUE,
+    C.VIEW_PARTS,
+}
+TECHNICIAN = {C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.WORK, C.VIEW_PARTS}
 EXPECTED: dict[str, frozenset[Capability]] = {
     Role.ADVISOR: frozenset(ADVISOR),
     Role.TECHNICIAN: frozenset(TECHNICIAN),
@@ -27,7 +35,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
     Role.AGENT: frozenset(
         CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.VIEW_FEEDBACK, C.FOLLOW_UP, C.HANDLE_COMPLAINTS, C.HANDLE_RESCUE}
     ),
-    Role.PARTS_CLERK: frozenset({C.VIEW_CUSTOMERS, C.VIEW_SERVICE}),
+    # The parts clerk: the ledger, and the orders and plates to issue against.
+    Role.PARTS_CLERK: frozenset({C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.VIEW_PARTS, C.MANAGE_PARTS}),
     # The pick-up driver: their own jobs only (the rulebook's own=[DRIVE]); plates to find the car.
     Role.DRIVER: frozenset({C.DRIVE, C.SEE_PLATES}),
     Role.MANAGER: frozenset(
@@ -48,7 +57,9 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_EVALUATION,
             C.VIEW_STAFF_RECORDS,
             C.MANAGE_STAFF_RECORDS,
+            C.MANAGE_EHR,
             C.MANAGE_VEHICLE_RULES,
+            C.MANAGE_PARTS,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -68,8 +79,10 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_EVALUATION,
             C.VIEW_STAFF_RECORDS,
             C.HANDLE_RESCUE,
+            C.MANAGE_EHR,
             C.SEND_VEHICLE_EVENTS,
             C.MANAGE_VEHICLE_RULES,
+            C.VIEW_PARTS,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.
