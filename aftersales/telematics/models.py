@@ -22,6 +22,7 @@ from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers.models import Vehicle
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.models import DealerGroup, Store
+from aftersales.rescue.models import RescueRequest
 from aftersales.telematics.choices import RuleAction, RuleKind
 
 # Scoped like the vehicle itself: every store the owner deals with sees its events.
@@ -160,8 +161,14 @@ class VehicleAlert(BaseModel):
     message = models.ForeignKey(
         OutboxMessage, verbose_name=_("message"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The rescue app's request raised for a level-3 alarm (its id; the rescue app is a lower layer).
-    rescue_request_id = models.PositiveBigIntegerField(_("rescue request"), null=True, blank=True)
+    rescue_request = models.ForeignKey(
+        RescueRequest,
+        verbose_name=_("rescue request"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     rescue_note = models.CharField(_("rescue lead"), max_length=200, blank=True)
 
     objects = ScopedQuerySet.as_manager()

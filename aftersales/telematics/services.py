@@ -19,7 +19,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
+from aftersales.core.exceptions import ApplicationError
 from aftersales.core.scoping import store_ids_where
 from aftersales.customers.choices import ConsentPurpose
 from aftersales.customers.models import Consent, Vehicle
@@ -43,9 +44,12 @@ from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import DealerGroup, Store
 from aftersales.organisation.permissions import Capability
+from aftersales.organisation.rules import Party
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.reminders.choices import ReminderKind
 from aftersales.reminders.services import booking_link
+from aftersales.rescue.choices import RescueSource, RoadType
+from aftersales.rescue.services import rescue_request_create
 from aftersales.telematics import selectors
 from aftersales.telematics.choices import ALARM_FLAGS, RuleAction, RuleKind
 from aftersales.telematics.models import AlertRule, OdometerDay, VehicleAlert, VehicleEvent
@@ -74,9 +78,6 @@ RANGES: tuple[tuple[str, Decimal, Decimal, int], ...] = (
     ("longitude", Decimal(-180), Decimal(180), 6),
 )
 INTEGER_FIELDS = frozenset({"insulation_resistance_kohm", "max_cell_temperature_c", "min_cell_temperature_c"})
-
-# The rescue app's entry point, looked up when first needed (see _rescue_create).
-RescueCreate = Callable[..., Any]
 
 
 # ----------------------------------------------------------------------------------------------------- intake
@@ -191,8 +192,8 @@ def vehicle_events_intake(*, source: str, events: Sequence[Mapping[str, Any]], b
     result = IntakeResult()
     vins = {str(raw.get("vin", "")).strip().upper() for raw in events}
     vehicles: dict[str, Vehicle] = {}
-    for vehicle in Vehicle.objects.filter(group_id__in=groups, vin__in=vins).select_related("customer"):
-        vehicles.setdefault(vehicle.vin.upper(), vehicle)
+    for found in Vehicle.objects.filter(group_id__in=groups, vin__in=vins).select_related("customer"):
+        vehicles.setdefault(found.vin.upper(), found)
     consenting = _consenting_customers(v.customer_id for v in vehicles.values())
     event_ids = {str(raw.get("event_id", "")).strip() for raw in events}
     stored = set(VehicleEvent.objects.filter(source=source, event_id__in=event_ids).values_list("event_id", flat=True))
@@ -409,7 +410,7 @@ def _act(alert: VehicleAlert, event: VehicleEvent) -> None:
         )
     elif alert.action == RuleAction.RESCUE:
         _rescue_lead(alert, event)
-    alert.save(update_fields=["message", "rescue_request_id", "rescue_note", "updated_at"])
+    alert.save(update_fields=["message", "rescue_request", "rescue_note", "updated_at"])
     staff_notify(
         store=store,
         users=_recipients(store),
@@ -421,42 +422,32 @@ def _act(alert: VehicleAlert, event: VehicleEvent) -> None:
     )
 
 
-def _rescue_create() -> RescueCreate | None:
-    """The rescue app's `rescue_request_create`, when it is there (it is a lower layer written alongside)."""
-    try:
-        from aftersales.rescue import services as rescue_services
-    except ImportError:  # pragma: no cover - the rescue app without services
-        return None
-    return getattr(rescue_services, "rescue_request_create", None)
-
-
 def _rescue_lead(alert: VehicleAlert, event: VehicleEvent) -> None:
-    """Open a roadside-rescue request for a level-3 alarm at the car's reported position; without a position, or
-    when the rescue app refuses, the alert says why and the staff call the owner (the inbox item says so too)."""
-    create = _rescue_create()
-    if create is None:
-        alert.rescue_note = _("No rescue service is available: call the owner.")
-        return
-    if event.latitude is None or event.longitude is None:
-        alert.rescue_note = _("The car sent no position: call the owner to locate it.")
-        return
+    """Open a roadside-rescue request for the alarm (rescue_request_create as the system, source connected car): at
+    the car's reported position, matched at once to the nearest store with a free crew; without a position, a
+    request that waits for staff to locate the car.  When the rescue app refuses (e.g. consent withdrawn meanwhile),
+    the alert says so and the inbox item asks the staff to call the owner."""
+    located = event.latitude is not None and event.longitude is not None
     try:
         with transaction.atomic():
-            request = create(
-                lat=float(event.latitude),
-                lon=float(event.longitude),
-                road_type="city",
-                fault=str(alert.detail),
+            request = rescue_request_create(
+                by=Party.SYSTEM,
+                lat=event.latitude if located else None,
+                lon=event.longitude if located else None,
+                address="" if located else _("Position not reported by the car: call the owner"),
+                road_type=RoadType.CITY,  # the car does not say; staff correct it when they call
+                fault=_("Connected-car alarm: {detail}").format(detail=alert.detail),
                 vehicle=event.vehicle,
-                by=None,
-                origin="telematics",
+                source=RescueSource.CONNECTED_CAR,
             )
-    except (ValidationError, TypeError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, ApplicationError) as exc:
         logger.warning("telematics: rescue lead refused for alert %s: %s", alert.pk, exc)
-        alert.rescue_note = _("The rescue request was refused: call the owner.")[:200]
+        alert.rescue_note = _("The rescue request was refused: call the owner.")
         return
-    alert.rescue_request_id = getattr(request, "pk", None)
-    alert.rescue_note = _("Rescue request #{id} opened.").format(id=alert.rescue_request_id)
+    alert.rescue_request = request
+    alert.rescue_note = _("Rescue request #{id}: {status}").format(id=request.pk, status=request.get_status_display())[
+        :200
+    ]
 
 
 def vehicle_events_evaluate_pending(*, limit: int = 5000) -> int:

@@ -14,6 +14,7 @@ from aftersales.core.models import AuditEntry
 from aftersales.messaging.choices import Purpose
 from aftersales.messaging.models import OutboxMessage
 from aftersales.notifications.models import InboxItem
+from aftersales.rescue.models import RescueRequest
 from aftersales.telematics import services
 from aftersales.telematics.choices import RuleAction, RuleKind
 from aftersales.telematics.models import AlertRule, VehicleAlert, VehicleEvent
@@ -82,13 +83,23 @@ def test_a_level_3_alarm_raises_the_rescue_alert(client, fleet):
         [event(fleet.ev, "a-1", alarm_level=3, alarm_flags=["insulation", "hv_interlock"], lat=31.23, lon=121.47)],
     )
     [alert] = alerts(RuleKind.ALARM_LEVEL)
-    assert alert.action == RuleAction.RESCUE and alert.rescue_note
+    assert alert.action == RuleAction.RESCUE
+    request = RescueRequest.objects.get()
+    assert alert.rescue_request == request and request.source == "connected_car" and request.vehicle == fleet.ev
+    assert request.latitude is not None and "Connected-car alarm" in request.fault
+    assert f"#{request.pk}" in alert.rescue_note
     assert "Insulation fault" in alert.detail and "High-voltage interlock" in alert.detail
     item = InboxItem.objects.filter(related_id=str(alert.pk)).first()
     assert item.kind == "telematics_alert_rescue" and "Level-3 alarm" in item.title_en
     # A lower level matches no rule of the defaults.
     post(client, fleet.headers, [event(fleet.ev, "a-2", alarm_level=2)])
-    assert len(alerts(RuleKind.ALARM_LEVEL)) == 1
+    assert len(alerts(RuleKind.ALARM_LEVEL)) == 1 and RescueRequest.objects.count() == 1
+
+
+def test_a_level_3_alarm_without_a_position_still_opens_a_rescue_request_to_locate_the_car(client, fleet):
+    post(client, fleet.headers, [event(fleet.ev, "a-3", alarm_level=3)])
+    request = RescueRequest.objects.get()
+    assert request.latitude is None and request.address and request.vehicle == fleet.ev
 
 
 def test_a_backlog_event_is_kept_but_opens_nothing(client, fleet):
