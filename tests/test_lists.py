@@ -255,6 +255,14 @@ def make_stores(w: World, n: int) -> None:
         make_store(w.cast.group, f"T{next(_numbers):04d}")
 
 
+def make_ehr_submissions(w: World, n: int) -> None:
+    from aftersales.ehr.models import EhrSubmission
+
+    EhrSubmission.objects.bulk_create(
+        EhrSubmission(store=w.store, order=order, status="rejected", reason="VIN 不符") for order in _orders(w, n)
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -282,6 +290,7 @@ CASES = [
     Case("reminders", "reminders:list", make_reminders),
     Case("campaigns", "campaigns:campaign-list", make_campaigns),
     Case("customers of a tier", "crm:tiers", make_tier_customers, query="?tier=C"),
+    Case("e-health record uploads", "ehr:submissions", make_ehr_submissions),
 ]
 
 

@@ -19,6 +19,7 @@ from tests import (
     isolation_campaigns,
     isolation_capa,
     isolation_complaints,
+    isolation_ehr,
     isolation_followups,
     isolation_notifications,
     isolation_reminders,
@@ -31,6 +32,7 @@ FEEDBACK_PARTS = (
     isolation_notifications,
     isolation_reminders,
     isolation_campaigns,
+    isolation_ehr,
 )
 
 pytestmark = pytest.mark.django_db

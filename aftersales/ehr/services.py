@@ -292,7 +292,9 @@ def ehr_endpoint_save(
     with transaction.atomic():
         endpoint = existing or EhrEndpoint(group=group, store=store)
         changes = {
-            k: [getattr(existing, k), v] for k, v in values.items() if existing is None or getattr(existing, k) != v
+            k: [getattr(existing, k, None), v]
+            for k, v in values.items()
+            if existing is None or getattr(existing, k) != v
         }
         for key, value in values.items():
             setattr(endpoint, key, value)

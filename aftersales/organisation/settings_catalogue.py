@@ -371,16 +371,6 @@ SETTINGS: list[Setting] = [
         help=_("The staffing table divides the standard hours of the expected work by this share."),
     ),
     Setting(
-        "certificate_expiry_alert_days",
-        "operations",
-        _("Certificate expiry alert before it expires"),
-        30,
-        DAYS,
-        1,
-        180,
-        help=_("The technician and the store's managers are told once, this many days ahead, and again on expiry."),
-    ),
-    Setting(
         "vehicle_alert_episode_hours",
         "operations",
         _("Connected-car alert: one episode while matching events keep coming within"),
@@ -392,6 +382,36 @@ SETTINGS: list[Setting] = [
             "A rule raises one alert per vehicle and episode; after this long without a matching event, the next one "
             "opens a new alert."
         ),
+    ),
+    Setting(
+        "ehr_backfill_days",
+        "operations",
+        _("E-health record: upload orders settled in the last"),
+        7,
+        DAYS,
+        1,
+        365,
+        help=_("Orders settled earlier are not queued (the platform wants records in time, not the whole history)."),
+    ),
+    Setting(
+        "ehr_request_timeout_seconds",
+        "operations",
+        _("E-health record: wait for the platform"),
+        15,
+        _("seconds"),
+        1,
+        120,
+    ),
+    Setting("ehr_batch_size", "operations", _("E-health record: records per batch call"), 50, _("records"), 1, 500),
+    Setting(
+        "certificate_expiry_alert_days",
+        "operations",
+        _("Certificate expiry alert before it expires"),
+        30,
+        DAYS,
+        1,
+        180,
+        help=_("The technician and the store's managers are told once, this many days ahead, and again on expiry."),
     ),
     # §10 privacy
     Setting("record_retention_years", "privacy", _("Keep records for"), 3, YEARS, 1, 30),
