@@ -125,8 +125,9 @@ class TokenSource:
             {"client_id": endpoint.client_id, "client_secret": endpoint.secret, "companycode": endpoint.company_code},
             timeout=self.timeout,
         )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        data = body.get("data") if isinstance(body.get("data"), dict) else body
+        body: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
+        inner = body.get("data")
+        data: dict[str, Any] = inner if isinstance(inner, dict) else body
         token = str(data.get("access_token") or data.get("token") or "")
         if answer.status == 0:
             return "", f"token: {answer.error}"

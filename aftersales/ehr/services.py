@@ -281,7 +281,7 @@ def ehr_endpoint_save(
         errors["secret"] = [_("At most %(n)s characters.") % {"n": 500}]
     if errors:
         raise ValidationError(errors)
-    values = {
+    values: dict[str, Any] = {
         "kind": kind,
         "token_url": token_url.strip(),
         "record_url": record_url.strip(),
@@ -291,7 +291,7 @@ def ehr_endpoint_save(
     }
     with transaction.atomic():
         endpoint = existing or EhrEndpoint(group=group, store=store)
-        changes = {
+        changes: dict[str, list[Any]] = {
             k: [getattr(existing, k, None), v]
             for k, v in values.items()
             if existing is None or getattr(existing, k) != v
