@@ -84,7 +84,9 @@ def test_servqual_dimension_gaps_pmc6131925():
     """Patients' expectation and perception means per SERVQUAL dimension and the published gap (P − E), N = 386:
     PubMed Central article PMC6131925, Table 2 ("The difference in mean score between patient expectation and
     perception (SQ gap) based on SERVQUAL dimensions"); figures printed to 2 places.  (The article's authors and
-    title could not be retrieved with the table; the citation is the PMC identifier.)"""
+    title could not be retrieved with the table; the citation is the PMC identifier.  It is probably the survey of
+    386 patients of 1Malaysia clinics in Kota Bharu by Zun, Ibrahim and Hamid (2018), whose abstract reports the same
+    N and the tangible dimension as the largest negative gap — our identification, not confirmed.)"""
     dimensions = ["tangibles", "reliability", "responsiveness", "assurance", "empathy"]
     expectation = [4.44, 4.49, 4.48, 4.50, 4.56]
     perception = [4.19, 4.36, 4.35, 4.32, 4.40]
