@@ -38,16 +38,6 @@ from aftersales.rescue.forms import (
 )
 from aftersales.rescue.transitions import DISPATCH, MATCH, RESCUE, rescue_moves_for
 
-STATUS_BADGE = {
-    RescueStatus.REQUESTED: "text-bg-danger",
-    RescueStatus.MATCHED: "text-bg-warning",
-    RescueStatus.DISPATCHED: "text-bg-primary",
-    RescueStatus.ON_SITE: "text-bg-info",
-    RescueStatus.COMPLETED: "text-bg-success",
-    RescueStatus.CANCELLED: "text-bg-secondary",
-    RescueStatus.HANDED_12122: "text-bg-dark",
-}
-
 
 def _board_context(request: HttpRequest) -> dict[str, Any]:
     ids = current_store_ids(request) & store_ids_where(request.user, C.HANDLE_RESCUE)
@@ -55,7 +45,6 @@ def _board_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "rows": rows,
         "counts": selectors.board_counts(rows),
-        "badges": STATUS_BADGE,
         "now": clock.now(),
         "bases": selectors.bases_for(store_ids=ids),
     }
@@ -174,7 +163,6 @@ def rescue_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "match_clock": selectors.match_clock(rescue),
             "response_clock": selectors.response_clock(rescue),
             "history": selectors.vehicle_history(rescue),
-            "badges": STATUS_BADGE,
             "customer_link": selectors.request_link_token(rescue),
             "may_see_plates": can(request.user, C.SEE_PLATES, store_id=rescue.store_id),
         },
