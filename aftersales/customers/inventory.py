@@ -404,10 +404,75 @@ INVENTORY: tuple[PersonalField, ...] = (
         )
         for field in ("from_tier", "to_tier", "rule", "r_days", "f", "m", "as_of", "priority_granted")
     ),
+    # Roadside rescue: where the car stands is sensitive; precise only until the retention job rounds it.
+    *(
+        PersonalField(
+            "rescue.RescueRequest",
+            field,
+            _("Send a rescue crew to where the customer's car has stopped"),
+            CONSENT,
+            SENSITIVE,
+            _(
+                "precise for the store's location retention setting (default 30 days) after a closed request, then "
+                "rounded to about 1 km (the described place is dropped)"
+            ),
+        )
+        for field in ("latitude", "longitude", "address")
+    ),
+    *(
+        PersonalField(
+            "rescue.RescueRequest",
+            field,
+            _("Proof of the customer's consent to the use of their location for a rescue"),
+            CONSENT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("location_consent_at", "location_consent_channel")
+    ),
+    *(
+        PersonalField(
+            "rescue.RescueRequest",
+            field,
+            _("Identify the car to rescue and what happened to it"),
+            CONTRACT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("plate", "vin", "fault", "reason")
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
+    "rescue.RescueRequest": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "group",
+            "store",
+            "source",
+            "customer",
+            "vehicle",
+            "location_coarsened_at",
+            "road_type",
+            "status",
+            "distance_km",
+            "match_due_at",
+            "respond_by",
+            "matched_at",
+            "dispatched_at",
+            "on_site_at",
+            "completed_at",
+            "cancelled_at",
+            "handed_off_at",
+            "crew",
+            "crew_lead",
+            "created_by",
+            "link_nonce",
+        }
+    ),
     # Which issue a comment raised, where and when: the quote (above) is the only text kept.
     "analytics.CommentIssue": frozenset(
         {
