@@ -82,6 +82,8 @@ WARNINGS = ("/numbers/warnings/", "exclamation-diamond", "Early warnings")
 QUALITY = ("/numbers/quality/", "clipboard2-pulse", "Service quality")
 KPI_REPORTS = ("/numbers/reports/", "file-earmark-bar-graph", "KPI reports")
 COMMENT_ISSUES = ("/numbers/issues/", "chat-square-quote", "Issues in comments")
+CAR_ALERTS = ("/telematics/alerts/", "ev-front", "Connected-car alerts")
+CAR_RULES = ("/telematics/rules/", "broadcast", "Connected-car rules")
 
 EXPECTED = {
     "advisor": {
@@ -99,6 +101,7 @@ EXPECTED = {
             CAPA,
             ISSUES,
             RETENTION,
+            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             NUMBERS,
@@ -150,6 +153,7 @@ EXPECTED = {
             CUSTOMERS,
             RETENTION,
             TIERS,
+            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             CARE,
@@ -175,7 +179,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
     "group": {
         "top": [
@@ -183,6 +187,7 @@ EXPECTED = {
             CUSTOMERS,
             RETENTION,
             TIERS,
+            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             CARE,
@@ -203,7 +208,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
     },
     "admin": {
         "top": [
@@ -211,6 +216,7 @@ EXPECTED = {
             CUSTOMERS,
             RETENTION,
             TIERS,
+            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             CARE,
@@ -238,7 +244,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
     },
 }
 
