@@ -12,11 +12,11 @@ class AdapterKind(models.TextChoices):
 
 
 class SubmissionStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", _("Waiting to upload")
     SENDING = "sending", _("Sent, awaiting the answer")
     RETRYING = "retrying", _("Failed, retrying")
-    ACCEPTED = "accepted", _("Accepted")
-    REJECTED = "rejected", _("Rejected")
+    ACCEPTED = "accepted", _("Accepted by the platform")
+    REJECTED = "rejected", _("Rejected by the platform")
     FAILED = "failed", _("Failed, retries used up")
 
 

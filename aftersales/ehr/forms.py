@@ -22,9 +22,9 @@ class EndpointForm(StyledForm):
         label=_("Record URL"), max_length=300, assume_scheme="https", help_text=_("For a batch endpoint: its URL.")
     )
     company_code = forms.CharField(label=_("Repair business code"), max_length=40)
-    client_id = forms.CharField(label=_("Account"), max_length=80)
+    client_id = forms.CharField(label=_("Platform account"), max_length=80)
     secret = forms.CharField(
-        label=_("Secret"),
+        label=_("Platform secret"),
         max_length=500,
         required=False,
         widget=forms.PasswordInput(render_value=False),

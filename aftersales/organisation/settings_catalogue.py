@@ -402,7 +402,9 @@ SETTINGS: list[Setting] = [
         1,
         120,
     ),
-    Setting("ehr_batch_size", "operations", _("E-health record: records per batch call"), 50, _("records"), 1, 500),
+    Setting(
+        "ehr_batch_size", "operations", _("E-health record: records per batch call"), 50, _("records a call"), 1, 500
+    ),
     Setting(
         "certificate_expiry_alert_days",
         "operations",

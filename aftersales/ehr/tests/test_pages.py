@@ -44,7 +44,10 @@ class ListTests:
         services.ehr_sweep()
         services.ehr_deliver_due()
         client.force_login(cast.mia)
-        assert "No e-health endpoint is configured for this store." in client.get(LIST).content.decode()
+        english = client.get(LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "No e-health endpoint is configured for this store." in english
+        chinese = client.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "本门店尚未配置电子健康档案接口。" in chinese and "电子健康档案上传" in chinese
 
     def test_advisors_and_technicians_are_refused(self, client, cast):
         for user in (cast.alice, cast.tom, cast.dan):
