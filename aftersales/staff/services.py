@@ -84,15 +84,11 @@ def _text(errors: dict[str, list[str]], name: str, value: Any, *, max_length: in
 
 
 def _sync_profile(person: Any) -> str:
-    """Set the profile's snapshot to the current grade (the profile row is locked: two recorders in a race
-    leave the snapshot equal to the history)."""
-    profile = StaffProfile.objects.select_for_update().filter(user_id=person.pk).first()
+    """Set the profile's snapshot to the current grade (called with the profile row locked)."""
     grade = selectors.current_grade(person)
-    if profile is None:
-        profile = StaffProfile.objects.create(user=person, display_name=person.get_username(), technician_grade=grade)
-    elif profile.technician_grade != grade:
-        profile.technician_grade = grade
-        profile.save(update_fields=["technician_grade", "updated_at"])
+    StaffProfile.objects.filter(user_id=person.pk).exclude(technician_grade=grade).update(
+        technician_grade=grade, updated_at=clock.now()
+    )
     return grade
 
 
@@ -109,13 +105,17 @@ def grade_record(
     _past(errors, "effective_from", day)
     evidence = _text(errors, "evidence", evidence, max_length=60, required=False)
     note = _text(errors, "note", note, max_length=200, required=False)
-    if day is not None and "effective_from" not in errors:
-        if GradeRecord.objects.filter(user_id=person.pk, effective_from=day).exists():
-            errors["effective_from"] = [_("A grade is already recorded from this day.")]
     if errors:
         raise ValidationError(errors)
     assert day is not None
     with transaction.atomic():
+        # One recorder at a time per person (the profile row is the lock): the same-day check and the snapshot
+        # both read the history as it is once the other recorder has committed.
+        profile = StaffProfile.objects.select_for_update().filter(user_id=person.pk).first()
+        if profile is None:
+            StaffProfile.objects.get_or_create(user=person, defaults={"display_name": person.get_username()})
+        if GradeRecord.objects.filter(user_id=person.pk, effective_from=day).exists():
+            raise ValidationError({"effective_from": [_("A grade is already recorded from this day.")]})
         record = GradeRecord.objects.create(
             user=person, grade=grade, effective_from=day, evidence=evidence, note=note, recorded_by=by
         )

@@ -21,7 +21,12 @@ D = dt.date
 
 def hv_line(shop, order, *, decision=None, min_grade=""):
     line = services.estimate_line_add(
-        order=order, by=shop.advisor, kind="labour", description="高压电池包检修", standard_hours="2", min_grade=min_grade
+        order=order,
+        by=shop.advisor,
+        kind="labour",
+        description="高压电池包检修",
+        standard_hours="2",
+        min_grade=min_grade,
     )
     EstimateLine.objects.filter(pk=line.pk).update(high_voltage=True)
     if decision:
@@ -85,7 +90,12 @@ class GradeFromHistoryTests:
             grade(shop.junior, shop.cast.mia, "junior", D(2025, 1, 1))
             order = open_order(shop)
             services.estimate_line_add(
-                order=order, by=shop.advisor, kind="labour", description="变速箱", standard_hours="3", min_grade="senior"
+                order=order,
+                by=shop.advisor,
+                kind="labour",
+                description="变速箱",
+                standard_hours="3",
+                min_grade="senior",
             )
             with pytest.raises(ValidationError):
                 assign(shop, order, shop.junior)
@@ -101,7 +111,12 @@ class GradeFromHistoryTests:
             StaffProfile.objects.filter(user=shop.junior).update(technician_grade="senior_technician")
             order = open_order(shop)
             services.estimate_line_add(
-                order=order, by=shop.advisor, kind="labour", description="变速箱", standard_hours="3", min_grade="senior"
+                order=order,
+                by=shop.advisor,
+                kind="labour",
+                description="变速箱",
+                standard_hours="3",
+                min_grade="senior",
             )
             with pytest.raises(ValidationError) as caught:
                 assign(shop, order, shop.junior)
