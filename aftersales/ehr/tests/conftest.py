@@ -159,10 +159,10 @@ def settled_order(
     vin: str | None = None,
     by: Any = None,
 ) -> RepairOrder:
-    """A repair order of `store`, arrived 09:00 and delivered 17:00 (Shanghai) on the day of `delivered` (today by
+    """A repair order of `store`, arrived 09:00 and delivered 17:00 (Shanghai) on the day of `delivered` (yesterday by
     default), with approved lines: an oil filter ×1, engine oil ×4.5, a labour line of 0.8 h, a declined brake
     pad line and an approved fee."""
-    delivered = delivered or timezone.now()
+    delivered = delivered or timezone.now() - dt.timedelta(days=1)  # yesterday: 17:00 today may be still to come
     local = timezone.localtime(delivered, SHANGHAI)
     arrived = local.replace(hour=9, minute=0, second=0, microsecond=0)
     delivered_at = local.replace(hour=17, minute=0, second=0, microsecond=0)
