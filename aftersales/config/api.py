@@ -15,6 +15,7 @@ from aftersales.organisation.api import router as organisation_router
 from aftersales.parts.api import router as parts_router
 from aftersales.rescue.api import router as rescue_router
 from aftersales.service.api import router as service_router
+from aftersales.service.api_parts import router as parts_issue_router
 from aftersales.staff.api import router as staff_router
 from aftersales.telematics.api import router as telematics_router
 
@@ -34,6 +35,7 @@ api.add_router("", customers_router)
 api.add_router("", staff_router)
 api.add_router("", parts_router)
 api.add_router("", service_router)
+api.add_router("", parts_issue_router)
 api.add_router("", feedback_router)
 api.add_router("", campaigns_router)
 api.add_router("", rescue_router)

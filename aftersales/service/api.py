@@ -585,7 +585,11 @@ class LineIn(Schema):
         "", description="Bay equipment a labour line needs"
     )
     part_number: OneLine = Field("", max_length=40)
-    grade: Literal["", "oem", "brand", "other"] = ""
+    grade: Literal["", "oem", "brand", "repaired", "used", "other"] = Field(
+        "",
+        description="The part's category (oem 原厂, brand 同质, repaired 修复, used 旧件, other); "
+        "a catalogue part's own by default",
+    )
     unit_price: Decimal | None = Field(None, ge=0, le=1_000_000)
     quantity: Decimal = Field(Decimal("1"), gt=0, le=1000)
     amount: Decimal | None = Field(None, ge=0, le=1_000_000, description="A fee's amount")
