@@ -13,8 +13,9 @@ HISTORY_WEEKS_SHOWN = 52  # the chart shows the last year and the forecast; the 
 
 
 def forecast_chart(forecast: StoreForecast) -> dict[str, Any]:
-    """Weekly orders (bars), bookings (line), then the forecast (dashed line) inside its 80 % band (a stacked area:
-    the invisible low, then high − low)."""
+    """Weekly orders (bars) and bookings (line), then the forecast (dashed line) between the bounds of its 80 %
+    interval (the band: the area under the upper bound, with the area under the lower bound painted over in the
+    background colour, so the tooltip shows both bounds as they are)."""
     history = forecast.data.get("history", [])[-HISTORY_WEEKS_SHOWN:]
     future = forecast.data.get("forecast", [])
     weeks = [row["week"] for row in history] + [row["week"] for row in future]
@@ -25,15 +26,16 @@ def forecast_chart(forecast: StoreForecast) -> dict[str, Any]:
     joined = blanks[:-1] + [orders[len(history) - 1]] if history else []
     line = joined + [row["orders"] for row in future]
     low = blanks + [row["low"] for row in future]
-    band = blanks + [round(row["high"] - row["low"], 2) for row in future]
-    orders_name, bookings_name = _("Orders"), _("Bookings")
-    forecast_name, band_name = _("Forecast"), _("80 % interval")
+    high = blanks + [row["high"] for row in future]
+    orders_name, bookings_name, forecast_name = _("Orders"), _("Bookings"), _("Forecast")
+    high_name, low_name = _("Interval: upper bound"), _("Interval: lower bound")
+    bound = {"type": "line", "symbol": "none", "lineStyle": {"color": ORANGE, "width": 1, "type": "dotted"}}
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [orders_name, bookings_name, forecast_name, band_name], "top": 0},
+        "legend": {"data": [orders_name, bookings_name, forecast_name, high_name], "top": 0},
         "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "category", "data": weeks, "axisLabel": {"hideOverlap": True}},
-        "yAxis": {"type": "value", "name": _("per week"), "minInterval": 1},
+        "yAxis": {"type": "value", "name": _("per week"), "minInterval": 1, "splitLine": {"show": False}},
         "series": [
             {"name": orders_name, "type": "bar", "data": orders, "itemStyle": {"color": BLUE}},
             {
@@ -45,23 +47,19 @@ def forecast_chart(forecast: StoreForecast) -> dict[str, Any]:
                 "itemStyle": {"color": GREY},
             },
             {
-                "name": "low",
-                "type": "line",
-                "data": low,
-                "stack": "band",
-                "symbol": "none",
-                "lineStyle": {"opacity": 0},
-            },
-            {
-                "name": band_name,
-                "type": "line",
-                "data": band,
-                "stack": "band",
-                "symbol": "none",
-                "lineStyle": {"opacity": 0},
-                "areaStyle": {"color": ORANGE, "opacity": 0.2},
+                **bound,
+                "name": high_name,
+                "data": high,
                 "itemStyle": {"color": ORANGE},
-            },
+                "areaStyle": {"color": ORANGE, "opacity": 0.18},
+            },  # fmt: skip
+            {
+                **bound,
+                "name": low_name,
+                "data": low,
+                "itemStyle": {"color": ORANGE},
+                "areaStyle": {"color": "#ffffff", "opacity": 1},
+            },  # fmt: skip
             {
                 "name": forecast_name,
                 "type": "line",
