@@ -82,6 +82,7 @@ WARNINGS = ("/numbers/warnings/", "exclamation-diamond", "Early warnings")
 QUALITY = ("/numbers/quality/", "clipboard2-pulse", "Service quality")
 KPI_REPORTS = ("/numbers/reports/", "file-earmark-bar-graph", "KPI reports")
 COMMENT_ISSUES = ("/numbers/issues/", "chat-square-quote", "Issues in comments")
+STAFF = ("/staff/", "person-vcard", "Staff qualifications")
 CAR_ALERTS = ("/telematics/alerts/", "ev-front", "Connected-car alerts")
 CAR_RULES = ("/telematics/rules/", "broadcast", "Connected-car rules")
 
@@ -116,7 +117,7 @@ EXPECTED = {
     },
     "foreman": {
         "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, NUMBERS, MY_NUMBERS],
-        "manage": [],
+        "manage": [STAFF],
     },
     "agent": {
         "top": [
@@ -179,7 +180,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF],
     },
     "group": {
         "top": [
@@ -208,7 +209,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF],
     },
     "admin": {
         "top": [
@@ -244,7 +245,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, ADMIN],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, ADMIN],
     },
 }
 
