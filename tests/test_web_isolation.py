@@ -23,6 +23,7 @@ from tests import (
     isolation_followups,
     isolation_notifications,
     isolation_reminders,
+    isolation_staff,
 )
 
 FEEDBACK_PARTS = (
@@ -33,6 +34,7 @@ FEEDBACK_PARTS = (
     isolation_reminders,
     isolation_campaigns,
     isolation_ehr,
+    isolation_staff,
 )
 
 pytestmark = pytest.mark.django_db
