@@ -12,9 +12,13 @@ to turn events into action, and the alerts those rules raised.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.models import BaseModel
@@ -22,8 +26,9 @@ from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers.models import Vehicle
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.models import DealerGroup, Store
+from aftersales.rescue.choices import RescueStatus
 from aftersales.rescue.models import RescueRequest
-from aftersales.telematics.choices import RuleAction, RuleKind
+from aftersales.telematics.choices import ALARM_FLAGS, RuleAction, RuleKind
 
 # Scoped like the vehicle itself: every store the owner deals with sees its events.
 VEHICLE_SCOPE = "vehicle__customer__store_links__store_id"
@@ -150,7 +155,9 @@ class VehicleAlert(BaseModel):
     rule = models.ForeignKey(AlertRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="alerts")
     kind = models.CharField(_("condition"), max_length=20, choices=RuleKind.choices)
     action = models.CharField(_("action"), max_length=20, choices=RuleAction.choices)
-    detail = models.CharField(_("what was reported"), max_length=200)
+    # What in the first matching event made the rule fire ({"soc": "8.5", "threshold": "10.0"}, {"codes": [...]},
+    # {"level": 3, "flags": [...]}); the text (`detail`) is written in the reader's language.
+    reported = models.JSONField(_("what was reported"), default=dict)
     first_event = models.ForeignKey(
         VehicleEvent, verbose_name=_("first event"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -169,7 +176,6 @@ class VehicleAlert(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    rescue_note = models.CharField(_("rescue lead"), max_length=200, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"
@@ -191,3 +197,43 @@ class VehicleAlert(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.cleared_at is None
+
+    @property
+    def detail(self) -> Promise:
+        return reported_text(self.kind, self.reported)
+
+    @property
+    def rescue_note(self) -> Promise | str:
+        """The rescue lead in words: the request and its state now, or why there is none."""
+        if self.rescue_request_id is not None and self.rescue_request is not None:
+            return format_lazy(
+                _("Rescue request #{id}: {status}"),
+                id=self.rescue_request_id,
+                status=RescueStatus(self.rescue_request.status).label,
+            )
+        if self.action == RuleAction.RESCUE:
+            return _("The rescue request was refused: call the owner.")
+        return ""
+
+
+def reported_text(kind: str, reported: dict[str, Any]) -> Promise:
+    """An alert's reported values in words, lazily (each reader, inbox or e-mail gets its own language)."""
+    if kind == RuleKind.BATTERY_LOW:
+        return format_lazy(
+            _("State of charge {soc} % (below {threshold} %)"),
+            soc=reported.get("soc"),
+            threshold=reported.get("threshold"),
+        )
+    if kind == RuleKind.INSULATION_FAULT:
+        return format_lazy(
+            _("Insulation resistance {r} kΩ (below {threshold} kΩ)"),
+            r=reported.get("kohm"),
+            threshold=reported.get("threshold"),
+        )
+    if kind == RuleKind.DTC_FAMILY:
+        return format_lazy(_("Fault codes {codes}"), codes=", ".join(reported.get("codes", [])))
+    text = format_lazy(_("Alarm level {level}"), level=reported.get("level"))
+    flags = [ALARM_FLAGS[flag] for flag in reported.get("flags", []) if flag in ALARM_FLAGS]
+    if not flags:
+        return text
+    return format_lazy("{} (" + ", ".join("{}" for _flag in flags) + ")", text, *flags)

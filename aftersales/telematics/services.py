@@ -29,8 +29,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -38,7 +40,7 @@ from aftersales.core.exceptions import ApplicationError
 from aftersales.core.scoping import store_ids_where
 from aftersales.customers.choices import ConsentPurpose
 from aftersales.customers.models import Consent, Vehicle
-from aftersales.messaging.choices import Purpose
+from aftersales.messaging.choices import Language, Purpose
 from aftersales.messaging.services import message_enqueue
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
@@ -180,15 +182,18 @@ def _consenting_customers(customer_ids: Iterable[int]) -> set[int]:
     )
 
 
-def vehicle_events_intake(*, source: str, events: Sequence[Mapping[str, Any]], by: Any) -> IntakeResult:
-    """Store a platform's batch of events (at most MAX_EVENTS); see the module's docstring."""
+def vehicle_events_intake(
+    *, source: str, events: Sequence[Mapping[str, Any]], by: Any, now: dt.datetime | None = None
+) -> IntakeResult:
+    """Store a platform's batch of events (at most MAX_EVENTS); see the module's docstring.  `now` is the time of
+    receipt (the clock's; the demo data passes its own day)."""
     groups = _sender_groups(by)
     source = source.strip()
     if not source:
         raise ValidationError({"source": [_("This field is required.")]})
     if len(events) > MAX_EVENTS:
         raise ValidationError({"events": [_("At most {n} events in one call.").format(n=MAX_EVENTS)]})
-    now = clock.now()
+    now = now or clock.now()
     result = IntakeResult()
     vins = {str(raw.get("vin", "")).strip().upper() for raw in events}
     vehicles: dict[str, Vehicle] = {}
@@ -268,27 +273,21 @@ def odometer_readings(vehicle_ids: list[int]) -> Iterable[tuple[int, dt.date, in
 # ------------------------------------------------------------------------------------------------------ rules
 
 
-def _detail(rule: AlertRule, event: VehicleEvent) -> str | None:
-    """What in the event matches the rule (a short text), or None when it does not match."""
+def _reported(rule: AlertRule, event: VehicleEvent) -> dict[str, Any] | None:
+    """What in the event matches the rule (see VehicleAlert.reported), or None when it does not match."""
     if rule.kind == RuleKind.BATTERY_LOW and event.soc_pct is not None and rule.threshold is not None:
         if event.soc_pct < rule.threshold:
-            return _("State of charge {soc} % (below {threshold} %)").format(
-                soc=event.soc_pct, threshold=rule.threshold
-            )
+            return {"soc": str(event.soc_pct), "threshold": str(rule.threshold)}
     elif rule.kind == RuleKind.INSULATION_FAULT and event.insulation_resistance_kohm is not None:
         if rule.threshold is not None and event.insulation_resistance_kohm < rule.threshold:
-            return _("Insulation resistance {r} kΩ (below {threshold} kΩ)").format(
-                r=event.insulation_resistance_kohm, threshold=rule.threshold
-            )
+            return {"kohm": event.insulation_resistance_kohm, "threshold": str(rule.threshold)}
     elif rule.kind == RuleKind.DTC_FAMILY and rule.dtc_prefix:
         codes = [code for code in event.dtcs if code.startswith(rule.dtc_prefix)]
         if codes:
-            return _("Fault codes {codes}").format(codes=", ".join(codes))
+            return {"codes": codes}
     elif rule.kind == RuleKind.ALARM_LEVEL and rule.threshold is not None:
         if event.alarm_level >= rule.threshold:
-            flags = ", ".join(str(ALARM_FLAGS[f]) for f in event.alarm_flags if f in ALARM_FLAGS)
-            text = _("Alarm level {level}").format(level=event.alarm_level)
-            return f"{text} ({flags})" if flags else text
+            return {"level": event.alarm_level, "flags": list(event.alarm_flags)}
     return None
 
 
@@ -318,14 +317,16 @@ def _evaluate(events: Sequence[VehicleEvent], *, now: dt.datetime) -> int:
     for event in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
         vehicle = event.vehicle
         for rule in cache.of_group(vehicle.group_id):
-            detail = _detail(rule, event)
-            if detail is not None and _apply(rule, event, detail, window=cache.window(vehicle.store), now=now):
+            reported = _reported(rule, event)
+            if reported is not None and _apply(rule, event, reported, window=cache.window(vehicle.store), now=now):
                 opened += 1
     VehicleEvent.objects.filter(pk__in=[e.pk for e in events]).update(evaluated_at=now)
     return opened
 
 
-def _apply(rule: AlertRule, event: VehicleEvent, detail: str, *, window: dt.timedelta, now: dt.datetime) -> bool:
+def _apply(
+    rule: AlertRule, event: VehicleEvent, reported: dict[str, Any], *, window: dt.timedelta, now: dt.datetime
+) -> bool:
     """Count the event into the open episode of (vehicle, rule), or open a new one; True when one was opened."""
     vehicle = event.vehicle
     current = (
@@ -350,7 +351,7 @@ def _apply(rule: AlertRule, event: VehicleEvent, detail: str, *, window: dt.time
                 rule=rule,
                 kind=rule.kind,
                 action=rule.action,
-                detail=detail[:200],
+                reported=reported,
                 first_event=event,
                 opened_at=now,
                 last_event_at=event.occurred_at,
@@ -384,19 +385,21 @@ def _act(alert: VehicleAlert, event: VehicleEvent) -> None:
         "plate": _plate(vehicle),
         "vehicle": f"{vehicle.brand} {vehicle.model_name}",
         "customer": vehicle.customer.name,
-        "rule": alert.get_kind_display(),
+        "rule": RuleKind(alert.kind).label,
         "detail": alert.detail,
         "time": f"{timezone.localtime(event.occurred_at):%Y-%m-%d %H:%M}",
     }
     if alert.action == RuleAction.SUGGEST_BOOKING:
         today = clock.today()
+        with translation.override(Language.ZH_HANS):  # the owner's message is written in Chinese
+            detail_zh = str(alert.detail)
         alert.message = message_enqueue(
             store=store,
             template="telematics_booking_suggestion",
             context={
                 "name": vehicle.customer.name,
                 "plate": _plate(vehicle),
-                "detail": alert.detail,
+                "detail": detail_zh,
                 "store": store.name,
                 "phone": store.phone,
                 "link": booking_link(
@@ -410,12 +413,12 @@ def _act(alert: VehicleAlert, event: VehicleEvent) -> None:
         )
     elif alert.action == RuleAction.RESCUE:
         _rescue_lead(alert, event)
-    alert.save(update_fields=["message", "rescue_request", "rescue_note", "updated_at"])
+    alert.save(update_fields=["message", "rescue_request", "updated_at"])
     staff_notify(
         store=store,
         users=_recipients(store),
         template="telematics_alert_rescue" if alert.action == RuleAction.RESCUE else "telematics_alert",
-        context={**context, "rescue": alert.rescue_note or "—"},
+        context={**context, "rescue": alert.rescue_note or "—"},  # lazy texts: each language its own
         dedupe_key=f"telematics:alert:{alert.pk}",
         related=alert,
         url=reverse("telematics:vehicle", args=[vehicle.pk]),
@@ -428,26 +431,23 @@ def _rescue_lead(alert: VehicleAlert, event: VehicleEvent) -> None:
     request that waits for staff to locate the car.  When the rescue app refuses (e.g. consent withdrawn meanwhile),
     the alert says so and the inbox item asks the staff to call the owner."""
     located = event.latitude is not None and event.longitude is not None
+    with translation.override(Language.ZH_HANS):  # the rescue request's texts are in the product's language
+        fault = str(format_lazy(_lazy("Connected-car alarm: {detail}"), detail=alert.detail))
+        address = "" if located else str(_lazy("Position not reported by the car: call the owner"))
     try:
         with transaction.atomic():
-            request = rescue_request_create(
+            alert.rescue_request = rescue_request_create(
                 by=Party.SYSTEM,
                 lat=event.latitude if located else None,
                 lon=event.longitude if located else None,
-                address="" if located else _("Position not reported by the car: call the owner"),
+                address=address,
                 road_type=RoadType.CITY,  # the car does not say; staff correct it when they call
-                fault=_("Connected-car alarm: {detail}").format(detail=alert.detail),
+                fault=fault,
                 vehicle=event.vehicle,
                 source=RescueSource.CONNECTED_CAR,
             )
     except (ValidationError, PermissionDenied, ApplicationError) as exc:
         logger.warning("telematics: rescue lead refused for alert %s: %s", alert.pk, exc)
-        alert.rescue_note = _("The rescue request was refused: call the owner.")
-        return
-    alert.rescue_request = request
-    alert.rescue_note = _("Rescue request #{id}: {status}").format(id=request.pk, status=request.get_status_display())[
-        :200
-    ]
 
 
 def vehicle_events_evaluate_pending(*, limit: int = 5000) -> int:

@@ -13,6 +13,11 @@ from aftersales.telematics.tests.conftest import event, post
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the texts compared are the English ones
+
+
 @pytest.fixture
 def alerted(client, fleet):
     post(
@@ -28,12 +33,14 @@ def alerted(client, fleet):
 
 def test_the_vehicle_page_shows_its_events_and_the_alerts_with_their_rule(client, alerted):
     client.force_login(alerted.cast.tom)  # a technician sees the workshop: the page too
-    html = client.get(reverse("telematics:vehicle", args=[alerted.ev.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = client.get(reverse("telematics:vehicle", args=[alerted.ev.pk])).content.decode()
     assert "沪AD12345" in html and "P0A80" in html and "12345.0" in html
     for alert in VehicleAlert.objects.all():
-        assert f'id="alert-{alert.pk}"' in html and str(alert.rule) in html
+        assert f'id="alert-{alert.pk}"' in html and str(alert.rule) in html and str(alert.detail) in html
     assert "Insulation fault" in html and "consented" in html
     assert "31.2" not in html  # no position on the page
+    chinese = client.get(reverse("telematics:vehicle", args=[alerted.ev.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "已产生的报警" in chinese.content.decode() and "SOC 7.0%（低于 10.0%）" in chinese.content.decode()
 
 
 def test_a_vehicle_without_consent_says_so(client, fleet):

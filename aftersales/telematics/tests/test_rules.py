@@ -33,10 +33,14 @@ def test_a_low_battery_raises_one_alert_per_episode_to_the_stores_advisors_and_m
     assert post(client, fleet.headers, events).json()["accepted"] == 5
     [alert] = alerts(RuleKind.BATTERY_LOW)
     assert alert.events_count == 5 and alert.is_open and alert.store == cast.store_a
-    assert alert.detail.startswith("State of charge 9.0 %")
+    assert str(alert.detail).startswith("State of charge 9.0 %")
     recipients = set(InboxItem.objects.filter(related_id=str(alert.pk)).values_list("recipient__username", flat=True))
     assert recipients == {"alice", "bob", "mia"}  # store A's advisors and manager; not the technician, not store B
-    assert "/telematics/vehicles/" in InboxItem.objects.filter(related_id=str(alert.pk)).first().url
+    item = InboxItem.objects.filter(related_id=str(alert.pk)).first()
+    assert "/telematics/vehicles/" in item.url
+    # Each language its own words, whatever the language of the call that raised it.
+    assert "State of charge 9.0 %" in item.text_en and "Battery low" in item.text_en
+    assert "SOC 9.0%（低于 10.0%）" in item.text_zh_hans and "车联网报警" in item.title_zh_hans
     # More low readings, sent again or new: still the same alert; a normal reading does not open anything.
     post(client, fleet.headers, events + [event(fleet.ev, "b-9", soc_pct=60), event(fleet.ev, "b-10", soc_pct=8)])
     assert len(alerts(RuleKind.BATTERY_LOW)) == 1 and alerts(RuleKind.BATTERY_LOW)[0].events_count == 6
@@ -67,13 +71,14 @@ def test_an_insulation_fault_suggests_a_booking_to_the_owner(client, fleet):
     assert alert.action == RuleAction.SUGGEST_BOOKING
     message = OutboxMessage.objects.get(pk=alert.message_id)
     assert message.customer == fleet.ev.customer and message.purpose == Purpose.SERVICE
+    assert "绝缘电阻 80 kΩ" in message.body  # the owner's message in Chinese
     assert "沪AD12345" in message.body and "/book/" in message.body
 
 
 def test_a_dtc_family_rule_matches_by_prefix(client, fleet):
     post(client, fleet.headers, [event(fleet.ev, "d-1", dtcs=["P0143"]), event(fleet.ev, "d-2", dtcs=["P0A80"])])
     [alert] = alerts(RuleKind.DTC_FAMILY)
-    assert alert.detail == "Fault codes P0A80" and alert.first_event.event_id == "d-2"
+    assert str(alert.detail) == "Fault codes P0A80" and alert.first_event.event_id == "d-2"
 
 
 def test_a_level_3_alarm_raises_the_rescue_alert(client, fleet):
@@ -86,9 +91,9 @@ def test_a_level_3_alarm_raises_the_rescue_alert(client, fleet):
     assert alert.action == RuleAction.RESCUE
     request = RescueRequest.objects.get()
     assert alert.rescue_request == request and request.source == "connected_car" and request.vehicle == fleet.ev
-    assert request.latitude is not None and "Connected-car alarm" in request.fault
-    assert f"#{request.pk}" in alert.rescue_note
-    assert "Insulation fault" in alert.detail and "High-voltage interlock" in alert.detail
+    assert request.latitude is not None and request.fault.startswith("车联网报警：3级报警")
+    assert f"#{request.pk}" in str(alert.rescue_note)
+    assert "Insulation fault" in str(alert.detail) and "High-voltage interlock" in str(alert.detail)
     item = InboxItem.objects.filter(related_id=str(alert.pk)).first()
     assert item.kind == "telematics_alert_rescue" and "Level-3 alarm" in item.title_en
     # A lower level matches no rule of the defaults.

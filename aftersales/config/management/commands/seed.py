@@ -29,6 +29,7 @@ from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
 from aftersales.reminders.demo import seed_reminders
 from aftersales.service.demo import flush_service, progress_total, seed_service
+from aftersales.telematics.demo import seed_telematics
 
 
 def _positive(name: str, low: int, high: int):  # noqa: ANN202 - an argparse type
@@ -177,6 +178,10 @@ class Command(BaseCommand):
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         seed_care(rng=rng, today=today)  # the past year's recalls from the visit gaps, then the first care sweep
+        # A month of connected-car reports from five EVs, today's alerts among them (its own generator).
+        seed_telematics(
+            rng=random.Random(f"telematics:{options['seed']}"), stores=stores, users=users, today=today, now=now
+        )
         _analyse()
         # Scorecards (last month drafts, last quarter reviewed) and the last month's early warnings from the
         # catalogue's figures, once the statistics are fresh (PostgreSQL's planner needs them); its own generator,
