@@ -104,10 +104,12 @@ def _example(schema: dict[str, Any], components: dict[str, Any]) -> Any:
         return False
     if kind in ("integer", "number"):
         return max(1, option.get("minimum", 1))
+    # Today (an hour ago) lies inside every bound: a planned day's (a year back to five years ahead) and a day that
+    # happened (not after today).
     if option.get("format") == "date-time":
-        return (timezone.localtime() + dt.timedelta(days=7)).replace(microsecond=0).isoformat()
+        return (timezone.localtime() - dt.timedelta(hours=1)).replace(microsecond=0).isoformat()
     if option.get("format") == "date":
-        return (clock.today() + dt.timedelta(days=7)).isoformat()
+        return clock.today().isoformat()
     return "x"
 
 
