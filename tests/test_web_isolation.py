@@ -23,6 +23,7 @@ from tests import (
     isolation_followups,
     isolation_notifications,
     isolation_reminders,
+    isolation_rescue,
     isolation_staff,
 )
 
@@ -34,6 +35,7 @@ FEEDBACK_PARTS = (
     isolation_reminders,
     isolation_campaigns,
     isolation_ehr,
+    isolation_rescue,
     isolation_staff,
 )
 

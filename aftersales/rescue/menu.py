@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.menu import MANAGE, MenuEntry
 from aftersales.organisation.permissions import Capability as C
+from aftersales.parts.menu import OPERATIONS
 
 ENTRIES = (
-    MenuEntry("rescue:board", _("Roadside rescue"), "truck", (C.HANDLE_RESCUE,)),
+    MenuEntry("rescue:board", _("Roadside rescue"), "truck", (C.HANDLE_RESCUE,), group=OPERATIONS),
     MenuEntry("rescue:bases", _("Rescue bases"), "geo-alt", (C.EDIT_STORE_SETTINGS,), section=MANAGE),
 )
