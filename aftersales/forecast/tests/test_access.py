@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_manager_sees_the_empty_state_without_history(client, cast):
     client.force_login(cast.mia)
-    response = client.get("/forecast/")
+    response = client.get("/forecast/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="forecast-empty"' in html

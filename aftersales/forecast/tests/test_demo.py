@@ -73,7 +73,7 @@ def _weekly_orders_by_hand(store: Store) -> np.ndarray:
 
 def test_the_backtest_mase_is_computed_and_shown_on_the_page(client, manager, store, now):
     client.force_login(manager)
-    response = client.get("/forecast/", {"store": store.code})
+    response = client.get("/forecast/", {"store": store.code}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     html = response.content.decode()
     row = StoreForecast.objects.get(store=store, week=WEEK)
@@ -97,7 +97,7 @@ def test_the_backtest_mase_is_computed_and_shown_on_the_page(client, manager, st
     assert 0.2 < row.mase < 1.5  # a sane forecast of a noisy workshop, not a fit to noise or a runaway trend
     # A second view reads the cache: no refit, the same row.
     computed_at = row.computed_at
-    client.get("/forecast/", {"store": store.code})
+    client.get("/forecast/", {"store": store.code}, HTTP_ACCEPT_LANGUAGE="en")
     assert StoreForecast.objects.get(pk=row.pk).computed_at == computed_at
 
 
