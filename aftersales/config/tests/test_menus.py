@@ -85,6 +85,7 @@ COMMENT_ISSUES = ("/numbers/issues/", "chat-square-quote", "Issues in comments")
 STAFF = ("/staff/", "person-vcard", "Staff qualifications")
 CAR_ALERTS = ("/telematics/alerts/", "ev-front", "Connected-car alerts")
 CAR_RULES = ("/telematics/rules/", "broadcast", "Connected-car rules")
+EHR = ("/ehr/", "cloud-upload", "E-health record uploads")
 
 EXPECTED = {
     "advisor": {
@@ -180,7 +181,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
     },
     "group": {
         "top": [
@@ -209,7 +210,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
     },
     "admin": {
         "top": [
@@ -245,7 +246,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, ADMIN],
+        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, ADMIN],
     },
 }
 
