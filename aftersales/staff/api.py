@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from aftersales.core import clock
-from aftersales.core.api import AnyDay, HappenedDate, ObjectId, OneLine
+from aftersales.core.api import AnyDay, ObjectId, OneLine
 from aftersales.organisation.access import store_ids_for
 from aftersales.organisation.choices import TechnicianGrade
 from aftersales.organisation.models import Store
@@ -113,7 +113,7 @@ def _technician(request: HttpRequest, pk: int) -> Any:
 class GradeIn(Schema):
     technician: ObjectId
     grade: GradeName
-    effective_from: HappenedDate
+    effective_from: AnyDay = Field(..., description="today or earlier (a later day is refused, naming the field)")
     evidence: OneLine = Field("", max_length=60, description="the qualification certificate's number")
     note: OneLine = Field("", max_length=200)
 
@@ -148,7 +148,7 @@ class CertificateIn(Schema):
     name: OneLine = Field("", max_length=80, description="required for kind 'other'")
     number: OneLine = Field(..., max_length=60)
     issuer: OneLine = Field(..., max_length=80)
-    issued_on: HappenedDate
+    issued_on: AnyDay = Field(..., description="today or earlier")
     expires_on: AnyDay | None = None
 
 
@@ -163,7 +163,7 @@ class TrainingIn(Schema):
     technician: ObjectId
     course: OneLine = Field(..., max_length=120)
     hours: Decimal = Field(..., ge=Decimal("0.5"), le=Decimal("999"), decimal_places=1)
-    finished_on: HappenedDate
+    finished_on: AnyDay = Field(..., description="today or earlier")
     result: ResultName
     score: int | None = Field(None, ge=0, le=100)
 

@@ -198,8 +198,8 @@ def store_roster(*, store_id: int, today: dt.date, alert_days: int) -> list[Rost
             (certificate, expiry_state(certificate, today, alert_days))
         )
     year_ago = today - dt.timedelta(days=365)
-    hours = {
-        row["user_id"]: row
+    hours: dict[int, dict[str, Any]] = {
+        row["user_id"]: dict(row)
         for row in TrainingRecord.objects.filter(user_id__in=ids)
         .values("user_id")
         .annotate(total=Sum("hours"), year=Sum("hours", filter=Q(finished_on__gt=year_ago, finished_on__lte=today)))
@@ -219,8 +219,8 @@ def store_roster(*, store_id: int, today: dt.date, alert_days: int) -> list[Rost
                 grade_since=since.get(person.pk),
                 hv_valid=any(c.kind in HV_KINDS and state in ("valid", "expiring") for c, state in own),
                 certificates=own,
-                training_hours=(hours.get(person.pk) or {}).get("total") or Decimal("0"),
-                training_hours_year=(hours.get(person.pk) or {}).get("year") or Decimal("0"),
+                training_hours=hours.get(person.pk, {}).get("total") or Decimal("0"),
+                training_hours_year=hours.get(person.pk, {}).get("year") or Decimal("0"),
             )
         )
     rows.sort(key=lambda r: (-GRADE_RANK.get(r.grade, 0), r.name))
@@ -249,4 +249,4 @@ def roster_on(store_ids: Iterable[int], day: dt.date) -> QuerySet[Membership]:
 def senior_share(*, store_ids: Iterable[int], day: dt.date) -> tuple[int, int]:
     """(senior technicians, technicians) of the stores on `day` (see `roster_on`)."""
     roster = roster_on(store_ids, day)
-    return roster.filter(senior=True).count(), roster.count()
+    return roster.filter(Q(senior=True)).count(), roster.count()

@@ -185,7 +185,7 @@ def certificate_record(
                 recorded_by=by,
             )
             if scan is not None:
-                certificate.scan = scan  # type: ignore[assignment]
+                certificate.scan = scan
             certificate.save()
             audit_record(
                 actor=by,
