@@ -12,6 +12,7 @@ to turn events into action, and the alerts those rules raised.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -142,9 +143,27 @@ class AlertRule(BaseModel):
         ordering = ["group", "kind", "id"]
 
     def __str__(self) -> str:
+        return str(self.label)
+
+    @property
+    def label(self) -> Promise:
+        """The rule in a few words ("Battery low: SOC below 10 %"), in the reader's language."""
+        value = plain_number(self.threshold)
+        if self.kind == RuleKind.BATTERY_LOW:
+            return format_lazy(_("Battery low: SOC below {value} %"), value=value)
+        if self.kind == RuleKind.INSULATION_FAULT:
+            return format_lazy(_("Insulation fault: below {value} kΩ"), value=value)
         if self.kind == RuleKind.DTC_FAMILY:
-            return f"{self.get_kind_display()}: {self.dtc_prefix}"
-        return f"{self.get_kind_display()}: {self.threshold}"
+            return format_lazy(_("Fault codes {prefix}…"), prefix=self.dtc_prefix)
+        return format_lazy(_("Alarm level {value} or higher"), value=value)
+
+
+def plain_number(value: Decimal | None) -> str:
+    """10.0 → "10", 12.5 → "12.5", None → "—"."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class VehicleAlert(BaseModel):
@@ -236,4 +255,6 @@ def reported_text(kind: str, reported: dict[str, Any]) -> Promise:
     flags = [ALARM_FLAGS[flag] for flag in reported.get("flags", []) if flag in ALARM_FLAGS]
     if not flags:
         return text
-    return format_lazy("{} (" + ", ".join("{}" for _flag in flags) + ")", text, *flags)
+    return format_lazy(
+        _("{alarm} ({flags})"), alarm=text, flags=format_lazy(", ".join("{}" for _flag in flags), *flags)
+    )

@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -54,7 +54,7 @@ from aftersales.rescue.choices import RescueSource, RoadType
 from aftersales.rescue.services import rescue_request_create
 from aftersales.telematics import selectors
 from aftersales.telematics.choices import ALARM_FLAGS, RuleAction, RuleKind
-from aftersales.telematics.models import AlertRule, OdometerDay, VehicleAlert, VehicleEvent
+from aftersales.telematics.models import AlertRule, OdometerDay, VehicleAlert, VehicleEvent, plain_number
 
 logger = logging.getLogger("aftersales.telematics")
 
@@ -277,10 +277,10 @@ def _reported(rule: AlertRule, event: VehicleEvent) -> dict[str, Any] | None:
     """What in the event matches the rule (see VehicleAlert.reported), or None when it does not match."""
     if rule.kind == RuleKind.BATTERY_LOW and event.soc_pct is not None and rule.threshold is not None:
         if event.soc_pct < rule.threshold:
-            return {"soc": str(event.soc_pct), "threshold": str(rule.threshold)}
+            return {"soc": str(event.soc_pct), "threshold": plain_number(rule.threshold)}
     elif rule.kind == RuleKind.INSULATION_FAULT and event.insulation_resistance_kohm is not None:
         if rule.threshold is not None and event.insulation_resistance_kohm < rule.threshold:
-            return {"kohm": event.insulation_resistance_kohm, "threshold": str(rule.threshold)}
+            return {"kohm": event.insulation_resistance_kohm, "threshold": plain_number(rule.threshold)}
     elif rule.kind == RuleKind.DTC_FAMILY and rule.dtc_prefix:
         codes = [code for code in event.dtcs if code.startswith(rule.dtc_prefix)]
         if codes:
@@ -432,8 +432,8 @@ def _rescue_lead(alert: VehicleAlert, event: VehicleEvent) -> None:
     the alert says so and the inbox item asks the staff to call the owner."""
     located = event.latitude is not None and event.longitude is not None
     with translation.override(Language.ZH_HANS):  # the rescue request's texts are in the product's language
-        fault = str(format_lazy(_lazy("Connected-car alarm: {detail}"), detail=alert.detail))
-        address = "" if located else str(_lazy("Position not reported by the car: call the owner"))
+        fault = str(format_lazy(gettext_lazy("Connected-car alarm: {detail}"), detail=alert.detail))
+        address = "" if located else str(gettext_lazy("Position not reported by the car: call the owner"))
     try:
         with transaction.atomic():
             alert.rescue_request = rescue_request_create(

@@ -40,7 +40,7 @@ def test_the_vehicle_page_shows_its_events_and_the_alerts_with_their_rule(client
     assert "Insulation fault" in html and "consented" in html
     assert "31.2" not in html  # no position on the page
     chinese = client.get(reverse("telematics:vehicle", args=[alerted.ev.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert "已产生的报警" in chinese.content.decode() and "SOC 7.0%（低于 10.0%）" in chinese.content.decode()
+    assert "已产生的报警" in chinese.content.decode() and "SOC 7.0%（低于 10%）" in chinese.content.decode()
 
 
 def test_a_vehicle_without_consent_says_so(client, fleet):

@@ -40,7 +40,7 @@ def test_a_low_battery_raises_one_alert_per_episode_to_the_stores_advisors_and_m
     assert "/telematics/vehicles/" in item.url
     # Each language its own words, whatever the language of the call that raised it.
     assert "State of charge 9.0 %" in item.text_en and "Battery low" in item.text_en
-    assert "SOC 9.0%（低于 10.0%）" in item.text_zh_hans and "车联网报警" in item.title_zh_hans
+    assert "SOC 9.0%（低于 10%）" in item.text_zh_hans and "车联网报警" in item.title_zh_hans
     # More low readings, sent again or new: still the same alert; a normal reading does not open anything.
     post(client, fleet.headers, events + [event(fleet.ev, "b-9", soc_pct=60), event(fleet.ev, "b-10", soc_pct=8)])
     assert len(alerts(RuleKind.BATTERY_LOW)) == 1 and alerts(RuleKind.BATTERY_LOW)[0].events_count == 6
