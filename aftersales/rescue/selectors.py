@@ -102,7 +102,7 @@ def board(*, user: Any, store_ids: frozenset[int]) -> list[BoardRow]:
         .select_related("store", "vehicle", "customer", "crew_lead")
         .order_by("created_at", "pk")
     )
-    order = {s: i for i, s in enumerate(OPEN)}
+    order: dict[str, int] = {str(s): i for i, s in enumerate(OPEN)}
     result = [BoardRow(r, match_clock(r, now), response_clock(r, now)) for r in rows]
     result.sort(key=lambda row: (order.get(row.request.status, 9), row.request.created_at))
     return result

@@ -315,14 +315,16 @@ def rescue_request_create(
     errors.raise_if_any()
     assert the_group is not None
 
-    # Who may: staff need HANDLE_RESCUE in a store of the group; the parties are the table's.
-    if isinstance(by, Party):
-        RESCUE.authorise(RESCUE.get("request"), actor=by, store_id=0)
-    else:
-        store_id = _staff_store_in_group(by, the_group)
-        if store_id is None:
+    # Who may: staff need HANDLE_RESCUE in a store of the group; the parties are the table's.  An expressway
+    # request is taken and handed to 12122 at once: both moves are the caller's.
+    acting_store_id = 0
+    if not isinstance(by, Party):
+        acting_store_id = _staff_store_in_group(by, the_group) or 0
+        if not acting_store_id:
             raise PermissionDenied(_("Your role may not do this."))
-        RESCUE.authorise(RESCUE.get("request"), actor=by, store_id=store_id)
+    RESCUE.authorise(RESCUE.get("request"), actor=by, store_id=acting_store_id)
+    if road_type == RoadType.EXPRESSWAY:
+        RESCUE.authorise(RESCUE.get("hand_to_12122"), actor=by, store_id=acting_store_id)
 
     # The vehicle: given, or found in the group by VIN or plate.
     if vehicle is None and (clean_vin or clean_plate):
@@ -526,7 +528,7 @@ _STAMP = {
 
 def rescue_transition(*, request: RescueRequest, by: Actor, target: str, reason: str = "") -> RescueRequest:
     """Arrival, completion or cancellation (the generic moves of the table)."""
-    by_target = {x.target: x for x in RESCUE.moves if x.name in ("arrive", "complete", "cancel")}
+    by_target = {str(x.target): x for x in RESCUE.moves if x.name in ("arrive", "complete", "cancel")}
     if target not in by_target:
         raise ValidationError({"target": [_("Choose one of: {options}.").format(options=", ".join(by_target))]})
     m = by_target[target]
@@ -579,6 +581,7 @@ def rescue_base_save(
         crew_count = 0
     note_text = _text(note, field="note", max_length=200, errors=errors)
     errors.raise_if_any()
+    assert lat is not None and lon is not None
     with transaction.atomic():
         base = RescueBase.objects.select_for_update().filter(store=store).first()
         created = base is None

@@ -48,7 +48,7 @@ RESCUE = Lifecycle(
             [S.REQUESTED],
             S.HANDED_12122,
             capabilities=[Cap.HANDLE_RESCUE],
-            parties=[Party.SYSTEM],
+            parties=[Party.CUSTOMER, Party.SYSTEM],
             via=MATCH,
             label=_("Hand to 12122"),
         ),

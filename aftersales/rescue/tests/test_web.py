@@ -135,7 +135,7 @@ class DetailTests:
         rescue = ask(cities.cast.alice)
         client.force_login(cities.cast.alice)
         url = reverse("rescue:detail", args=[rescue.pk])
-        response = client.post(url, {"action": "match", "store": ""}, follow=True)
+        response = client.post(url, {"action": "match", "store": ""}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
         assert "No store of the group has a free rescue crew" in response.content.decode()
         cities.base(cities.hz, crews=1, at=("30.274100", "120.155100"))
         client.post(url, {"action": "match", "store": str(cities.hz.pk)})

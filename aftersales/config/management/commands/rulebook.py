@@ -17,6 +17,7 @@ MODULES = (
     "aftersales.service.transitions",
     "aftersales.feedback.transitions",
     "aftersales.campaigns.transitions",
+    "aftersales.rescue.transitions",
     "aftersales.analytics.transitions",
 )
 COLUMNS = ("move", "from", "to", "who", "own record", "parties", "reason", "via")
