@@ -29,6 +29,7 @@ from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
 from aftersales.reminders.demo import seed_reminders
 from aftersales.service.demo import flush_service, progress_total, seed_service
+from aftersales.staff.demo import seed_staff
 from aftersales.telematics.demo import seed_telematics
 
 
@@ -182,6 +183,8 @@ class Command(BaseCommand):
         seed_telematics(
             rng=random.Random(f"telematics:{options['seed']}"), stores=stores, users=users, today=today, now=now
         )
+        # Technicians' grade histories, certificates (one expiring soon) and training, then the expiry sweep.
+        seed_staff(rng=random.Random(f"staff:{options['seed']}"), stores=stores, users=users, today=today)
         _analyse()
         # Scorecards (last month drafts, last quarter reviewed) and the last month's early warnings from the
         # catalogue's figures, once the statistics are fresh (PostgreSQL's planner needs them); its own generator,
