@@ -118,3 +118,12 @@ def test_the_sweep_computes_each_store_once_a_week(cast):
     assert StoreForecast.objects.count() == 3  # replaced in place
     assert services.forecast_sweep(today=MONDAY + dt.timedelta(days=7)).computed == 3
     assert StoreForecast.objects.count() == 6
+
+
+def test_the_nightly_task_runs_the_sweep_once_a_week(cast, time_machine):
+    from aftersales.forecast import tasks
+
+    time_machine.move_to(dt.datetime(2026, 7, 1, 1, 40, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False)
+    assert tasks.forecast_sweep.call_local() == {"computed": 3, "skipped": 0}
+    assert tasks.forecast_sweep.call_local() == {"computed": 0, "skipped": 3}
+    assert set(StoreForecast.objects.values_list("week", flat=True)) == {MONDAY}
