@@ -11,13 +11,14 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Round
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.catalogue import Counts
 from aftersales.analytics.kpis_booking import delivered_orders
 from aftersales.analytics.kpis_common import Context, CustomRule, ShareRule, Unavailable, entry
+from aftersales.parts.models import Movement
 from aftersales.service.choices import LineDecision, LineKind
 from aftersales.service.models import EstimateLine, JobClockSegment, QualityCheck, RepairOrder
 from aftersales.staff import selectors as staff_selectors
@@ -90,12 +91,54 @@ entry(
     key="parts_traceability_percent",
     label=_("Parts traceability"),
     definition=_(
-        "Part lines billed in the period (approved part lines of orders delivered in it) with a batch record; "
-        "the batch on the line until the parts app brings stock batches."
+        "Part lines billed in the period (approved part lines of orders delivered in it) with a batch record: the "
+        "batches issued to the line from the parts ledger, or the batch typed on the line for a part bought outside "
+        "the ledger."
     ),
     unit="percent",
     direction="higher",
     target_setting="target_parts_traceability_percent",
+    cuts=("advisor", "technician"),
+    area="operations",
+)
+
+
+def _core_part_demands(ctx: Context) -> QuerySet[EstimateLine]:
+    """Core-part demands of the period: part lines of a catalogue part flagged core, written in the period."""
+    return EstimateLine.objects.filter(
+        kind=LineKind.PART,
+        part__is_core=True,
+        created_at__gte=ctx.period.start,
+        created_at__lt=ctx.period.end,
+    )
+
+
+def _in_stock_when_asked(ctx: Context) -> Q:
+    """The store's stock of the part when the line was written (its ledger's movements up to that moment) covered
+    the line's quantity."""
+    on_hand = Subquery(
+        Movement.objects.filter(
+            store_id=OuterRef("estimate__order__store_id"), part_id=OuterRef("part_id"), at__lte=OuterRef("created_at")
+        )
+        .order_by()
+        .values("part_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")[:1]
+    )
+    return Q(GreaterThanOrEqual(Coalesce(on_hand, MONEY_ZERO), F("quantity")))
+
+
+entry(
+    ShareRule(base=_core_part_demands, store="estimate__order__store_id", meets=_in_stock_when_asked, **LINE_PEOPLE),
+    key="core_parts_availability_percent",
+    label=_("Core parts availability"),
+    definition=_(
+        "Part lines written in the period for a catalogue part flagged core (the demands): those whose store had "
+        "the line's quantity in stock at that moment, by the parts ledger."
+    ),
+    unit="percent",
+    direction="higher",
+    target_setting="target_core_parts_availability_percent",
     cuts=("advisor", "technician"),
     area="operations",
 )
@@ -305,13 +348,6 @@ ATTENDANCE = _("Needs the technicians' available hours (attendance), which are n
 for key, label, reason, target, area in (
     ("productivity", _("Technician productivity"), ATTENDANCE, None, "operations"),
     ("proficiency", _("Technician proficiency"), ATTENDANCE, None, "operations"),
-    (
-        "core_parts_availability_percent",
-        _("Core parts availability"),
-        _("Needs the parts stock (the parts app), which does not exist yet."),
-        "target_core_parts_availability_percent",
-        "operations",
-    ),
     (
         "after_sales_profit_share_percent",
         _("After-sales profit share"),

@@ -41,6 +41,7 @@ from aftersales.feedback.models import (
 )
 from aftersales.messaging.choices import Channel, MessageStatus, Purpose
 from aftersales.messaging.models import OutboxMessage
+from aftersales.parts.models import Movement, Part
 from aftersales.reminders.choices import ReminderKind
 from aftersales.reminders.models import Reminder
 from aftersales.service.choices import RepairOrderStatus as S
@@ -239,6 +240,24 @@ def build_may(cast: Any) -> dict[str, Any]:
     l3b = line(e3, "labour", "0.00", standard_hours=Decimal("1.00"))  # not finished: its clock is still running
     draft = Estimate.objects.create(order=o3, number=2, status="draft")
     line(draft, "part", "50.00", batch_number="B9")
+    # Core parts: the battery is core, the wiper is not.  Store A's ledger: +1 on 30 April, −1 on 10 May 11:00,
+    # +1 on 15 May.  Demands (lines written in May, declined here so no bill or other KPI moves): o1's at 5 May (1 in
+    # stock ≥ 1: available), o2's at 10 May 12:00 (0: not), o3's two at 20 May (1 < 2: not); the wiper line and a June
+    # line do not count → 1 of 3.
+    battery = Part.objects.create(group=cast.group, code="BAT-60", name="蓄电池", category="oem", is_core=True)
+    wiper = Part.objects.create(group=cast.group, code="WIPER", name="雨刮", category="oem")
+    for when, quantity, after in ((at(4, 30), 1, 1), (at(5, 10, 11), -1, 0), (at(5, 15), 1, 1)):
+        kind = "receipt" if quantity > 0 else "issue"
+        Movement.objects.create(store=a, part=battery, kind=kind, quantity=quantity, on_hand_after=after, at=when)
+    for estimate, when, quantity, part in (
+        (e1, at(5, 5, 9, 20), 1, battery),
+        (e2, at(5, 10, 12), 1, battery),
+        (e3, at(5, 20, 8, 30), 2, battery),
+        (e3, at(5, 20, 8, 31), 1, wiper),
+        (e3, at(6, 1, 9), 1, battery),
+    ):
+        demand = line(estimate, "part", "0.00", decision="declined", part=part, quantity=quantity, created_at=when)
+        EstimateLine.objects.filter(pk=demand.pk).update(updated_at=when)  # written then, as the other May records
     # Job clock: l1 120 + 30 min, l3 180 min; the running clock on l3b is not counted.
     JobClockSegment.objects.create(line=l1, technician=tom, started_at=at(5, 5, 9, 40), ended_at=at(5, 5, 11, 40))
     JobClockSegment.objects.create(line=l1, technician=tom, started_at=at(5, 5, 12), ended_at=at(5, 5, 12, 30))
@@ -370,7 +389,7 @@ EXPECTED: dict[str, tuple[str | None, str, int]] = {
     "on_time_start_percent": ("100.00", "1", 1),  # o2; o4 cancelled
     "price_transparency_percent": ("66.67", "2", 3),  # o1, o3 (600.10 + 399.90); o2 300 ≠ 280
     "parts_traceability_percent": ("66.67", "2", 3),  # o1 B1, o2 B2; o3's part without batch
-    "core_parts_availability_percent": (None, "0", 0),
+    "core_parts_availability_percent": ("33.33", "1", 3),  # o1's battery line; o2's at 0, o3's 2 > 1
     "senior_technician_share_percent": (None, "0", 0),
     "after_sales_profit_share_percent": (None, "0", 0),
     "effective_labour_rate": ("177.29", "975.10", 550),  # 975.10 / 5.50 h (2.5 + 2 + the approved 1 h line)
@@ -424,7 +443,6 @@ def test_every_kpi_of_a_hand_built_month(cast: Any, django_assert_max_num_querie
     assert not mismatches
     assert set(results) == set(EXPECTED) | {"mean_repair_duration_hours"}
     assert results["waiting_time_minutes"].extra["median"] == Decimal("50.00")
-    assert results["core_parts_availability_percent"].reason
     # Status: CSAT 66.67 against 90 with a 5-point band is red; on-time 100 ≥ 95 green; walk-in 50 red.
     assert results["csat_percent"].status == "red"
     assert results["on_time_start_percent"].status == "green"
