@@ -135,3 +135,12 @@ def test_two_workers_at_once_send_each_record_once(platform_server):
     sent = [body["costlistcode"] for _p, _t, body in platform_server.platform.record_calls]
     assert sorted(sent) == sorted(order.number for order in orders)  # each once, none twice
     assert set(EhrSubmission.objects.values_list("status", flat=True)) == {"accepted"}
+
+
+def test_the_periodic_task_queues_and_uploads(cast, platform_server):
+    from aftersales.ehr.tasks import ehr_sweep
+
+    endpoint_for(platform_server, cast.store_a)
+    settled_order(cast.store_a, by=cast.alice)
+    assert ehr_sweep.call_local() == {"queued": 1, "accepted": 1}
+    assert ehr_sweep.call_local() == {"queued": 0, "accepted": 0}
