@@ -28,6 +28,7 @@ from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
 from aftersales.reminders.demo import seed_reminders
+from aftersales.rescue.demo import flush_rescue, seed_rescue
 from aftersales.service.demo import flush_service, progress_total, seed_service
 from aftersales.staff.demo import seed_staff
 from aftersales.telematics.demo import seed_telematics
@@ -179,6 +180,8 @@ class Command(BaseCommand):
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
         seed_care(rng=rng, today=today)  # the past year's recalls from the visit gaps, then the first care sweep
+        # Rescue bases at the stores, four weeks of rescues and today's live ones (before the cars' alarms).
+        seed_rescue(rng=random.Random(f"rescue:{options['seed']}"), stores=stores, users=users, today=today, now=now)
         # A month of connected-car reports from five EVs, today's alerts among them (its own generator).
         seed_telematics(
             rng=random.Random(f"telematics:{options['seed']}"), stores=stores, users=users, today=today, now=now
@@ -209,6 +212,7 @@ class Command(BaseCommand):
             # Staff are found through their memberships, so collect them before the stores go.
             staff_ids = set(get_user_model().objects.filter(memberships__isnull=False).values_list("id", flat=True))
             feedback_demo.flush_feedback()  # before the orders and stores its rows protect
+            flush_rescue()  # its requests protect the stores
             flush_service()
             OutboxMessage.objects.all().delete()
             for model in (ConsentEvent, Consent, Vehicle, Customer, SettingChange, SettingValue, ApiToken, AuditEntry):
