@@ -42,7 +42,8 @@ def order_record(order: RepairOrder, *, company_code: str = "") -> dict[str, Any
     )
     fault = order.customer_words.strip()
     if not fault and order.concern_category_id:
-        fault = order.concern_category.name if order.concern_category else ""
+        # the province reads Chinese: the category's Chinese name, whatever the worker's language
+        fault = order.concern_category.name_zh_hans if order.concern_category else ""
     return {
         "settlement_number": order.number,
         "plate": order.vehicle.plate,
