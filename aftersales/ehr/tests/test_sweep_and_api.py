@@ -144,3 +144,14 @@ def test_the_periodic_task_queues_and_uploads(cast, platform_server):
     settled_order(cast.store_a, by=cast.alice)
     assert ehr_sweep.call_local() == {"queued": 1, "accepted": 1}
     assert ehr_sweep.call_local() == {"queued": 0, "accepted": 0}
+
+
+def test_without_the_customers_words_the_fault_is_the_concern_category_in_chinese(cast):
+    from aftersales.ehr.record import order_record
+    from aftersales.service.models import ConcernCategory, RepairOrder
+
+    category = ConcernCategory.objects.create(code="ehr-brakes", name_zh_hans="制动系统", name_en="Brakes")
+    order = settled_order(cast.store_a, by=cast.alice)
+    RepairOrder.objects.filter(pk=order.pk).update(customer_words="", concern_category=category)
+    order.refresh_from_db()
+    assert order_record(order)["fault_description"] == "制动系统"
