@@ -22,5 +22,5 @@ HV_KINDS: frozenset[str] = frozenset({CertificateKind.HV_ELECTRICIAN})
 
 class TrainingResult(models.TextChoices):
     PASSED = "passed", _("Passed")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", _("Not passed")
     ATTENDED = "attended", _("Attended (no exam)")
