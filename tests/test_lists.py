@@ -263,6 +263,27 @@ def make_ehr_submissions(w: World, n: int) -> None:
     )
 
 
+def make_stock(w: World, n: int) -> None:
+    from aftersales.parts.models import Part, Stock
+
+    parts = Part.objects.bulk_create(
+        Part(group=w.cast.group, code=f"P{next(_numbers):05d}", name="机油滤清器", category="oem") for _ in range(n)
+    )
+    Stock.objects.bulk_create(Stock(store=w.store, part=part, on_hand=2, safety_stock=3) for part in parts)
+
+
+def make_orders_waiting_for_parts(w: World, n: int) -> None:
+    from aftersales.parts.models import Part
+    from aftersales.service.models import Estimate, EstimateLine
+
+    part = Part.objects.create(group=w.cast.group, code=f"W{next(_numbers):05d}", name="刹车片", category="oem")
+    for order in _orders(w, n, status=RepairOrderStatus.IN_PROGRESS):
+        estimate = Estimate.objects.create(order=order, number=1, status="decided", sent_at=clock.now())
+        EstimateLine.objects.create(
+            estimate=estimate, kind="part", description="刹车片", part=part, amount=380, decision="approved"
+        )
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -291,6 +312,8 @@ CASES = [
     Case("campaigns", "campaigns:campaign-list", make_campaigns),
     Case("customers of a tier", "crm:tiers", make_tier_customers, query="?tier=C"),
     Case("e-health record uploads", "ehr:submissions", make_ehr_submissions),
+    Case("parts stock", "parts:stock", make_stock),
+    Case("orders waiting for parts", "service:parts-issue", make_orders_waiting_for_parts),
 ]
 
 

@@ -330,7 +330,7 @@ def stock_take_out(
             taken.append(Taken(source, share, movement))
             left -= share
         stock.save(update_fields=["on_hand", "updated_at"])
-        _alert_if_low(stock)
+        stock_alert_if_low(stock)
     return taken
 
 
@@ -413,7 +413,7 @@ def stocktake_adjust(*, batch: Batch, counted: Any, reason: str, by: User) -> Mo
         obj=locked,
         changes={"part": batch.part.code, "counted": str(number), "difference": str(difference), "reason": reason},
     )
-    _alert_if_low(stock)
+    stock_alert_if_low(stock)
     return movement
 
 
@@ -437,11 +437,11 @@ def stock_settings_save(*, store: Store, part: Part, by: User, safety_stock: Any
         stock.low_alerted_at = None
     stock.save(update_fields=["safety_stock", "bin_location", "low_alerted_at", "updated_at"])
     audit_record(actor=by, action="parts.safety_stock", obj=stock, changes={"safety_stock": [str(before), str(level)]})
-    _alert_if_low(stock)
+    stock_alert_if_low(stock)
     return stock
 
 
-def _alert_if_low(stock: Stock) -> int:
+def stock_alert_if_low(stock: Stock) -> int:
     """Below the safety stock: one alert to the store's parts clerks and managers per dip (until restocked)."""
     if not stock.is_low or stock.low_alerted_at is not None:
         return 0

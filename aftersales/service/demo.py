@@ -43,6 +43,7 @@ from aftersales.customers.models import Customer, Vehicle
 from aftersales.organisation.choices import GRADE_RANK, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, Membership, OpeningHours, StaffProfile, Store
 from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.parts.models import Batch, Movement, Part, Stock
 from aftersales.reminders.choices import ReminderKind, ReminderState
 from aftersales.reminders.maths import add_months
 from aftersales.reminders.models import Reminder
@@ -71,6 +72,7 @@ from aftersales.service.models import (
     Estimate,
     EstimateLine,
     JobClockSegment,
+    LinePartIssue,
     PickupEvent,
     QualityCheck,
     RepairOrder,
@@ -2206,6 +2208,7 @@ def flush_service() -> None:
         DeferredWork,
         QualityCheck,
         JobClockSegment,
+        LinePartIssue,
         EstimateLine,
         Estimate,
         RepairOrderEvent,
@@ -2213,5 +2216,5 @@ def flush_service() -> None:
     for child in children:
         child._default_manager.all().delete()
     RepairOrder.objects.filter(Q(pk__isnull=False)).delete()
-    for model in (AdvisorSlotLoad, Appointment, Slot):
+    for model in (AdvisorSlotLoad, Appointment, Slot, Movement, Batch, Stock, Part):  # the parts ledger too
         model.objects.all().delete()

@@ -53,7 +53,7 @@ def parts_issue(request: HttpRequest) -> HttpResponse:
             messages.warning(request, _("No order with this number in your stores."))
     context: dict[str, Any] = {"number": number, "order": order}
     if order is None:
-        context["waiting"] = page_of(
+        context["page"] = page_of(
             request, selectors_parts.orders_waiting_for_parts(user=request.user, store_ids=store_ids)
         )
         return render(request, "service/parts_issue.html", context)

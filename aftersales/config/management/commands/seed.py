@@ -30,6 +30,7 @@ from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange,
 from aftersales.reminders.demo import seed_reminders
 from aftersales.rescue.demo import flush_rescue, seed_rescue
 from aftersales.service.demo import flush_service, progress_total, seed_service
+from aftersales.service.demo_parts import seed_parts
 from aftersales.staff.demo import seed_staff
 from aftersales.telematics.demo import seed_telematics
 
@@ -186,6 +187,8 @@ class Command(BaseCommand):
         seed_telematics(
             rng=random.Random(f"telematics:{options['seed']}"), stores=stores, users=users, today=today, now=now
         )
+        # The parts ledger of the last 90 days: catalogue, receipts, FIFO issues onto the lines (its own generator).
+        seed_parts(rng=random.Random(f"parts:{options['seed']}"), stores=stores, users=users, today=today)
         # Technicians' grade histories, certificates (one expiring soon) and training, then the expiry sweep.
         seed_staff(rng=random.Random(f"staff:{options['seed']}"), stores=stores, users=users, today=today)
         _analyse()
