@@ -131,28 +131,39 @@ def seed_rescue(
         history.append(request)
     RescueRequest.objects.bulk_create(history)
 
-    # Today: three calls through the real service, one crew on the way, one on site.
+    # Today: three calls through the real service, then dated back as if they had come in over the last 40
+    # minutes (one crew on site in time, one on the way, one just matched).
     advisor = users.get("advisor") or users.get("manager")
     live = 0
     if advisor is not None:
         first = stores[0]
-        for index, (km, road, fault) in enumerate(
-            (
-                (4, RoadType.CITY, "右后轮爆胎"),
-                (9, RoadType.CITY, "蓄电池亏电"),
-                (18, RoadType.COUNTY, "发动机异响，不敢继续行驶"),
-            )
-        ):
+        calls = (
+            (4, RoadType.CITY, "右后轮爆胎", 41),
+            (9, RoadType.CITY, "蓄电池亏电", 12),
+            (18, RoadType.COUNTY, "发动机异响，不敢继续行驶", 2),
+        )
+        for index, (km, road, fault, minutes_ago) in enumerate(calls):
             lat, lon = _near(rng, first, km)
             car = cars[index] if len(cars) > index else None
             rescue = services.rescue_request_create(
                 by=advisor, lat=lat, lon=lon, road_type=road, fault=fault, vehicle=car, source=RescueSource.STAFF
             )
-            if index == 0 and rescue.status == RescueStatus.MATCHED:
-                rescue = services.rescue_dispatch(request=rescue, by=advisor, crew="救援1号车")
-                services.rescue_transition(request=rescue, by=advisor, target=RescueStatus.ON_SITE)
-            elif index == 1 and rescue.status == RescueStatus.MATCHED:
-                services.rescue_dispatch(request=rescue, by=advisor, crew="救援2号车")
+            if rescue.status == RescueStatus.MATCHED and index < 2:
+                rescue = services.rescue_dispatch(request=rescue, by=advisor, crew=f"救援{index + 1}号车")
+            if rescue.status == RescueStatus.DISPATCHED and index == 0:
+                rescue = services.rescue_transition(request=rescue, by=advisor, target=RescueStatus.ON_SITE)
+            back = dt.timedelta(minutes=minutes_ago)
+            steps = {"matched_at": 1, "dispatched_at": 3, "on_site_at": 33}
+            changes: dict[str, Any] = {
+                "created_at": rescue.created_at - back,
+                "match_due_at": rescue.match_due_at - back,
+            }
+            if rescue.respond_by:
+                changes["respond_by"] = rescue.respond_by - back
+            for name, after in steps.items():
+                if getattr(rescue, name):
+                    changes[name] = changes["created_at"] + dt.timedelta(minutes=after)
+            RescueRequest.objects.filter(pk=rescue.pk).update(**changes)
             live += 1
     coarsened = services.rescue_locations_coarsen()
     return {"bases": len(stores), "history": len(history), "today": live, "coarsened": coarsened}

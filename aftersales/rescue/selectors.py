@@ -96,9 +96,12 @@ def board(*, user: Any, store_ids: frozenset[int]) -> list[BoardRow]:
     """The live board: every open request of the stores the user handles rescues in (waiting first, then the
     oldest), and those closed in the last hours.  Not paged: a live board shows everything current."""
     now = clock.now()
+    since = now - dt.timedelta(hours=RECENT_HOURS)
     rows = (
         RescueRequest.objects.for_user(user, Capability.HANDLE_RESCUE, store_ids=store_ids)
-        .filter(Q(status__in=OPEN) | Q(updated_at__gte=now - dt.timedelta(hours=RECENT_HOURS)))
+        .filter(
+            Q(status__in=OPEN) | Q(completed_at__gte=since) | Q(cancelled_at__gte=since) | Q(handed_off_at__gte=since)
+        )
         .select_related("store", "vehicle", "customer", "crew_lead")
         .order_by("created_at", "pk")
     )

@@ -43,6 +43,16 @@ class BoardTests:
         assert rows.status_code == 200 and "<html" not in rows.content.decode()
         assert f'id="rescue-{sh.pk}"' in rows.content.decode()
 
+    def test_closed_requests_stay_on_the_board_for_twelve_hours(self, client, cities):
+        with time_machine.travel(NOW, tick=False):
+            done = ask(cities.cast.alice)
+            services.rescue_transition(request=done, by=cities.cast.alice, target="cancelled", reason="误报")
+        client.force_login(cities.cast.alice)
+        with time_machine.travel(NOW + dt.timedelta(hours=11), tick=False):
+            assert f'id="rescue-{done.pk}"' in client.get(reverse("rescue:board")).content.decode()
+        with time_machine.travel(NOW + dt.timedelta(hours=13), tick=False):
+            assert f'id="rescue-{done.pk}"' not in client.get(reverse("rescue:board")).content.decode()
+
     def test_the_group_manager_sees_the_whole_group_and_nobody_else_does(self, client, cities):
         sh, hz = ask(cities.cast.grace), ask(cities.cast.grace, XIHU_LINGYIN)
         client.force_login(cities.cast.grace)
