@@ -56,6 +56,17 @@ def grade_on(user: Any, day: dt.date) -> str:
     return StaffProfile.objects.filter(user_id=uid).values_list("technician_grade", flat=True).first() or ""
 
 
+def grades_on(user_ids: Iterable[int], day: dt.date) -> dict[int, str]:
+    """`grade_on` of many people in one query: {user id: grade} ("" when not graded)."""
+    rows = (
+        get_user_model()
+        .objects.filter(pk__in=sorted(set(user_ids)))
+        .annotate(grade_on_day=grade_on_expression("pk", day))
+        .values_list("pk", "grade_on_day")
+    )
+    return {pk: grade or "" for pk, grade in rows}
+
+
 def current_grade(user: Any) -> str:
     return grade_on(user, clock.today())
 
@@ -104,6 +115,12 @@ def valid_certificates(user: Any, day: dt.date, kinds: Iterable[str] | None = No
 def has_valid_hv_certificate(user: Any, day: dt.date) -> bool:
     """Whether `user` holds a low-voltage electrician's certificate (the legal minimum for HV work) valid on `day`."""
     return valid_certificates(user, day, HV_KINDS).exists()
+
+
+def hv_certified(user_ids: Iterable[int], day: dt.date) -> set[int]:
+    """Of `user_ids`, those holding a low-voltage electrician's certificate valid on `day` (one query)."""
+    found = Certificate.objects.filter(valid_on(day), kind__in=list(HV_KINDS), user_id__in=sorted(set(user_ids)))
+    return set(found.values_list("user_id", flat=True))
 
 
 def expiring_certificates(*, today: dt.date, days: int) -> QuerySet[Certificate]:

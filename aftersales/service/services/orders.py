@@ -403,6 +403,37 @@ def needs_high_voltage(order: RepairOrder) -> bool:
     )
 
 
+def technician_refusal(order: RepairOrder, technician: User, day: dt.date | None = None) -> str:
+    """Why the job may not go to `technician` on `day` (today): the grade the lines need against their grade by
+    the history (staff), then a high-voltage line against a valid low-voltage electrician certificate; "" if it may."""
+    day = day or clock.today()
+    name = getattr(getattr(technician, "staff_profile", None), "display_name", "") or technician.get_username()
+    grade = staff_selectors.grade_on(technician, day)  # the grade history (staff), not the snapshot
+    needed = required_grade(order)
+    if GRADE_RANK.get(grade, 0) < GRADE_RANK.get(needed, 0):
+        return _("This job needs a {needed} technician; {name} is {grade}.").format(
+            needed=TechnicianGrade(needed).label,
+            name=name,
+            grade=TechnicianGrade(grade).label if grade else _("not graded"),
+        )
+    if needs_high_voltage(order) and not staff_selectors.has_valid_hv_certificate(technician, day):
+        return _(
+            "This job touches the high-voltage system; {name} holds no valid low-voltage electrician certificate today."
+        ).format(name=name)
+    return ""
+
+
+def eligible_technician_ids(order: RepairOrder, user_ids: list[int], day: dt.date | None = None) -> set[int]:
+    """Of `user_ids`, those `technician_refusal` would let the job go to (four queries for any number)."""
+    day = day or clock.today()
+    needed = GRADE_RANK.get(required_grade(order), 0)
+    grades = staff_selectors.grades_on(user_ids, day)
+    allowed = {pk for pk in user_ids if GRADE_RANK.get(grades.get(pk, ""), 0) >= needed}
+    if allowed and needs_high_voltage(order):
+        allowed &= staff_selectors.hv_certified(allowed, day)
+    return allowed
+
+
 @transaction.atomic
 def repair_order_assign(
     *, order: RepairOrder, by: Actor, technician: User | None = None, bay: Bay | None = None
@@ -421,24 +452,9 @@ def repair_order_assign(
         ).exists():
             errors["technician"] = [_("This person is not a technician of the store.")]
         else:
-            today = clock.today()
-            grade = staff_selectors.grade_on(technician, today)  # the grade history (staff), not the snapshot
-            needed = required_grade(order)
-            if GRADE_RANK.get(grade, 0) < GRADE_RANK.get(needed, 0):
-                errors["technician"] = [
-                    _("This job needs a {needed} technician; {name} is {grade}.").format(
-                        needed=TechnicianGrade(needed).label,
-                        name=technician.staff_profile.display_name,
-                        grade=TechnicianGrade(grade).label if grade else _("not graded"),
-                    )
-                ]
-            elif needs_high_voltage(order) and not staff_selectors.has_valid_hv_certificate(technician, today):
-                errors["technician"] = [
-                    _(
-                        "This job touches the high-voltage system; {name} holds no valid low-voltage electrician "
-                        "certificate today."
-                    ).format(name=technician.staff_profile.display_name)
-                ]
+            refusal = technician_refusal(order, technician)
+            if refusal:
+                errors["technician"] = [refusal]
     if bay is not None:
         if bay.store_id != order.store_id or not bay.is_active:
             errors["bay"] = [_("No active bay with this id in the store.")]

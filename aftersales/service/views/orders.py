@@ -47,6 +47,7 @@ from aftersales.service.services.links import order_link_token
 from aftersales.service.services.orders import (
     bay_equipment_gaps,
     clock_state,
+    eligible_technician_ids,
     qc_by_worker_refused,
 )
 from aftersales.service.transitions import DEFERRED_WORK, ESTIMATE_LINE, REPAIR_ORDER
@@ -126,6 +127,9 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
     bays: list[Bay] = []
     if can["assign"] and order.status in transitions.OPEN_STATES:
         technicians = staff_choices({store_id}, [Role.TECHNICIAN, Role.FOREMAN])[store_id]
+        # Offered: those the job may go to by grade and HV certificate (staff records), and the one assigned.
+        allowed = eligible_technician_ids(order, [pk for pk, _label in technicians])
+        technicians = [(pk, label) for pk, label in technicians if pk == order.technician_id or pk in allowed]
         bays = list(Bay.objects.for_stores([store_id]).filter(is_active=True).order_by("code"))
     transition_forms = []
     for m in transition_moves(order, user):

@@ -132,3 +132,41 @@ class GradeFromHistoryTests:
             assert "needs a" in caught.value.message_dict["technician"][0]
             hv_certificate(shop.senior, shop.cast.mia, issued=D(2024, 1, 1), expires=D(2030, 1, 1), number="T2")
             assert assign(shop, order, shop.senior).technician_id == shop.senior.pk
+
+
+class DispatchPageTests:
+    def test_the_order_page_offers_only_technicians_the_job_may_go_to(self, shop, client):
+        from django.urls import reverse
+
+        with frozen(2026, 6, 1, 10, 0):
+            hv_certificate(shop.junior, shop.cast.mia, issued=D(2024, 1, 1), expires=D(2030, 1, 1))
+            order = open_order(shop)
+            hv_line(shop, order)
+            client.force_login(shop.foreman)
+            page = client.get(reverse("service:order-detail", args=[order.pk]))
+        offered = set(page.context["dispatch_form"].fields["technician"].choices)
+        ids = {pk for pk, _label in offered if pk}
+        assert shop.junior.pk in ids  # certified
+        assert shop.senior.pk not in ids and shop.foreman.pk not in ids  # no HV certificate
+
+    def test_the_offered_list_and_the_refusal_agree(self, shop):
+        from aftersales.service.services.orders import eligible_technician_ids, technician_refusal
+
+        people = [shop.junior, shop.senior, shop.foreman]
+        with frozen(2026, 6, 1, 10, 0):
+            hv_certificate(shop.junior, shop.cast.mia, issued=D(2024, 1, 1), expires=D(2030, 1, 1))
+            plain = open_order(shop)
+            services.estimate_line_add(
+                order=plain,
+                by=shop.advisor,
+                kind="labour",
+                description="变速箱",
+                standard_hours="3",
+                min_grade="senior",
+            )
+            hv = open_order(shop, vehicle=make_vehicle(shop.customer, by=shop.advisor, plate="沪A77777"))
+            hv_line(shop, hv)
+            for order, expected in ((plain, {shop.senior.pk, shop.foreman.pk}), (hv, {shop.junior.pk})):
+                eligible = eligible_technician_ids(order, [p.pk for p in people])
+                assert eligible == expected
+                assert {p.pk for p in people if not technician_refusal(order, p)} == expected
