@@ -25,12 +25,12 @@ def _issued() -> Coalesce:
 
 
 def catalogue_part_lines(*, order: RepairOrder) -> QuerySet[EstimateLine]:
-    """The order's approved part lines with the quantity each holds (`issued`); catalogue parts first."""
+    """The order's approved part lines with the quantity each holds (`issued`), in the estimate's order."""
     return (
         EstimateLine.objects.filter(estimate__order=order, kind=LineKind.PART, decision=LineDecision.APPROVED)
         .select_related("part")
         .annotate(issued=_issued())
-        .order_by("part__isnull", "id")
+        .order_by("id")
     )
 
 
