@@ -162,8 +162,12 @@ def people_for(user: Any, capability: Capability = READ, store_ids: Iterable[int
 
 
 def person_get_for_user_or_404(user: Any, pk: int, capability: Capability = READ) -> Any:
-    """A technician `user` may see; another store's person answers like a missing one."""
+    """A technician `user` may see (and, to read, a technician their own records: the expiry alert links there);
+    another store's person answers like a missing one."""
     person = people_for(user, capability).filter(pk=pk).select_related("staff_profile").first()
+    own = capability == READ and getattr(user, "pk", None) == pk and getattr(user, "is_active", False)
+    if person is None and own and technician_memberships_for(user).exists():
+        person = get_user_model().objects.select_related("staff_profile").filter(pk=pk).first()
     if person is None:
         raise Http404
     return person

@@ -160,3 +160,20 @@ class PersonPageTests:
         )
         assert client.get(reverse("staff:person", args=[records.cast.alice.pk])).status_code == 404  # no technician
         assert rows() == before
+
+
+class OwnPageTests:
+    def test_a_technician_reads_their_own_page_only_and_records_nothing(self, client, records):
+        shop = records
+        client.force_login(shop.senior)
+        own = reverse("staff:person", args=[shop.senior.pk])
+        response = client.get(own, **EN)
+        assert response.status_code == 200
+        assert "T3101" in response.content.decode() and "Record a grade" not in response.content.decode()
+        assert client.get(reverse("staff:person", args=[shop.junior.pk])).status_code == 404
+        before = rows()
+        data = {"form": "grade", "grade-grade": "senior_technician", "grade-effective_from": "2026-05-05"}
+        assert client.post(own, data).status_code == 403
+        assert rows() == before
+        client.force_login(shop.cast.alice)  # an advisor has no qualifications page, not even their own
+        assert client.get(reverse("staff:person", args=[shop.cast.alice.pk])).status_code == 404
