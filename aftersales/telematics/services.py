@@ -232,7 +232,11 @@ def vehicle_events_intake(
     if rows:
         with transaction.atomic():
             VehicleEvent.objects.bulk_create(rows, batch_size=MAX_EVENTS, ignore_conflicts=True)
-            new = list(VehicleEvent.objects.filter(intake=intake).select_related("vehicle", "vehicle__customer"))
+            new = list(
+                VehicleEvent.objects.filter(intake=intake).select_related(
+                    "vehicle", "vehicle__customer", "vehicle__store"
+                )
+            )
             result.accepted = len(new)
             result.duplicates += len(rows) - len(new)  # sent by a concurrent call meanwhile
             _odometer_days(new)
@@ -456,7 +460,7 @@ def vehicle_events_evaluate_pending(*, limit: int = 5000) -> int:
     now = clock.now()
     pending = list(
         VehicleEvent.objects.filter(evaluated_at__isnull=True)
-        .select_related("vehicle", "vehicle__customer")
+        .select_related("vehicle", "vehicle__customer", "vehicle__store")
         .order_by("received_at", "pk")[:limit]
     )
     if not pending:

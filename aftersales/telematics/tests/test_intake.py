@@ -141,3 +141,10 @@ def test_a_naive_time_is_read_in_the_store_zone_and_the_year_1999_refused(client
         ],
     ).json()
     assert body["accepted"] == 1 and [(e["index"], e["field"]) for e in body["errors"]] == [(1, "occurred_at")]
+
+
+def test_a_full_batch_costs_a_bounded_number_of_queries(client, fleet, django_assert_max_num_queries):
+    """500 events in one insert: the queries do not grow with the batch (only alerts cost a few each)."""
+    events = [event(fleet.ev, f"q-{i}", minutes_ago=600 - i, odometer_km=1000 + i, soc_pct=60) for i in range(500)]
+    with django_assert_max_num_queries(40):
+        assert post(client, fleet.headers, events).json()["accepted"] == 500
