@@ -44,9 +44,10 @@ def test_the_live_board_shows_the_open_requests_with_running_clocks(
     browser, live_server, demo, screenshot, csp_violations, locale, lang, title
 ):
     context = browser.new_context(locale=locale, **DESKTOP)
-    page = log_in(context, live_server.url, "manager")
+    page = log_in(context, live_server.url, "group")  # the group's board: every store
     page.goto(f"{live_server.url}/rescue/")
     expect(page.locator("h1")).to_contain_text(title)
+    expect(page.locator("#rescue-capacity li")).to_have_count(3)
     open_ids = RescueRequest.objects.filter(store__code="SH01", status__in=["matched", "dispatched"])
     assert open_ids.exists()
     clock = page.locator("#rescue-rows [data-due]").first
