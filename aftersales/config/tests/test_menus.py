@@ -85,6 +85,7 @@ COMMENT_ISSUES = ("/numbers/issues/", "chat-square-quote", "Issues in comments")
 STAFF = ("/staff/", "person-vcard", "Staff qualifications")
 CAR_ALERTS = ("/telematics/alerts/", "ev-front", "Connected-car alerts")
 CAR_RULES = ("/telematics/rules/", "broadcast", "Connected-car rules")
+RESCUE_BASES = ("/rescue/bases/", "geo-alt", "Rescue bases")
 EHR = ("/ehr/", "cloud-upload", "E-health record uploads")
 
 EXPECTED = {
@@ -181,7 +182,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
+        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
     },
     "group": {
         "top": [
@@ -210,7 +211,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
+        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
     },
     "admin": {
         "top": [
@@ -246,7 +247,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, ADMIN],
+        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, ADMIN],
     },
 }
 
