@@ -46,13 +46,14 @@ class ReceiveForm(ServiceErrors, StyledForm):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     received_on = forms.DateField(
-        label=_B.get_field("received_on").verbose_name, widget=forms.DateInput(attrs={"type": "date"})
+        label=_B.get_field("received_on").verbose_name,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     manufacturer = forms.CharField(label=_B.get_field("manufacturer").verbose_name, max_length=120, required=False)
     production_date = forms.DateField(
         label=_B.get_field("production_date").verbose_name,
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     warranty_months = forms.IntegerField(
         label=_B.get_field("warranty_months").verbose_name, required=False, min_value=0, max_value=120

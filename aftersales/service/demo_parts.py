@@ -27,6 +27,10 @@ from aftersales.service.choices import LineDecision, LineKind, RepairOrderStatus
 from aftersales.service.models import EstimateLine, LinePartIssue
 
 LEDGER_DAYS = 90
+# Open orders whose parts the clerk has not issued yet when the demo opens (later states have had theirs).
+WAITS_FOR_PARTS = frozenset(
+    {RepairOrderStatus.RECEPTION, RepairOrderStatus.WAITING, RepairOrderStatus.IN_BAY, RepairOrderStatus.WAITING_PARTS}
+)
 SUPPLIERS = ("厂家配件中心（区域库）", "华东汽配物流", "博世汽车服务供应链", "马勒滤清器华东经销")
 # Parts a dealer counts as core (always on the shelf): by words in the name.
 CORE_WORDS = ("机油滤", "空气滤", "空调滤", "刹车片", "蓄电池", "火花塞", "机油", "雨刮")
@@ -127,8 +131,8 @@ def seed_parts(*, rng: random.Random, stores: list[Store], users: dict[str, Any]
     parts_by_id = {p.pk: p for p in catalogue}
     for line in lines.iterator(chunk_size=2000):
         order = line.estimate.order
-        if order.status in (RepairOrderStatus.RECEPTION, RepairOrderStatus.WAITING):
-            continue  # not in the workshop yet: the clerk's queue today
+        if order.status in WAITS_FOR_PARTS:
+            continue  # today's cars before or in the bay: the parts clerk's queue
         part = parts_by_id[line.part_id]
         shelf = shelves[(order.store_id, part.pk)]
         fitted = order.arrived_at + dt.timedelta(minutes=rng.randint(40, 150))
