@@ -26,6 +26,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "matching target. Please act now.",
         ),
     },
+    # To the customer (a service notice: it rests on the rescue they asked for, sent at any hour).
+    "rescue_matched": {
+        "zh-hans": (
+            "道路救援｜{store}",
+            "您的救援请求已由{store}受理，救援人员预计{eta}前到达。查看进度：{link} 。如有变化请致电{phone}。",
+        ),
+        "en": (
+            "Roadside rescue – {store}",
+            "{store} has taken your rescue request; the crew should be with you by {eta}. Follow it here: {link}. "
+            "Anything changes? Call {phone}.",
+        ),
+    },
 }
 
 

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.core import clock
@@ -32,6 +33,8 @@ from aftersales.core.text import clean_text
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose
 from aftersales.customers.models import Consent, Customer, Vehicle
 from aftersales.customers.validators import normalize_plate, normalize_vin
+from aftersales.messaging.choices import Purpose
+from aftersales.messaging.services import message_enqueue
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import GROUP_ROLES, Role
 from aftersales.organisation.models import DealerGroup, Membership, Store
@@ -238,6 +241,31 @@ def _alert_unmatched(request: RescueRequest, *, overdue: bool) -> None:
     )
 
 
+def _tell_customer_matched(request: RescueRequest) -> None:
+    """The customer (when known) gets the store, the time to expect the crew and their status link; once."""
+    if request.customer_id is None or request.customer is None or request.respond_by is None:
+        return
+    from django.conf import settings
+
+    from aftersales.rescue.selectors import request_link_token
+
+    path = reverse("rescue:customer-request", args=[request_link_token(request)])
+    message_enqueue(
+        store=request.store,
+        template="rescue_matched",
+        context={
+            "store": request.store.name,
+            "eta": timezone.localtime(request.respond_by).strftime("%H:%M"),
+            "link": f"{getattr(settings, 'PUBLIC_BASE_URL', '').rstrip('/')}{path}",
+            "phone": request.store.phone or "",
+        },
+        customer=request.customer,
+        purpose=Purpose.SERVICE,
+        dedupe_key=f"rescue:matched:{request.pk}",
+        related=request,
+    )
+
+
 def _minutes_between(start: dt.datetime, end: dt.datetime) -> int:
     return max(0, int((end - start).total_seconds() // 60))
 
@@ -422,6 +450,8 @@ def rescue_request_create(
         )
         if request.status == RescueStatus.REQUESTED:
             _alert_unmatched(request, overdue=False)
+        elif request.status == RescueStatus.MATCHED:
+            _tell_customer_matched(request)
     return request
 
 
@@ -479,6 +509,7 @@ def rescue_match(*, request: RescueRequest, by: Actor, store: Store | None = Non
         if distance is None:
             locked.distance_km = None
         locked.save()
+        _tell_customer_matched(locked)
         audit_record(
             actor=actor_user(by),
             action="rescue.match",

@@ -293,3 +293,18 @@ def test_the_connected_car_lead_uses_the_public_service(cities, car):
         source="connected_car",
     )
     assert rescue.status == RescueStatus.MATCHED and rescue.source == "connected_car"
+
+
+def test_the_known_customer_gets_the_status_link_once_matched(cities, car, client):
+    from aftersales.messaging.models import OutboxMessage
+
+    with time_machine.travel(NOW, tick=False):
+        rescue = ask(cities.cast.alice, vehicle=car)
+        ask(cities.cast.alice, XIHU_LINGYIN)  # no customer known: nothing to send
+    message = OutboxMessage.objects.get(template="rescue_matched")
+    assert message.customer == car.customer and message.purpose == "service"
+    assert "10:45" in message.body and "/rescue/c/" in message.body  # 02:00 UTC + 45 min, in China
+    link = message.body.split("/rescue/c/")[1].split(" ")[0]
+    with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
+        assert client.get(f"/rescue/c/{link}").status_code == 200
+    assert OutboxMessage.objects.filter(related_id=str(rescue.pk)).count() == 1
