@@ -10,6 +10,7 @@ ledger per part is the movements, the ledger per vehicle is the service app's is
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -21,8 +22,8 @@ from aftersales.core.scoping import ScopedQuerySet
 from aftersales.organisation.models import DealerGroup, Store
 from aftersales.parts.choices import MovementKind, PartCategory
 
-QUANTITY = {"max_digits": 10, "decimal_places": 2}
-MONEY = {"max_digits": 12, "decimal_places": 2}
+QUANTITY: dict[str, Any] = {"max_digits": 10, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class Part(BaseModel):

@@ -128,7 +128,7 @@ def part_save(
         errors["code"] = [_("This field is required.")]
     elif len(code) > 40:
         errors["code"] = [_("At most {n} characters.").format(n=40)]
-    elif Part.objects.filter(group=group, code=code).exclude(pk=part.pk if part else None).exists():
+    elif Part.objects.filter(group=group, code=code).exclude(pk=part.pk if part else 0).exists():
         errors["code"] = [_("The catalogue already has a part with this code.")]
     values = {
         "name": _text(name, "name", 120, errors, required=True),

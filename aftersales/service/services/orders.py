@@ -878,6 +878,9 @@ def part_trace_record(
         raise ApplicationError(_("Only part lines carry a batch."))
     if line.decision != LineDecision.APPROVED:
         raise ApplicationError(_("Only an approved part is fitted."))
+    if line.part_issues.exists():
+        # The ledger's batches are the record: a typed batch would hide which one went into the car.
+        raise ApplicationError(_("This part came from the parts ledger: its batch is recorded by the issue."))
     batch_number = str(batch_number or "").strip()
     if not batch_number or len(batch_number) > 40:
         errors["batch_number"] = [_("Enter the batch number printed on the part (at most 40 characters).")]

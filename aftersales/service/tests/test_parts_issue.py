@@ -121,6 +121,8 @@ def test_issue_takes_the_oldest_batch_first_and_records_the_batches_on_the_line(
     )
     assert Stock.objects.get(part=pads).on_hand == 5
     assert services.issued_quantity(line) == 2
+    with pytest.raises(ApplicationError, match="came from the parts ledger"):
+        services.part_trace_record(line=line, by=shop.advisor, batch_number="TYPED")
     assert [m.reference for m in Movement.objects.filter(kind="issue")] == [f"RO {order.number}"] * 2
     with pytest.raises(ValidationError) as caught:
         services.line_part_issue(line=line, by=clerk)
