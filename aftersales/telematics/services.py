@@ -266,7 +266,8 @@ def _odometer_days(events: Sequence[VehicleEvent]) -> None:
             fresh.append(OdometerDay(vehicle_id=vehicle_id, day=day, km=km))
         elif km > row.km:
             OdometerDay.objects.filter(pk=row.pk, km__lt=km).update(km=km)
-    OdometerDay.objects.bulk_create(fresh, ignore_conflicts=True)  # a concurrent intake's row: its day stays
+    # A day a concurrent intake inserted meanwhile keeps its value until the next reading of that day raises it.
+    OdometerDay.objects.bulk_create(fresh, ignore_conflicts=True)
 
 
 def odometer_readings(vehicle_ids: list[int]) -> Iterable[tuple[int, dt.date, int]]:
@@ -530,7 +531,12 @@ def alert_rules_ensure_defaults(*, group_id: int) -> int:
     """Give a group without any rule the defaults (selectors.DEFAULT_RULES); returns how many were made."""
     if AlertRule.objects.filter(group_id=group_id).exists():
         return 0
-    AlertRule.objects.bulk_create([AlertRule(group_id=group_id, **row) for row in selectors.DEFAULT_RULES])
+    with transaction.atomic():
+        # Two first intakes of a group at once: the group's row lock lets one of them write the table.
+        DealerGroup.objects.select_for_update().filter(pk=group_id).first()
+        if AlertRule.objects.filter(group_id=group_id).exists():
+            return 0
+        AlertRule.objects.bulk_create([AlertRule(group_id=group_id, **row) for row in selectors.DEFAULT_RULES])
     return len(selectors.DEFAULT_RULES)
 
 

@@ -47,3 +47,26 @@ def test_a_batch_sent_twice_at_once_is_stored_once_with_one_alert(fleet):
     assert VehicleEvent.objects.count() == 50
     assert VehicleAlert.objects.filter(kind="battery_low").count() == 1
     assert VehicleAlert.objects.get(kind="battery_low").events_count == 50
+
+
+def test_two_first_uses_of_a_group_write_its_default_rules_once(fleet):
+    """The rule table is created on a group's first use; two first uses at once must not write it twice."""
+    from aftersales.telematics.models import AlertRule
+    from aftersales.telematics.selectors import DEFAULT_RULES
+    from aftersales.telematics.services import alert_rules_ensure_defaults
+
+    barrier = threading.Barrier(THREADS)
+
+    def first_use() -> None:
+        try:
+            barrier.wait()
+            alert_rules_ensure_defaults(group_id=fleet.cast.group.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_use) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AlertRule.objects.filter(group=fleet.cast.group).count() == len(DEFAULT_RULES)
