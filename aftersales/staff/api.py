@@ -156,7 +156,9 @@ class CertificateIn(Schema):
 def certificate_create(request: HttpRequest, payload: CertificateIn) -> Any:
     person = _technician(request, payload.technician)
     certificate = services.certificate_record(person=person, by=request.auth, **payload.dict(exclude={"technician"}))
-    return 201, _state(certificate, 30)
+    stores = Store.objects.filter(pk__in=selectors.stores_of(person)).order_by("pk")[:1]
+    days = int(setting_values_for_store(stores[0])["certificate_expiry_alert_days"]) if stores else 30
+    return 201, _state(certificate, days)
 
 
 class TrainingIn(Schema):

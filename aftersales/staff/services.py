@@ -27,6 +27,7 @@ from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role, TechnicianGrade
 from aftersales.organisation.models import Membership, StaffProfile, Store
 from aftersales.organisation.selectors import setting_values_for_store
+from aftersales.organisation.settings_catalogue import BY_KEY
 from aftersales.staff import selectors
 from aftersales.staff.choices import CertificateKind, TrainingResult
 from aftersales.staff.models import Certificate, CertificateAlert, GradeRecord, TrainingRecord
@@ -279,7 +280,7 @@ def certificate_expiry_sweep(*, today: dt.date | None = None) -> SweepResult:
     same transaction as its inbox items, so a rerun or a second worker raises nothing twice."""
     today = today or clock.today()
     result = SweepResult()
-    longest = 180  # the setting's maximum: a wider net than any store's lead, narrowed per store below
+    longest = int(BY_KEY["certificate_expiry_alert_days"].maximum or 366)  # any store's lead; narrowed below
     candidates = Certificate.objects.filter(
         expires_on__gte=today - dt.timedelta(days=longest), expires_on__lte=today + dt.timedelta(days=longest)
     ).select_related("user", "user__staff_profile")
