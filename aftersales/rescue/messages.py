@@ -26,6 +26,17 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "matching target. Please act now.",
         ),
     },
+    "rescue_dispatched": {
+        "zh-hans": (
+            "救援任务{number}：{road}",
+            "您被指派为救援请求{number}的班组负责人（{crew}）：{fault}。车牌{plate}。到场时限{eta}。打开任务查看位置和车辆历史。",
+        ),
+        "en": (
+            "Rescue job {number}: {road}",
+            "You lead the crew of rescue request {number} ({crew}): {fault}. Plate {plate}. On site by {eta}. Open the "
+            "job for the location and the car's history.",
+        ),
+    },
     # To the customer (a service notice: it rests on the rescue they asked for, sent at any hour).
     "rescue_matched": {
         "zh-hans": (

@@ -10,13 +10,14 @@ from typing import Any
 
 from django.core import signing
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.models import Store
-from aftersales.organisation.permissions import Capability
+from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.rescue.choices import BUSY, OPEN, RescueStatus
 from aftersales.rescue.models import RescueBase, RescueRequest
@@ -119,9 +120,15 @@ def board_counts(rows: list[BoardRow]) -> dict[str, int]:
 
 
 def request_get_for_user(*, user: Any, pk: Any) -> RescueRequest:
-    return RescueRequest.objects.select_related(
+    """One request of a store where the user handles rescues, or their own job as a crew lead; anything else is
+    404 like a missing one (a driver or a parts clerk of the store does not see where a customer's car stands)."""
+    rescue = RescueRequest.objects.select_related(
         "store", "group", "vehicle", "customer", "crew_lead"
     ).get_for_user_or_404(user, pk=pk)
+    own_job = rescue.crew_lead_id is not None and rescue.crew_lead_id == getattr(user, "pk", None)
+    if not own_job and not user_can(user, Capability.HANDLE_RESCUE, rescue.store_id):
+        raise Http404("No rescue request matches the given query.")
+    return rescue
 
 
 def vehicle_history(request: RescueRequest, limit: int = 20) -> list[RepairOrder]:

@@ -541,6 +541,23 @@ def rescue_dispatch(*, request: RescueRequest, by: Actor, crew: str, crew_lead: 
         locked.crew = crew_text
         locked.crew_lead = crew_lead
         locked.save()
+        if crew_lead is not None:
+            staff_notify(
+                store=locked.store,
+                users=[crew_lead],
+                template="rescue_dispatched",
+                context={
+                    "number": str(locked),
+                    "road": RoadType(locked.road_type).label,
+                    "crew": crew_text,
+                    "fault": locked.fault[:80],
+                    "plate": locked.plate or "—",
+                    "eta": timezone.localtime(locked.respond_by).strftime("%H:%M") if locked.respond_by else "—",
+                },
+                dedupe_key=f"rescue:dispatched:{locked.pk}",
+                related=locked,
+                url=reverse("rescue:detail", args=[locked.pk]),
+            )
         audit_record(
             actor=actor_user(by),
             action="rescue.dispatch",

@@ -308,3 +308,20 @@ def test_the_known_customer_gets_the_status_link_once_matched(cities, car, clien
     with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
         assert client.get(f"/rescue/c/{link}").status_code == 200
     assert OutboxMessage.objects.filter(related_id=str(rescue.pk)).count() == 1
+
+
+def test_the_crew_lead_is_told_and_opens_only_their_own_job(cities, client):
+    from aftersales.notifications.models import InboxItem
+
+    rescue = ask(cities.cast.alice)
+    other = ask(cities.cast.alice, point=XIHU_LINGYIN)  # Hangzhou's, not tom's
+    url = reverse("rescue:detail", args=[rescue.pk])
+    client.force_login(cities.cast.tom)
+    assert client.get(url).status_code == 404  # not yet his job
+    services.rescue_dispatch(request=rescue, by=cities.cast.alice, crew="一号车", crew_lead=cities.cast.tom)
+    item = InboxItem.objects.get(recipient=cities.cast.tom, kind="rescue_dispatched")
+    assert item.url == url and "一号车" in item.text_en
+    assert client.get(url).status_code == 200
+    assert client.get(reverse("rescue:detail", args=[other.pk])).status_code == 404
+    client.force_login(cities.cast.dan)  # the store's driver: no rescue pages at all
+    assert client.get(url).status_code == 404
