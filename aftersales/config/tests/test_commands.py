@@ -158,7 +158,15 @@ def flush_database() -> None:
 
     with transaction.atomic():
         for model in reversed(apps.get_models()):
-            if model._meta.app_label in ("feedback", "service", "messaging", "customers", "organisation", "core"):
+            if model._meta.app_label in (
+                "rescue",
+                "feedback",
+                "service",
+                "messaging",
+                "customers",
+                "organisation",
+                "core",
+            ):
                 model._base_manager.all().delete()
         get_user_model().objects.all().delete()
     assert nothing_seeded()
