@@ -219,6 +219,7 @@ class LineOut(Schema):
     standard_hours: Decimal | None
     hourly_rate: Decimal | None
     min_grade: str
+    high_voltage: bool = Field(..., description="Work on an NEV's high-voltage system: needs the HV certificate")
     capability: str = Field(..., description="Bay equipment the labour needs (dispatch warns when the bay lacks it)")
     part_number: str
     grade: str
@@ -581,6 +582,9 @@ class LineIn(Schema):
     standard_hours: Decimal | None = Field(None, ge=0, le=999)
     hourly_rate: Decimal | None = Field(None, ge=0, le=100_000)
     min_grade: Literal["", "junior", "intermediate", "senior", "technician", "senior_technician"] = ""
+    high_voltage: bool = Field(
+        False, description="A labour line on an NEV's high-voltage system: dispatched only to a certificate holder"
+    )
     capability: Literal["", "general", "maintenance", "nev_hv", "bodywork", "paint", "alignment", "diagnosis"] = Field(
         "", description="Bay equipment a labour line needs"
     )

@@ -530,6 +530,7 @@ class EstimateLineForm(_ServiceErrors, StyledForm):
     capability = forms.ChoiceField(
         label=_("Bay equipment needed"), choices=[("", "—"), *BayCapability.choices], required=False
     )
+    high_voltage = forms.BooleanField(label=_("High-voltage work (HV certificate needed)"), required=False)
     part_number = forms.CharField(label=_("Part number"), max_length=40, required=False)
     grade = forms.ChoiceField(label=_("Grade"), choices=[("", "—"), *PartGrade.choices], required=False)
     unit_price = forms.DecimalField(label=_("Unit price (CNY)"), required=False)
@@ -537,7 +538,15 @@ class EstimateLineForm(_ServiceErrors, StyledForm):
     amount = forms.DecimalField(label=_("Amount (CNY)"), required=False)
 
     FIELDS_BY_KIND = {
-        LineKind.LABOUR: ("description", "operation_code", "standard_hours", "hourly_rate", "min_grade", "capability"),
+        LineKind.LABOUR: (
+            "description",
+            "operation_code",
+            "standard_hours",
+            "hourly_rate",
+            "min_grade",
+            "capability",
+            "high_voltage",
+        ),
         LineKind.PART: ("description", "part_number", "grade", "unit_price", "quantity"),
         LineKind.FEE: ("description", "amount"),
     }

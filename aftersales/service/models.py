@@ -510,9 +510,7 @@ class EstimateLine(BaseModel):
         Part, verbose_name=_("catalogue part"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     grade = models.CharField(_("part grade"), max_length=8, choices=PartGrade.choices, blank=True)
-    removed_part = models.CharField(
-        _("removed part"), max_length=8, choices=RemovedPartDisposition.choices, blank=True
-    )
+    removed_part = models.CharField(_("removed part"), max_length=8, choices=RemovedPartDisposition.choices, blank=True)
     unit_price = models.DecimalField(_("unit price (CNY)"), null=True, blank=True, **MONEY)
     quantity = models.DecimalField(_("quantity"), max_digits=8, decimal_places=2, default=Decimal("1"))
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
@@ -573,7 +571,9 @@ class LinePartIssue(models.Model):
         EstimateLine, verbose_name=_("estimate line"), on_delete=models.PROTECT, related_name="part_issues"
     )
     batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="+")
-    movement = models.OneToOneField(Movement, verbose_name=_("stock movement"), on_delete=models.PROTECT, related_name="+")
+    movement = models.OneToOneField(
+        Movement, verbose_name=_("stock movement"), on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2)
     at = models.DateTimeField(_("time"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")

@@ -90,6 +90,7 @@ def estimate_line_add(
     hourly_rate: Any = None,
     min_grade: str = "",
     capability: str = "",
+    high_voltage: bool = False,
     operation_code: str = "",
     part_number: str = "",
     grade: str = "",
@@ -98,9 +99,9 @@ def estimate_line_add(
     amount: Any = None,
     alternative_to: EstimateLine | None = None,
 ) -> EstimateLine:
-    """A labour line (hours × rate, the minimum technician grade and the bay equipment it needs), a part line
-    (unit price × quantity, with its grade) or a fee, added to the order's draft.  `alternative_to` offers this
-    part as a choice against another line of the draft."""
+    """A labour line (hours × rate, the minimum technician grade, high-voltage work and the bay equipment it
+    needs), a part line (unit price × quantity, with its grade) or a fee, added to the order's draft.
+    `alternative_to` offers this part as a choice against another line of the draft."""
     _authorise_estimate(order, by)
     refuse_control_characters(description=description, operation_code=operation_code, part_number=part_number)
     errors: dict[str, list[str]] = {}
@@ -126,7 +127,7 @@ def estimate_line_add(
             errors["capability"] = [_("Choose one of: {options}.").format(options=", ".join(BayCapability.values))]
         if hours is not None and rate is not None:
             line.standard_hours, line.hourly_rate, line.min_grade = hours, rate, min_grade
-            line.capability = capability
+            line.capability, line.high_voltage = capability, bool(high_voltage)
             line.amount = (hours * rate).quantize(CENT)
     elif kind == LineKind.PART:
         price = _money(unit_price, "unit_price", errors)

@@ -641,8 +641,8 @@ class RepairOrderWalkThroughTests:
         # The technician sees the same order, but not the customer's link (he never sends it) nor the advisor's moves.
         assert detail["customer_link"] is None and order["customer_link"].startswith("http://testserver/r/")
         assert [m["name"] for m in detail["moves"]] == ["part_trace"]  # his own job's parts
-        # the advisor may still confirm or clear a comeback link after delivery
-        assert {m["name"] for m in order["moves"]} == {"part_trace", "send_link", "comeback"}
+        # the advisor may still confirm or clear a comeback link after delivery, and note the removed part's fate
+        assert {m["name"] for m in order["moves"]} == {"part_trace", "send_link", "comeback", "removed_part"}
         skip = {"customer_link", "moves"}
         assert {k: v for k, v in detail.items() if k not in skip} == {k: v for k, v in order.items() if k not in skip}
         listed = client.get(f"{API}/repair-orders", {"status": "delivered"}, **alice).json()

@@ -247,3 +247,25 @@ def test_the_bill_shows_the_issued_batch(shop, pads, clerk, order):
     assert services.bill_total(order) == Decimal("760.00")
     line.refresh_from_db()
     assert line.batch_number == "OLD-01, NEW-02"  # the bill and the customer's page print these fields
+
+
+def test_a_labour_line_can_be_flagged_high_voltage_through_the_service_and_the_api(shop, order, client, api_token):
+    with frozen(2026, 3, 2, 9, 10):
+        line = services.estimate_line_add(
+            order=order,
+            by=shop.advisor,
+            kind="labour",
+            description="动力电池检修",
+            standard_hours="2",
+            high_voltage=True,
+        )
+        assert line.high_voltage is True
+        body = {"kind": "labour", "description": "高压线束检查", "standard_hours": "1", "high_voltage": True}
+        response = client.post(
+            f"/api/v1/repair-orders/{order.pk}/lines",
+            data=body,
+            content_type="application/json",
+            **api_token(shop.advisor),
+        )
+    assert response.status_code == 201, response.json()
+    assert response.json()["high_voltage"] is True
