@@ -118,6 +118,7 @@ ACTION_LABELS: dict[str, Any] = {
     "rescue.base_save": _("Rescue base saved"),
     "rescue.dispatch": _("Rescue crew dispatched"),
     "rescue.location_coarsen": _("Rescue location coarsened"),
+    "rescue.locate": _("Rescue location corrected"),
     "rescue.match": _("Rescue request matched to a store"),
     "rescue.request": _("Rescue requested"),
     "rescue.transition": _("Rescue status changed"),

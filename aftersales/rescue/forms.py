@@ -80,6 +80,17 @@ class CustomerRescueForm(_ServiceErrors, StyledForm):
         self.fields["longitude"].widget = forms.HiddenInput()
 
 
+class LocateForm(_ServiceErrors, StyledForm):
+    """Where a waiting request really stands, learnt by calling the customer back."""
+
+    aliases = {"lat": "latitude", "lon": "longitude"}
+
+    latitude = _coordinate(_("latitude"), 90, required=True)
+    longitude = _coordinate(_("longitude"), 180, required=True)
+    road_type = forms.ChoiceField(label=_("road type"), choices=RoadType.choices)
+    address = forms.CharField(label=_("location described"), max_length=200, required=False)
+
+
 class MatchForm(_ServiceErrors, StyledForm):
     store = forms.ChoiceField(label=_("store"), required=False)
 

@@ -519,6 +519,51 @@ def rescue_match(*, request: RescueRequest, by: Actor, store: Store | None = Non
     return locked
 
 
+def rescue_request_locate(
+    *, request: RescueRequest, by: Actor, lat: Any, lon: Any, road_type: str, address: str = ""
+) -> RescueRequest:
+    """Staff who called the customer back correct where a waiting request stands and on which road (a car's alarm
+    does not say; a typed place has no coordinates); then it is matched at once if a store is free (an expressway
+    is handed to 12122).  Only while it waits for a store."""
+    m = RESCUE.get("locate")
+    RESCUE.require(m, actor=by, state=request.status, store_id=request.store_id)
+    errors = _Errors()
+    if road_type not in RoadType.values:
+        errors.add("road_type", _("Choose one of: {options}.").format(options=", ".join(RoadType.values)))
+    latitude = _coordinate(lat, field="lat", limit=90, errors=errors)
+    longitude = _coordinate(lon, field="lon", limit=180, errors=errors)
+    address_text = _text(address, field="address", max_length=200, errors=errors)
+    if (latitude is None or longitude is None) and not {"lat", "lon"} & set(errors.by_field):
+        errors.add("lat" if latitude is None else "lon", _("Give both the latitude and the longitude."))
+    errors.raise_if_any()
+    now = clock.now()
+    with transaction.atomic():
+        locked = _locked(request)
+        RESCUE.require(m, actor=by, state=locked.status, store_id=locked.store_id)
+        old = {"lat": str(locked.latitude), "lon": str(locked.longitude), "road_type": locked.road_type}
+        locked.latitude, locked.longitude, locked.road_type = latitude, longitude, road_type
+        locked.address = address_text or locked.address
+        if locked.location_consent_at is None:
+            locked.location_consent_at, locked.location_consent_channel = now, ConsentChannel.PHONE
+        if road_type == RoadType.EXPRESSWAY:
+            RESCUE.require(RESCUE.get("hand_to_12122"), actor=by, state=locked.status, store_id=locked.store_id)
+            locked.status, locked.handed_off_at = RescueStatus.HANDED_12122, now
+            locked.reason = expressway_message()[:300]
+        locked.save()
+        audit_record(
+            actor=actor_user(by),
+            action="rescue.locate",
+            obj=locked,
+            changes={"old": old, "lat": str(latitude), "lon": str(longitude), "road_type": road_type},
+        )
+    if locked.status == RescueStatus.REQUESTED:
+        try:
+            locked = rescue_match(request=locked, by=Party.SYSTEM)
+        except ApplicationError:
+            pass  # still nobody free: the sweep tries again, the managers were told
+    return locked
+
+
 def rescue_dispatch(*, request: RescueRequest, by: Actor, crew: str, crew_lead: Any = None) -> RescueRequest:
     """Send a crew of the matched store: the crew's name or vehicle, and optionally its lead (a member of the
     store's staff), who may then record the arrival and the completion on their phone."""

@@ -18,6 +18,7 @@ from aftersales.rescue.choices import RescueStatus as S
 INTAKE = "intake"
 MATCH = "match"
 DISPATCH = "dispatch"
+LOCATE = "locate"
 
 OPEN_STATES = [S.REQUESTED, S.MATCHED, S.DISPATCHED, S.ON_SITE]
 
@@ -33,6 +34,14 @@ RESCUE = Lifecycle(
             parties=[Party.CUSTOMER, Party.SYSTEM],
             via=INTAKE,
             label=_("Request rescue"),
+        ),
+        move(
+            "locate",
+            [S.REQUESTED],
+            None,
+            capabilities=[Cap.HANDLE_RESCUE],
+            via=LOCATE,
+            label=_("Correct the place and the road"),
         ),
         move(
             "match",

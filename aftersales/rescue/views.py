@@ -31,6 +31,7 @@ from aftersales.rescue.choices import RescueSource, RescueStatus, RoadType
 from aftersales.rescue.forms import (
     CustomerRescueForm,
     DispatchForm,
+    LocateForm,
     MatchForm,
     ReasonForm,
     RescueBaseForm,
@@ -115,6 +116,15 @@ def rescue_detail(request: HttpRequest, pk: int) -> HttpResponse:
     match_form = MatchForm(
         request.POST if request.POST.get("action") == "match" else None, stores=_group_store_choices(rescue)
     )
+    locate_form = LocateForm(
+        request.POST if request.POST.get("action") == "locate" else None,
+        initial={
+            "latitude": rescue.latitude,
+            "longitude": rescue.longitude,
+            "road_type": rescue.road_type,
+            "address": rescue.address,
+        },
+    )
     staff = staff_options(store_ids={rescue.store_id}) if "dispatch" in names else []
     dispatch_form = DispatchForm(request.POST if request.POST.get("action") == "dispatch" else None, staff=staff)
     reason_form = ReasonForm(request.POST if request.POST.get("action") in ("arrive", "complete", "cancel") else None)
@@ -123,6 +133,17 @@ def rescue_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if action not in names:
             raise PermissionDenied(_("Your role may not do this."))
         try:
+            if action == "locate" and locate_form.is_valid():
+                data = locate_form.cleaned_data
+                services.rescue_request_locate(
+                    request=rescue,
+                    by=request.user,
+                    lat=data["latitude"],
+                    lon=data["longitude"],
+                    road_type=data["road_type"],
+                    address=data["address"],
+                )
+                return redirect("rescue:detail", pk=rescue.pk)
             if action == "match" and match_form.is_valid():
                 raw = match_form.cleaned_data["store"]
                 store = Store.objects.filter(pk=int(raw), group_id=rescue.group_id).first() if raw else None
@@ -142,12 +163,12 @@ def rescue_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 return redirect("rescue:detail", pk=rescue.pk)
         except ValidationError as exc:
-            form = {"match": match_form, "dispatch": dispatch_form}.get(action, reason_form)
+            form = {"match": match_form, "dispatch": dispatch_form, "locate": locate_form}.get(action, reason_form)
             form.apply_service_errors(exc)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("rescue:detail", pk=rescue.pk)
-    invalid = bool(match_form.errors or dispatch_form.errors or reason_form.errors)
+    invalid = bool(match_form.errors or dispatch_form.errors or reason_form.errors or locate_form.errors)
     return render(
         request,
         "rescue/detail.html",
@@ -157,6 +178,8 @@ def rescue_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "match_move": next((m for m in moves if m.via == MATCH and m.name == "match"), None),
             "dispatch_move": next((m for m in moves if m.via == DISPATCH), None),
             "plain_moves": [m for m in moves if m.name in ("arrive", "complete", "cancel")],
+            "locate_move": next((m for m in moves if m.name == "locate"), None),
+            "locate_form": locate_form,
             "match_form": match_form,
             "dispatch_form": dispatch_form,
             "reason_form": reason_form,

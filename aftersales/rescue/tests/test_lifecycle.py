@@ -176,3 +176,42 @@ def test_two_requests_racing_for_the_last_crew_take_it_once(cities, attempt):
     statuses = sorted(r.status for r in results)
     assert statuses == ["matched", "requested"]
     assert RescueRequest.objects.filter(store=cities.sh, status="matched").count() == 1
+
+
+@pytest.mark.django_db
+class LocateTests:
+    def waiting(self, cities):
+        return services.rescue_request_create(
+            by=cities.cast.alice, lat=None, lon=None, road_type="city", fault="车辆报警", address="车主未接电话"
+        )
+
+    def test_a_call_back_places_the_request_and_it_is_matched(self, cities):
+        with time_machine.travel(NOW, tick=False):
+            rescue = self.waiting(cities)
+        assert rescue.status == RescueStatus.REQUESTED
+        with time_machine.travel(NOW + dt.timedelta(minutes=3), tick=False):
+            rescue = services.rescue_request_locate(
+                request=rescue, by=cities.cast.alice, lat="30.2408", lon="120.1019", road_type="county"
+            )
+        assert rescue.status == RescueStatus.MATCHED and rescue.store == cities.hz
+        assert rescue.respond_by == NOW + dt.timedelta(minutes=60)  # county, from the first call
+        assert rescue.address == "车主未接电话"
+        assert AuditEntry.objects.filter(action="rescue.locate", object_id=str(rescue.pk)).exists()
+
+    def test_bad_values_are_named_and_only_waiting_requests_move(self, cities):
+        rescue = self.waiting(cities)
+        with pytest.raises(ValidationError) as caught:
+            services.rescue_request_locate(request=rescue, by=cities.cast.alice, lat="99", lon="", road_type="x")
+        assert set(caught.value.message_dict) == {"lat", "road_type"}
+        assert RescueRequest.objects.get(pk=rescue.pk).latitude is None
+        with pytest.raises(PermissionDenied):
+            services.rescue_request_locate(request=rescue, by=cities.cast.tom, lat="31", lon="121", road_type="city")
+        matched = ask(cities.cast.alice)
+        with pytest.raises(ApplicationError):
+            services.rescue_request_locate(request=matched, by=cities.cast.alice, lat="31", lon="121", road_type="city")
+
+    def test_on_an_expressway_it_is_handed_to_12122(self, cities):
+        rescue = services.rescue_request_locate(
+            request=self.waiting(cities), by=cities.cast.alice, lat="31.3849", lon="120.9808", road_type="expressway"
+        )
+        assert rescue.status == RescueStatus.HANDED_12122 and "12122" in rescue.reason
