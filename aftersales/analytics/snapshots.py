@@ -170,6 +170,10 @@ SOURCES: tuple[tuple[str, str], ...] = (
     ("care.CareAction", "store_id"),
     ("reminders.Reminder", "store_id"),
     ("messaging.OutboxMessage", "store_id"),  # a care action's message sent (win-back)
+    # The senior share reads the roster and the grade history, which may be back-dated: a grade recorded since (for a
+    # person of the store) or a membership saved since makes the store's stored figures stale.
+    ("staff.GradeRecord", "user__memberships__store_id"),
+    ("organisation.Membership", "store_id"),
 )
 # Written together with their parent above (no timestamps of their own).
 CHILD_SOURCES = ("feedback.SurveyAnswer", "service.QualityCheck", "service.JobClockSegment")

@@ -244,8 +244,10 @@ def build_may(cast: Any) -> dict[str, Any]:
     # +1 on 15 May.  Demands (lines written in May, declined here so no bill or other KPI moves): o1's at 5 May (1 in
     # stock ≥ 1: available), o2's at 10 May 12:00 (0: not), o3's two at 20 May (1 < 2: not); the wiper line and a June
     # line do not count → 1 of 3.
-    battery = Part.objects.create(group=cast.group, code="BAT-60", name="蓄电池", category="oem", is_core=True)
-    wiper = Part.objects.create(group=cast.group, code="WIPER", name="雨刮", category="oem")
+    battery, _ = Part.objects.get_or_create(
+        group=a.group, code="BAT-60", defaults={"name": "蓄电池", "category": "oem", "is_core": True}
+    )
+    wiper, _ = Part.objects.get_or_create(group=a.group, code="WIPER", defaults={"name": "雨刮", "category": "oem"})
     for when, quantity, after in ((at(4, 30), 1, 1), (at(5, 10, 11), -1, 0), (at(5, 15), 1, 1)):
         kind = "receipt" if quantity > 0 else "issue"
         Movement.objects.create(store=a, part=battery, kind=kind, quantity=quantity, on_hand_after=after, at=when)
