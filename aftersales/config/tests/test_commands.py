@@ -159,9 +159,14 @@ def flush_database() -> None:
     with transaction.atomic():
         for model in reversed(apps.get_models()):
             if model._meta.app_label in (
+                "forecast",
+                "ehr",
+                "telematics",
                 "rescue",
                 "feedback",
                 "service",
+                "parts",
+                "staff",
                 "messaging",
                 "customers",
                 "organisation",
