@@ -87,6 +87,12 @@ CAR_ALERTS = ("/telematics/alerts/", "ev-front", "Connected-car alerts")
 CAR_RULES = ("/telematics/rules/", "broadcast", "Connected-car rules")
 RESCUE_BASES = ("/rescue/bases/", "geo-alt", "Rescue bases")
 EHR = ("/ehr/", "cloud-upload", "E-health record uploads")
+FORECAST = ("/forecast/", "calendar-week", "Demand and staffing")
+OPERATIONS = ("#", "tools", "Operations")
+PARTS_STOCK = ("/parts/", "box-seam", "Parts stock")
+GOODS_RECEIPT = ("/parts/receive/", "box-arrow-in-down", "Goods receipt")
+PARTS_ISSUE = ("/parts/issue/", "box-arrow-up-right", "Issue parts to an order")
+RESCUE = ("/rescue/", "truck", "Roadside rescue")
 
 EXPECTED = {
     "advisor": {
@@ -96,6 +102,10 @@ EXPECTED = {
             WORKBENCH,
             WORKSHOP,
             DEFERRED,
+            OPERATIONS,
+            PARTS_STOCK,
+            RESCUE,
+            CAR_ALERTS,
             FEEDBACK,
             RECOVERY,
             COMPLAINTS,
@@ -104,7 +114,6 @@ EXPECTED = {
             CAPA,
             ISSUES,
             RETENTION,
-            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             NUMBERS,
@@ -114,11 +123,11 @@ EXPECTED = {
         "manage": [],
     },
     "technician": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, NUMBERS, MY_NUMBERS],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, NUMBERS, MY_NUMBERS],
         "manage": [],
     },
     "foreman": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, NUMBERS, MY_NUMBERS],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, RESCUE, NUMBERS, MY_NUMBERS],
         "manage": [STAFF],
     },
     "agent": {
@@ -127,6 +136,8 @@ EXPECTED = {
             CUSTOMERS,
             WORKBENCH,
             WORKSHOP,
+            OPERATIONS,
+            RESCUE,
             FEEDBACK,
             CALLS,
             RECOVERY,
@@ -142,7 +153,7 @@ EXPECTED = {
         "manage": [],
     },
     "parts": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, OPERATIONS, PARTS_STOCK, GOODS_RECEIPT, PARTS_ISSUE],
         "manage": [],
     },
     # The driver's phone: today's pick-ups and drop-offs, nothing else.
@@ -156,7 +167,6 @@ EXPECTED = {
             CUSTOMERS,
             RETENTION,
             TIERS,
-            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             CARE,
@@ -164,6 +174,13 @@ EXPECTED = {
             WORKSHOP,
             MY_JOBS,
             DEFERRED,
+            OPERATIONS,
+            PARTS_STOCK,
+            GOODS_RECEIPT,
+            PARTS_ISSUE,
+            RESCUE,
+            CAR_ALERTS,
+            FORECAST,
             FEEDBACK,
             CALLS,
             RECOVERY,
@@ -190,11 +207,15 @@ EXPECTED = {
             CUSTOMERS,
             RETENTION,
             TIERS,
-            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             CARE,
             WORKSHOP,
+            OPERATIONS,
+            PARTS_STOCK,
+            RESCUE,
+            CAR_ALERTS,
+            FORECAST,
             FEEDBACK,
             RECOVERY,
             COMPLAINTS,
@@ -219,15 +240,21 @@ EXPECTED = {
             CUSTOMERS,
             RETENTION,
             TIERS,
-            CAR_ALERTS,
             CAMPAIGNS,
             REMINDERS,
             CARE,
             WORKBENCH,
             WORKSHOP,
             MY_JOBS,
-            PICKUPS,  # the superuser holds every capability, drive included
+            PICKUPS,
             DEFERRED,
+            OPERATIONS,
+            PARTS_STOCK,
+            GOODS_RECEIPT,
+            PARTS_ISSUE,
+            RESCUE,
+            CAR_ALERTS,
+            FORECAST,
             FEEDBACK,
             CALLS,
             RECOVERY,
