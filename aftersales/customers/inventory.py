@@ -441,10 +441,92 @@ INVENTORY: tuple[PersonalField, ...] = (
         )
         for field in ("plate", "vin", "fault", "reason")
     ),
+    # Connected-car data (SPEC §10: separate consent for vehicle data; precise locations are sensitive).
+    *(
+        PersonalField(
+            "telematics.VehicleEvent",
+            field,
+            _("Find where a car with a level-3 alarm stands, to send a rescue crew"),
+            CONSENT,
+            SENSITIVE,
+            _("precise for the location retention setting (default 30 days), then rounded to about 1 km"),
+        )
+        for field in ("latitude", "longitude")
+    ),
+    *(
+        PersonalField(
+            "telematics.VehicleEvent",
+            field,
+            _("Warn the owner of a fault the car reports (battery, insulation, fault codes) and propose a visit"),
+            CONSENT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in (
+            "occurred_at",
+            "odometer_km",
+            "soc_pct",
+            "total_voltage_v",
+            "total_current_a",
+            "insulation_resistance_kohm",
+            "max_cell_voltage_v",
+            "min_cell_voltage_v",
+            "max_cell_temperature_c",
+            "min_cell_temperature_c",
+            "alarm_level",
+            "alarm_flags",
+            "dtcs",
+        )
+    ),
+    *(
+        PersonalField(
+            "telematics.OdometerDay",
+            field,
+            _("Project the mileage for maintenance reminders from the car's own odometer"),
+            CONSENT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("day", "km")
+    ),
+    *(
+        PersonalField(
+            "telematics.VehicleAlert",
+            field,
+            _("What the car reported that raised an alert for the store"),
+            CONSENT,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("reported", "message")
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
 NOT_PERSONAL: dict[str, frozenset[str]] = {
+    # Keys and bookkeeping of the connected-car records (the readings themselves are listed above).
+    "telematics.VehicleEvent": frozenset(
+        {"id", "source", "event_id", "vehicle", "received_at", "intake", "location_coarsened", "evaluated_at"}
+    ),
+    "telematics.OdometerDay": frozenset({"id", "vehicle"}),
+    "telematics.VehicleAlert": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "store",
+            "vehicle",
+            "rule",
+            "kind",
+            "action",
+            "first_event",
+            "opened_at",
+            "last_event_at",
+            "events_count",
+            "cleared_at",
+            "rescue_request",
+        }
+    ),
     "rescue.RescueRequest": frozenset(
         {
             "id",

@@ -14,6 +14,13 @@ from aftersales.service.tests.conftest import frozen, inspect, open_order
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """The assertions read English messages; without the header a request is answered in Chinese (the default)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 RECEIPT = {
     "store": "SH01",
     "part": "BP-2201",

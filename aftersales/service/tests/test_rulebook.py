@@ -30,6 +30,7 @@ from aftersales.core.models import AuditEntry
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.choices import Role
 from aftersales.organisation.rules import Party
+from aftersales.parts import services as parts_services
 from aftersales.service import services
 from aftersales.service.choices import RepairOrderStatus as S
 from aftersales.service.models import (
@@ -39,6 +40,7 @@ from aftersales.service.models import (
     Estimate,
     EstimateLine,
     JobClockSegment,
+    LinePartIssue,
     PickupEvent,
     QualityCheck,
     RepairOrder,
@@ -143,8 +145,24 @@ def scene(shop) -> Any:
         order = open_order(shop)
         inspect(shop, order)
         labour = approved_labour(shop, order)
+        # The part line is of a catalogue part with two on the shelf (for the parts clerk's issue and return).
+        pads = parts_services.part_save(
+            group=shop.store.group, by=people["parts"], code="BP-1", name="刹车片", category="oem"
+        )
+        parts_services.goods_receive(
+            store=shop.store,
+            by=people["parts"],
+            part=pads,
+            supplier="配件中心",
+            received_on=dt.date(2026, 3, 1),
+            unit_cost="100",
+            quantity=2,
+            batch_number="L1",
+            source_voucher="V1",
+            certificate_checked=True,
+        )
         part = services.estimate_line_add(
-            order=order, by=cast.alice, kind="part", description="刹车片", grade="oem", unit_price="380"
+            order=order, by=cast.alice, kind="part", description="刹车片", part_number="BP-1", unit_price="380"
         )
         services.estimate_send(estimate=part.estimate, by=cast.alice)
         part = services.estimate_line_decide(line=part, decision="approved", channel="desk", by=cast.alice)
@@ -320,6 +338,25 @@ CALLS: dict[str, Call] = {
         _nothing,
         lambda sc, _ctx, by: services.part_trace_record(line=sc.part, by=by, batch_number="B2026-03"),
     ),
+    # The parts ledger onto the order: the parts clerk or the manager; the removed part's fate: the advisor's.
+    "part_issue": Call(
+        ("repair_order", "part_issue"),
+        frozenset({"parts", "manager"}),
+        _nothing,
+        lambda sc, _ctx, by: services.line_part_issue(line=sc.part, by=by),
+    ),
+    "part_return": Call(
+        ("repair_order", "part_return"),
+        frozenset({"parts", "manager"}),
+        lambda sc: services.line_part_issue(line=sc.part, by=sc.people["parts"])[0].batch,
+        lambda sc, batch, by: services.line_part_return(line=sc.part, by=by, batch=batch, quantity="1"),
+    ),
+    "removed_part": Call(
+        ("repair_order", "removed_part"),
+        frozenset(_RECEIVE),
+        _nothing,
+        lambda sc, _ctx, by: services.line_removed_part_record(line=sc.part, by=by, disposition="returned"),
+    ),
     # A line's decision: the advisor at the desk, or the customer through the link (the system never decides).
     "decide_approve": Call(
         ("estimate_line", "approve"), frozenset(_RECEIVE | {"customer"}), Scene.sent_line, _decide("approved")
@@ -449,7 +486,7 @@ def _snapshot() -> tuple:
         list(Estimate.objects.order_by("pk").values_list("status", "sent_at")),
         list(
             EstimateLine.objects.order_by("pk").values_list(
-                "decision", "decision_channel", "decided_by", "batch_number", "amount"
+                "decision", "decision_channel", "decided_by", "batch_number", "amount", "removed_part"
             )
         ),
         list(DeferredWork.objects.order_by("pk").values_list("status", "resolved_order")),
@@ -460,6 +497,7 @@ def _snapshot() -> tuple:
         ),
         PickupEvent.objects.count(),
         list(JobClockSegment.objects.order_by("pk").values_list("line_id", "ended_at")),
+        LinePartIssue.objects.count(),
     )
 
 
