@@ -343,9 +343,7 @@ SETTINGS: list[Setting] = [
     Setting("rescue_match_minutes", "operations", _("Rescue request matched to a store within"), 5, MIN, 1, 120),
     Setting("rescue_on_site_minutes", "operations", _("Rescue on site within"), 30, MIN, 1, 600),
     Setting("rescue_response_city_minutes", "operations", _("Rescue on site within (city road)"), 45, MIN, 1, 600),
-    Setting(
-        "rescue_response_county_minutes", "operations", _("Rescue on site within (county road)"), 60, MIN, 1, 600
-    ),
+    Setting("rescue_response_county_minutes", "operations", _("Rescue on site within (county road)"), 60, MIN, 1, 600),
     Setting(
         "rescue_detour_factor",
         "operations",

@@ -36,7 +36,9 @@ def _keep(page, name: str, screenshot) -> None:
         screenshot(page, name)
 
 
-@pytest.mark.parametrize(("locale", "lang", "words"), [("zh-CN", "zh-Hans", "30 天内到期"), ("en-US", "en", "expiring within 30 days")])
+@pytest.mark.parametrize(
+    ("locale", "lang", "words"), [("zh-CN", "zh-Hans", "30 天内到期"), ("en-US", "en", "expiring within 30 days")]
+)
 def test_the_roster_shows_grades_and_certificate_states(
     browser, live_server, demo, screenshot, csp_violations, locale, lang, words
 ):
