@@ -10,15 +10,18 @@ G1, `otto` the group manager of G2.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import time_machine
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 
 from aftersales.customers import services as customer_services
 from aftersales.customers.models import Customer, Vehicle
@@ -139,3 +142,28 @@ def shared_rows(django_db_blocker: Any) -> Iterator[None]:
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+def race(work: Callable[[int], Any], count: int, *, at: dt.datetime) -> list[Any]:
+    """Run `work(index)` in `count` threads released together by one barrier, the clock stopped at `at` (the
+    concurrency tests on PostgreSQL); returns each thread's result or the exception it raised."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = work(index)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    with time_machine.travel(at, tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)  # noqa: S101 - test support
+    return results

@@ -4,7 +4,6 @@ serialises every write transaction, so there these tests would prove nothing."""
 
 import datetime as dt
 import json
-import threading
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from aftersales.config.testing import make_customer, make_vehicle
+from aftersales.config.testing import race as shared_race
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.models import Bay, OpeningHours, StaffProfile
 from aftersales.organisation.services import api_token_issue
@@ -65,27 +65,7 @@ def book(cast, customer, vehicle):
 
 
 def race(work, count):
-    """Run `work(index)` in `count` threads released together; returns each thread's result or exception."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    with time_machine.travel(NOW, tick=False):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+    return shared_race(work, count, at=NOW)
 
 
 class LastPlaceTests:

@@ -4,7 +4,6 @@ truly in parallel; SQLite serialises every write transaction, so there these tes
 
 import datetime as dt
 import json
-import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from aftersales.config.testing import make_customer, make_user, make_vehicle
+from aftersales.config.testing import race as shared_race
 from aftersales.core.exceptions import ApplicationError
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import OpeningHours
@@ -75,26 +75,7 @@ def eight_orders(cast):
 
 
 def race(work, count):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    with time_machine.travel(NOW, tick=False):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+    return shared_race(work, count, at=NOW)
 
 
 def assert_three_went_out(part):
