@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "aftersales.config.security.PublicPostRateLimitMiddleware",
+    # An Idempotency-Key on a POST under /api/v1/ answers a retry with the first result (core/idempotency.py).
+    "aftersales.core.idempotency.IdempotencyMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 

@@ -45,3 +45,30 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class IdempotencyRecord(BaseModel):
+    """The first answer to a POST under /api/v1/ sent with an `Idempotency-Key` header (core/idempotency.py).
+
+    `scope_hash` is the SHA-256 of the caller's Authorization header, so two callers never share a key;
+    `request_hash` the SHA-256 of the method, path and body, so the same key with another request is refused.
+    A row without `completed_at` is a request still running; a finished one holds the answer to replay.
+    Rows expire 24 hours after `created_at` (the `core.idempotency_purge` task)."""
+
+    scope_hash = models.CharField(_("caller (hash)"), max_length=64)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_hash = models.CharField(_("request (hash)"), max_length=64)
+    path = models.CharField(_("path"), max_length=500)
+    started_at = models.DateTimeField(_("started at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    response_body = models.TextField(_("response body"), blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [models.UniqueConstraint(fields=["scope_hash", "key"], name="idempotency_key_unique_per_caller")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'running'})"
