@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "aftersales.ehr",  # layer 6 operations: the repair e-health record of each settled order
     "aftersales.forecast",  # layer 6 operations: weekly demand, the 8-week forecast, technician-hours
     "aftersales.analytics",  # layer 7: the KPI catalogue, dashboards, scorecards, early warnings, reports
+    "aftersales.webhooks",  # top: integrators' webhook subscriptions, events swept from the apps below, deliveries
     "aftersales.config",  # the web shell's templates and static files
 ]
 

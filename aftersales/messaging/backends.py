@@ -3,7 +3,8 @@
 Chosen by the setting `AFTERSALES_MESSAGE_BACKEND`: `console` (default: a log line, and the last
 messages kept in memory for tests), `email` (Django's `send_mail`, for staff e-mail addresses) or
 `webhook` (an HTTP POST of signed JSON to an SMS / WeChat gateway).  Messages of the WeCom channel go to the
-store's WeCom group robot (`wecom`) whatever that setting says.  A dotted path to a class with
+store's WeCom group robot (`wecom`) whatever that setting says, and messages of the webhook channel (integration
+events) to their own endpoint (`integration-webhook`).  A dotted path to a class with
 the same interface also works (tests use one that fails on purpose).
 
 A backend never raises for a delivery problem: it answers with a `SendResult`.  `permanent=True`
@@ -41,6 +42,8 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-Aftersales-Signature"
 TIMESTAMP_HEADER = "X-Aftersales-Timestamp"
 MESSAGE_ID_HEADER = "X-Aftersales-Message-Id"
+EVENT_ID_HEADER = "X-Aftersales-Event-Id"
+EVENT_TYPE_HEADER = "X-Aftersales-Event-Type"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class SendResult:
     ok: bool
     detail: str = ""
     permanent: bool = False
+    status_code: int | None = None  # the HTTP answer's status, when there was one
 
 
 class Backend(Protocol):
@@ -183,6 +187,48 @@ class WebhookBackend:
         return SendResult(ok=True, detail=f"HTTP {status}")
 
 
+class IntegrationWebhookBackend:
+    """An integration event (channel webhook) to its endpoint: POST the stored JSON body as it is, signed with the
+    endpoint's secret over `<timestamp>.<body>` (`X-Aftersales-Signature: sha256=<hex>`), with the event's id and
+    type in headers.  Any answer other than 2xx is a failed attempt, retried with the outbox's back-off; after a
+    2xx the message is sent and never posted again.  The receiver drops repeats by the event id (a worker that
+    dies between the post and recording it posts once more)."""
+
+    name = "integration-webhook"
+
+    def send(self, message: OutboxMessage, *, recipient: str) -> SendResult:
+        endpoint = message.endpoint
+        if message.channel != Channel.WEBHOOK or endpoint is None:
+            return SendResult(ok=False, detail="not an integration event with an endpoint", permanent=True)
+        if not endpoint.url.startswith(("http://", "https://")):
+            return SendResult(ok=False, detail="the endpoint's URL is not an http(s) URL", permanent=True)
+        body = message.body.encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            endpoint.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret.encode(), timestamp=timestamp, body=body),
+                EVENT_ID_HEADER: message.subject,
+                EVENT_TYPE_HEADER: message.template,
+                "User-Agent": "aftersales-webhooks",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            return SendResult(ok=False, detail=f"HTTP {exc.code}", status_code=exc.code)
+        except (urllib.error.URLError, OSError) as exc:
+            return SendResult(ok=False, detail=f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:200])
+        if not 200 <= status < 300:
+            return SendResult(ok=False, detail=f"HTTP {status}", status_code=status)
+        return SendResult(ok=True, detail=f"HTTP {status}", status_code=status)
+
+
 WECOM_CONTENT_MAX_BYTES = 2048  # the robot API's limit for a text message
 
 
@@ -240,14 +286,18 @@ BUILT_IN: dict[str, type[Backend]] = {
     "email": EmailBackend,
     "webhook": WebhookBackend,
     "wecom": WeComRobotBackend,
+    "integration-webhook": IntegrationWebhookBackend,
 }
 
 
 def get_backend(*, channel: str | None = None) -> Backend:
     """The backend for a message of `channel`: a WeCom robot post always goes to its robot
-    (`AFTERSALES_WECOM_BACKEND` may name another for tests), every other channel to AFTERSALES_MESSAGE_BACKEND."""
+    (`AFTERSALES_WECOM_BACKEND` may name another for tests), an integration event to its endpoint, every other
+    channel to AFTERSALES_MESSAGE_BACKEND."""
     if channel == Channel.WECOM:
         name = getattr(settings, "AFTERSALES_WECOM_BACKEND", "wecom") or "wecom"
+    elif channel == Channel.WEBHOOK:
+        name = "integration-webhook"
     else:
         name = getattr(settings, "AFTERSALES_MESSAGE_BACKEND", "console") or "console"
     if name in BUILT_IN:

@@ -10,6 +10,8 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     # A store's WeCom (企业微信) group robot: one post to the store's staff chat, addressed by its webhook URL.
     WECOM = "wecom", _("WeCom group robot")
+    # An integrator's system: a signed JSON event posted to its webhook endpoint (`WebhookEndpoint`).
+    WEBHOOK = "webhook", _("Integration webhook")
 
 
 class Purpose(models.TextChoices):
@@ -23,6 +25,8 @@ class Purpose(models.TextChoices):
     SURVEY = "survey", _("Satisfaction survey")
     # Internal notifications to a member of staff.
     STAFF = "staff", _("Staff notification")
+    # Events for an integrator's system (the webhooks app): no person is written to, sent at any hour.
+    INTEGRATION = "integration", _("Integration event")
 
 
 class Language(models.TextChoices):

@@ -1,4 +1,5 @@
-"""The outbox: every message to a customer or a member of staff, and every attempt to deliver it."""
+"""The outbox: every message to a customer, a member of staff or an integrator's webhook endpoint, and every
+attempt to deliver it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,30 @@ from aftersales.customers import crypto
 from aftersales.customers.models import Customer
 from aftersales.messaging.choices import Channel, Language, MessageStatus, Purpose, SuppressionReason
 from aftersales.organisation.models import Store
+
+
+class WebhookEndpoint(BaseModel):
+    """Where an integrator's events go: an http(s) URL and the secret that signs every post (stored encrypted).
+
+    Messaging knows nothing of what is subscribed: the webhooks app owns one endpoint per subscription and keeps
+    its URL and secret here, so an outbox message of the webhook channel carries everything its delivery needs.
+    """
+
+    url = models.URLField(_("URL"), max_length=500)
+    secret_encrypted = models.TextField(_("signing secret (encrypted)"))
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.url}"
+
+    @property
+    def secret(self) -> str:
+        """The signing secret in clear; for the backend only, never for display."""
+        return crypto.decrypt(self.secret_encrypted)
 
 
 class OutboxMessage(BaseModel):
@@ -37,6 +62,16 @@ class OutboxMessage(BaseModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="outbox_messages",
+    )
+    # Integration events only (channel webhook): the endpoint posted to; `template` holds the event type and
+    # `subject` the event id, `body` the exact JSON that is signed and sent.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("webhook endpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
@@ -81,8 +116,19 @@ class OutboxMessage(BaseModel):
                 fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="outbox_dedupe_key_unique"
             ),
             models.CheckConstraint(
-                condition=(Q(customer__isnull=False) & Q(recipient_user__isnull=True) & ~Q(purpose=Purpose.STAFF))
-                | (Q(customer__isnull=True) & Q(purpose=Purpose.STAFF)),
+                condition=(
+                    Q(customer__isnull=False)
+                    & Q(recipient_user__isnull=True)
+                    & ~Q(purpose__in=[Purpose.STAFF, Purpose.INTEGRATION])
+                    & Q(endpoint__isnull=True)
+                )
+                | (Q(customer__isnull=True) & Q(purpose=Purpose.STAFF) & Q(endpoint__isnull=True))
+                | (
+                    Q(customer__isnull=True)
+                    & Q(recipient_user__isnull=True)
+                    & Q(purpose=Purpose.INTEGRATION)
+                    & Q(endpoint__isnull=False)
+                ),
                 name="outbox_one_recipient",
             ),
             models.CheckConstraint(condition=Q(status__in=MessageStatus.values), name="outbox_status_known"),
@@ -114,6 +160,7 @@ class DeliveryAttempt(BaseModel):
     backend = models.CharField(_("backend"), max_length=64)
     ok = models.BooleanField(_("delivered"))
     detail = models.CharField(_("detail"), max_length=500, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "message__store_id"

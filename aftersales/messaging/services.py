@@ -1,4 +1,5 @@
-"""Writes for the outbox: queue a message, deliver one, deliver every due one.
+"""Writes for the outbox: queue a message (or an integration event: `webhook_enqueue`), deliver one, deliver every
+due one.
 
 Every message to a customer or a member of staff goes through `message_enqueue`; it renders the
 text, checks consent and quiet hours, and hands delivery to `transaction.on_commit`, so a caller whose
@@ -28,7 +29,7 @@ from aftersales.customers.models import Consent, Customer
 from aftersales.messaging import templates
 from aftersales.messaging.backends import SendResult, get_backend
 from aftersales.messaging.choices import Channel, Language, MessageStatus, Purpose, SuppressionReason
-from aftersales.messaging.models import DeliveryAttempt, OutboxMessage
+from aftersales.messaging.models import DeliveryAttempt, OutboxMessage, WebhookEndpoint
 from aftersales.messaging.selectors import due_condition
 from aftersales.messaging.transitions import can_move
 from aftersales.organisation.models import Store
@@ -58,6 +59,7 @@ STAFF_NEEDS_USER = _("A staff notification needs a staff recipient and no custom
 CUSTOMER_NEEDS_CUSTOMER = _("A message of purpose {purpose!r} needs a customer and no staff recipient.")
 CUSTOMER_OTHER_STORE = _("The customer belongs to another dealer group.")
 DEDUPE_TOO_LONG = _("A de-duplication key has at most 128 characters.")
+INTEGRATION_NEEDS_ENDPOINT = _("An integration event goes to a webhook endpoint (webhook_enqueue).")
 
 
 # ---------------------------------------------------------------------------------------------- rules
@@ -136,6 +138,8 @@ def message_enqueue(
     """
     if purpose not in Purpose.values:
         raise ApplicationError(str(UNKNOWN_PURPOSE).format(purpose=purpose))
+    if purpose == Purpose.INTEGRATION or channel == Channel.WEBHOOK:
+        raise ApplicationError(str(INTEGRATION_NEEDS_ENDPOINT))
     if language not in Language.values:
         raise ApplicationError(str(UNKNOWN_LANGUAGE).format(language=language))
     if purpose == Purpose.STAFF:
@@ -216,6 +220,66 @@ def message_enqueue(
     return message
 
 
+def webhook_enqueue(
+    *,
+    store: Store,
+    endpoint: WebhookEndpoint,
+    event_id: str,
+    event_type: str,
+    body: str,
+    dedupe_key: str,
+    related: models.Model | None = None,
+) -> OutboxMessage:
+    """Queue one integration event for one endpoint (channel webhook, purpose integration): `body` is the JSON
+    posted as it is and signed at each attempt.  No customer, no consent, no quiet hours; retries, the claim and
+    the delivery log are the outbox's own.  Returns the existing message when `dedupe_key` was used before, so an
+    event goes to an endpoint once.  Delivery is scheduled after the caller's transaction commits."""
+    if not dedupe_key or len(dedupe_key) > 128:
+        raise ApplicationError(str(DEDUPE_TOO_LONG))
+    existing = _queued_under(dedupe_key)
+    if existing is not None:
+        return existing
+    now = clock.now()
+    message = OutboxMessage(
+        store=store,
+        endpoint=endpoint,
+        channel=Channel.WEBHOOK,
+        purpose=Purpose.INTEGRATION,
+        template=event_type[:64],
+        language=Language.EN,
+        subject=event_id[:200],
+        body=body,
+        status=MessageStatus.PENDING,
+        next_attempt_at=now,
+        dedupe_key=dedupe_key,
+        related_type=related._meta.label_lower if related is not None else "",
+        related_id=str(related.pk) if related is not None else "",
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        existing = _queued_under(dedupe_key)
+        if existing is None:
+            raise
+        return existing
+    message_id = message.pk
+    transaction.on_commit(lambda: _deliver_after_commit(message_id))
+    return message
+
+
+def webhook_withdraw(*, endpoint: WebhookEndpoint) -> int:
+    """Withdraw the endpoint's events still waiting (its subscription was paused): they are never sent.  A message
+    being sent right now finishes its attempt; returns how many were withdrawn."""
+    return OutboxMessage.objects.filter(endpoint=endpoint, status=MessageStatus.PENDING).update(
+        status=MessageStatus.SUPPRESSED,
+        suppressed_reason=SuppressionReason.WITHDRAWN,
+        next_attempt_at=None,
+        updated_at=clock.now(),
+    )
+
+
 def _queued_under(dedupe_key: str) -> OutboxMessage | None:
     """The message queued under a (non-empty) key.  Its unique index is partial (non-empty keys only), and SQLite
     uses a partial index only when the query repeats the index's condition: without the exclude, every message
@@ -264,7 +328,7 @@ def outbox_deliver(*, message_id: int) -> bool:
     Not one transaction on purpose: the claim commits before the backend is called (an HTTP call may
     take seconds and must not hold a database lock), and the outcome is written afterwards.
     """
-    message = OutboxMessage.objects.select_related("store").filter(pk=message_id).first()
+    message = OutboxMessage.objects.select_related("store", "endpoint").filter(pk=message_id).first()
     if message is None or message.status not in (MessageStatus.PENDING, MessageStatus.SENDING):
         return False
     now = clock.now()
@@ -314,7 +378,14 @@ def outbox_deliver(*, message_id: int) -> bool:
 def _record_outcome(*, message: OutboxMessage, backend_name: str, result: SendResult) -> None:
     now = clock.now()
     detail = result.detail[:500]
-    DeliveryAttempt.objects.create(message=message, at=now, backend=backend_name, ok=result.ok, detail=detail)
+    DeliveryAttempt.objects.create(
+        message=message,
+        at=now,
+        backend=backend_name,
+        ok=result.ok,
+        detail=detail,
+        status_code=getattr(result, "status_code", None),
+    )
     if result.ok:
         _move(
             message.pk,

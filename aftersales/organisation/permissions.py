@@ -44,6 +44,8 @@ class Capability(StrEnum):
     # Collect customers' cars and bring them back (取送车): one's own pick-ups, with their address and phone in full.
     DRIVE = "drive"
     HANDLE_RESCUE = "handle_rescue"  # take roadside rescue calls, match, dispatch crews, record arrival and completion
+    # Integrators' webhook subscriptions of the group or a store: create, change, delete, test, read the delivery log.
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 _C = Capability
@@ -130,9 +132,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.MANAGE_EHR,
             _C.SEND_VEHICLE_EVENTS,
             _C.MANAGE_VEHICLE_RULES,
+            _C.MANAGE_WEBHOOKS,
         }
     ),
-    Role.ADMIN: frozenset(_MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE, _C.SEND_VEHICLE_EVENTS}),
+    Role.ADMIN: frozenset(
+        _MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE, _C.SEND_VEHICLE_EVENTS, _C.MANAGE_WEBHOOKS}
+    ),
 }
 
 

@@ -83,6 +83,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.SEND_VEHICLE_EVENTS,
             C.MANAGE_VEHICLE_RULES,
             C.VIEW_PARTS,
+            C.MANAGE_WEBHOOKS,
         }
     ),
     # Every capability but driving: an administrator is never offered as a booking's driver.
