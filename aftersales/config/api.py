@@ -18,6 +18,7 @@ from aftersales.service.api import router as service_router
 from aftersales.service.api_parts import router as parts_issue_router
 from aftersales.staff.api import router as staff_router
 from aftersales.telematics.api import router as telematics_router
+from aftersales.webhooks.api import router as webhooks_router
 
 api = NinjaAPI(
     title="aftersales API",
@@ -43,4 +44,5 @@ api.add_router("", telematics_router)
 api.add_router("", ehr_router)
 api.add_router("", forecast_router)
 api.add_router("", analytics_router)
+api.add_router("", webhooks_router)
 api.add_router("", inbound_router)  # signed by the SMS/WeChat gateway, not a bearer token
