@@ -211,9 +211,9 @@ def _send(client, method, path, ids, headers, body):
 
 
 def _field_errors(response) -> dict[str, list[str]]:
-    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    assert response["Content-Type"].startswith("application/problem+json"), response.content[:200]
     payload = response.json()
-    assert {"field", "msg"} <= set(payload["detail"][0]), payload  # the project's error shape
+    assert {"type", "title", "status", "detail", "code"} <= set(payload), payload  # a problem (RFC 9457)
     return payload["errors"]
 
 

@@ -1,11 +1,9 @@
 """The `/api/v1/` API: routers of every app, bearer-token auth, errors that name the field."""
 
-from ninja import NinjaAPI
-
 from aftersales.analytics.api import router as analytics_router
 from aftersales.campaigns.api import router as campaigns_router
 from aftersales.campaigns.inbound_api import router as inbound_router
-from aftersales.core.api import ObjectParser, install_error_handlers
+from aftersales.core.api import AftersalesAPI, LocalTimeRenderer, ObjectParser, install_error_handlers, problems_router
 from aftersales.customers.api import router as customers_router
 from aftersales.ehr.api import router as ehr_router
 from aftersales.feedback.api import router as feedback_router
@@ -20,13 +18,14 @@ from aftersales.staff.api import router as staff_router
 from aftersales.telematics.api import router as telematics_router
 from aftersales.webhooks.api import router as webhooks_router
 
-api = NinjaAPI(
+api = AftersalesAPI(
     title="aftersales API",
     version="1",
     description="After-sales service platform. Authenticate with `Authorization: Bearer TOKEN` "
     "(issue one with `aftersales token USERNAME`).",
     auth=BearerToken(),
     parser=ObjectParser(),
+    renderer=LocalTimeRenderer(),
     urls_namespace="api",
     docs_url=None,  # the interactive docs page loads Swagger UI from a CDN; the schema stays at openapi.json
 )
@@ -46,3 +45,4 @@ api.add_router("", forecast_router)
 api.add_router("", analytics_router)
 api.add_router("", webhooks_router)
 api.add_router("", inbound_router)  # signed by the SMS/WeChat gateway, not a bearer token
+api.add_router("", problems_router)  # the problem types, readable without a token

@@ -126,7 +126,7 @@ class WriteTests:
         with frozen(2026, 6, 1, 10, 0):
             response = post(client, path, {"technician": shop.junior.pk, **body}, api_token(shop.cast.mia))
         assert response.status_code == 422, response.content
-        assert [item["field"] for item in response.json()["detail"]] == [field]
+        assert list(response.json()["errors"]) == [field]
         assert rows() == before
 
     def test_another_stores_technician_answers_like_a_missing_one(self, client, shop, api_token):
@@ -139,5 +139,5 @@ class WriteTests:
             foreman = post(client, "grades", {"technician": shop.junior.pk, **body}, api_token(shop.foreman))
         assert theirs.status_code == missing.status_code == foreman.status_code == 422
         assert theirs.json() == missing.json()
-        assert [item["field"] for item in theirs.json()["detail"]] == ["technician"]
+        assert list(theirs.json()["errors"]) == ["technician"]
         assert rows() == (0, 0, 0)

@@ -81,7 +81,7 @@ class HighVoltageTests:
                 **api_token(shop.foreman),
             )
         assert response.status_code == 422
-        assert [item["field"] for item in response.json()["detail"]] == ["technician"]
+        assert list(response.json()["errors"]) == ["technician"]
 
 
 class GradeFromHistoryTests:
