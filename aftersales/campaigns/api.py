@@ -13,7 +13,7 @@ from pydantic import AfterValidator
 
 from aftersales.campaigns import selectors
 from aftersales.campaigns.choices import CampaignStatus
-from aftersales.core.pagination import BoundedPagination
+from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.organisation.access import store_ids_for
 
 router = Router(tags=["campaigns"])
@@ -29,7 +29,7 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
 LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 
 
-class CampaignFilter(Schema):
+class CampaignFilter(SyncFilter):
     store: str | None = Field(None, description="A store code; all stores where you manage campaigns when omitted")
     status: StatusName | None = None
 
@@ -86,7 +86,8 @@ class CampaignDetailOut(CampaignOut):
 @paginate(BoundedPagination)
 def campaign_list(request: HttpRequest, filters: Query[CampaignFilter]) -> Any:
     store_ids = store_ids_for(request.auth, filters.store, capability=selectors.READ)
-    return selectors.campaign_list(user=request.auth, store_ids=store_ids, status=filters.status or "")
+    campaigns = selectors.campaign_list(user=request.auth, store_ids=store_ids, status=filters.status or "")
+    return sync_apply(campaigns, filters, default=("-created_at", "-pk"))
 
 
 @router.get("/campaigns/{campaign_id}", response=CampaignDetailOut, summary="One campaign with its results per arm")

@@ -3,15 +3,21 @@ no number a client sends can reach the database as an out-of-range value.  The s
 filter helpers below."""
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
+from pydantic import AfterValidator
+
+from aftersales.core import dates
 
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000
@@ -24,6 +30,84 @@ class BoundedPagination(LimitOffsetPagination):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(max_limit=MAX_LIMIT, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- sync filters
+# Every API list of records takes the same sync parameters (`SyncFilter`, mixed into the list's own filter schema)
+# and applies them with `sync_apply`, which also gives the list a stable order: whatever the sort, the primary
+# key breaks ties in the same direction, so paging with limit/offset neither repeats nor skips a row.
+
+SyncSort = Literal["id", "-id", "created_at", "-created_at", "updated_at", "-updated_at"]
+_M = TypeVar("_M", bound=Model)
+
+
+def _moment(value: dt.datetime) -> dt.datetime:
+    """A filter's time: the day as written within the bounds of a list filter (core/dates.py: ANY_DAY, so year
+    9999 is a 422, not an overflow); a value without an offset is the store's time (Asia/Shanghai)."""
+    try:
+        dates.ANY_DAY(value)
+    except ValidationError as exc:
+        raise ValueError(exc.messages[0]) from exc
+    if timezone.is_naive(value):
+        return timezone.make_aware(value, timezone.get_default_timezone())
+    return value
+
+
+SyncMoment = Annotated[dt.datetime, AfterValidator(_moment)]
+
+
+class SyncFilter(Schema):
+    """Sync and range parameters shared by every list of records (mixed into each list's filter schema)."""
+
+    updated_since: SyncMoment | None = Field(
+        None,
+        description="Only rows changed at or after this time (updated_at >= it), ISO 8601; without an offset "
+        "the store's time (+08:00). To sync: keep the largest `updated_at` you received and ask again with it "
+        "(rows changed at that very instant come again: de-duplicate by id).",
+    )
+    created_from: SyncMoment | None = Field(None, description="Only rows created at or after this time (inclusive)")
+    created_to: SyncMoment | None = Field(None, description="Only rows created before this time (exclusive)")
+    updated_from: SyncMoment | None = Field(None, description="Only rows changed at or after this time (inclusive)")
+    updated_to: SyncMoment | None = Field(None, description="Only rows changed before this time (exclusive)")
+    sort: SyncSort | None = Field(
+        None,
+        description="The order: by id, creation or last change, `-` for descending; the id breaks ties in the "
+        "same direction, so pages are stable. Omitted: the list's usual order (see the operation), also stable.",
+    )
+
+
+def sync_apply(queryset: QuerySet[_M], filters: SyncFilter, *, default: Sequence[str] = ("id",)) -> QuerySet[_M]:
+    """`queryset` narrowed by the sync parameters and ordered by `filters.sort` (or `default`), with the primary
+    key as the final tiebreak in the direction of the first key.  A range whose start is after its end is a 422
+    naming the start."""
+    for name in ("created", "updated"):
+        start, end = getattr(filters, f"{name}_from"), getattr(filters, f"{name}_to")
+        if start is not None and end is not None and start > end:
+            raise ValidationError(
+                {
+                    f"{name}_from": [
+                        gettext("The start of the range must not be after its end ({field}).").format(
+                            field=f"{name}_to"
+                        )
+                    ]
+                }
+            )
+        if start is not None:
+            queryset = queryset.filter(**{f"{name}_at__gte": start})
+        if end is not None:
+            queryset = queryset.filter(**{f"{name}_at__lt": end})
+    if filters.updated_since is not None:
+        queryset = queryset.filter(updated_at__gte=filters.updated_since)
+    return queryset.order_by(*stable_order(filters.sort or None, default))
+
+
+def stable_order(sort: str | None, default: Sequence[str] = ("id",)) -> list[str]:
+    """The order keys of `sort` (or `default`), ending on the primary key in the direction of the first key."""
+    keys = [sort] if sort else list(default) or ["id"]
+    if keys[-1].lstrip("-") in ("id", "pk"):
+        return keys
+    descending = keys[0].startswith("-")
+    return [*keys, "-pk" if descending else "pk"]
 
 
 # --------------------------------------------------------------------------------------------- the staff pages

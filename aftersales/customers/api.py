@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from aftersales.core.api import OneLine
-from aftersales.core.pagination import BoundedPagination
+from aftersales.core.api import ObjectId, OneLine
+from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentChannel
 from aftersales.customers.models import Customer, Vehicle
@@ -154,9 +154,13 @@ class VehiclePatch(Schema):
     inspection_due_on: OneLine | None = None
 
 
-class ListFilter(Schema):
+class ListFilter(SyncFilter):
     q: str = Field("", description="Name, full mobile, its last four digits, plate or VIN")
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
+
+
+class VehicleFilter(ListFilter):
+    customer: ObjectId | None = Field(None, description="Only this customer's vehicles (a customer id)")
 
 
 def _require_on(request: HttpRequest, capability: Capability, customer: Customer) -> None:
@@ -165,12 +169,18 @@ def _require_on(request: HttpRequest, capability: Capability, customer: Customer
     require(request.auth, capability, store_id=store_id if store_id is not None else customer.store_id)
 
 
-@router.get("/customers", response=list[CustomerOut], summary="Customers of the caller's stores")
+@router.get(
+    "/customers",
+    response=list[CustomerOut],
+    summary="Customers of the caller's stores",
+    description="Newest first (by creation) unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def customer_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
-    return selectors.customer_list(
+    customers = selectors.customer_list(
         user=request.auth, store_ids=store_ids_for(request.auth, filters.store), query=filters.q
     )
+    return sync_apply(customers, filters, default=("-created_at", "-id"))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
@@ -210,12 +220,20 @@ def customer_put(request: HttpRequest, customer_id: int, payload: CustomerPatch)
     return _customer_update(request, customer_id, payload)
 
 
-@router.get("/vehicles", response=list[VehicleOut], summary="Vehicles of the caller's stores")
+@router.get(
+    "/vehicles",
+    response=list[VehicleOut],
+    summary="Vehicles of the caller's stores",
+    description="Newest first (by creation) unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
-def vehicle_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
-    return selectors.vehicle_list(
+def vehicle_list(request: HttpRequest, filters: Query[VehicleFilter]) -> Any:
+    vehicles = selectors.vehicle_list(
         user=request.auth, store_ids=store_ids_for(request.auth, filters.store), query=filters.q
     )
+    if filters.customer is not None:
+        vehicles = vehicles.filter(customer_id=filters.customer)
+    return sync_apply(vehicles, filters, default=("-created_at", "-id"))
 
 
 @router.get("/vehicles/{vehicle_id}", response=VehicleOut)

@@ -29,9 +29,10 @@ from aftersales.core.api import (
     OneLine,
     PlannedDate,
 )
-from aftersales.core.pagination import BoundedPagination
+from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers.models import Customer
 from aftersales.feedback import selectors, services, transitions
+from aftersales.feedback.api_history import router as history_router
 from aftersales.feedback.choices import (
     CallOutcome,
     CapaStatus,
@@ -235,11 +236,13 @@ class ComplaintDetailOut(ComplaintOut):
         return obj.transfer_list  # type: ignore[attr-defined]
 
 
-class ComplaintFilter(Schema):
+class ComplaintFilter(SyncFilter):
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
     status: ComplaintStatusName | None = None
     open_only: bool = False
     mine: bool = Field(False, description="Only complaints the caller owns")
+    customer: ObjectId | None = Field(None, description="Only this customer's complaints (a customer id)")
+    vehicle: ObjectId | None = Field(None, description="Only complaints about an order of this vehicle (a vehicle id)")
 
 
 class NoteIn(Schema):
@@ -309,10 +312,15 @@ def complaint_create(request: HttpRequest, payload: ComplaintIn) -> Any:
     return 201, complaint
 
 
-@router.get("/complaints", response=list[ComplaintOut], summary="Complaints of the caller's stores")
+@router.get(
+    "/complaints",
+    response=list[ComplaintOut],
+    summary="Complaints of the caller's stores",
+    description="Latest received first unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def complaint_list(request: HttpRequest, filters: Query[ComplaintFilter]) -> Any:
-    return selectors.complaint_list(
+    complaints = selectors.complaint_list(
         user=request.auth,
         store_ids=store_ids_for(request.auth, filters.store),
         capability=READ,
@@ -320,6 +328,8 @@ def complaint_list(request: HttpRequest, filters: Query[ComplaintFilter]) -> Any
         open_only=filters.open_only,
         owner=request.auth if filters.mine else None,
     )
+    complaints = selectors.of_customer(complaints, customer_id=filters.customer, vehicle_id=filters.vehicle)
+    return sync_apply(complaints, filters, default=("-received_at", "-id"))
 
 
 @router.get("/complaints/{complaint_id}", response=ComplaintDetailOut, summary="One complaint with its clocks")
@@ -420,9 +430,10 @@ class SuggestionOut(Schema):
         return transitions.suggestion_moves_for(suggestion=obj, user=context["request"].auth)
 
 
-class SuggestionFilter(Schema):
+class SuggestionFilter(SyncFilter):
     store: str | None = None
     status: SuggestionStatusName | None = None
+    customer: ObjectId | None = Field(None, description="Only this customer's suggestions (a customer id)")
 
 
 class DecideIn(Schema):
@@ -460,12 +471,19 @@ def suggestion_create(request: HttpRequest, payload: SuggestionIn) -> Any:
     return 201, suggestion
 
 
-@router.get("/suggestions", response=list[SuggestionOut], summary="Suggestions of the caller's stores")
+@router.get(
+    "/suggestions",
+    response=list[SuggestionOut],
+    summary="Suggestions of the caller's stores",
+    description="Latest received first unless `sort` says otherwise. A suggestion names no vehicle.",
+)
 @paginate(BoundedPagination)
 def suggestion_list(request: HttpRequest, filters: Query[SuggestionFilter]) -> Any:
-    return selectors.suggestion_list(
+    suggestions = selectors.suggestion_list(
         user=request.auth, store_ids=store_ids_for(request.auth, filters.store), status=filters.status, capability=READ
     )
+    suggestions = selectors.of_customer(suggestions, customer_id=filters.customer)
+    return sync_apply(suggestions, filters, default=("-received_at", "-id"))
 
 
 @router.get("/suggestions/{suggestion_id}", response=SuggestionOut, summary="One suggestion")
@@ -542,10 +560,12 @@ class SurveyIn(Schema):
     consent_given: bool = Field(False, description="The customer agreed to the survey now (recorded as consent)")
 
 
-class SurveyFilter(Schema):
+class SurveyFilter(SyncFilter):
     store: str | None = None
     channel: SurveyChannelName | None = None
     order: ObjectId | None = None
+    customer: ObjectId | None = Field(None, description="Only this customer's responses (a customer id)")
+    vehicle: ObjectId | None = Field(None, description="Only responses about an order of this vehicle (a vehicle id)")
 
 
 class FollowUpOut(Schema):
@@ -608,9 +628,10 @@ class FollowUpDetailOut(FollowUpOut):
         return selectors.follow_up_attempts(obj)
 
 
-class FollowUpFilter(Schema):
+class FollowUpFilter(SyncFilter):
     store: str | None = None
     due_only: bool = Field(False, description="Only follow-ups already due")
+    customer: ObjectId | None = Field(None, description="Only this customer's follow-ups (a customer id)")
 
 
 class AttemptIn(Schema):
@@ -635,15 +656,22 @@ def survey_instrument(request: HttpRequest) -> Any:
     return selectors.survey_items()
 
 
-@router.get("/follow-ups", response=list[FollowUpOut], summary="The call queue: open follow-ups, oldest due first")
+@router.get(
+    "/follow-ups",
+    response=list[FollowUpOut],
+    summary="The call queue: open follow-ups, oldest due first",
+    description="Open follow-ups only; oldest due first unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def follow_up_queue(request: HttpRequest, filters: Query[FollowUpFilter]) -> Any:
-    return selectors.follow_up_queue(
+    queue = selectors.follow_up_queue(
         user=request.auth,
         store_ids=store_ids_for(request.auth, filters.store),
         due_only=filters.due_only,
         capability=READ,
     )
+    queue = selectors.of_customer(queue, customer_id=filters.customer, customer_path="order__customer")
+    return sync_apply(queue, filters, default=("due_at", "id"))
 
 
 @router.get("/follow-ups/{follow_up_id}", response=FollowUpDetailOut, summary="One follow-up with its calls")
@@ -695,16 +723,23 @@ def survey_response_create(request: HttpRequest, payload: SurveyIn) -> Any:
     return 201, selectors.survey_response_get_for_user(user=request.auth, pk=response.pk)
 
 
-@router.get("/survey-responses", response=list[SurveyResponseOut], summary="Survey responses")
+@router.get(
+    "/survey-responses",
+    response=list[SurveyResponseOut],
+    summary="Survey responses",
+    description="Latest submitted first unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def survey_response_list(request: HttpRequest, filters: Query[SurveyFilter]) -> Any:
-    return selectors.survey_response_list(
+    responses = selectors.survey_response_list(
         user=request.auth,
         store_ids=store_ids_for(request.auth, filters.store),
         channel=filters.channel,
         order_id=filters.order,
         capability=READ,
     )
+    responses = selectors.of_customer(responses, customer_id=filters.customer, vehicle_id=filters.vehicle)
+    return sync_apply(responses, filters, default=("-submitted_at", "-id"))
 
 
 @router.get("/survey-responses/{response_id}", response=SurveyResponseOut, summary="One survey response")
@@ -748,10 +783,11 @@ class RecoveryOut(Schema):
         return obj.response.overall
 
 
-class RecoveryFilter(Schema):
+class RecoveryFilter(SyncFilter):
     store: str | None = None
     open_only: bool = False
     mine: bool = Field(False, description="Only the caller's tasks (as the order's advisor)")
+    customer: ObjectId | None = Field(None, description="Only this customer's tasks (a customer id)")
 
 
 class RecoveryIn(Schema):
@@ -771,13 +807,15 @@ def _recovery(request: HttpRequest, recovery_id: int, move: str | None = None) -
 @router.get("/recovery-tasks", response=list[RecoveryOut], summary="Service-recovery tasks, soonest due first")
 @paginate(BoundedPagination)
 def recovery_list(request: HttpRequest, filters: Query[RecoveryFilter]) -> Any:
-    return selectors.recovery_task_list(
+    tasks = selectors.recovery_task_list(
         user=request.auth,
         store_ids=store_ids_for(request.auth, filters.store),
         capability=READ,
         advisor=request.auth if filters.mine else None,
         open_only=filters.open_only,
     )
+    tasks = selectors.of_customer(tasks, customer_id=filters.customer, customer_path="order__customer")
+    return sync_apply(tasks, filters, default=("due_at", "id"))
 
 
 @router.get("/recovery-tasks/{recovery_id}", response=RecoveryOut, summary="One service-recovery task")
@@ -867,7 +905,7 @@ class CapaTransitionIn(Schema):
     note: OneLine = Field("", max_length=300)
 
 
-class CapaFilter(Schema):
+class CapaFilter(SyncFilter):
     store: str | None = None
     status: CapaStatusName | None = None
 
@@ -904,9 +942,10 @@ def capa_create(request: HttpRequest, payload: CapaIn) -> Any:
 @router.get("/capas", response=list[CapaOut], summary="CAPAs of the caller's stores")
 @paginate(BoundedPagination)
 def capa_list(request: HttpRequest, filters: Query[CapaFilter]) -> Any:
-    return selectors.capa_list(
+    capas = selectors.capa_list(
         user=request.auth, store_ids=store_ids_for(request.auth, filters.store), status=filters.status, capability=READ
     )
+    return sync_apply(capas, filters, default=("-created_at", "-id"))
 
 
 @router.get("/capas/{capa_id}", response=CapaOut, summary="One CAPA")
@@ -994,3 +1033,7 @@ def frequent_issues(request: HttpRequest, filters: Query[FrequentIssuesFilter]) 
     if not 2000 <= year <= 2100:
         raise ValidationError({"month": [_("Choose a month between the years 2000 and 2100.")]})
     return selectors.frequent_issues(store_ids={store.pk}, month=dt.date(year, month, 1))
+
+
+# A customer's history (and the outbox's /messages): their own module, mounted on this router.
+router.add_router("", history_router)

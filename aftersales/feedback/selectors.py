@@ -41,6 +41,24 @@ from aftersales.organisation.selectors import setting_values_for_store
 # Lists cover the stores where the user holds this capability (`for_user(user, capability)`) unless told otherwise.
 READ = Capability.VIEW_FEEDBACK
 
+
+def of_customer(
+    rows: QuerySet[Any],
+    *,
+    customer_id: int | None = None,
+    vehicle_id: int | None = None,
+    customer_path: str = "customer",
+    vehicle_path: str = "order__vehicle",
+) -> QuerySet[Any]:
+    """Rows of one customer and/or vehicle (an API list's `customer` / `vehicle` filters).  The rows are already
+    scoped to the caller's stores, so another store's customer gives an empty list, never its rows."""
+    if customer_id is not None:
+        rows = rows.filter(**{f"{customer_path}_id": customer_id})
+    if vehicle_id is not None:
+        rows = rows.filter(**{f"{vehicle_path}_id": vehicle_id})
+    return rows
+
+
 # ------------------------------------------------------------------------------------------- complaints
 
 

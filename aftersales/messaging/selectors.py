@@ -30,11 +30,29 @@ def message_list_for_customer(*, customer: Customer, limit: int = 20) -> list[Ou
     )
 
 
-def message_list(*, user: Any, store_ids: Iterable[int], status: str | None = None) -> QuerySet[OutboxMessage]:
-    """Messages of the given stores that the user may see, newest first, optionally of one status."""
+def message_list(
+    *,
+    user: Any,
+    store_ids: Iterable[int],
+    status: str | None = None,
+    customer_id: int | None = None,
+    channel: str | None = None,
+    purpose: str | None = None,
+    customers_only: bool = False,
+) -> QuerySet[OutboxMessage]:
+    """Messages of the given stores that the user may see, newest first, optionally of one status, customer,
+    channel or purpose; `customers_only` leaves out staff notifications and integration events."""
     messages = OutboxMessage.objects.for_user(user, store_ids=store_ids)
+    if customers_only:
+        messages = messages.filter(customer__isnull=False)
     if status:
         messages = messages.filter(status=status)
+    if customer_id is not None:
+        messages = messages.filter(customer_id=customer_id)
+    if channel:
+        messages = messages.filter(channel=channel)
+    if purpose:
+        messages = messages.filter(purpose=purpose)
     return messages.select_related("store", "customer", "recipient_user").order_by("-created_at", "-id")
 
 

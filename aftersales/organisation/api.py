@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.security import HttpBearer
 
+from aftersales.organisation.api_lookup import router as lookup_router
 from aftersales.organisation.selectors import store_list_for_user
 from aftersales.organisation.services import api_token_authenticate
 
@@ -35,3 +36,7 @@ class StoreOut(Schema):
 @router.get("/stores", response=list[StoreOut], summary="Stores the caller may see")
 def stores(request: HttpRequest) -> Any:
     return list(store_list_for_user(user=request.auth))
+
+
+# The look-ups (/me, /staff, /bays): their own module, mounted on this router.
+router.add_router("", lookup_router)

@@ -8,7 +8,15 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from aftersales.organisation.models import ClosedDay, DealerGroup, Membership, SettingChange, SettingValue, Store
+from aftersales.organisation.models import (
+    Bay,
+    ClosedDay,
+    DealerGroup,
+    Membership,
+    SettingChange,
+    SettingValue,
+    Store,
+)
 from aftersales.organisation.permissions import roles_by_store
 from aftersales.organisation.settings_catalogue import BY_KEY, SETTINGS, Setting
 
@@ -97,3 +105,69 @@ def staff_options(*, store_ids: frozenset[int] | set[int], roles: list[str] | No
     ):
         seen.setdefault(user_id, name or username)
     return [(str(pk), name) for pk, name in seen.items()]
+
+
+# ------------------------------------------------------------------------------------------- API look-ups
+
+
+def display_name(user: Any) -> str:
+    """The name staff know a colleague by: the profile's display name, else the full name, else the login."""
+    profile = getattr(user, "staff_profile", None) if hasattr(user, "staff_profile") else None
+    return (profile.display_name if profile else "") or user.get_full_name() or user.get_username()
+
+
+def me_summary(*, user: Any) -> dict[str, Any]:
+    """The caller: who they are and, per store they may see, their roles and the capabilities the rulebook
+    (organisation/permissions.py) gives them there.  A superuser holds every capability in every store."""
+    from aftersales.core.scoping import visible_store_ids
+    from aftersales.organisation.permissions import ROLE_CAPABILITIES, Capability
+
+    roles = roles_by_store(user)
+    stores = Store.objects.filter(pk__in=visible_store_ids(user)).order_by("code").values_list("id", "code", "name")
+    rows = []
+    for store_id, code, name in stores:
+        store_roles = roles.get(store_id, frozenset())
+        if user.is_superuser:
+            capabilities = set(Capability)
+        else:
+            capabilities = set().union(*(ROLE_CAPABILITIES.get(role, frozenset()) for role in store_roles))
+        rows.append(
+            {
+                "store": code,
+                "store_id": store_id,
+                "store_name": name,
+                "roles": sorted(store_roles),
+                "capabilities": sorted(str(c) for c in capabilities),
+            }
+        )
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "name": display_name(user),
+        "is_superuser": user.is_superuser,
+        "stores": rows,
+    }
+
+
+def staff_list(
+    *, store_ids: frozenset[int] | set[int], role: str | None = None, active: bool | None = None
+) -> QuerySet[Membership]:
+    """Memberships of these stores, and the group-wide ones of their groups (store empty), with the person:
+    one row per (person, store, role), by store, role and person."""
+    group_ids = Store.objects.filter(pk__in=list(store_ids)).values("group_id")
+    rows = Membership.objects.filter(
+        Q(store_id__in=list(store_ids)) | Q(store__isnull=True, group_id__in=group_ids)
+    ).select_related("user__staff_profile", "store", "group")
+    if role:
+        rows = rows.filter(role=role)
+    if active is not None:
+        rows = rows.filter(user__is_active=active)
+    return rows.order_by("store__code", "role", "user_id", "id")
+
+
+def bay_list(*, store_ids: frozenset[int] | set[int], active: bool | None = None) -> QuerySet[Bay]:
+    """Bays of these stores, by store and code."""
+    bays = Bay.objects.filter(store_id__in=list(store_ids)).select_related("store")
+    if active is not None:
+        bays = bays.filter(is_active=active)
+    return bays.order_by("store__code", "code", "id")

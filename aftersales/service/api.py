@@ -21,10 +21,10 @@ from pydantic import AfterValidator
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core import clock
-from aftersales.core.api import AnyDay, HappenedAt, MultiLine, OneLine, PlannedAt, PlannedDate
+from aftersales.core.api import AnyDay, HappenedAt, MultiLine, ObjectId, OneLine, PlannedAt, PlannedDate
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
-from aftersales.core.pagination import BoundedPagination
+from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.selectors import plate_for
 from aftersales.organisation.access import require, staff_member, store_by_code, store_ids_for
@@ -477,10 +477,12 @@ class AppointmentIn(Schema):
     pickup_to: PlannedAt | None = None
 
 
-class AppointmentFilter(Schema):
+class AppointmentFilter(SyncFilter):
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
     date: AnyDay | None = Field(None, description="Only bookings of this day")
     status: AppointmentStatusName | None = None
+    customer: ObjectId | None = Field(None, description="Only this customer's bookings (a customer id)")
+    vehicle: ObjectId | None = Field(None, description="Only this vehicle's bookings (a vehicle id)")
 
 
 class RescheduleIn(Schema):
@@ -503,9 +505,11 @@ class CancelIn(Schema):
     reason: OneLine = Field("", max_length=200)
 
 
-class RepairOrderFilter(Schema):
+class RepairOrderFilter(SyncFilter):
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
     status: StatusName | None = None
+    customer: ObjectId | None = Field(None, description="Only this customer's orders (a customer id)")
+    vehicle: ObjectId | None = Field(None, description="Only this vehicle's orders (a vehicle id)")
 
 
 class WalkInIn(Schema):
@@ -708,15 +712,23 @@ def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Any:
     return 201, appointment
 
 
-@router.get("/appointments", response=list[AppointmentOut], summary="Bookings of the caller's stores")
+@router.get(
+    "/appointments",
+    response=list[AppointmentOut],
+    summary="Bookings of the caller's stores",
+    description="By slot start (earliest first) unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def appointment_list(request: HttpRequest, filters: Query[AppointmentFilter]) -> Any:
-    return selectors.appointment_list(
+    appointments = selectors.appointment_list(
         user=request.auth,
         store_ids=store_ids_for(request.auth, filters.store, capability=Capability.VIEW_SERVICE),
         day=filters.date,
         status=filters.status,
+        customer_id=filters.customer,
+        vehicle_id=filters.vehicle,
     )
+    return sync_apply(appointments, filters, default=("slot__start", "id"))
 
 
 @router.get("/appointments/{appointment_id}", response=AppointmentOut, summary="One booking")
@@ -833,15 +845,19 @@ def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
     "/repair-orders",
     response=list[RepairOrderSummaryOut],
     summary="Repair orders of the caller's stores",
-    description="Newest arrival first; filter by store code and state.",
+    description="Newest arrival first unless `sort` says otherwise; filter by store code, state, customer, "
+    "vehicle and the sync parameters.",
 )
 @paginate(BoundedPagination)
 def repair_order_list(request: HttpRequest, filters: Query[RepairOrderFilter]) -> Any:
-    return selectors.order_list(
+    orders = selectors.order_list(
         user=request.auth,
-        store_ids=store_ids_for(request.auth, filters.store),
+        store_ids=store_ids_for(request.auth, filters.store, capability=Capability.VIEW_SERVICE),
         statuses=[filters.status] if filters.status else None,
+        customer_id=filters.customer,
+        vehicle_id=filters.vehicle,
     )
+    return sync_apply(orders, filters, default=("-arrived_at", "-id"))
 
 
 @router.get(

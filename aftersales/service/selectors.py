@@ -64,7 +64,13 @@ def appointment_get_for_user(*, user: Any, pk: Any) -> Appointment:
 
 
 def appointment_list(
-    *, user: Any, store_ids: frozenset[int], day: dt.date | None = None, status: str | None = None
+    *,
+    user: Any,
+    store_ids: frozenset[int],
+    day: dt.date | None = None,
+    status: str | None = None,
+    customer_id: int | None = None,
+    vehicle_id: int | None = None,
 ) -> QuerySet[Appointment]:
     appointments = Appointment.objects.for_user(user, store_ids=store_ids).select_related(
         "slot", "customer", "vehicle", "advisor__staff_profile", "store"
@@ -74,16 +80,33 @@ def appointment_list(
         appointments = appointments.filter(slot__start__gte=start, slot__start__lt=end)
     if status:
         appointments = appointments.filter(status=status)
+    appointments = _of_customer(appointments, customer_id, vehicle_id)
     return appointments.order_by("slot__start", "id")
 
 
-def order_list(*, user: Any, store_ids: frozenset[int], statuses: list[str] | None = None) -> QuerySet[RepairOrder]:
+def _of_customer(rows: QuerySet[Any], customer_id: int | None, vehicle_id: int | None) -> QuerySet[Any]:
+    """Rows of one customer and/or vehicle; the rows are already scoped, so another store's id gives nothing."""
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    if vehicle_id is not None:
+        rows = rows.filter(vehicle_id=vehicle_id)
+    return rows
+
+
+def order_list(
+    *,
+    user: Any,
+    store_ids: frozenset[int],
+    statuses: list[str] | None = None,
+    customer_id: int | None = None,
+    vehicle_id: int | None = None,
+) -> QuerySet[RepairOrder]:
     orders = RepairOrder.objects.for_user(user, store_ids=store_ids).select_related(
         "customer", "vehicle", "technician__staff_profile", "advisor__staff_profile", "bay", "store"
     )
     if statuses:
         orders = orders.filter(status__in=statuses)
-    return orders
+    return _of_customer(orders, customer_id, vehicle_id)
 
 
 def customer_visits_in_group(*, customer: Customer, limit: int = 20) -> list[RepairOrder]:
