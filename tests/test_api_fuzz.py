@@ -1,5 +1,7 @@
 """Property-based fuzzing of every API operation from its OpenAPI schema (schemathesis): whatever the
-input, the answer is never a server error.  Runs in-process against the WSGI app and the test database."""
+input, the answer is never a server error, and it conforms to what the schema declares — a declared status
+code, the declared content type (JSON, or a problem as `application/problem+json`), a body valid against the
+declared schema, the `Allow` header of a 405.  Runs in-process against the WSGI app and the test database."""
 
 import pytest
 import schemathesis
@@ -7,11 +9,26 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from aftersales.config.testing import make_customer, make_vehicle
 from aftersales.config.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    allow_header_conformance,
+]
 
 
 @pytest.fixture
@@ -37,4 +54,4 @@ def advisor_headers(cast, api_token, in_process_requests):
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_api_fail(case, advisor_headers):
-    case.call_and_validate(headers=advisor_headers, checks=[not_a_server_error])
+    case.call_and_validate(headers=advisor_headers, checks=CHECKS)

@@ -151,11 +151,9 @@ class TestSchema:
         for path, item in schema["paths"].items():
             for method, operation in item.items():
                 responses = operation["responses"]
-                expected = {"422"}
+                expected = {"404", "422"}
                 if operation.get("security"):
                     expected |= {"401", "403"}
-                if "{" in path:
-                    expected.add("404")
                 if method != "get":
                     expected.add("409")
                 if "requestBody" in operation:

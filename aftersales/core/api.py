@@ -238,7 +238,7 @@ _ERROR_DESCRIPTIONS = {
     "400": "The body is not a JSON object (code `bad_request`).",
     "401": "No valid bearer token (code `unauthenticated`).",
     "403": "The caller's role may not do this here (code `forbidden`).",
-    "404": "No such record among those the caller may see (code `not_found`).",
+    "404": "A record named in the path, body or query is not among those the caller may see (code `not_found`).",
     "409": "Refused by a business rule or an idempotency key (code `conflict` or a more specific one).",
     "413": "The body is too large (code `payload_too_large`).",
     "422": "Bad or unknown parameters or body fields, each named in `errors` (code `validation_error`).",
@@ -256,11 +256,11 @@ IDEMPOTENCY_HEADER: dict[str, Any] = {
 
 
 def _error_statuses(method: str, operation: dict[str, Any], path: str) -> list[str]:
-    statuses = ["422"]  # an unknown query parameter is refused by every operation
+    # Every operation refuses an unknown query parameter (422) and may name a record the caller cannot see —
+    # in the path, the body (an order id) or the query (a store code) — which answers 404.
+    statuses = ["404", "422"]
     if operation.get("security"):
         statuses += ["401", "403"]
-    if "{" in path:
-        statuses.append("404")
     if method != "get":
         statuses.append("409")
     if "requestBody" in operation:
