@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from aftersales.core.api import ObjectId, OneLine
+from aftersales.core.external_refs import filter_by_external_ref
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers import selectors, services
 from aftersales.customers.choices import ConsentChannel
@@ -70,6 +71,8 @@ class CustomerOut(Schema):
     created_at: dt.datetime
     vehicles: list[VehicleOut]
     tier: TierOut
+    external_source: str = Field(..., description="The system `external_ref` comes from; empty without one")
+    external_ref: str = Field(..., description="The customer's id in that system; empty without one")
 
     @staticmethod
     def resolve_store(obj: Customer) -> str:
@@ -98,6 +101,21 @@ class CustomerOut(Schema):
         }
 
 
+class CustomerVehicleIn(Schema):
+    """A vehicle registered with its owner: `vehicles` of POST /customers, or POST /vehicles with `customer`."""
+
+    vin: OneLine
+    plate: OneLine | None = None
+    brand: OneLine
+    model_name: OneLine
+    powertrain: OneLine | None = None
+    purchase_date: OneLine | None = None
+    purchase_price: OneLine | float | int | None = None
+    mileage_km: int | None = None
+    insurance_expires_on: OneLine | None = None
+    inspection_due_on: OneLine | None = None
+
+
 class CustomerIn(Schema):
     store: OneLine
     name: OneLine
@@ -115,6 +133,20 @@ class CustomerIn(Schema):
         "vehicle_data → true/false. Nothing is assumed.",
     )
     consent_channel: OneLine = ConsentChannel.API
+    external_source: OneLine | None = Field(
+        None, max_length=40, description="The system the customer comes from, e.g. callcenter (with external_ref)"
+    )
+    external_ref: OneLine | None = Field(
+        None,
+        max_length=100,
+        description="The customer's id in that system: unique per source in the dealer group; a second customer "
+        "with the same pair is 409 duplicate_external_ref naming `existing_id`",
+    )
+    vehicles: list[CustomerVehicleIn] | None = Field(
+        None,
+        description="The customer's vehicles, registered in the same call: all or nothing (a bad field is 422 "
+        "naming e.g. vehicles.1.vin, and nothing is written)",
+    )
 
 
 class CustomerPatch(Schema):
@@ -127,18 +159,8 @@ class CustomerPatch(Schema):
     is_priority: bool | None = None
 
 
-class VehicleIn(Schema):
+class VehicleIn(CustomerVehicleIn):
     customer: int
-    vin: OneLine
-    plate: OneLine | None = None
-    brand: OneLine
-    model_name: OneLine
-    powertrain: OneLine | None = None
-    purchase_date: OneLine | None = None
-    purchase_price: OneLine | float | int | None = None
-    mileage_km: int | None = None
-    insurance_expires_on: OneLine | None = None
-    inspection_due_on: OneLine | None = None
 
 
 class VehiclePatch(Schema):
@@ -159,6 +181,11 @@ class ListFilter(SyncFilter):
     store: str | None = Field(None, description="A store code; all visible stores when omitted")
 
 
+class CustomerFilter(ListFilter):
+    external_source: str | None = Field(None, max_length=40, description="Only customers from this source")
+    external_ref: str | None = Field(None, max_length=100, description="Only the customer with this reference")
+
+
 class VehicleFilter(ListFilter):
     customer: ObjectId | None = Field(None, description="Only this customer's vehicles (a customer id)")
 
@@ -176,10 +203,11 @@ def _require_on(request: HttpRequest, capability: Capability, customer: Customer
     description="Newest first (by creation) unless `sort` says otherwise.",
 )
 @paginate(BoundedPagination)
-def customer_list(request: HttpRequest, filters: Query[ListFilter]) -> Any:
+def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> Any:
     customers = selectors.customer_list(
         user=request.auth, store_ids=store_ids_for(request.auth, filters.store), query=filters.q
     )
+    customers = filter_by_external_ref(customers, source=filters.external_source, ref=filters.external_ref)
     return sync_apply(customers, filters, default=("-created_at", "-id"))
 
 

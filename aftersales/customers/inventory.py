@@ -500,6 +500,16 @@ INVENTORY: tuple[PersonalField, ...] = (
         )
         for field in ("reported", "message")
     ),
+    # The first answer to an API POST sent with an Idempotency-Key (core/idempotency.py), replayed to a retry: it
+    # may hold what the answer showed (a new customer's name, the masked mobile).  Kept 24 hours, then purged.
+    PersonalField(
+        "core.IdempotencyRecord",
+        "response_body",
+        _("Answer a retried API request with its first result instead of acting twice"),
+        CONTRACT,
+        GENERAL,
+        _("24 hours"),
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
@@ -658,6 +668,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "closed_at",
             "reopened_count",
             "breach_count",
+            "external_source",
+            "external_ref",
         }
     ),
     "feedback.Suggestion": frozenset(
@@ -678,10 +690,23 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "decided_by",
             "customer_told_at",
             "escalated_at",
+            "external_source",
+            "external_ref",
         }
     ),
+    # external_source / external_ref: the record's id in an integrator's system (a ticket number), not the person's.
     "customers.Customer": frozenset(
-        {"id", "created_at", "updated_at", "group", "store", "is_priority", "referred_by_staff"}
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "group",
+            "store",
+            "is_priority",
+            "referred_by_staff",
+            "external_source",
+            "external_ref",
+        }
     ),
     "customers.CustomerStoreLink": frozenset(
         {"id", "created_at", "updated_at", "customer", "store", "reason", "linked_by"}

@@ -67,6 +67,10 @@ class Customer(BaseModel):
         on_delete=models.SET_NULL,
         related_name="referred_customers",
     )
+    # The customer's id in the system an integrator brought them from (core/external_refs.py): unique per source
+    # in the group, so the same person posted twice is answered with the first file.
+    external_source = models.CharField(_("external source"), max_length=40, blank=True)
+    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_links__store_id"
@@ -80,6 +84,15 @@ class Customer(BaseModel):
         constraints = [
             # The mobile number names the person in the group (the migration merged earlier duplicates).
             models.UniqueConstraint(fields=["group", "phone_hash"], name="customer_phone_unique_per_group"),
+            models.UniqueConstraint(
+                fields=["group", "external_source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="customer_external_ref_unique_per_group",
+            ),
+            models.CheckConstraint(
+                condition=Q(external_ref="", external_source="") | (~Q(external_ref="") & ~Q(external_source="")),
+                name="customer_external_ref_with_source",
+            ),
         ]
 
     def __str__(self) -> str:

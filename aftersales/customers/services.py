@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
+from aftersales.core.external_refs import clean_external_ref, duplicate_external_ref
 from aftersales.core.text import refuse_control_characters, text_problem
 from aftersales.customers import crypto
 from aftersales.customers.choices import ConsentChannel, ConsentPurpose, Gender, Powertrain
@@ -204,6 +205,20 @@ def _audit_changes(clean: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]
     return diff
 
 
+# How many vehicles one call may register with a new customer.
+VEHICLES_AT_ONCE_MAX = 20
+
+
+def _existing_by_external_ref(group_id: int, source: str, ref: str) -> int | None:
+    if not ref:
+        return None
+    return (
+        Customer.objects.filter(group_id=group_id, external_source=source, external_ref=ref)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 @transaction.atomic
 def customer_create(
     *,
@@ -211,9 +226,17 @@ def customer_create(
     by: Any,
     consent_channel: str = ConsentChannel.DESK,
     consents: dict[str, bool] | None = None,
+    external_source: str | None = None,
+    external_ref: str | None = None,
+    vehicles: list[dict[str, Any]] | None = None,
     **data: Any,
 ) -> Customer:
-    """A new customer of `store`.  `consents` holds only the purposes the customer actually answered."""
+    """A new customer of `store`.  `consents` holds only the purposes the customer actually answered.
+
+    `external_source` + `external_ref`: the customer's id in an integrator's system, unique per source in the
+    dealer group; a second customer with the same pair is refused (ApplicationError `duplicate_external_ref`
+    naming the first one's id).  `vehicles`: the customer's cars (the fields of `vehicle_create`), registered
+    with the customer in the same transaction: all or nothing, errors named `vehicles.<index>.<field>`."""
     errors = _Errors()
     errors.reject_control_characters(data)
     unknown = set(data) - set(CUSTOMER_FIELDS) - {"referred_by_phone", "referred_by_staff"}
@@ -223,6 +246,12 @@ def customer_create(
     clean = _clean_customer(data, errors, partial=False)
     consents = consents or {}
     _validate_consents(consents, consent_channel, errors)
+    source, ref, ref_errors = clean_external_ref(external_source, external_ref)
+    for field, message in ref_errors.items():
+        errors.add(field, message)
+    new_vehicles = _clean_new_vehicles(vehicles, group_id=store.group_id, errors=errors)
+    if (existing := _existing_by_external_ref(store.group_id, source, ref)) is not None:
+        raise duplicate_external_ref(source=source, ref=ref, existing_id=existing)
     if not errors.by_field:
         _check_duplicates(group_id=store.group_id, clean=clean, errors=errors)
     errors.raise_if_any()
@@ -235,18 +264,71 @@ def customer_create(
         gender=clean.get("gender") or "",
         birthday=clean.get("birthday"),
         is_priority=clean.get("is_priority", False),
+        external_source=source,
+        external_ref=ref,
     )
     _apply_personal(customer, clean)
-    customer.save()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:  # the same reference (or mobile number) registered at the same moment
+        if (existing := _existing_by_external_ref(store.group_id, source, ref)) is not None:
+            raise duplicate_external_ref(source=source, ref=ref, existing_id=existing) from None
+        raise
     CustomerStoreLink.objects.create(customer=customer, store=store, reason=LinkReason.REGISTERED, linked_by=_user(by))
     changes = _audit_changes({k: v for k, v in clean.items() if v not in (None, "")}, {})
     for key, referrer in referral.items():
         if referrer is not None:
             changes[key] = str(referrer.pk)
+    if ref:
+        changes["external_ref"] = f"{source}:{ref}"
     audit_record(actor=by, action="customer.create", obj=customer, changes=changes)
     for purpose, granted in consents.items():
         _consent_write(customer=customer, purpose=purpose, granted=granted, channel=consent_channel, by=by)
+    for index, vehicle_clean in enumerate(new_vehicles):
+        try:
+            _vehicle_save(customer=customer, clean=vehicle_clean, by=by, store=None)
+        except ValidationError as exc:  # registered elsewhere at the same moment: nothing of this call is kept
+            raise ValidationError(
+                {f"vehicles.{index}.{field}": messages for field, messages in exc.message_dict.items()}
+            ) from exc
     return customer
+
+
+def _clean_new_vehicles(vehicles: Any, *, group_id: int, errors: _Errors) -> list[dict[str, Any]]:
+    """The vehicles given with a new customer, each checked as `vehicle_create` checks one, and against each
+    other (one VIN or plate twice); errors go to `vehicles.<index>.<field>`."""
+    if vehicles is None:
+        return []
+    if not isinstance(vehicles, list | tuple):
+        errors.add("vehicles", _("Enter a list of vehicles."))
+        return []
+    if len(vehicles) > VEHICLES_AT_ONCE_MAX:
+        errors.add("vehicles", _("At most {n} vehicles at once.").format(n=VEHICLES_AT_ONCE_MAX))
+        return []
+    cleaned: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, data in enumerate(vehicles):
+        prefix = f"vehicles.{index}"
+        if not isinstance(data, dict):
+            errors.add(prefix, _("Enter a vehicle as an object."))
+            continue
+        one = _Errors()
+        one.reject_control_characters(data)
+        for field in sorted(set(data) - set(VEHICLE_FIELDS)):
+            one.add(field, _("Unknown field."))
+        clean = _clean_vehicle(data, one, partial=False)
+        if not one.by_field:
+            _check_vehicle_duplicates(group_id=group_id, clean=clean, errors=one)
+            for field in ("vin", "plate"):
+                if clean.get(field) and (field, clean[field]) in seen:
+                    one.add(field, _("The same value is given for an earlier vehicle of this request."))
+                seen.add((field, clean.get(field) or ""))
+        for field, messages in one.by_field.items():
+            for message in messages:
+                errors.add(f"{prefix}.{field}", message)
+        cleaned.append(clean)
+    return cleaned
 
 
 @transaction.atomic
@@ -403,6 +485,11 @@ def vehicle_create(*, customer: Customer, by: Any, store: Store | None = None, *
     if not errors.by_field:
         _check_vehicle_duplicates(group_id=customer.group_id, clean=clean, errors=errors)
     errors.raise_if_any()
+    return _vehicle_save(customer=customer, clean=clean, by=by, store=store)
+
+
+def _vehicle_save(*, customer: Customer, clean: dict[str, Any], by: Any, store: Store | None) -> Vehicle:
+    """Write a checked vehicle (`_clean_vehicle`, `_check_vehicle_duplicates`) and its audit entry."""
     if "mileage_km" in clean and not clean.get("mileage_recorded_on"):
         clean["mileage_recorded_on"] = clock.today()
     vehicle = Vehicle(

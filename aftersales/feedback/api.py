@@ -29,6 +29,7 @@ from aftersales.core.api import (
     OneLine,
     PlannedDate,
 )
+from aftersales.core.external_refs import filter_by_external_ref
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers.models import Customer
 from aftersales.feedback import selectors, services, transitions
@@ -97,6 +98,12 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
 
 LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 Note = Field("", max_length=500)
+# The record's id in the system it came from (core/external_refs.py); the same pair twice is 409.
+EXTERNAL_SOURCE_HELP = "The system the record comes from, e.g. callcenter or dianping (with external_ref)"
+EXTERNAL_REF_HELP = (
+    "The record's id in that system: unique per source in the dealer group; a second record with the same pair "
+    "is 409 duplicate_external_ref naming `existing_id`"
+)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -148,6 +155,8 @@ class ComplaintIn(Schema):
         "The clocks start here. Defaults to now.",
     )
     order: int | None = Field(None, description="The repair order it is about (optional)")
+    external_source: OneLine | None = Field(None, max_length=40, description=EXTERNAL_SOURCE_HELP)
+    external_ref: OneLine | None = Field(None, max_length=100, description=EXTERNAL_REF_HELP)
 
 
 class ComplaintOut(Schema):
@@ -176,6 +185,8 @@ class ComplaintOut(Schema):
     satisfaction_with_handling: int | None
     closed_at: LocalDateTime | None
     reopened_count: int
+    external_source: str = Field(..., description="The system `external_ref` comes from; empty without one")
+    external_ref: str = Field(..., description="The record's id in that system; empty without one")
 
     @staticmethod
     def resolve_store(obj: Complaint) -> str:
@@ -243,6 +254,8 @@ class ComplaintFilter(SyncFilter):
     mine: bool = Field(False, description="Only complaints the caller owns")
     customer: ObjectId | None = Field(None, description="Only this customer's complaints (a customer id)")
     vehicle: ObjectId | None = Field(None, description="Only complaints about an order of this vehicle (a vehicle id)")
+    external_source: str | None = Field(None, max_length=40, description="Only complaints from this source")
+    external_ref: str | None = Field(None, max_length=100, description="Only the complaint with this reference")
 
 
 class NoteIn(Schema):
@@ -308,6 +321,8 @@ def complaint_create(request: HttpRequest, payload: ComplaintIn) -> Any:
         received_at=payload.received_at,
         order=order,
         by=request.auth,
+        external_source=payload.external_source,
+        external_ref=payload.external_ref,
     )
     return 201, complaint
 
@@ -329,6 +344,7 @@ def complaint_list(request: HttpRequest, filters: Query[ComplaintFilter]) -> Any
         owner=request.auth if filters.mine else None,
     )
     complaints = selectors.of_customer(complaints, customer_id=filters.customer, vehicle_id=filters.vehicle)
+    complaints = filter_by_external_ref(complaints, source=filters.external_source, ref=filters.external_ref)
     return sync_apply(complaints, filters, default=("-received_at", "-id"))
 
 
@@ -403,6 +419,8 @@ class SuggestionIn(Schema):
     channel: ChannelName
     description: MultiLine = Field(..., max_length=5000)
     received_at: HappenedAt | None = Field(None, description="ISO 8601; any past time, never the future")
+    external_source: OneLine | None = Field(None, max_length=40, description=EXTERNAL_SOURCE_HELP)
+    external_ref: OneLine | None = Field(None, max_length=100, description=EXTERNAL_REF_HELP)
 
 
 class SuggestionOut(Schema):
@@ -420,6 +438,8 @@ class SuggestionOut(Schema):
     decided_at: LocalDateTime | None
     customer_told_at: LocalDateTime | None
     moves: list[MoveOut] = Field(..., description=MOVES_DESCRIPTION)
+    external_source: str = Field(..., description="The system `external_ref` comes from; empty without one")
+    external_ref: str = Field(..., description="The record's id in that system; empty without one")
 
     @staticmethod
     def resolve_store(obj: Suggestion) -> str:
@@ -434,6 +454,8 @@ class SuggestionFilter(SyncFilter):
     store: str | None = None
     status: SuggestionStatusName | None = None
     customer: ObjectId | None = Field(None, description="Only this customer's suggestions (a customer id)")
+    external_source: str | None = Field(None, max_length=40, description="Only suggestions from this source")
+    external_ref: str | None = Field(None, max_length=100, description="Only the suggestion with this reference")
 
 
 class DecideIn(Schema):
@@ -467,6 +489,8 @@ def suggestion_create(request: HttpRequest, payload: SuggestionIn) -> Any:
         description=payload.description,
         received_at=payload.received_at,
         by=request.auth,
+        external_source=payload.external_source,
+        external_ref=payload.external_ref,
     )
     return 201, suggestion
 
@@ -483,6 +507,7 @@ def suggestion_list(request: HttpRequest, filters: Query[SuggestionFilter]) -> A
         user=request.auth, store_ids=store_ids_for(request.auth, filters.store), status=filters.status, capability=READ
     )
     suggestions = selectors.of_customer(suggestions, customer_id=filters.customer)
+    suggestions = filter_by_external_ref(suggestions, source=filters.external_source, ref=filters.external_ref)
     return sync_apply(suggestions, filters, default=("-received_at", "-id"))
 
 

@@ -337,6 +337,10 @@ class Complaint(BaseModel):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     reopened_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     breach_count = models.PositiveSmallIntegerField(_("clocks breached"), default=0)
+    # Its id in the system it came from (core/external_refs.py): unique per source in the dealer group (the
+    # service checks the group under a lock; the constraint holds it per store).
+    external_source = models.CharField(_("external source"), max_length=40, blank=True)
+    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"
@@ -357,6 +361,15 @@ class Complaint(BaseModel):
                 name="complaint_satisfaction_1_5",
             ),
             models.CheckConstraint(condition=Q(logged_at__gte=models.F("received_at")), name="complaint_logged_after"),
+            models.UniqueConstraint(
+                fields=["store", "external_source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="complaint_external_ref_unique_per_store",
+            ),
+            models.CheckConstraint(
+                condition=Q(external_ref="", external_source="") | (~Q(external_ref="") & ~Q(external_source="")),
+                name="complaint_external_ref_with_source",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -478,6 +491,9 @@ class Suggestion(BaseModel):
     decided_by = _staff_fk(_("decided by"))
     customer_told_at = models.DateTimeField(_("customer told at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # As on a complaint: unique per source in the dealer group.
+    external_source = models.CharField(_("external source"), max_length=40, blank=True)
+    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"
@@ -488,6 +504,15 @@ class Suggestion(BaseModel):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(logged_at__gte=models.F("received_at")), name="suggestion_logged_after"),
+            models.UniqueConstraint(
+                fields=["store", "external_source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="suggestion_external_ref_unique_per_store",
+            ),
+            models.CheckConstraint(
+                condition=Q(external_ref="", external_source="") | (~Q(external_ref="") & ~Q(external_source="")),
+                name="suggestion_external_ref_with_source",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,17 +7,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
+from aftersales.core.external_refs import clean_external_ref, duplicate_external_ref
 from aftersales.core.text import text_problem
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
-from aftersales.organisation.models import Membership, Store
+from aftersales.organisation.models import DealerGroup, Membership, Store
 from aftersales.organisation.selectors import setting_values_for_store
 
 DESCRIPTION_MAX = 5000
@@ -79,6 +80,28 @@ def clean_received_at(errors: Errors, value: dt.datetime | None, now: dt.datetim
         errors.add("received_at", _(FUTURE_RECEIPT))
         return now
     return value
+
+
+def external_ref_check(errors: Errors, model: type[Model], *, store: Store, source: Any, ref: Any) -> tuple[str, str]:
+    """A complaint's or suggestion's id in an integrator's system (core/external_refs.py): checked, and unique per
+    source among the dealer group's records of `model`.  The group's row is locked first (inside the caller's
+    transaction), so two records posted with one reference at the same moment are looked at one after the other;
+    the second is refused with `duplicate_external_ref` (409) naming the first."""
+    source, ref, problems = clean_external_ref(source, ref)
+    for field, message in problems.items():
+        errors.add(field, message)
+    if ref and not problems:
+        list(DealerGroup.objects.select_for_update().filter(pk=store.group_id).values_list("pk", flat=True))
+        if (existing := external_ref_existing(model, store=store, source=source, ref=ref)) is not None:
+            raise duplicate_external_ref(source=source, ref=ref, existing_id=existing)
+    return source, ref
+
+
+def external_ref_existing(model: type[Model], *, store: Store, source: str, ref: str) -> int | None:
+    if not ref:
+        return None
+    rows = model._default_manager.filter(store__group_id=store.group_id, external_source=source, external_ref=ref)
+    return rows.values_list("pk", flat=True).first()
 
 
 def settings_for(store: Store) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.calendar import add_calendar_hours
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.external_refs import duplicate_external_ref
 from aftersales.customers import selectors as customer_selectors
 from aftersales.customers.models import Customer
 from aftersales.feedback.choices import (
@@ -36,6 +37,8 @@ from aftersales.feedback.services.common import (
     clean_received_at,
     clean_text,
     display_name,
+    external_ref_check,
+    external_ref_existing,
     group_managers,
     local_text,
     settings_for,
@@ -111,9 +114,13 @@ def complaint_log(
     by: Actor,
     received_at: dt.datetime | None = None,
     order: RepairOrder | None = None,
+    external_source: Any = None,
+    external_ref: Any = None,
 ) -> Complaint:
     """Log a complaint.  The member of staff who takes it owns it (首问负责制); one the customer reports through
-    their link (`by=Party.CUSTOMER`) has no owner until someone acknowledges it."""
+    their link (`by=Party.CUSTOMER`) has no owner until someone acknowledges it.  `external_source` +
+    `external_ref`: its id in the system it came from, unique per source in the dealer group (a second one is
+    refused with `duplicate_external_ref`, 409, naming the first)."""
     COMPLAINT.authorise(COMPLAINT.get("log"), actor=by, store_id=store.pk)
     now = clock.now()
     errors = Errors()
@@ -128,6 +135,7 @@ def complaint_log(
         order.store_id != store.pk or (customer is not None and order.customer_id != customer.pk)
     ):
         errors.add("order", _("No repair order of this customer with this id."))
+    source, ref = external_ref_check(errors, Complaint, store=store, source=external_source, ref=external_ref)
     errors.raise_if_any()
     if channel == FeedbackChannel.CUSTOMER_PAGE and by is Party.CUSTOMER and order is not None:
         _customer_link_cap(store=store, order=order, now=now)
@@ -147,9 +155,17 @@ def complaint_log(
         acknowledge_due=due.acknowledge_due,
         contact_due=due.contact_due,
         resolve_due=due.resolve_due,
+        external_source=source,
+        external_ref=ref,
     )
     complaint.full_clean()
-    complaint.save()
+    try:
+        with transaction.atomic():
+            complaint.save()
+    except IntegrityError:  # the same reference at the same moment where the group lock does not hold (SQLite)
+        if (existing := external_ref_existing(Complaint, store=store, source=source, ref=ref)) is None:
+            raise
+        raise duplicate_external_ref(source=source, ref=ref, existing_id=existing) from None
     ComplaintEvent.objects.create(complaint=complaint, from_status="", to_status=S.NEW, at=now, by=actor_user(by))
     audit_record(
         actor=actor_user(by),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -14,6 +14,7 @@ from aftersales.core import clock
 from aftersales.core.audit import audit_record
 from aftersales.core.calendar import add_working_days
 from aftersales.core.exceptions import ApplicationError
+from aftersales.core.external_refs import duplicate_external_ref
 from aftersales.customers import selectors as customer_selectors
 from aftersales.customers.models import Customer
 from aftersales.feedback.choices import FeedbackChannel, SuggestionDecision, SuggestionStatus
@@ -24,6 +25,8 @@ from aftersales.feedback.services.common import (
     clean_choice,
     clean_received_at,
     clean_text,
+    external_ref_check,
+    external_ref_existing,
     local_text,
     settings_for,
     store_managers,
@@ -51,7 +54,10 @@ def suggestion_log(
     description: Any,
     by: Actor,
     received_at: dt.datetime | None = None,
+    external_source: Any = None,
+    external_ref: Any = None,
 ) -> Suggestion:
+    """Log a suggestion; `external_source` + `external_ref` as on a complaint (unique per source in the group)."""
     SUGGESTION.authorise(SUGGESTION.get("log"), actor=by, store_id=store.pk)
     now = clock.now()
     errors = Errors()
@@ -60,6 +66,7 @@ def suggestion_log(
     channel = clean_choice(errors, "channel", channel, FeedbackChannel)
     description = clean_text(errors, "description", description)
     received = clean_received_at(errors, received_at, now)
+    source, ref = external_ref_check(errors, Suggestion, store=store, source=external_source, ref=external_ref)
     errors.raise_if_any()
     suggestion = Suggestion(
         store=store,
@@ -70,9 +77,17 @@ def suggestion_log(
         logged_at=now,
         logged_by=actor_user(by),
         decision_due=suggestion_decision_due(store=store, received_at=received),
+        external_source=source,
+        external_ref=ref,
     )
     suggestion.full_clean()
-    suggestion.save()
+    try:
+        with transaction.atomic():
+            suggestion.save()
+    except IntegrityError:  # the same reference at the same moment where the group lock does not hold (SQLite)
+        if (existing := external_ref_existing(Suggestion, store=store, source=source, ref=ref)) is None:
+            raise
+        raise duplicate_external_ref(source=source, ref=ref, existing_id=existing) from None
     audit_record(
         actor=actor_user(by),
         action="suggestion.log",
