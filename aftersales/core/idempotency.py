@@ -21,17 +21,16 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from http import HTTPStatus
-from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.core.models import IdempotencyRecord
+from aftersales.core.problems import problem_response
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -78,22 +77,6 @@ def request_hash(request: HttpRequest, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def problem(request: HttpRequest, *, status: int, code: str, detail: str, errors: Any = None) -> HttpResponse:
-    """An RFC 9457 problem.  TODO(lead): answer with core.problems.problem_response once it is committed."""
-    body: dict[str, Any] = {
-        "type": f"/api/v1/problems/{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if errors:
-        body["errors"] = errors
-    return JsonResponse(
-        body, status=status, content_type="application/problem+json", json_dumps_params={"ensure_ascii": False}
-    )
-
-
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(
         record.response_body, status=record.status_code, content_type=record.content_type or "application/json"
@@ -127,7 +110,7 @@ def idempotency_claim(
             IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
         if existing.request_hash != fingerprint:
-            return problem(request, status=409, code=CODE_REUSED, detail=_(KEY_REUSED))
+            return problem_response(request, status=409, code=CODE_REUSED, detail=_(KEY_REUSED))
         if existing.completed_at is not None:
             return _replay(existing)
         if existing.started_at <= now - LEASE:  # its request died: take the key over, once
@@ -139,7 +122,7 @@ def idempotency_claim(
                 return existing
             continue
         break
-    response = problem(request, status=409, code=CODE_IN_PROGRESS, detail=_(IN_PROGRESS))
+    response = problem_response(request, status=409, code=CODE_IN_PROGRESS, detail=_(IN_PROGRESS))
     response["Retry-After"] = "1"
     return response
 
@@ -181,7 +164,7 @@ class IdempotencyMiddleware:
         if key is None or request.method != "POST" or not request.path_info.startswith(PATH_PREFIX):
             return self.get_response(request)
         if (message := key_problem(key)) is not None:
-            return problem(request, status=422, code=CODE_INVALID, detail=message, errors={HEADER: [message]})
+            return problem_response(request, status=422, code=CODE_INVALID, detail=message, errors={HEADER: [message]})
         try:
             body = request.body
         except RequestDataTooBig:  # the API answers 413 itself; a refused request keeps nothing
