@@ -12,6 +12,7 @@ from typing import Any, Self, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
+from django.utils import timezone
 from django.http import Http404
 
 _M = TypeVar("_M", bound=models.Model)
@@ -76,6 +77,15 @@ def forget_visible_stores(user: Any) -> None:
 
 class ScopedQuerySet(models.QuerySet[_M]):
     """A queryset that knows the lookup from its model to a store id (`Model.store_lookup`)."""
+
+    def update(self, **kwargs: Any) -> int:
+        """A bulk update is a change too: it moves `updated_at` (which Django's auto_now leaves alone outside
+        save()), so an integrator syncing with `updated_since` never misses a status set this way."""
+        if "updated_at" not in kwargs and any(
+            f.name == "updated_at" and getattr(f, "auto_now", False) for f in self.model._meta.concrete_fields
+        ):
+            kwargs["updated_at"] = timezone.now()
+        return super().update(**kwargs)
 
     def _store_lookup(self) -> str:
         lookup = getattr(self.model, "store_lookup", None)
