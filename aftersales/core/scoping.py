@@ -12,8 +12,8 @@ from typing import Any, Self, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
-from django.utils import timezone
 from django.http import Http404
+from django.utils import timezone
 
 _M = TypeVar("_M", bound=models.Model)
 StoreResolver = Callable[[Any], frozenset[int]]
