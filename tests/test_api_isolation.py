@@ -339,3 +339,42 @@ class AuthenticationSweepTests:
         assert client.get("/api/v1/stores", **headers).status_code == 200
         ApiToken.objects.filter(user=cast.alice).update(revoked_at=timezone.now())
         self._assert_all_401(client, own_ids, headers)
+
+
+class ListFilterIsolationTests:
+    """Every list that takes a `customer` or `vehicle` filter (found in the OpenAPI document): store B's customer
+    or vehicle gives users outside store B an empty list, exactly like an unknown id, never store B's rows."""
+
+    def _filtered_lists(self, client):
+        found = []
+        for path, item in openapi(client)["paths"].items():
+            names = {p["name"] for p in item.get("get", {}).get("parameters", [])}
+            if "get" in item and not _PARAM.search(path) and {"limit", "offset"} <= names:
+                found += [(path, name) for name in ("customer", "vehicle") if name in names]
+        assert len(found) >= 10, found  # the sweep must never pass vacuously
+        return found
+
+    @pytest.mark.parametrize("persona", ["alice", "bob", "tom", "mia", "otto"])
+    def test_another_stores_customer_or_vehicle_gives_an_empty_list(self, client, cast, api_token, persona):
+        objects = objects_of_store_b(cast)
+        theirs = {"customer": objects["customer_id"].pk, "vehicle": objects["vehicle_id"].pk}
+        headers = api_token(getattr(cast, persona))
+        answers = {}
+        for path, name in self._filtered_lists(client):
+            response = client.get(path, {name: theirs[name]}, **headers)
+            answers[(path, name)] = (response.status_code, response.json().get("count"))
+        assert answers == dict.fromkeys(answers, (200, 0)), answers
+
+    def test_store_b_staff_get_rows_for_the_same_filters_so_the_empty_lists_mean_isolation(
+        self, client, cast, api_token
+    ):
+        objects = objects_of_store_b(cast)
+        theirs = {"customer": objects["customer_id"].pk, "vehicle": objects["vehicle_id"].pk}
+        headers = api_token(cast.carol)
+        counts = {
+            (path, name): client.get(path, {name: theirs[name]}, **headers).json()["count"]
+            for path, name in self._filtered_lists(client)
+        }
+        for path in ("/api/v1/appointments", "/api/v1/complaints", "/api/v1/suggestions", "/api/v1/vehicles"):
+            assert counts[(path, "customer")] >= 1, (path, counts)
+        assert counts[("/api/v1/appointments", "vehicle")] == 1, counts
