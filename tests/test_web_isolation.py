@@ -27,6 +27,7 @@ from tests import (
     isolation_reminders,
     isolation_rescue,
     isolation_staff,
+    isolation_webhooks,
 )
 
 FEEDBACK_PARTS = (
@@ -39,6 +40,7 @@ FEEDBACK_PARTS = (
     isolation_ehr,
     isolation_rescue,
     isolation_staff,
+    isolation_webhooks,
 )
 
 pytestmark = pytest.mark.django_db

@@ -26,6 +26,7 @@ from aftersales.rescue import menu as rescue_menu
 from aftersales.service import menu as service_menu
 from aftersales.staff import menu as staff_menu
 from aftersales.telematics import menu as telematics_menu
+from aftersales.webhooks import menu as webhooks_menu
 
 HOME = MenuEntry("home", _("Today"), "house")
 ADMIN = MenuEntry("admin:index", _("Administration"), "gear", section=MANAGE, staff_only=True)
@@ -45,6 +46,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         care_menu.ENTRIES,
         staff_menu.ENTRIES,
         ehr_menu.ENTRIES,
+        webhooks_menu.ENTRIES,
         forecast_menu.ENTRIES,
         analytics_menu.ENTRIES,
         (ADMIN,),

@@ -87,6 +87,7 @@ CAR_ALERTS = ("/telematics/alerts/", "ev-front", "Connected-car alerts")
 CAR_RULES = ("/telematics/rules/", "broadcast", "Connected-car rules")
 RESCUE_BASES = ("/rescue/bases/", "geo-alt", "Rescue bases")
 EHR = ("/ehr/", "cloud-upload", "E-health record uploads")
+WEBHOOKS = ("/webhooks/", "broadcast", "Webhooks")
 FORECAST = ("/forecast/", "calendar-week", "Demand and staffing")
 OPERATIONS = ("#", "tools", "Operations")
 PARTS_STOCK = ("/parts/", "box-seam", "Parts stock")
@@ -232,7 +233,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
+        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, WEBHOOKS],
     },
     "admin": {
         "top": [
@@ -274,7 +275,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, ADMIN],
+        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, WEBHOOKS, ADMIN],
     },
 }
 

@@ -1,0 +1,3 @@
+from aftersales.webhooks.views import urlpatterns as urlpatterns
+
+app_name = "webhooks"
