@@ -13,6 +13,8 @@ from pydantic import AfterValidator
 
 from aftersales.campaigns import selectors
 from aftersales.campaigns.choices import CampaignStatus
+from aftersales.campaigns.models import Campaign, CampaignMember
+from aftersales.core.api_schema import choices_of
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.organisation.access import store_ids_for
 
@@ -38,8 +40,8 @@ class CampaignOut(Schema):
     id: int
     store: str = Field(..., alias="store.code")
     name: str
-    purpose: str
-    status: str
+    purpose: choices_of(Campaign, "purpose")  # type: ignore[valid-type]
+    status: choices_of(Campaign, "status")  # type: ignore[valid-type]
     audience: dict[str, Any]
     scheduled_at: LocalDateTime | None
     started_at: LocalDateTime | None
@@ -49,7 +51,7 @@ class CampaignOut(Schema):
 
 
 class ArmOut(Schema):
-    arm: str
+    arm: choices_of(CampaignMember, "arm")  # type: ignore[valid-type]
     members: int
     delivered: int
     opened: int

@@ -7,10 +7,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
+from aftersales.core.api_schema import choices_of
 from aftersales.customers.validators import mask_plate
 from aftersales.ehr import selectors
+from aftersales.ehr.models import EhrSubmission
 from aftersales.ehr.record import is_settled
 from aftersales.organisation.access import require
 from aftersales.organisation.permissions import Capability, user_can
@@ -31,7 +33,7 @@ class RepairItemOut(Schema):
 
 
 class SubmissionOut(Schema):
-    status: str
+    status: choices_of(EhrSubmission, "status")  # type: ignore[valid-type]
     attempts: int
     remote_id: str
     reason: str
@@ -47,10 +49,10 @@ class EhrRecordOut(Schema):
     vin: str
     company_code: str
     company_name: str
-    repair_date: str
+    repair_date: str = Field(..., description="The local day the car arrived (YYYY-MM-DD)")
     mileage_km: int | None
     fault_description: str
-    settlement_date: str
+    settlement_date: str = Field(..., description="The local day of settlement (YYYY-MM-DD); '' before it")
     parts: list[PartOut]
     repair_items: list[RepairItemOut]
     submission: SubmissionOut | None

@@ -15,6 +15,7 @@ from ninja.pagination import paginate
 from pydantic import AfterValidator
 
 from aftersales.core.api import ObjectId
+from aftersales.core.api_schema import choices_of
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.messaging import selectors
 from aftersales.messaging.choices import MessageStatus
@@ -43,13 +44,21 @@ class MessageOut(Schema):
     id: int
     store: str = Field(..., alias="store.code")
     customer: int = Field(..., alias="customer_id")
-    channel: str = Field(..., description="sms, wechat or email")
-    purpose: str = Field(..., description="service (no consent needed), marketing or survey (consent needed)")
+    channel: choices_of(OutboxMessage, "channel") = Field(  # type: ignore[valid-type]
+        ..., description="sms, wechat or email (customer messages only are listed)"
+    )
+    purpose: choices_of(OutboxMessage, "purpose") = Field(  # type: ignore[valid-type]
+        ..., description="service (no consent needed), marketing or survey (consent needed)"
+    )
     template: str = Field(..., description="The template the text was rendered from, e.g. booking_confirmation")
-    language: str
+    language: choices_of(OutboxMessage, "language")  # type: ignore[valid-type]
     subject: str = Field(..., description="E-mail subject; empty for other channels")
-    status: str = Field(..., description="pending, sending, sent, failed or suppressed (held back)")
-    suppressed_reason: str = Field(..., description="Why it was held back (e.g. no_marketing_consent); else empty")
+    status: choices_of(OutboxMessage, "status") = Field(  # type: ignore[valid-type]
+        ..., description="pending, sending, sent, failed or suppressed (held back)"
+    )
+    suppressed_reason: choices_of(OutboxMessage, "suppressed_reason") = Field(  # type: ignore[valid-type]
+        ..., description="Why it was held back (e.g. no_marketing_consent); else empty"
+    )
     attempts: int
     recipient_masked: str = Field(..., description="The address, masked: 138****5678, a***@example.com")
     related_type: str = Field(..., description="The record the message is about, e.g. service.repairorder")

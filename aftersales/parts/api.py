@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from aftersales.core.api import HappenedDate, OneLine
+from aftersales.core.api_schema import choices_of
 from aftersales.organisation.access import require, store_by_code
 from aftersales.organisation.permissions import Capability
 from aftersales.parts import selectors, services
@@ -49,7 +50,7 @@ class BatchOut(Schema):
     manufacturer: str
     production_date: dt.date | None
     warranty_months: int | None
-    source_voucher: str
+    source_voucher: str = Field(..., description="The supplier's invoice or delivery note (来源凭证), free text")
     certificate_checked: bool
 
 
@@ -62,8 +63,8 @@ class ReceiptOut(BatchOut):
 class StockOut(Schema):
     part: str
     name: str
-    category: str
-    unit: str
+    category: choices_of(Part, "category")  # type: ignore[valid-type]
+    unit: str = Field(..., description="The unit the part is counted in (件, 升, 套 …), free text of the catalogue")
     store: str
     on_hand: Decimal
     safety_stock: Decimal

@@ -16,6 +16,7 @@ from ninja import Field, Router, Schema
 from pydantic import AfterValidator
 
 from aftersales.core.api import OneLine
+from aftersales.core.api_schema import choices_of
 from aftersales.customers.choices import ConsentChannel
 from aftersales.organisation.permissions import Capability
 from aftersales.rescue import services
@@ -58,7 +59,7 @@ class RescueRequestOut(Schema):
 
 class RescueRequestDetailOut(RescueRequestOut):
     road_type: RoadTypeName
-    source: str
+    source: choices_of(RescueRequest, "source")  # type: ignore[valid-type]
     created_at: LocalDateTime
     match_due_at: LocalDateTime
     matched_at: LocalDateTime | None

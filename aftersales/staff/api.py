@@ -15,12 +15,14 @@ from ninja import Field, Query, Router, Schema
 
 from aftersales.core import clock
 from aftersales.core.api import AnyDay, ObjectId, OneLine
+from aftersales.core.api_schema import choices_of
 from aftersales.organisation.access import store_ids_for
 from aftersales.organisation.choices import TechnicianGrade
-from aftersales.organisation.models import Store
+from aftersales.organisation.models import StaffProfile, Store
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.staff import selectors, services
 from aftersales.staff.choices import CertificateKind, TrainingResult
+from aftersales.staff.models import Certificate, GradeRecord, TrainingRecord
 
 router = Router(tags=["staff"])
 
@@ -31,24 +33,33 @@ assert set(GradeName.__args__) == set(TechnicianGrade.values)  # noqa: S101 - th
 assert set(KindName.__args__) == set(CertificateKind.values)  # noqa: S101
 assert set(ResultName.__args__) == set(TrainingResult.values)  # noqa: S101
 
+# Closed sets in answers, read from the models' choices.
+CertificateKindOut = choices_of(Certificate, "kind")
+GradeRecordOut = choices_of(GradeRecord, "grade")
+GradeTodayOut = choices_of(StaffProfile, "technician_grade")  # '' when not graded
+TrainingResultOut = choices_of(TrainingRecord, "result")
+ExpiryStateOut = Literal["valid", "expiring", "expired", "not_yet"]  # selectors.expiry_state
+
 
 class CertificateOut(Schema):
     id: int
     technician: int = Field(..., alias="user_id")
-    kind: str
+    kind: CertificateKindOut
     name: str
     number: str
     issuer: str
     issued_on: dt.date
     expires_on: dt.date | None
-    state: str = Field("", description="valid, expiring (within the store's alert lead), expired or not_yet")
+    state: ExpiryStateOut = Field(
+        ..., description="valid, expiring (within the store's alert lead), expired or not_yet"
+    )
 
 
 class TechnicianOut(Schema):
     id: int
     name: str
     store: str
-    grade: str = Field(..., description="the grade today, from the grade history ('' when not graded)")
+    grade: GradeTodayOut = Field(..., description="the grade today, from the grade history ('' when not graded)")
     grade_since: dt.date | None
     hv_certificate_valid: bool
     training_hours: Decimal
@@ -121,11 +132,11 @@ class GradeIn(Schema):
 class GradeOut(Schema):
     id: int
     technician: int = Field(..., alias="user_id")
-    grade: str
+    grade: GradeRecordOut
     effective_from: dt.date
     evidence: str
     note: str
-    current_grade: str = ""
+    current_grade: GradeTodayOut = Field(..., description="the technician's grade today ('' when not graded)")
 
 
 @router.post("/staff/grades", response={201: GradeOut}, summary="Record a technician's grade from a day on")
@@ -176,7 +187,7 @@ class TrainingOut(Schema):
     course: str
     hours: Decimal
     finished_on: dt.date
-    result: str
+    result: TrainingResultOut
     score: int | None
 
 

@@ -4,7 +4,7 @@ Every call needs MANAGE_WEBHOOKS (administrators, group managers); another store
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -13,11 +13,13 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from aftersales.core.api import OneLine
+from aftersales.core.api_schema import choices_of
 from aftersales.core.pagination import BoundedPagination
+from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.access import require, store_by_code
 from aftersales.organisation.permissions import Capability
 from aftersales.webhooks import selectors, services
-from aftersales.webhooks.choices import EventType, Scope
+from aftersales.webhooks.choices import PING, EventType, Scope
 from aftersales.webhooks.models import WebhookDelivery, WebhookSubscription
 
 router = Router(tags=["webhooks"])
@@ -69,8 +71,12 @@ class SubscriptionCreatedOut(SubscriptionOut):
 class DeliveryOut(Schema):
     id: int
     event_id: str
-    event_type: str
-    status: str = Field(..., description="pending, sending, sent, failed or suppressed (withdrawn)")
+    event_type: Literal[(*EventType.values, PING)] = Field(  # type: ignore[valid-type]
+        ..., description="One of the subscribable event types, or `ping` for a test delivery"
+    )
+    status: choices_of(OutboxMessage, "status") = Field(  # type: ignore[valid-type]
+        ..., description="pending, sending, sent, failed or suppressed (withdrawn)"
+    )
     attempts: int
     last_status_code: int | None = Field(None, description="The HTTP status of the latest attempt")
     last_error: str
