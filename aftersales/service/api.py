@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core import clock
 from aftersales.core.api import AnyDay, HappenedAt, MultiLine, ObjectId, OneLine, PlannedAt, PlannedDate
+from aftersales.core.api_schema import choices_of
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
@@ -40,7 +41,14 @@ from aftersales.service.choices import (
     RepairOrderStatus,
     ServiceType,
 )
-from aftersales.service.models import Appointment, EstimateLine, RepairOrder
+from aftersales.service.models import (
+    Appointment,
+    Attachment,
+    Estimate,
+    EstimateLine,
+    RepairOrder,
+    RepairOrderEvent,
+)
 from aftersales.service.services.links import appointment_link_token, order_link_token
 from aftersales.service.services.orders import bay_equipment_gaps
 from aftersales.service.services.pickups import DRIVER_ROLES
@@ -78,6 +86,23 @@ def local(value: dt.datetime | None) -> dt.datetime | None:
 
 
 LocalDateTime = Annotated[dt.datetime, AfterValidator(local)]
+
+# Closed sets in answers: each output enum is read from the model field's choices ("" when it may be blank).
+AppointmentStatusOut = choices_of(Appointment, "status")
+ServiceTypeOut = choices_of(Appointment, "service_type")
+BookingChannelOut = choices_of(Appointment, "channel")
+PickupStatusOut = choices_of(Appointment, "pickup_status")
+OrderStatusOut = choices_of(RepairOrder, "status")
+OrderEventFromOut = choices_of(RepairOrderEvent, "from_status")
+OrderEventToOut = choices_of(RepairOrderEvent, "to_status")
+EstimateStatusOut = choices_of(Estimate, "status")
+LineKindOut = choices_of(EstimateLine, "kind")
+LineMinGradeOut = choices_of(EstimateLine, "min_grade")
+LineCapabilityOut = choices_of(EstimateLine, "capability")
+PartGradeOut = choices_of(EstimateLine, "grade")
+LineDecisionOut = choices_of(EstimateLine, "decision")
+DecisionChannelOut = choices_of(EstimateLine, "decision_channel")
+AttachmentPurposeOut = choices_of(Attachment, "purpose")
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -121,9 +146,9 @@ class AppointmentOut(Schema):
     store: str
     start: LocalDateTime
     end: LocalDateTime
-    status: str
-    service_type: str
-    channel: str
+    status: AppointmentStatusOut
+    service_type: ServiceTypeOut
+    channel: BookingChannelOut
     customer: int = Field(..., alias="customer_id")
     vehicle: int = Field(..., alias="vehicle_id")
     advisor: int | None = Field(None, alias="advisor_id")
@@ -132,7 +157,7 @@ class AppointmentOut(Schema):
     pickup_from: LocalDateTime | None
     pickup_to: LocalDateTime | None
     driver: int | None = Field(None, alias="driver_id")
-    pickup_status: str = Field(..., description="'' without pick-up; planned, collected, at_store, delivered_back")
+    pickup_status: PickupStatusOut = Field(..., description="'' without pick-up")
     cancelled_at: LocalDateTime | None
     cancel_reason: str
 
@@ -159,14 +184,14 @@ class PickupOut(Schema):
     start: LocalDateTime = Field(..., alias="appointment.slot.start")
     pickup_from: LocalDateTime | None = Field(..., alias="appointment.pickup_from")
     pickup_to: LocalDateTime | None = Field(..., alias="appointment.pickup_to")
-    pickup_status: str = Field(..., alias="appointment.pickup_status")
+    pickup_status: PickupStatusOut = Field(..., alias="appointment.pickup_status")
     customer_name: str = Field(..., alias="appointment.customer.name")
     vehicle: str
     address: str
     phone: str
     driver: int | None = Field(..., alias="appointment.driver_id")
     driver_name: str
-    order_status: str | None
+    order_status: OrderStatusOut | None = Field(..., description="The repair order's status; null before arrival")
     collected_at: LocalDateTime | None = Field(..., alias="appointment.collected_at")
     delivered_back_at: LocalDateTime | None = Field(..., alias="appointment.delivered_back_at")
     moves: list[str] = Field(..., description="What the caller may do now: collect, deliver_back")
@@ -196,8 +221,8 @@ class AppointmentCreated(AppointmentOut):
 
 
 class EventOut(Schema):
-    from_status: str
-    to_status: str
+    from_status: OrderEventFromOut = Field(..., description="'' for the order's first event")
+    to_status: OrderEventToOut
     at: LocalDateTime
     by: str | None
     reason: str
@@ -213,25 +238,27 @@ class EventOut(Schema):
 class LineOut(Schema):
     id: int
     estimate: int = Field(..., alias="estimate_id")
-    kind: str
+    kind: LineKindOut
     description: str
     operation_code: str
     standard_hours: Decimal | None
     hourly_rate: Decimal | None
-    min_grade: str
+    min_grade: LineMinGradeOut
     high_voltage: bool = Field(..., description="Work on an NEV's high-voltage system: needs the HV certificate")
-    capability: str = Field(..., description="Bay equipment the labour needs (dispatch warns when the bay lacks it)")
+    capability: LineCapabilityOut = Field(
+        ..., description="Bay equipment the labour needs (dispatch warns when the bay lacks it)"
+    )
     part_number: str
-    grade: str
+    grade: PartGradeOut
     unit_price: Decimal | None
     quantity: Decimal
     amount: Decimal
     choice_group: int | None = Field(
         ..., description="Lines sharing it are alternatives (e.g. OEM or brand part): the customer approves one"
     )
-    decision: str
+    decision: LineDecisionOut
     decided_at: LocalDateTime | None
-    decision_channel: str
+    decision_channel: DecisionChannelOut
     decided_by: int | None = Field(None, alias="decided_by_id")
     decline_reason: str
     batch_number: str
@@ -246,8 +273,8 @@ class LineOut(Schema):
 class EvidenceOut(Schema):
     id: int
     line: int | None = Field(None, alias="line_id")
-    purpose: str
-    content_type: str
+    purpose: AttachmentPurposeOut
+    content_type: str = Field(..., description="The file's media type, e.g. image/jpeg")
     size: int
     caption: str
 
@@ -255,7 +282,7 @@ class EvidenceOut(Schema):
 class EstimateOut(Schema):
     id: int
     number: int
-    status: str
+    status: EstimateStatusOut
     supplementary: bool
     sent_at: LocalDateTime | None
     total: Decimal = Field(
@@ -300,8 +327,8 @@ class RepairOrderSummaryOut(Schema):
     id: int
     number: str
     store: str
-    status: str
-    service_type: str
+    status: OrderStatusOut
+    service_type: ServiceTypeOut
     customer: int = Field(..., alias="customer_id")
     vehicle: int = Field(..., alias="vehicle_id")
     appointment: int | None = Field(None, alias="appointment_id")
@@ -340,7 +367,9 @@ class RepairOrderOut(RepairOrderSummaryOut):
     next_states: list[str]
     reception_started_at: LocalDateTime | None = Field(..., description="When an advisor took the customer.")
     waits_on_site: bool
-    concern_category: str | None = Field(..., description="The concern category's code.")
+    concern_category: str | None = Field(
+        ..., description="The concern category's code (a catalogue each store keeps: not a closed set)."
+    )
     comeback_of: int | None = Field(
         None,
         alias="comeback_of_id",
@@ -443,7 +472,7 @@ class QualityCheckOut(Schema):
     checklist: dict[str, bool]
     notes: str
     at: LocalDateTime
-    order_status: str
+    order_status: OrderStatusOut
     qc_failures: int
 
     @staticmethod
