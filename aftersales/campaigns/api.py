@@ -37,6 +37,8 @@ class CampaignFilter(SyncFilter):
 
 
 class CampaignOut(Schema):
+    """A marketing or service campaign of a store: its audience, schedule and state."""
+
     id: int
     store: str = Field(..., alias="store.code")
     name: str
@@ -51,6 +53,8 @@ class CampaignOut(Schema):
 
 
 class ArmOut(Schema):
+    """One arm of a campaign (treatment or control): members, deliveries, bookings, returns and revenue."""
+
     arm: choices_of(CampaignMember, "arm")  # type: ignore[valid-type]
     members: int
     delivered: int
@@ -62,6 +66,8 @@ class ArmOut(Schema):
 
 
 class UpliftOut(Schema):
+    """The campaign's uplift: treatment's return rate minus control's, with its 95% confidence interval."""
+
     estimate: float = Field(..., description="return rate treatment − control (a proportion, 0.05 = 5 points)")
     lower: float
     upper: float
@@ -70,6 +76,8 @@ class UpliftOut(Schema):
 
 
 class ResultsOut(Schema):
+    """A campaign's results over its window: both arms and the uplift."""
+
     window_days: int
     window_start: LocalDateTime | None
     window_end: LocalDateTime | None
@@ -79,6 +87,8 @@ class ResultsOut(Schema):
 
 
 class CampaignDetailOut(CampaignOut):
+    """A campaign with its message text and its results."""
+
     text_zh: str
     text_en: str
     results: ResultsOut

@@ -22,17 +22,23 @@ router = Router(tags=["ehr"])
 
 
 class PartOut(Schema):
+    """A part on the e-health record: code, name and quantity."""
+
     code: str
     name: str
     quantity: str
 
 
 class RepairItemOut(Schema):
+    """A repair item on the e-health record with its standard hours."""
+
     name: str
     hours: str
 
 
 class SubmissionOut(Schema):
+    """Where the upload of an e-health record to the province's platform stands."""
+
     status: choices_of(EhrSubmission, "status")  # type: ignore[valid-type]
     attempts: int
     remote_id: str
@@ -42,6 +48,8 @@ class SubmissionOut(Schema):
 
 
 class EhrRecordOut(Schema):
+    """A repair order's e-health record (JT/T 1132) as the province receives it, with its upload state."""
+
     order: int
     settled: bool
     settlement_number: str

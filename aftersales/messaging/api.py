@@ -41,6 +41,8 @@ LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 
 
 class MessageOut(Schema):
+    """A message to a customer from the outbox (queued, sent or held back), without its text; the address masked."""
+
     id: int
     store: str = Field(..., alias="store.code")
     customer: int = Field(..., alias="customer_id")

@@ -23,6 +23,8 @@ router = Router(tags=["organisation"])
 
 
 class StoreOut(Schema):
+    """A store (4S dealership) the caller may see, with its place, rescue capacity and time zone."""
+
     id: int
     code: str
     name: str

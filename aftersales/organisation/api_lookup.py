@@ -39,6 +39,8 @@ def _stores(user: Any, code: str | None, capabilities: tuple[Capability, ...]) -
 
 
 class StoreRolesOut(Schema):
+    """The caller's roles and capabilities in one store."""
+
     store: str = Field(..., description="Store code")
     store_id: int
     store_name: str
@@ -49,6 +51,8 @@ class StoreRolesOut(Schema):
 
 
 class MeOut(Schema):
+    """The caller: user, name and roles in every store they may see."""
+
     id: int
     username: str
     name: str
@@ -57,6 +61,8 @@ class MeOut(Schema):
 
 
 class StaffOut(Schema):
+    """A staff member's membership of a store (or of the group): the id other endpoints take, role and state."""
+
     id: int = Field(..., description="The person's user id (what `advisor`, `technician`, `to`, `driver` name)")
     username: str
     name: str
@@ -102,6 +108,8 @@ class StaffFilter(Schema):
 
 
 class BayOut(Schema):
+    """A workshop bay of a store and the work it is equipped for."""
+
     id: int
     store: str = Field(..., alias="store.code")
     code: str

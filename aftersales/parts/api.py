@@ -23,6 +23,8 @@ router = Router(tags=["parts"])
 
 
 class ReceiptIn(Schema):
+    """A goods receipt (入库) of one part's batch into a store."""
+
     store: OneLine = Field(..., max_length=16, description="The receiving store's code")
     part: OneLine = Field(..., max_length=64, description="Part code (or barcode) of the group's catalogue")
     quantity: Decimal = Field(..., gt=0, le=99999, decimal_places=2)
@@ -40,6 +42,8 @@ class ReceiptIn(Schema):
 
 
 class BatchOut(Schema):
+    """A batch of a part received into a store, with what remains of it."""
+
     id: int
     receipt_number: str
     batch_number: str
@@ -55,12 +59,16 @@ class BatchOut(Schema):
 
 
 class ReceiptOut(BatchOut):
+    """The batch a goods receipt created, with the store's stock of the part after it."""
+
     part: str
     store: str
     on_hand: Decimal
 
 
 class StockOut(Schema):
+    """A part's stock in a store, by batch."""
+
     part: str
     name: str
     category: choices_of(Part, "category")  # type: ignore[valid-type]

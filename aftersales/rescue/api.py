@@ -39,6 +39,8 @@ LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 
 
 class RescueRequestIn(Schema):
+    """A roadside rescue request: where (coordinates or an address), the road and what happened."""
+
     lat: float | None = Field(None, ge=-90, le=90, description="WGS-84 latitude (with the customer's consent)")
     lon: float | None = Field(None, ge=-180, le=180, description="WGS-84 longitude")
     road_type: RoadTypeName
@@ -49,6 +51,8 @@ class RescueRequestIn(Schema):
 
 
 class RescueRequestOut(Schema):
+    """A roadside rescue request as answered to the caller: the store that takes it and its state."""
+
     id: int
     store: str = Field(..., description="the store that takes the request (until matched: the responsible store)")
     distance_km: float | None = Field(None, description="estimated road distance from the store's rescue base")
@@ -58,6 +62,8 @@ class RescueRequestOut(Schema):
 
 
 class RescueRequestDetailOut(RescueRequestOut):
+    """A roadside rescue request with its source, crew and the times of each step."""
+
     road_type: RoadTypeName
     source: choices_of(RescueRequest, "source")  # type: ignore[valid-type]
     created_at: LocalDateTime

@@ -135,6 +135,8 @@ def _absolute(request: HttpRequest, path: str) -> str:
 
 
 class SlotOut(Schema):
+    """A booking slot of a store with its remaining capacity."""
+
     start: LocalDateTime
     end: LocalDateTime
     capacity: int
@@ -142,6 +144,8 @@ class SlotOut(Schema):
 
 
 class AppointmentOut(Schema):
+    """A service appointment: slot, customer, vehicle, channel, state and pick-up details."""
+
     id: int
     store: str
     start: LocalDateTime
@@ -208,6 +212,8 @@ class PickupOut(Schema):
 
 
 class AppointmentCreated(AppointmentOut):
+    """A booked appointment, with the customer's signed link for roles that book."""
+
     customer_link: str | None = Field(
         ..., description="The customer's signed link (confirmation, move, cancel); null for roles that do not book."
     )
@@ -221,6 +227,8 @@ class AppointmentCreated(AppointmentOut):
 
 
 class EventOut(Schema):
+    """A status change of a repair order: from, to, when, by whom and why."""
+
     from_status: OrderEventFromOut = Field(..., description="'' for the order's first event")
     to_status: OrderEventToOut
     at: LocalDateTime
@@ -236,6 +244,8 @@ class EventOut(Schema):
 
 
 class LineOut(Schema):
+    """A line of an estimate (labour, part or fee) with its price and the customer's decision."""
+
     id: int
     estimate: int = Field(..., alias="estimate_id")
     kind: LineKindOut
@@ -271,6 +281,8 @@ class LineOut(Schema):
 
 
 class EvidenceOut(Schema):
+    """A photo or file attached to an estimate as evidence."""
+
     id: int
     line: int | None = Field(None, alias="line_id")
     purpose: AttachmentPurposeOut
@@ -280,6 +292,8 @@ class EvidenceOut(Schema):
 
 
 class EstimateOut(Schema):
+    """An estimate of a repair order (the first or a supplementary one) with its lines and evidence."""
+
     id: int
     number: int
     status: EstimateStatusOut
@@ -324,6 +338,8 @@ class EstimateOut(Schema):
 
 
 class RepairOrderSummaryOut(Schema):
+    """A repair order (工单) in a list: store, state, customer, vehicle, people and times."""
+
     id: int
     number: str
     store: str
@@ -352,6 +368,8 @@ class RepairOrderSummaryOut(Schema):
 
 
 class MoveOut(Schema):
+    """A move the caller may make on a repair order now, from the rulebook."""
+
     name: str
     to: str | None = Field(None, alias="target")
     via: str
@@ -364,6 +382,8 @@ class MoveOut(Schema):
 
 
 class RepairOrderOut(RepairOrderSummaryOut):
+    """A repair order with its reception facts, timeline, estimates, bill and the caller's moves."""
+
     next_states: list[str]
     reception_started_at: LocalDateTime | None = Field(..., description="When an advisor took the customer.")
     waits_on_site: bool
@@ -466,6 +486,8 @@ def _fresh(request: HttpRequest, order_id: int) -> RepairOrder:
 
 
 class QualityCheckOut(Schema):
+    """A final quality check of a repair order and the order's state after it."""
+
     id: int
     order: int = Field(..., alias="order_id")
     passed: bool
@@ -493,6 +515,8 @@ class SlotFilter(Schema):
 
 
 class AppointmentIn(Schema):
+    """A booking: store, slot start, customer, vehicle, service type and channel, optional pick-up."""
+
     store: OneLine = Field(..., description="Store code")
     start: PlannedAt = Field(..., description="The start of a slot, ISO 8601 with its offset")
     service_type: ServiceTypeName
@@ -515,14 +539,20 @@ class AppointmentFilter(SyncFilter):
 
 
 class RescheduleIn(Schema):
+    """A move of an appointment to another slot."""
+
     start: PlannedAt = Field(..., description="The start of another slot, ISO 8601 with its offset")
 
 
 class DriverIn(Schema):
+    """The driver assigned to an appointment's pick-up."""
+
     driver: int = Field(..., description="User id of one of the store's drivers")
 
 
 class PickupMoveIn(Schema):
+    """A step of a pick-up job: collect the car, or deliver it back."""
+
     move: Literal["collect", "deliver_back"]
 
 
@@ -531,6 +561,8 @@ class PickupFilter(Schema):
 
 
 class CancelIn(Schema):
+    """The cancellation of an appointment, with its reason."""
+
     reason: OneLine = Field("", max_length=200)
 
 
@@ -542,6 +574,8 @@ class RepairOrderFilter(SyncFilter):
 
 
 class WalkInIn(Schema):
+    """A walk-in customer's arrival: opens a repair order without an appointment."""
+
     store: OneLine
     service_type: ServiceTypeName
     plate: OneLine = Field("", max_length=16, description="The plate, or leave empty and give the phone")
@@ -577,17 +611,23 @@ class CheckInIn(Schema):
 
 
 class FactsIn(Schema):
+    """Reception facts of a repair order (mileage, fuel, the customer's words …)."""
+
     concern_category: OneLine | None = Field(None, max_length=32, description="A code; empty clears it.")
     waits_on_site: bool | None = None
     arrived_at: HappenedAt | None = Field(None, description="Only at reception; not after reception/inspection.")
 
 
 class ComebackIn(Schema):
+    """The advisor's decision on a suggested comeback link: confirm it or clear it."""
+
     action: Literal["confirm", "clear"]
     of: int | None = Field(None, description="confirm: the earlier order (default: the suggested one).")
 
 
 class ClockOut(Schema):
+    """A labour line's job clock: running or not, minutes clocked, when the work finished."""
+
     line: int
     running: bool
     clocked_minutes: int
@@ -595,12 +635,16 @@ class ClockOut(Schema):
 
 
 class DamageMarkIn(Schema):
+    """A damage mark noted on the car at reception."""
+
     zone: OneLine = Field(..., max_length=40)
     kind: OneLine = Field(..., max_length=40)
     note: OneLine = Field("", max_length=80)
 
 
 class InspectionIn(Schema):
+    """The walk-around inspection at reception: damage marks, valuables reminder."""
+
     mileage_in: int = Field(..., description="Odometer in km")
     fuel_level: int = Field(..., description="Fuel or battery level, percent")
     damage_marks: list[DamageMarkIn] = Field(default_factory=list, max_length=40)
@@ -609,6 +653,8 @@ class InspectionIn(Schema):
 
 
 class LineIn(Schema):
+    """A new estimate line: labour, part or fee with its price."""
+
     kind: Literal["labour", "part", "fee"]
     description: OneLine = Field(..., max_length=200)
     operation_code: OneLine = Field("", max_length=32)
@@ -636,6 +682,8 @@ class LineIn(Schema):
 
 
 class DecisionIn(Schema):
+    """The customer's decision on an estimate line, taken at the desk or on the phone."""
+
     decision: Literal["approved", "declined"]
     channel: Literal["desk", "phone"] = Field(..., description="desk: signed at the desk; phone: noted from a call")
     reason: OneLine = Field("", max_length=200)
@@ -645,16 +693,22 @@ class DecisionIn(Schema):
 
 
 class AssignIn(Schema):
+    """The dispatch of a repair order to a technician and a bay."""
+
     technician: int | None = Field(None, description="User id of a technician of the store")
     bay: int | None = Field(None, description="Bay id")
 
 
 class TransitionIn(Schema):
+    """A generic move of a repair order to another state, with a reason where needed."""
+
     to: StatusName
     reason: OneLine = Field("", max_length=300)
 
 
 class QualityCheckIn(Schema):
+    """The result of a final quality check: the checklist and notes."""
+
     passed: bool
     checklist: dict[str, bool] = Field(default_factory=dict)
     notes: OneLine = Field("", max_length=300)
@@ -662,6 +716,8 @@ class QualityCheckIn(Schema):
 
 
 class DeliveryIn(Schema):
+    """The delivery (交车) of a repaired car: explanation, next service and rating."""
+
     explanation: MultiLine = Field(..., max_length=4000)
     next_service_date: PlannedDate | None = None
     next_service_km: int | None = Field(None, ge=0, le=3_000_000)

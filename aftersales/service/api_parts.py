@@ -19,6 +19,8 @@ router = Router(tags=["parts"])
 
 
 class IssueIn(Schema):
+    """Parts issued (出库) to a repair order's approved line."""
+
     order: int = Field(..., description="The repair order's id")
     part: OneLine = Field(..., max_length=40, description="Part code of the group's catalogue")
     quantity: Decimal = Field(..., gt=0, le=99999, decimal_places=2)
@@ -26,11 +28,15 @@ class IssueIn(Schema):
 
 
 class IssuedBatch(Schema):
+    """A batch parts were taken from, and how many."""
+
     batch: str
     quantity: Decimal
 
 
 class IssueOut(Schema):
+    """What an issue of parts took, by batch, with the line's total and the store's stock after it."""
+
     order: int
     line: int
     part: str

@@ -42,6 +42,8 @@ ExpiryStateOut = Literal["valid", "expiring", "expired", "not_yet"]  # selectors
 
 
 class CertificateOut(Schema):
+    """A technician's certificate and whether it is valid, expiring or expired."""
+
     id: int
     technician: int = Field(..., alias="user_id")
     kind: CertificateKindOut
@@ -56,6 +58,8 @@ class CertificateOut(Schema):
 
 
 class TechnicianOut(Schema):
+    """A technician with grade, high-voltage qualification, training hours and certificates."""
+
     id: int
     name: str
     store: str
@@ -122,6 +126,8 @@ def _technician(request: HttpRequest, pk: int) -> Any:
 
 
 class GradeIn(Schema):
+    """A technician's grade from a day on."""
+
     technician: ObjectId
     grade: GradeName
     effective_from: AnyDay = Field(..., description="today or earlier (a later day is refused, naming the field)")
@@ -130,6 +136,8 @@ class GradeIn(Schema):
 
 
 class GradeOut(Schema):
+    """A recorded grade of a technician, with the grade today."""
+
     id: int
     technician: int = Field(..., alias="user_id")
     grade: GradeRecordOut
@@ -154,6 +162,8 @@ def grade_create(request: HttpRequest, payload: GradeIn) -> Any:
 
 
 class CertificateIn(Schema):
+    """A technician's certificate to record."""
+
     technician: ObjectId
     kind: KindName
     name: OneLine = Field("", max_length=80, description="required for kind 'other'")
@@ -173,6 +183,8 @@ def certificate_create(request: HttpRequest, payload: CertificateIn) -> Any:
 
 
 class TrainingIn(Schema):
+    """A training course a technician finished."""
+
     technician: ObjectId
     course: OneLine = Field(..., max_length=120)
     hours: Decimal = Field(..., ge=Decimal("0.5"), le=Decimal("999"), decimal_places=1)
@@ -182,6 +194,8 @@ class TrainingIn(Schema):
 
 
 class TrainingOut(Schema):
+    """A recorded training course of a technician."""
+
     id: int
     technician: int = Field(..., alias="user_id")
     course: str

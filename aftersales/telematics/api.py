@@ -18,6 +18,8 @@ router = Router(tags=["telematics"])
 
 
 class VehicleEventIn(Schema):
+    """One connected-car event: measured values (GB/T 32960.3), alarms, fault codes and place."""
+
     event_id: OneLine = Field(
         ..., min_length=1, max_length=64, description="unique per source: a resend is a duplicate"
     )
@@ -40,17 +42,23 @@ class VehicleEventIn(Schema):
 
 
 class VehicleEventsIn(Schema):
+    """A batch of connected-car events from one platform."""
+
     source: OneLine = Field(..., min_length=1, max_length=40, description="the sending platform's name")
     events: list[VehicleEventIn] = Field(..., max_length=services.MAX_EVENTS)
 
 
 class EventErrorOut(Schema):
+    """A refused event of a batch: its position, the field and why."""
+
     index: int = Field(..., description="the event's position in `events`, from 0")
     field: str
     msg: str
 
 
 class VehicleEventsOut(Schema):
+    """What a batch of connected-car events came to: accepted, duplicates and refused ones."""
+
     accepted: int
     duplicates: int
     errors: list[EventErrorOut]

@@ -26,6 +26,8 @@ router = Router(tags=["webhooks"])
 
 
 class SubscriptionIn(Schema):
+    """A webhook subscription: the URL, the event types, and the group or one store."""
+
     name: OneLine = Field(..., description="What the integration is, for the people who manage it", examples=["CRM"])
     url: OneLine = Field(
         ..., description="The http(s) URL every event is POSTed to", examples=["https://crm.example.com/hooks"]
@@ -43,6 +45,8 @@ class SubscriptionIn(Schema):
 
 
 class SubscriptionPatch(Schema):
+    """A change to a webhook subscription: only the fields sent change."""
+
     name: OneLine | None = None
     url: OneLine | None = None
     event_types: list[EventType] | None = None
@@ -51,6 +55,8 @@ class SubscriptionPatch(Schema):
 
 
 class SubscriptionOut(Schema):
+    """A webhook subscription (without its secret)."""
+
     id: int
     name: str
     url: str
@@ -65,10 +71,14 @@ class SubscriptionOut(Schema):
 
 
 class SubscriptionCreatedOut(SubscriptionOut):
+    """A new webhook subscription with its signing secret, shown only once."""
+
     secret: str = Field(..., description="The signing secret; answered only here, keep it")
 
 
 class DeliveryOut(Schema):
+    """One delivery of a webhook event to a subscription: its state and latest attempt."""
+
     id: int
     event_id: str
     event_type: Literal[(*EventType.values, PING)] = Field(  # type: ignore[valid-type]
