@@ -94,7 +94,12 @@ class CampaignDetailOut(CampaignOut):
     results: ResultsOut
 
 
-@router.get("/campaigns", response=list[CampaignOut], summary="Campaigns of the stores where you manage them")
+@router.get(
+    "/campaigns",
+    response=list[CampaignOut],
+    summary="Campaigns of the stores where you manage them",
+    description="Newest first (by creation) unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def campaign_list(request: HttpRequest, filters: Query[CampaignFilter]) -> Any:
     store_ids = store_ids_for(request.auth, filters.store, capability=selectors.READ)

@@ -964,7 +964,12 @@ def capa_create(request: HttpRequest, payload: CapaIn) -> Any:
     return 201, selectors.capa_get_for_user(user=request.auth, pk=capa.pk)
 
 
-@router.get("/capas", response=list[CapaOut], summary="CAPAs of the caller's stores")
+@router.get(
+    "/capas",
+    response=list[CapaOut],
+    summary="CAPAs of the caller's stores",
+    description="Newest first (by opening) unless `sort` says otherwise.",
+)
 @paginate(BoundedPagination)
 def capa_list(request: HttpRequest, filters: Query[CapaFilter]) -> Any:
     capas = selectors.capa_list(
