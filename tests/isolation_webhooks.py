@@ -17,14 +17,18 @@ PUBLIC_LINK_PAGES: set[str] = set()
 POST_FIELDS: dict[str, Any] = {}
 
 
-def build(cast: Any, objects: dict[str, Any]) -> dict[str, Any]:
+def build_for(store: Any) -> WebhookSubscription:
+    """A subscription to `store`'s events (also the API isolation sweep's `webhook_id`)."""
     endpoint = WebhookEndpoint.objects.create(
         url="https://hz.example.com/hooks", secret_encrypted=crypto.encrypt("s" * 20)
     )
-    subscription = WebhookSubscription.objects.create(
-        group=cast.store_b.group, store=cast.store_b, name="杭州CRM", endpoint=endpoint, event_types=["survey.answered"]
+    return WebhookSubscription.objects.create(
+        group=store.group, store=store, name="杭州CRM", endpoint=endpoint, event_types=["survey.answered"]
     )
-    return {"webhook_subscription": subscription}
+
+
+def build(cast: Any, objects: dict[str, Any]) -> dict[str, Any]:
+    return {"webhook_subscription": build_for(cast.store_b)}
 
 
 def snapshot() -> tuple[Any, ...]:

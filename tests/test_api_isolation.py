@@ -45,7 +45,7 @@ from aftersales.service.models import (
     RepairOrderEvent,
     Slot,
 )
-from tests import isolation_campaigns
+from tests import isolation_campaigns, isolation_webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -194,6 +194,7 @@ def objects_of_store(store, by, plate_prefix):
         ),
         **feedback,
         **isolation_campaigns.api_objects(store),
+        "webhook_id": isolation_webhooks.build_for(store),
     }
 
 
@@ -294,6 +295,8 @@ class StoreIsolationSweepTests:
         for persona in ("carol", "grace"):
             headers = api_token(getattr(cast, persona))
             for method, path in operations(client):
+                if persona == "carol" and "{webhook_id}" in path:
+                    continue  # an advisor does not manage webhooks (manage_webhooks): the group manager reaches them
                 if method == "get" and _PARAM.search(path) and names_a_record(path):
                     assert call(client, method, fill(path, ids), headers).status_code == 200, (persona, path)
 
