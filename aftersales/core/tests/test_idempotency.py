@@ -156,6 +156,12 @@ class RefusedFirstTryTests:
             assert response.status_code == 403 and idempotency.REPLAYED_HEADER not in response
         assert not IdempotencyRecord.objects.exists()
 
+    def test_a_body_too_large_is_413_and_kept_nothing(self, client, cast, as_alice, settings):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
+        response = post(client, CUSTOMERS, customer_body(address="长" * 300), as_alice, key="big")
+        assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+        assert not IdempotencyRecord.objects.exists()
+
     def test_without_credentials_it_is_401_and_kept_nothing(self, client, cast):
         response = post(client, CUSTOMERS, customer_body(), {}, key="anon")
         assert response.status_code == 401
