@@ -23,6 +23,7 @@ from pydantic import AfterValidator, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 
 from aftersales.core import dates
+from aftersales.core.api_schema import document_schema
 from aftersales.core.exceptions import ApplicationError
 from aftersales.core.problems import PROBLEM_TYPES, field_errors_problem, problem_response
 from aftersales.core.text import BROKEN_MESSAGE, clean_text
@@ -312,7 +313,8 @@ def polish_schema(schema: dict[str, Any]) -> dict[str, Any]:
     for name in list(components):
         if name not in used:
             del components[name]
-    return schema
+    # Issue 15 item 5 (helper `schema`): a description and an example on every component and request body.
+    return document_schema(schema)
 
 
 def _query_names(operation: Any) -> set[str]:
@@ -393,6 +395,8 @@ problems_router = Router(tags=["problems"], auth=None)
 
 
 class ProblemTypeOut(Schema):
+    """A problem type: its code, HTTP status, title and meaning."""
+
     code: str = Field(..., description="The stable code a problem carries")
     status: int = Field(..., description="The HTTP status it comes with")
     title: str = Field(..., description="Its title, in the caller's language")

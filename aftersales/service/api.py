@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core import clock
@@ -528,6 +528,21 @@ class AppointmentIn(Schema):
     pickup_address: OneLine = Field("", max_length=300)
     pickup_from: PlannedAt | None = None
     pickup_to: PlannedAt | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "store": "SH01",
+                "start": "2026-12-05T10:00:00+08:00",
+                "service_type": "maintenance",
+                "channel": "phone",
+                "customer": 3001,
+                "vehicle": 2048,
+                "advisor": 17,
+                "customer_words": "保养，顺便检查左前轮异响",
+            }
+        }
+    )
 
 
 class AppointmentFilter(SyncFilter):
