@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.models import BaseModel
@@ -21,7 +22,7 @@ from aftersales.organisation.models import DealerGroup, Store
 
 class WebhookSubscription(BaseModel):
     """An integrator's subscription: the events of `event_types` of the group's stores (store empty) or of one
-    store, posted to its endpoint.  Only events that happen after it was created are sent."""
+    store, posted to its endpoint.  Only events that happen while it is active are sent (`active_since`)."""
 
     group = models.ForeignKey(
         DealerGroup, verbose_name=_("dealer group"), on_delete=models.CASCADE, related_name="webhook_subscriptions"
@@ -41,6 +42,11 @@ class WebhookSubscription(BaseModel):
     )
     event_types = models.JSONField(_("event types"), default=list)
     is_active = models.BooleanField(_("active"), default=True)
+    active_since = models.DateTimeField(
+        _("active since"),
+        default=timezone.now,
+        help_text=_("Created or last resumed: only events that happen after it are sent."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -129,6 +129,7 @@ def subscription_create(
         endpoint=endpoint,
         event_types=values["event_types"],
         is_active=bool(is_active),
+        active_since=clock.now(),
         created_by=by if getattr(by, "pk", None) else None,
     )
     audit_record(
@@ -171,6 +172,8 @@ def subscription_update(
     if is_active is not None and subscription.is_active != bool(is_active):
         changes["is_active"] = [subscription.is_active, bool(is_active)]
         subscription.is_active = bool(is_active)
+        if subscription.is_active:
+            subscription.active_since = clock.now()  # what happened while it was paused is never sent
     if "url" in values and endpoint.url != values["url"]:
         changes["url"] = [endpoint.url, values["url"]]
         endpoint.url = values["url"]
@@ -324,7 +327,7 @@ def webhook_events_find(*, now: dt.datetime | None = None) -> int:
     that type; returns how many events were new."""
     now = now or clock.now()
     active = list(
-        WebhookSubscription.objects.filter(is_active=True).values_list("group_id", "created_at", "event_types")
+        WebhookSubscription.objects.filter(is_active=True).values_list("group_id", "active_since", "event_types")
     )
     created = 0
     for event_type, source in SOURCES.items():
@@ -340,8 +343,8 @@ def webhook_events_find(*, now: dt.datetime | None = None) -> int:
 
 
 def webhook_fan_out(*, now: dt.datetime | None = None, limit: int = FAN_OUT_BATCH) -> int:
-    """Queue the new events for every active subscription of their store (or group) and type, created before the
-    fact; returns how many deliveries were queued."""
+    """Queue the new events for every active subscription of their store (or group) and type, active since before
+    the fact; returns how many deliveries were queued."""
     now = now or clock.now()
     pending = list(
         WebhookEvent.objects.filter(fanned_out_at__isnull=True).select_related("store").order_by("id")[: max(limit, 0)]
@@ -359,7 +362,7 @@ def webhook_fan_out(*, now: dt.datetime | None = None, limit: int = FAN_OUT_BATC
                     subscription.group_id == event.group_id
                     and subscription.store_id in (None, event.store_id)
                     and event.type in (subscription.event_types or [])
-                    and subscription.created_at <= event.occurred_at
+                    and subscription.active_since <= event.occurred_at
                 ):
                     _deliver(event, subscription)
                     queued += 1

@@ -183,3 +183,18 @@ class SignatureAndRetryTests:
         assert set(OutboxMessage.objects.filter(endpoint=subscription.endpoint).values_list("status", flat=True)) == {
             "suppressed"
         }
+
+    def test_what_happens_while_paused_is_never_sent_even_after_resuming(
+        self, shop, subscriber, django_capture_on_commit_callbacks
+    ):
+        subscription = subscribe(shop, subscriber.url, types=[EventType.ORDER_STATUS_CHANGED])
+        services.subscription_update(subscription=subscription, by=shop.cast.grace, is_active=False)
+        paused_order = services_open_order(shop)
+        sweep(django_capture_on_commit_callbacks)
+        services.subscription_update(subscription=subscription, by=shop.cast.grace, is_active=True)
+        sweep(django_capture_on_commit_callbacks)
+        assert subscriber.received == []
+        order_ready(shop)
+        sweep(django_capture_on_commit_callbacks)
+        sent_orders = {post.json["data"]["order"]["id"] for post in subscriber.received}
+        assert paused_order.pk not in sent_orders and len(sent_orders) == 1
