@@ -50,7 +50,7 @@ class CustomerHistory:
     customer: Customer
     vehicles: list[Vehicle]
     appointments: list[Appointment] | None
-    repair_orders: list[RepairOrder] | None
+    repair_orders: list[Any] | None  # RepairOrder rows with `bill_total` (the approved lines' sum)
     order_totals: OrderTotals | None
     complaints: list[Complaint] | None
     suggestions: list[Suggestion] | None

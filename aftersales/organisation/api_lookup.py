@@ -86,7 +86,7 @@ class StaffOut(Schema):
 
     @staticmethod
     def resolve_store(row: Membership) -> str | None:
-        return row.store.code if row.store_id else None
+        return row.store.code if row.store is not None else None
 
     @staticmethod
     def resolve_group(row: Membership) -> str:

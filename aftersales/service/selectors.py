@@ -7,7 +7,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
@@ -41,6 +41,7 @@ from aftersales.service.models import (
 from aftersales.service.services.orders import clock_state, local_day_bounds
 
 S = RepairOrderStatus
+_Rows = TypeVar("_Rows", bound=QuerySet[Any])
 
 
 def slot_list(*, store: Store, day: dt.date) -> list[Slot]:
@@ -84,7 +85,7 @@ def appointment_list(
     return appointments.order_by("slot__start", "id")
 
 
-def _of_customer(rows: QuerySet[Any], customer_id: int | None, vehicle_id: int | None) -> QuerySet[Any]:
+def _of_customer(rows: _Rows, customer_id: int | None, vehicle_id: int | None) -> _Rows:
     """Rows of one customer and/or vehicle; the rows are already scoped, so another store's id gives nothing."""
     if customer_id is not None:
         rows = rows.filter(customer_id=customer_id)
