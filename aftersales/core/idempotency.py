@@ -58,6 +58,16 @@ def key_problem(key: str) -> str | None:
     return None
 
 
+# Set by `organisation` at start-up (core cannot know tokens): does the request carry valid credentials?
+# Without it a revoked token could still fetch the answers its key kept for 24 hours.
+_credentials_valid: Callable[[HttpRequest], bool] | None = None
+
+
+def register_credentials_check(check: Callable[[HttpRequest], bool]) -> None:
+    global _credentials_valid  # noqa: PLW0603 - set once at app start-up
+    _credentials_valid = check
+
+
 def scope_of(request: HttpRequest) -> str:
     """The caller: a hash of the credentials it sends (never the token itself)."""
     return hashlib.sha256(
@@ -165,6 +175,8 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         if (message := key_problem(key)) is not None:
             return problem_response(request, status=422, code=CODE_INVALID, detail=message, errors={HEADER: [message]})
+        if _credentials_valid is not None and not _credentials_valid(request):
+            return self.get_response(request)  # the API answers 401 itself; nothing is claimed or replayed
         try:
             body = request.body
         except RequestDataTooBig:  # the API answers 413 itself; a refused request keeps nothing

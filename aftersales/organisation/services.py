@@ -222,6 +222,14 @@ def api_token_authenticate(token: str) -> Any | None:
     return record.user
 
 
+def api_token_from_request(request: Any) -> Any | None:
+    """The user of the request's `Authorization: Bearer TOKEN`, or None (no header, another scheme, a bad token)."""
+    scheme, _space, token = str(request.META.get("HTTP_AUTHORIZATION", "")).partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return api_token_authenticate(token.strip())
+
+
 CLOSED_DAY_REASON_MAX: int = ClosedDay._meta.get_field("reason").max_length or 200
 
 

@@ -20,6 +20,7 @@ from aftersales.core import tasks as core_tasks
 from aftersales.core.models import IdempotencyRecord
 from aftersales.customers.models import Customer
 from aftersales.feedback.models import Complaint
+from aftersales.organisation.models import ApiToken
 
 CUSTOMERS = "/api/v1/customers"
 COMPLAINTS = "/api/v1/complaints"
@@ -111,6 +112,14 @@ class ReplayTests:
         assert by_alice.status_code == by_bob.status_code == 201
         assert idempotency.REPLAYED_HEADER not in by_bob
         assert by_alice.json()["id"] != by_bob.json()["id"]
+
+    def test_a_revoked_token_gets_no_replay(self, client, cast, as_alice):
+        body = customer_body()
+        assert post(client, CUSTOMERS, body, as_alice, key="before-revoke").status_code == 201
+        ApiToken.objects.filter(user=cast.alice).update(revoked_at=timezone.now())
+        again = post(client, CUSTOMERS, body, as_alice, key="before-revoke")
+        assert again.status_code == 401 and again.json()["code"] == "unauthenticated"
+        assert idempotency.REPLAYED_HEADER not in again
 
     def test_a_post_that_answers_200_is_replayed_too(self, client, cast, as_alice):
         customer = make_customer(cast.store_a, by=cast.alice)
