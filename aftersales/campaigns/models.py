@@ -58,6 +58,7 @@ class Campaign(BaseModel):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["updated_at"], name="campaigns_campaign_upd_idx")]  # API sync
 
     def __str__(self) -> str:
         return self.name

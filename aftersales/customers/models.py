@@ -80,7 +80,10 @@ class Customer(BaseModel):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "name"])]
+        indexes = [
+            models.Index(fields=["store", "name"]),
+            models.Index(fields=["updated_at"], name="customers_customer_upd_idx"),  # API sync: updated_since
+        ]
         constraints = [
             # The mobile number names the person in the group (the migration merged earlier duplicates).
             models.UniqueConstraint(fields=["group", "phone_hash"], name="customer_phone_unique_per_group"),
@@ -185,7 +188,11 @@ class Vehicle(BaseModel):
                 name="vehicle_purchase_price_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["plate"]), models.Index(fields=["vin"])]
+        indexes = [
+            models.Index(fields=["plate"]),
+            models.Index(fields=["vin"]),
+            models.Index(fields=["updated_at"], name="customers_vehicle_upd_idx"),  # API sync: updated_since
+        ]
 
     def __str__(self) -> str:
         return f"{self.plate or self.vin} {self.brand} {self.model_name}"

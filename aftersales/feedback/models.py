@@ -502,6 +502,7 @@ class Suggestion(BaseModel):
         verbose_name = _("suggestion")
         verbose_name_plural = _("suggestions")
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["updated_at"], name="feedback_suggestion_upd_idx")]  # API sync
         constraints = [
             models.CheckConstraint(condition=Q(logged_at__gte=models.F("received_at")), name="suggestion_logged_after"),
             models.UniqueConstraint(
@@ -564,6 +565,7 @@ class Capa(BaseModel):
         verbose_name = _("CAPA")
         verbose_name_plural = _("CAPAs")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["updated_at"], name="feedback_capa_upd_idx")]  # API sync: updated_since
         constraints = [
             models.CheckConstraint(
                 condition=Q(complaint__isnull=False)
