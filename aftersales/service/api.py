@@ -533,7 +533,7 @@ class AppointmentIn(Schema):
         json_schema_extra={
             "example": {
                 "store": "SH01",
-                "start": "2026-12-05T10:00:00+08:00",
+                "start": "2026-12-07T10:00:00+08:00",
                 "service_type": "maintenance",
                 "channel": "phone",
                 "customer": 3001,
