@@ -11,24 +11,22 @@ from typing import Any, Literal
 from django.db import models
 
 
-def choices_of(model: type[models.Model], field_name: str) -> Any:
+def choices_of(model: type[models.Model], field_name: str, *, empty: bool = False) -> Any:
     """The closed set of a model field as a `Literal` type for an output schema: its choices, plus "" when the
-    field may be blank, and `| None` when it may be null. Output validation refuses any other stored value."""
-    field = model._meta.get_field(field_name)
-    values: list[Any] = [str(value) for value, _label in field.flatchoices]  # type: ignore[union-attr]
+    field may be blank (or `empty`: the answer says "none" with ""), and `| None` when it may be null. Output
+    validation refuses any other stored value."""
+    values = enum_values(model, field_name, empty=empty)
     if not values:
         raise ValueError(f"{model.__name__}.{field_name} has no choices")
-    if getattr(field, "blank", False) and "" not in values:
-        values.insert(0, "")
     closed: Any = Literal[tuple(values)]  # type: ignore[valid-type]
-    return closed | None if field.null else closed
+    return closed | None if model._meta.get_field(field_name).null else closed
 
 
-def enum_values(model: type[models.Model], field_name: str) -> list[str]:
+def enum_values(model: type[models.Model], field_name: str, *, empty: bool = False) -> list[str]:
     """What the OpenAPI document should list for `choices_of(model, field_name)` (tests compare the two)."""
     field = model._meta.get_field(field_name)
     values = [str(value) for value, _label in field.flatchoices]  # type: ignore[union-attr]
-    if getattr(field, "blank", False) and "" not in values:
+    if (empty or getattr(field, "blank", False)) and "" not in values:
         values.insert(0, "")
     return values
 
@@ -226,6 +224,43 @@ _FORMATS = {
 }
 
 
+# Where one name means different things: (schema, field) first, then a second candidate of another type.
+_BY_SCHEMA: dict[tuple[str, str], Any] = {
+    ("StockOut", "name"): "机油滤清器",
+    ("BayOut", "name"): "3号工位",
+    ("BayOut", "code"): "B03",
+    ("BayOut", "capabilities"): ["general", "nev_hv"],
+    ("StoreOut", "name"): "上海浦东4S店",
+    ("StoreOut", "code"): "SH01",
+    ("MoveOut", "name"): "start_work",
+    ("StoreRolesOut", "capabilities"): ["view_service", "edit_customers"],
+    ("SurveyItemOut", "key"): "overall",
+    ("AnswerOut", "key"): "overall",
+    ("IssueOut", "key"): "waiting",
+    ("IssueOut", "label"): "等待时间长",
+    ("DamageMarkIn", "kind"): "划痕",
+    ("VehicleEventsIn", "source"): "上汽车联网平台",
+    ("PickupOut", "vehicle"): "沪A12345 大众 帕萨特 330TSI",
+    ("ProblemTypeOut", "code"): "slot_full",
+    ("ProblemTypeOut", "title"): "The slot is full",
+}
+_SECOND: dict[str, Any] = {
+    "remaining": "8.00",
+    "stores": ["SH01", "HZ01"],
+    "next_states": ["in_bay", "waiting_parts"],
+    "alarm_flags": ["temperature_difference"],
+    "dtcs": ["P0301"],
+    "soc_pct": 68.0,
+    "total_voltage_v": 398.6,
+    "total_current_a": -12.4,
+    "insulation_resistance_kohm": 5200.0,
+    "max_cell_voltage_v": 4.12,
+    "min_cell_voltage_v": 4.08,
+    "max_cell_temperature_c": 31.0,
+    "min_cell_temperature_c": 28.0,
+}
+
+
 def _fits(value: Any, schema: dict[str, Any], components: dict[str, Any]) -> bool:
     """Whether a realistic value fits a field's schema (the few keywords our schemas use)."""
     if "$ref" in schema:
@@ -260,12 +295,25 @@ def _fits(value: Any, schema: dict[str, Any], components: dict[str, Any]) -> boo
     return bool(kinds) or "enum" in schema
 
 
-def _example_of(schema: dict[str, Any], components: dict[str, Any], name: str = "", depth: int = 0) -> Any:
+def _example_of(
+    schema: dict[str, Any], components: dict[str, Any], name: str = "", depth: int = 0, owner: str = ""
+) -> Any:
     """A value for `schema`: the field's realistic value when it fits, else one built from the schema."""
     if "example" in schema:
         return copy.deepcopy(schema["example"])
-    if name in _VALUES and depth < 8 and _fits(_VALUES[name], schema, components):
-        return copy.deepcopy(_VALUES[name])
+    candidates = [
+        table[key]
+        for table, key in ((_BY_SCHEMA, (owner, name)), (_VALUES, name), (_SECOND, name))
+        if key in table  # type: ignore[operator]
+    ]
+    for candidate in candidates:
+        if _fits(candidate, schema, components) or (
+            isinstance(candidate, list)
+            and schema.get("type") == "array"
+            and candidate
+            and all(_fits(item, schema.get("items", {}), components) for item in candidate)
+        ):
+            return copy.deepcopy(candidate)
     if "$ref" in schema:
         target = schema["$ref"].rsplit("/", 1)[-1]
         return _component_example(target, components, depth + 1)
@@ -278,14 +326,14 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any], name: str = 
     for key in ("anyOf", "oneOf"):
         if key in schema:
             options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
-            return _example_of(options[0], components, name, depth)
+            return _example_of(options[0], components, name, depth, owner)
     if "allOf" in schema:
-        return _example_of(schema["allOf"][0], components, name, depth)
+        return _example_of(schema["allOf"][0], components, name, depth, owner)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
-        return _object_example(schema, components, depth)
+        return _object_example(schema, components, depth, owner)
     if kind == "array":
         item = schema.get("items", {})
         return [_example_of(item, components, name, depth + 1)] if item and depth < 8 else []
@@ -312,10 +360,10 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any], name: str = 
     return text[: max(high, low)]
 
 
-def _object_example(schema: dict[str, Any], components: dict[str, Any], depth: int) -> dict[str, Any]:
+def _object_example(schema: dict[str, Any], components: dict[str, Any], depth: int, owner: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, prop in schema.get("properties", {}).items():
-        out[field] = _example_of(prop, components, field, depth)
+        out[field] = _example_of(prop, components, field, depth, owner)
     if not schema.get("properties") and isinstance(schema.get("additionalProperties"), dict) and depth < 8:
         out["key"] = _example_of(schema["additionalProperties"], components, "", depth + 1)
     return out
@@ -325,7 +373,7 @@ def _component_example(name: str, components: dict[str, Any], depth: int = 0) ->
     component = components.get(name, {})
     if "example" in component:
         return copy.deepcopy(component["example"])
-    return _example_of(component, components, "", depth)
+    return _example_of(component, components, "", depth, name)
 
 
 def document_schema(schema: dict[str, Any]) -> dict[str, Any]:
