@@ -54,3 +54,25 @@ class PageTests:
         client.force_login(cast.otto)  # the other group's manager
         assert client.get(f"/webhooks/{subscription.pk}/").status_code == 404
         assert "呼叫中心" not in client.get("/webhooks/").content.decode()
+
+
+class AdminTests:
+    def test_the_admin_shows_subscriptions_events_and_deliveries_without_the_secret(
+        self, client, cast, subscription, django_capture_on_commit_callbacks
+    ):
+        from django.contrib.auth import get_user_model
+
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery = services.subscription_test(subscription=subscription, by=cast.grace)
+        admin = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+        client.force_login(admin)
+        for url in (
+            "/admin/webhooks/webhooksubscription/",
+            f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/",
+            "/admin/webhooks/webhookevent/",
+            f"/admin/webhooks/webhookevent/{delivery.event.pk}/change/",
+            "/admin/webhooks/webhookdelivery/",
+        ):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert subscription.endpoint.secret not in response.content.decode()
