@@ -368,7 +368,7 @@ class RepairOrderSummaryOut(Schema):
 
 
 class MoveOut(Schema):
-    """A move the caller may make on a repair order now, from the rulebook."""
+    """A move the caller may make on the record now, from the rulebook."""
 
     name: str
     to: str | None = Field(None, alias="target")
@@ -640,7 +640,7 @@ class ComebackIn(Schema):
     of: int | None = Field(None, description="confirm: the earlier order (default: the suggested one).")
 
 
-class ClockOut(Schema):
+class JobClockOut(Schema):
     """A labour line's job clock: running or not, minutes clocked, when the work finished."""
 
     line: int
@@ -1254,7 +1254,7 @@ def _line_clock(request: HttpRequest, order_id: int, line_id: int, action: str) 
 # isolation sweeps can prove each one.
 @router.post(
     "/repair-orders/{order_id}/lines/{line_id}/clock/start",
-    response=ClockOut,
+    response=JobClockOut,
     summary="Start the technician's job clock on a labour line",
     description="Pauses the technician's clock running on another line. " + CLOCK_DESCRIPTION,
 )
@@ -1264,7 +1264,7 @@ def repair_order_line_clock_start(request: HttpRequest, order_id: int, line_id: 
 
 @router.post(
     "/repair-orders/{order_id}/lines/{line_id}/clock/pause",
-    response=ClockOut,
+    response=JobClockOut,
     summary="Pause the technician's job clock on a labour line",
     description=CLOCK_DESCRIPTION,
 )
@@ -1274,7 +1274,7 @@ def repair_order_line_clock_pause(request: HttpRequest, order_id: int, line_id: 
 
 @router.post(
     "/repair-orders/{order_id}/lines/{line_id}/clock/finish",
-    response=ClockOut,
+    response=JobClockOut,
     summary="Finish the labour line (once); closes its running clock",
     description=CLOCK_DESCRIPTION,
 )

@@ -34,7 +34,7 @@ class IssuedBatch(Schema):
     quantity: Decimal
 
 
-class IssueOut(Schema):
+class PartIssueOut(Schema):
     """What an issue of parts took, by batch, with the line's total and the store's stock after it."""
 
     order: int
@@ -47,7 +47,7 @@ class IssueOut(Schema):
 
 @router.post(
     "/parts/issues",
-    response={201: IssueOut},
+    response={201: PartIssueOut},
     summary="Issue parts to an order (配件出库)",
     description="Takes `quantity` of the part for the order's approved line of that part that still needs some, "
     "from `batch` or oldest first. 409 when the stock (or the batch) would go negative — never negative, even "
