@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +31,8 @@ class Subscriber:
     url: str
     received: list[Received] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)  # statuses to answer in turn; 200 once they run out
+    slow_post: int | None = None  # the number (1, 2, …) of the post answered only after `slow_seconds`
+    slow_seconds: float = 0.0
 
     def types(self) -> list[str]:
         return [r.headers["X-Aftersales-Event-Type"] for r in self.received]
@@ -46,6 +49,9 @@ def start_subscriber() -> tuple[Subscriber, ThreadingHTTPServer]:
             with lock:
                 subscriber.received.append(Received(headers=dict(self.headers.items()), body=body))
                 status = subscriber.answers.pop(0) if subscriber.answers else 200
+                slow = len(subscriber.received) == subscriber.slow_post
+            if slow:
+                time.sleep(subscriber.slow_seconds)
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -8,10 +8,11 @@ second worker finds those facts and delivers them.  Nothing is lost and nothing 
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
-from aftersales.core.tests.worker_support import Sandbox, stop, wait_until
+from aftersales.core.tests.worker_support import LEASE_SECONDS, Sandbox, stop, wait_until
 from aftersales.webhooks.tests.conftest import start_subscriber
 from aftersales.webhooks.tests.helpers import verify
 
@@ -103,3 +104,54 @@ class WorkerRestartTests:
         assert len(moves) == len(chain)
         assert sorted({post.json["type"] for post in posts}) == ["estimate.answered", "order.status_changed"]
         assert len(posts) == 8
+
+
+class KilledMidPostTests:
+    def test_a_worker_killed_while_the_subscriber_answers_posts_that_event_again_with_the_same_id(self, tmp_path):
+        """At least once: the subscriber received the post but the worker died before recording the answer, so the
+        next worker posts it again once the claim expires — the same event id and body, which the receiver drops.
+        Every other event arrives once."""
+        subscriber, server = start_subscriber()
+        subscriber.slow_post, subscriber.slow_seconds = 3, 4.0
+        try:
+            box = Sandbox(tmp_path)
+            box.run("migrate", "-v0")
+            box.run(
+                "shell",
+                "-c",
+                RUN.format(
+                    calls=f"life.setup(url={subscriber.url!r}, secret={SECRET!r}); life.first_half(); life.sweep_now()"
+                ),
+            )
+            first = box.start(tmp_path / "worker-1.log", "worker", "--workers", "1")
+            try:
+                wait_until(lambda: len(subscriber.received) >= 3, timeout=60, what="the slow third post")
+                first.send_signal(signal.SIGKILL)
+                first.wait(timeout=5)
+            finally:
+                if first.poll() is None:
+                    first.kill()
+            in_flight = box.query("SELECT subject FROM messaging_outboxmessage WHERE status = 'sending'")
+            assert [row[0] for row in in_flight] == [subscriber.received[2].json["id"]]
+
+            time.sleep(LEASE_SECONDS + 0.5)
+            second = box.start(tmp_path / "worker-2.log", "worker")
+            try:
+                wait_until(
+                    lambda: len(events(box)) >= 5 and webhook_statuses(box) == {"sent": len(events(box))},
+                    timeout=60,
+                    what="every event to be delivered",
+                )
+            finally:
+                assert stop(second) == 0
+        finally:
+            server.shutdown()
+            server.server_close()
+
+        ids = [post.json["id"] for post in subscriber.received]
+        repeated = {i for i in ids if ids.count(i) > 1}
+        assert repeated == {subscriber.received[2].json["id"]} and ids.count(subscriber.received[2].json["id"]) == 2
+        assert len(set(ids)) == len(events(box))  # de-duplicated by id, every event once
+        again = [post for post in subscriber.received if post.json["id"] in repeated]
+        assert again[0].body == again[1].body
+        assert all(verify(secret=SECRET, headers=post.headers, body=post.body) for post in subscriber.received)
