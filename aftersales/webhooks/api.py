@@ -37,7 +37,7 @@ class SubscriptionIn(Schema):
     group: OneLine | None = Field(
         None, description="A dealer group code for a group-wide subscription; omitted: the caller's only group"
     )
-    secret: str | None = Field(
+    secret: OneLine | None = Field(
         None,
         description="The signing secret (16–200 characters, no spaces); omitted: one is generated and answered once",
     )
@@ -50,7 +50,7 @@ class SubscriptionPatch(Schema):
     name: OneLine | None = None
     url: OneLine | None = None
     event_types: list[EventType] | None = None
-    secret: str | None = Field(None, description="A new signing secret; it signs every post from now on")
+    secret: OneLine | None = Field(None, description="A new signing secret; it signs every post from now on")
     is_active: bool | None = Field(None, description="false pauses: events still waiting are withdrawn")
 
 
