@@ -2,19 +2,22 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import ConfigDict, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 
 from aftersales.core.api import ObjectId, OneLine
+from aftersales.core.api_schema import choices_of
 from aftersales.core.external_refs import filter_by_external_ref
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers import selectors, services
-from aftersales.customers.choices import ConsentChannel
+from aftersales.customers.choices import ConsentChannel, Tier
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.validators import mask_mobile, mask_plate
 from aftersales.organisation.access import require, store_by_code, store_ids_for
@@ -23,15 +26,32 @@ from aftersales.organisation.permissions import Capability, user_can
 router = Router(tags=["customers"])
 
 
+class _DayInSchema:
+    """Declares `format: date` for a text field that holds a day: the service reads it as ISO 8601 (YYYY-MM-DD);
+    '' or null means none.  The field stays text, so what is accepted does not change."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["format"] = "date"
+        return schema
+
+
+DayText = Annotated[OneLine, _DayInSchema()]
+# The expiry days are not bounded ahead yet (a year 9999 is taken): declared as text until they are.
+LATER_DAY = "A day, YYYY-MM-DD (ISO 8601); empty or null for none"
+
+
 class VehicleOut(Schema):
+    """A customer's vehicle: VIN, plate (masked for roles that do not see plates), model and powertrain."""
+
     id: int
     customer: int = Field(..., alias="customer_id")
     store: str
     vin: str
     plate: str
     brand: str
-    model_name: str
-    powertrain: str
+    model_name: str = Field(..., description="The model as the dealer writes it, e.g. 帕萨特 330TSI (free text)")
+    powertrain: choices_of(Vehicle, "powertrain")  # type: ignore[valid-type]
     is_nev: bool
     purchase_date: dt.date | None
     purchase_price: Decimal | None
@@ -53,7 +73,9 @@ class VehicleOut(Schema):
 class TierOut(Schema):
     """The customer's RFM tier as the crm app last computed it (SPEC §5); code null: no closed visit yet."""
 
-    code: str | None = Field(..., description="A, B, C or D; null without a closed visit")
+    code: Literal[tuple(Tier.values)] | None = Field(  # type: ignore[valid-type]
+        ..., description="A, B, C or D; null without a closed visit"
+    )
     rule: str = Field(..., description="the rule that put the customer in the tier, e.g. R ≤ 90 ∧ F ≥ 4 ∧ M ≥ 15000.00")
     r_days: int | None = Field(..., description="days since the last closed visit")
     f: int = Field(..., description="closed visits in the window")
@@ -61,11 +83,13 @@ class TierOut(Schema):
 
 
 class CustomerOut(Schema):
+    """A customer of the dealer group: the stores that deal with them, masked phone, vehicles and RFM tier."""
+
     id: int
     store: str = Field(..., description="The store where the customer's file was opened")
     stores: list[str] = Field(..., description="Codes of the group's stores that deal with the customer")
     name: str
-    gender: str
+    gender: choices_of(Customer, "gender")  # type: ignore[valid-type]
     phone_masked: str
     is_priority: bool
     created_at: dt.datetime
@@ -109,19 +133,38 @@ class CustomerVehicleIn(Schema):
     brand: OneLine
     model_name: OneLine
     powertrain: OneLine | None = None
-    purchase_date: OneLine | None = None
+    purchase_date: DayText | None = None
     purchase_price: OneLine | float | int | None = None
     mileage_km: int | None = None
-    insurance_expires_on: OneLine | None = None
-    inspection_due_on: OneLine | None = None
+    insurance_expires_on: OneLine | None = Field(None, description=LATER_DAY)
+    inspection_due_on: OneLine | None = Field(None, description=LATER_DAY)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "vin": "LFV2A21K8P4012345",
+                "plate": "沪A12345",
+                "brand": "大众",
+                "model_name": "帕萨特 330TSI",
+                "powertrain": "petrol",
+                "purchase_date": "2023-06-18",
+                "purchase_price": "189900.00",
+                "mileage_km": 35820,
+                "insurance_expires_on": "2027-06-17",
+                "inspection_due_on": "2027-06-30",
+            }
+        }
+    )
 
 
 class CustomerIn(Schema):
+    """A new customer's file in a store, with their consents and, optionally, their vehicles (all or nothing)."""
+
     store: OneLine
     name: OneLine
     phone: OneLine
     gender: OneLine | None = None
-    birthday: OneLine | None = None
+    birthday: DayText | None = None
     id_number: OneLine | None = None
     address: OneLine | None = None
     is_priority: bool = False
@@ -148,32 +191,83 @@ class CustomerIn(Schema):
         "naming e.g. vehicles.1.vin, and nothing is written)",
     )
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "store": "SH01",
+                "name": "王伟",
+                "phone": "13812345678",
+                "gender": "male",
+                "birthday": "1988-04-12",
+                "address": "上海市浦东新区张江路 88 号",
+                "consents": {"marketing": True, "surveys": True},
+                "external_source": "callcenter",
+                "external_ref": "CC-20261205-0042",
+                "vehicles": [
+                    {
+                        "vin": "LFV2A21K8P4012345",
+                        "plate": "沪A12345",
+                        "brand": "大众",
+                        "model_name": "帕萨特 330TSI",
+                        "powertrain": "petrol",
+                        "purchase_date": "2023-06-18",
+                        "purchase_price": "189900.00",
+                        "mileage_km": 35820,
+                        "insurance_expires_on": "2027-06-17",
+                        "inspection_due_on": "2027-06-30",
+                    }
+                ],
+            }
+        }
+    )
+
 
 class CustomerPatch(Schema):
+    """A change to a customer's file: PATCH changes the fields sent; PUT sets them."""
+
     name: OneLine | None = None
     phone: OneLine | None = None
     gender: OneLine | None = None
-    birthday: OneLine | None = None
+    birthday: DayText | None = None
     id_number: OneLine | None = None
     address: OneLine | None = None
     is_priority: bool | None = None
 
 
 class VehicleIn(CustomerVehicleIn):
-    customer: int
+    """A vehicle registered to an existing customer."""
+
+    customer: int = Field(..., description="The owner's customer id")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "customer": 3001,
+                "vin": "LGXCE4CB2N0123456",
+                "plate": "沪AD67890",
+                "brand": "比亚迪",
+                "model_name": "汉 EV",
+                "powertrain": "bev",
+                "purchase_date": "2024-03-09",
+                "mileage_km": 18600,
+            }
+        }
+    )
 
 
 class VehiclePatch(Schema):
+    """A change to a vehicle: PATCH changes the fields sent; PUT sets them."""
+
     vin: OneLine | None = None
     plate: OneLine | None = None
     brand: OneLine | None = None
     model_name: OneLine | None = None
     powertrain: OneLine | None = None
-    purchase_date: OneLine | None = None
+    purchase_date: DayText | None = None
     purchase_price: OneLine | float | int | None = None
     mileage_km: int | None = None
-    insurance_expires_on: OneLine | None = None
-    inspection_due_on: OneLine | None = None
+    insurance_expires_on: OneLine | None = Field(None, description=LATER_DAY)
+    inspection_due_on: OneLine | None = Field(None, description=LATER_DAY)
 
 
 class ListFilter(SyncFilter):
@@ -211,12 +305,12 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilter]) -> Any:
     return sync_apply(customers, filters, default=("-created_at", "-id"))
 
 
-@router.get("/customers/{customer_id}", response=CustomerOut)
+@router.get("/customers/{customer_id}", response=CustomerOut, summary="A customer with their vehicles")
 def customer_detail(request: HttpRequest, customer_id: int) -> Any:
     return selectors.customer_get_for_user(user=request.auth, pk=customer_id)
 
 
-@router.post("/customers", response={201: CustomerOut})
+@router.post("/customers", response={201: CustomerOut}, summary="Open a customer's file (with vehicles)")
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
     store = store_by_code(request.auth, payload.store)
     require(request.auth, Capability.EDIT_CUSTOMERS, store_id=store.pk)
@@ -264,12 +358,12 @@ def vehicle_list(request: HttpRequest, filters: Query[VehicleFilter]) -> Any:
     return sync_apply(vehicles, filters, default=("-created_at", "-id"))
 
 
-@router.get("/vehicles/{vehicle_id}", response=VehicleOut)
+@router.get("/vehicles/{vehicle_id}", response=VehicleOut, summary="A vehicle")
 def vehicle_detail(request: HttpRequest, vehicle_id: int) -> Any:
     return selectors.vehicle_get_for_user(user=request.auth, pk=vehicle_id)
 
 
-@router.post("/vehicles", response={201: VehicleOut})
+@router.post("/vehicles", response={201: VehicleOut}, summary="Register a vehicle to a customer")
 def vehicle_create(request: HttpRequest, payload: VehicleIn) -> Any:
     try:
         customer = selectors.customer_get_for_user(user=request.auth, pk=payload.customer)
@@ -289,11 +383,11 @@ def _vehicle_update(request: HttpRequest, vehicle_id: int, payload: VehiclePatch
     return selectors.vehicle_get_for_user(user=request.auth, pk=vehicle.pk)
 
 
-@router.patch("/vehicles/{vehicle_id}", response=VehicleOut)
+@router.patch("/vehicles/{vehicle_id}", response=VehicleOut, summary="Change some fields of a vehicle")
 def vehicle_patch(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
     return _vehicle_update(request, vehicle_id, payload)
 
 
-@router.put("/vehicles/{vehicle_id}", response=VehicleOut)
+@router.put("/vehicles/{vehicle_id}", response=VehicleOut, summary="Update a vehicle (fields sent are set)")
 def vehicle_put(request: HttpRequest, vehicle_id: int, payload: VehiclePatch) -> Any:
     return _vehicle_update(request, vehicle_id, payload)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ConfigDict
 
 from aftersales.core.api import (
     HappenedAt,
@@ -29,6 +29,7 @@ from aftersales.core.api import (
     OneLine,
     PlannedDate,
 )
+from aftersales.core.api_schema import choices_of
 from aftersales.core.external_refs import filter_by_external_ref
 from aftersales.core.pagination import BoundedPagination, SyncFilter, sync_apply
 from aftersales.customers.models import Customer
@@ -46,7 +47,18 @@ from aftersales.feedback.choices import (
     SuggestionStatus,
     SurveyChannel,
 )
-from aftersales.feedback.models import Capa, Complaint, FollowUp, RecoveryTask, Suggestion, SurveyResponse
+from aftersales.feedback.models import (
+    CallAttempt,
+    Capa,
+    Complaint,
+    ComplaintEscalation,
+    ComplaintEvent,
+    FollowUp,
+    RecoveryTask,
+    Suggestion,
+    SurveyItem,
+    SurveyResponse,
+)
 from aftersales.feedback.services.followups import OUTCOME_MOVES
 from aftersales.feedback.transitions import (
     CAPA,
@@ -117,6 +129,8 @@ def _customer(store: Store, pk: int) -> Customer | None:
 
 
 class MoveOut(Schema):
+    """A move the caller may make on the record now, from the rulebook."""
+
     name: str
     to: str | None = Field(None, alias="target")
     needs_reason: bool
@@ -143,6 +157,8 @@ def _name(user: Any) -> str | None:
 
 
 class ComplaintIn(Schema):
+    """A customer's complaint to log: store, customer, channel, category, priority and what happened."""
+
     store: OneLine = Field(..., description="Store code, e.g. SH01")
     customer: int = Field(..., description="Customer id (of the same store)")
     channel: ChannelName
@@ -158,17 +174,36 @@ class ComplaintIn(Schema):
     external_source: OneLine | None = Field(None, max_length=40, description=EXTERNAL_SOURCE_HELP)
     external_ref: OneLine | None = Field(None, max_length=100, description=EXTERNAL_REF_HELP)
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "store": "SH01",
+                "customer": 3001,
+                "channel": "phone",
+                "category": "quality",
+                "priority": "important",
+                "description": "保养后第二天底盘有异响，希望尽快检查",
+                "received_at": "2026-12-05T09:30:00+08:00",
+                "order": 5120,
+                "external_source": "callcenter",
+                "external_ref": "CC-20261205-0042",
+            }
+        }
+    )
+
 
 class ComplaintOut(Schema):
+    """A complaint (投诉): who, what, its priority, state, owner and the time limits of handling it."""
+
     id: int
     store: str
     customer: int = Field(..., alias="customer_id")
     order: int | None = Field(None, alias="order_id")
-    channel: str
-    category: str
-    priority: str
+    channel: choices_of(Complaint, "channel")  # type: ignore[valid-type]
+    category: choices_of(Complaint, "category")  # type: ignore[valid-type]
+    priority: choices_of(Complaint, "priority")  # type: ignore[valid-type]
     description: str
-    status: str
+    status: choices_of(Complaint, "status")  # type: ignore[valid-type]
     next_states: list[str]
     received_at: LocalDateTime
     logged_at: LocalDateTime
@@ -202,17 +237,25 @@ class ComplaintOut(Schema):
 
 
 class ClockOut(Schema):
-    clock: str
+    """One time limit of a complaint (acknowledge, contact, resolve): due, done, countdown and escalation."""
+
+    clock: choices_of(ComplaintEscalation, "clock")  # type: ignore[valid-type]
     due: LocalDateTime
     done_at: LocalDateTime | None
     countdown: str
     breached: bool
-    escalated_to: str
+    escalated_to: choices_of(ComplaintEscalation, "level", empty=True) = Field(  # type: ignore[valid-type]
+        ..., description="Who the breach was escalated to; '' while not escalated"
+    )
 
 
 class ComplaintEventOut(Schema):
-    from_status: str
-    to_status: str
+    """A status change of a complaint: from, to, when, by whom, with a note."""
+
+    from_status: choices_of(ComplaintEvent, "from_status") = Field(  # type: ignore[valid-type]
+        ..., description="'' for the complaint's first event"
+    )
+    to_status: choices_of(ComplaintEvent, "to_status")  # type: ignore[valid-type]
     at: LocalDateTime
     by: str | None
     note: str
@@ -223,6 +266,8 @@ class ComplaintEventOut(Schema):
 
 
 class TransferOut(Schema):
+    """A hand-over of a complaint to another owner, with the reason."""
+
     from_owner: int | None = Field(None, alias="from_owner_id")
     to_owner: int | None = Field(None, alias="to_owner_id")
     reason: str
@@ -230,6 +275,8 @@ class TransferOut(Schema):
 
 
 class ComplaintDetailOut(ComplaintOut):
+    """A complaint with its clocks, timeline, transfers and the caller's moves."""
+
     clocks: list[ClockOut]
     events: list[ComplaintEventOut]
     transfers: list[TransferOut]
@@ -259,25 +306,35 @@ class ComplaintFilter(SyncFilter):
 
 
 class NoteIn(Schema):
+    """A note on a complaint's step."""
+
     note: OneLine = Note
 
 
 class TransferIn(Schema):
+    """The hand-over of a complaint to another member of staff, with the reason."""
+
     to: int = Field(..., description="User id of the new owner (staff of the store who handle complaints)")
     reason: OneLine = Field(..., max_length=300)
 
 
 class ResolveIn(Schema):
+    """How a complaint was resolved."""
+
     resolution: MultiLine = Field(..., max_length=5000)
 
 
 class CloseIn(Schema):
+    """The closing of a complaint: the customer's confirmation and satisfaction."""
+
     customer_confirmed: bool = Field(..., description="The customer confirmed the resolution")
     satisfaction: int = Field(..., description="The customer's satisfaction with the handling, 1–5")
     note: OneLine = Note
 
 
 class ReasonIn(Schema):
+    """The reason for a step (reopening, escalating …)."""
+
     reason: OneLine = Field(..., max_length=500)
 
 
@@ -414,6 +471,8 @@ def complaint_reopen(request: HttpRequest, complaint_id: int, payload: ReasonIn)
 
 
 class SuggestionIn(Schema):
+    """A customer's suggestion to log."""
+
     store: OneLine = Field(..., description="Store code")
     customer: int = Field(..., description="Customer id (of the same store)")
     channel: ChannelName
@@ -424,17 +483,19 @@ class SuggestionIn(Schema):
 
 
 class SuggestionOut(Schema):
+    """A customer's suggestion (建议): its state, the decision on it and the caller's moves."""
+
     id: int
     store: str
     customer: int = Field(..., alias="customer_id")
-    channel: str
+    channel: choices_of(Suggestion, "channel")  # type: ignore[valid-type]
     description: str
-    status: str
+    status: choices_of(Suggestion, "status")  # type: ignore[valid-type]
     received_at: LocalDateTime
     logged_at: LocalDateTime
     decision_due: LocalDateTime
-    decision: str
-    decision_note: str
+    decision: choices_of(Suggestion, "decision") = Field(..., description="'' until decided")  # type: ignore[valid-type]
+    decision_note: str = Field(..., description="Why it was (not) adopted, in the manager's words")
     decided_at: LocalDateTime | None
     customer_told_at: LocalDateTime | None
     moves: list[MoveOut] = Field(..., description=MOVES_DESCRIPTION)
@@ -459,6 +520,8 @@ class SuggestionFilter(SyncFilter):
 
 
 class DecideIn(Schema):
+    """The decision on a suggestion: adopt or not, with a note."""
+
     decision: DecisionName
     note: MultiLine = Field("", max_length=5000)
 
@@ -534,17 +597,23 @@ def suggestion_tell(request: HttpRequest, suggestion_id: int) -> Any:
 
 
 class SurveyItemOut(Schema):
+    """An item of the satisfaction survey: key, kind, wording and SERVQUAL dimension."""
+
     key: str
-    kind: str
+    kind: choices_of(SurveyItem, "kind")  # type: ignore[valid-type]
     position: int
     wording_zh_hans: str
     wording_en: str
     required: bool
     asks_expectation: bool
-    dimension: str
+    dimension: str = Field(
+        ..., description="SERVQUAL dimension: tangibles, reliability, responsiveness, assurance, empathy or ''"
+    )
 
 
 class AnswerOut(Schema):
+    """An answer to a survey item: score, expectation or text."""
+
     key: str
     value: int | None
     expectation: int | None
@@ -556,11 +625,13 @@ class AnswerOut(Schema):
 
 
 class SurveyResponseOut(Schema):
+    """A customer's survey response about an order, with the answers."""
+
     id: int
     store: str
     order: int | None = Field(None, alias="order_id")
     customer: int = Field(..., alias="customer_id")
-    channel: str
+    channel: choices_of(SurveyResponse, "channel")  # type: ignore[valid-type]
     overall: int | None
     recommend: int | None
     submitted_at: LocalDateTime
@@ -576,6 +647,8 @@ class SurveyResponseOut(Schema):
 
 
 class SurveyIn(Schema):
+    """A survey response recorded by staff (at delivery or for a campaign)."""
+
     order: int = Field(..., description="The delivered repair order")
     channel: Literal["delivery", "campaign"] = Field(
         ..., description="Staff record delivery and campaign surveys here; calls go through the follow-up"
@@ -594,6 +667,8 @@ class SurveyFilter(SyncFilter):
 
 
 class FollowUpOut(Schema):
+    """A follow-up call after delivery (回访): the order, customer, due time and state."""
+
     id: int
     store: str
     order: int = Field(..., alias="order_id")
@@ -602,7 +677,7 @@ class FollowUpOut(Schema):
     customer_name: str
     delivered_at: LocalDateTime | None
     due_at: LocalDateTime
-    status: str
+    status: choices_of(FollowUp, "status")  # type: ignore[valid-type]
     attempts: int
     closed_at: LocalDateTime | None
     response: int | None = Field(None, alias="response_id")
@@ -634,8 +709,10 @@ class FollowUpOut(Schema):
 
 
 class AttemptOut(Schema):
+    """A call attempt of a follow-up and its outcome."""
+
     number: int
-    outcome: str
+    outcome: choices_of(CallAttempt, "outcome")  # type: ignore[valid-type]
     note: str
     at: LocalDateTime
     by: str | None
@@ -646,6 +723,8 @@ class AttemptOut(Schema):
 
 
 class FollowUpDetailOut(FollowUpOut):
+    """A follow-up with its call attempts and the caller's moves."""
+
     call_attempts: list[AttemptOut]
 
     @staticmethod
@@ -660,6 +739,8 @@ class FollowUpFilter(SyncFilter):
 
 
 class AttemptIn(Schema):
+    """A call attempt of a follow-up: outcome, note and, when reached, the survey answers."""
+
     outcome: OutcomeName
     note: OneLine = Field("", max_length=300)
     answers: dict[str, IntOrMultiLine] | None = Field(None, description="The survey, when the customer was reached")
@@ -778,6 +859,8 @@ def survey_response_detail(request: HttpRequest, response_id: int) -> Any:
 
 
 class RecoveryOut(Schema):
+    """A service-recovery task opened by a low survey score: owner, due time, state and outcome."""
+
     id: int
     store: str
     order: int | None = Field(None, alias="order_id")
@@ -786,8 +869,8 @@ class RecoveryOut(Schema):
     advisor: int | None = Field(None, alias="advisor_id")
     opened_at: LocalDateTime
     due_at: LocalDateTime
-    status: str
-    outcome: str
+    status: choices_of(RecoveryTask, "status")  # type: ignore[valid-type]
+    outcome: choices_of(RecoveryTask, "outcome") = Field(..., description="'' while open")  # type: ignore[valid-type]
     note: str
     closed_at: LocalDateTime | None
     in_time: bool | None
@@ -816,6 +899,8 @@ class RecoveryFilter(SyncFilter):
 
 
 class RecoveryIn(Schema):
+    """The outcome of a service-recovery task, with a note."""
+
     outcome: RecoveryOutcomeName
     note: MultiLine = Field(..., max_length=2000)
 
@@ -858,6 +943,8 @@ def recovery_outcome(request: HttpRequest, recovery_id: int, payload: RecoveryIn
 
 
 class CapaActionOut(Schema):
+    """An action of a corrective and preventive action (CAPA): owner, due day and when done."""
+
     id: int
     description: str
     owner: int | None = Field(None, alias="owner_id")
@@ -866,13 +953,17 @@ class CapaActionOut(Schema):
 
 
 class CapaOut(Schema):
+    """A corrective and preventive action (CAPA): its source, root cause, KPI before and after, actions."""
+
     id: int
     store: str
     title: str
-    status: str
+    status: choices_of(Capa, "status")  # type: ignore[valid-type]
     next_states: list[str]
     complaint: int | None = Field(None, alias="complaint_id")
-    cluster_category: str
+    cluster_category: choices_of(Capa, "cluster_category") = Field(  # type: ignore[valid-type]
+        ..., description="The frequent-issue category it was opened from; '' otherwise"
+    )
     cluster_month: dt.date | None
     root_cause: str
     kpi_name: str
@@ -904,6 +995,8 @@ class CapaOut(Schema):
 
 
 class CapaIn(Schema):
+    """A new CAPA opened from a complaint or a frequent-issue cluster."""
+
     store: OneLine
     title: OneLine = Field(..., max_length=200)
     complaint: int | None = Field(None, description="Open from this complaint …")
@@ -912,6 +1005,8 @@ class CapaIn(Schema):
 
 
 class CapaUpdateIn(Schema):
+    """Changes to a CAPA's analysis: root cause, procedure change, KPI."""
+
     root_cause: MultiLine | None = Field(None, max_length=5000)
     procedure_change: MultiLine | None = Field(None, max_length=5000)
     kpi_name: OneLine | None = Field(None, max_length=80)
@@ -920,12 +1015,16 @@ class CapaUpdateIn(Schema):
 
 
 class CapaActionIn(Schema):
+    """A new action of a CAPA with its owner and due day."""
+
     description: OneLine = Field(..., max_length=300)
     owner: int
     due_date: PlannedDate
 
 
 class CapaTransitionIn(Schema):
+    """A move of a CAPA to another state."""
+
     to: CapaStatusName
     note: OneLine = Field("", max_length=300)
 
@@ -1024,6 +1123,8 @@ def capa_transition(request: HttpRequest, capa_id: int, payload: CapaTransitionI
 
 
 class IssueOut(Schema):
+    """A frequent issue of the month: its rank, count and change from the month before."""
+
     rank: int
     key: str
     label: str
@@ -1035,6 +1136,8 @@ class IssueOut(Schema):
 
 
 class FrequentIssuesOut(Schema):
+    """A store's frequent issues of a month: complaint categories and low-scoring survey items."""
+
     month: str
     complaint_categories: list[IssueOut]
     survey_items: list[IssueOut]

@@ -4,17 +4,20 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
 from pydantic import AfterValidator
 
+from aftersales.core.api_schema import choices_of
 from aftersales.customers.api import VehicleOut
+from aftersales.customers.choices import Tier
 from aftersales.customers.models import Customer
 from aftersales.customers.validators import mask_mobile
 from aftersales.feedback import selectors_history
+from aftersales.feedback.models import Complaint, Suggestion, SurveyResponse
 from aftersales.feedback.selectors_history import HISTORY_LIMIT
 from aftersales.messaging.api import MessageOut
 from aftersales.messaging.api import router as messages_router
@@ -32,12 +35,16 @@ LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 
 
 class HistoryCustomerOut(Schema):
+    """The customer at the head of their history."""
+
     id: int
     store: str = Field(..., alias="store.code", description="The store where the customer's file was opened")
     name: str
     phone_masked: str
     is_priority: bool
-    tier: str | None = Field(..., description="A, B, C or D; null without a closed visit")
+    tier: Literal[tuple(Tier.values)] | None = Field(  # type: ignore[valid-type]
+        ..., description="A, B, C or D; null without a closed visit"
+    )
     created_at: LocalDateTime
     updated_at: LocalDateTime
 
@@ -51,11 +58,15 @@ class HistoryCustomerOut(Schema):
 
 
 class HistoryOrderOut(RepairOrderSummaryOut):
+    """A repair order in a customer's history, with its bill."""
+
     billed_total: Decimal | None = Field(None, description="Fixed at delivery; null before")
     bill_total: Decimal = Field(..., description="The sum of the approved lines (what the bill shows)")
 
 
 class OrderTotalsOut(Schema):
+    """Totals over all of a customer's repair orders."""
+
     visits: int = Field(..., description="Orders not cancelled, in the stores of this section")
     delivered: int
     billed: Decimal = Field(..., description="Sum of the delivered orders' bills (CNY)")
@@ -63,13 +74,15 @@ class OrderTotalsOut(Schema):
 
 
 class HistoryComplaintOut(Schema):
+    """A complaint in a customer's history."""
+
     id: int
     store: str = Field(..., alias="store.code")
     order: int | None = Field(None, alias="order_id")
-    channel: str
-    category: str
-    priority: str
-    status: str
+    channel: choices_of(Complaint, "channel")  # type: ignore[valid-type]
+    category: choices_of(Complaint, "category")  # type: ignore[valid-type]
+    priority: choices_of(Complaint, "priority")  # type: ignore[valid-type]
+    status: choices_of(Complaint, "status")  # type: ignore[valid-type]
     description: str
     received_at: LocalDateTime
     closed_at: LocalDateTime | None
@@ -77,21 +90,25 @@ class HistoryComplaintOut(Schema):
 
 
 class HistorySuggestionOut(Schema):
+    """A suggestion in a customer's history."""
+
     id: int
     store: str = Field(..., alias="store.code")
-    channel: str
-    status: str
+    channel: choices_of(Suggestion, "channel")  # type: ignore[valid-type]
+    status: choices_of(Suggestion, "status")  # type: ignore[valid-type]
     description: str
-    decision: str
+    decision: choices_of(Suggestion, "decision")  # type: ignore[valid-type]
     received_at: LocalDateTime
     decided_at: LocalDateTime | None
 
 
 class HistorySurveyOut(Schema):
+    """A survey response in a customer's history."""
+
     id: int
     store: str = Field(..., alias="store.code")
     order: int | None = Field(None, alias="order_id")
-    channel: str
+    channel: choices_of(SurveyResponse, "channel")  # type: ignore[valid-type]
     overall: int | None
     recommend: int | None
     submitted_at: LocalDateTime
@@ -101,6 +118,8 @@ SECTION = "Newest first, at most {limit}; null when your role may not read this 
 
 
 class CustomerHistoryOut(Schema):
+    """A customer's history in one answer: vehicles, appointments, orders, complaints, surveys, messages."""
+
     customer: HistoryCustomerOut
     vehicles: list[VehicleOut] = Field(..., description=f"Newest first, at most {HISTORY_LIMIT}")
     appointments: list[AppointmentOut] | None = Field(..., description=SECTION.format(limit=HISTORY_LIMIT))
