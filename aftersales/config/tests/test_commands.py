@@ -25,6 +25,7 @@ from aftersales.customers.validators import (
     normalize_plate,
     normalize_vin,
 )
+from aftersales.messaging.models import WebhookEndpoint
 from aftersales.organisation.choices import Role
 from aftersales.organisation.demo import DEMO_USERS
 from aftersales.organisation.models import ApiToken, DealerGroup, Membership, Store
@@ -463,6 +464,33 @@ class RotateKeysCommandTests:
                 assert new.decrypt(customer.address_encrypted.encode()).decode() == address
         settings.FIELD_ENCRYPTION_KEYS = [new_key]
         assert {c.pk: (c.phone, c.id_number, c.address) for c in Customer.objects.all()} == customers
+
+    def test_every_other_encrypted_column_is_rotated_too(self, settings, customers):
+        """Outbox addresses, pick-up addresses, replies and endpoint secrets: after rotation the old key can go."""
+        from aftersales.customers.services import encrypted_columns
+
+        WebhookEndpoint.objects.create(url="https://crm.example.com/hooks", secret_encrypted=crypto.encrypt("s" * 32))
+        tables = {model._meta.label for model, _names in encrypted_columns()}
+        assert {"messaging.OutboxMessage", "messaging.WebhookEndpoint", "service.Appointment"} <= tables
+        before = {
+            (model._meta.label, row.pk, name): crypto.decrypt(getattr(row, name))
+            for model, names in encrypted_columns()
+            for row in model._default_manager.all()
+            for name in names
+        }
+        assert any(before.values())
+        old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+        settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+        out, _err = run("customers_rotate_keys")
+        assert "other rows" in out
+        settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the old key is gone
+        after = {
+            (model._meta.label, row.pk, name): crypto.decrypt(getattr(row, name))
+            for model, names in encrypted_columns()
+            for row in model._default_manager.all()
+            for name in names
+        }
+        assert after == before
 
     def test_phone_search_still_finds_the_customer_after_rotation(self, settings, customers):
         settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]
