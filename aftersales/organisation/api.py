@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.security import HttpBearer
 
 from aftersales.organisation.api_lookup import router as lookup_router
@@ -33,6 +34,13 @@ class StoreOut(Schema):
     latitude: float
     longitude: float
     rescue_capacity: int
+    time_zone: str = Field(
+        ..., description="IANA time zone of the store's times; every time in this API carries its offset (+08:00)"
+    )
+
+    @staticmethod
+    def resolve_time_zone(obj: Any) -> str:
+        return str(settings.TIME_ZONE)
 
 
 @router.get("/stores", response=list[StoreOut], summary="Stores the caller may see")

@@ -21,7 +21,16 @@ from pydantic import AfterValidator, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core import clock
-from aftersales.core.api import AnyDay, HappenedAt, MultiLine, ObjectId, OneLine, PlannedAt, PlannedDate
+from aftersales.core.api import (
+    AnyDay,
+    HappenedAt,
+    MultiLine,
+    ObjectId,
+    OneLine,
+    PlannedAt,
+    PlannedDate,
+    pydantic_message,
+)
 from aftersales.core.api_schema import choices_of
 from aftersales.core.audit import audit_record
 from aftersales.core.exceptions import ApplicationError
@@ -935,7 +944,10 @@ def appointment_check_in(request: HttpRequest, appointment_id: int) -> Any:
             facts = CheckInIn.model_validate_json(request.body).dict()
         except PydanticValidationError as exc:
             raise ValidationError(
-                {".".join(str(part) for part in error["loc"]) or "body": [error["msg"]] for error in exc.errors()}
+                {
+                    ".".join(str(part) for part in error["loc"]) or "body": [pydantic_message(dict(error))]
+                    for error in exc.errors()
+                }
             ) from None
     order = services.appointment_check_in(appointment=appointment, by=request.auth, **facts)
     return 201, _fresh(request, order.pk)

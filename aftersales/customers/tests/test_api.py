@@ -57,10 +57,9 @@ def vehicle_body(owner, /, **overrides):
 
 def assert_field_error(response, field, status=422):
     assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Type"].startswith("application/problem+json")
     body = response.json()
     assert field in body["errors"], body
-    assert any(item["field"] == field for item in body["detail"]), body
     return body
 
 
@@ -297,7 +296,7 @@ class DetailTests:
         for kind in ("customers", "vehicles"):
             response = client.get(f"{API}/{kind}/{raw}", **as_alice)
             assert response.status_code in (404, 422), response.content
-            assert response["Content-Type"].startswith("application/json")
+            assert response["Content-Type"].startswith("application/problem+json")
 
 
 # --------------------------------------------------------------------------------------------- writes
@@ -423,7 +422,7 @@ class CustomerCreateTests:
         before = row_counts()
         response = client.post(f"{API}/customers", data=raw, content_type="application/json", **as_alice)
         assert 400 <= response.status_code < 500, response.content
-        assert response["Content-Type"].startswith("application/json")
+        assert response["Content-Type"].startswith("application/problem+json")
         assert response.json()["detail"]
         assert row_counts() == before
 
@@ -636,7 +635,7 @@ class VehicleCreateTests:
         before = row_counts()
         response = client.post(f"{API}/vehicles", data='{"vin": ', content_type="application/json", **as_alice)
         assert 400 <= response.status_code < 500
-        assert response["Content-Type"].startswith("application/json")
+        assert response["Content-Type"].startswith("application/problem+json")
         assert row_counts() == before
 
 

@@ -75,7 +75,6 @@ def assert_field_error(response, field, status=422):
     assert response.status_code == status, response.content
     body = response.json()
     assert field in body["errors"], body
-    assert field in body["errors"], body
     return body
 
 
