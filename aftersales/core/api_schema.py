@@ -18,7 +18,7 @@ def choices_of(model: type[models.Model], field_name: str, *, empty: bool = Fals
     values = enum_values(model, field_name, empty=empty)
     if not values:
         raise ValueError(f"{model.__name__}.{field_name} has no choices")
-    closed: Any = Literal[tuple(values)]  # type: ignore[valid-type]
+    closed: Any = Literal[tuple(values)]
     return closed | None if model._meta.get_field(field_name).null else closed
 
 
@@ -301,11 +301,8 @@ def _example_of(
     """A value for `schema`: the field's realistic value when it fits, else one built from the schema."""
     if "example" in schema:
         return copy.deepcopy(schema["example"])
-    candidates = [
-        table[key]
-        for table, key in ((_BY_SCHEMA, (owner, name)), (_VALUES, name), (_SECOND, name))
-        if key in table  # type: ignore[operator]
-    ]
+    candidates = [_BY_SCHEMA[(owner, name)]] if (owner, name) in _BY_SCHEMA else []
+    candidates += [table[name] for table in (_VALUES, _SECOND) if name in table]
     for candidate in candidates:
         if _fits(candidate, schema, components) or (
             isinstance(candidate, list)
