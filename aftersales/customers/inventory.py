@@ -742,6 +742,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "dedupe_key",
             "related_type",
             "related_id",
+            "endpoint",  # an integrator's webhook URL (no customer's data)
         }
     ),
     "messaging.InboundMessage": frozenset(
