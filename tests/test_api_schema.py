@@ -294,7 +294,8 @@ def test_the_key_request_bodies_examples_are_accepted(client, cast, saturday_noo
 
     booking = {**components["AppointmentIn"]["example"], "customer": customer.pk, "vehicle": vehicle.pk}
     day = booking["start"][:10]
-    slots = client.get(f"{API}/slots", {"store": booking["store"], "date": day}, **saturday_noon).json()  # as a client would
+    # as a client would: the booked start is one of the day's slots
+    slots = client.get(f"{API}/slots", {"store": booking["store"], "date": day}, **saturday_noon).json()
     assert booking["start"] in [slot["start"] for slot in slots], slots
     booking["advisor"] = cast.alice.pk
     response = _post(client, "/appointments", booking, saturday_noon)

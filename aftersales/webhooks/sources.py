@@ -255,6 +255,8 @@ def appointments_cancelled(since: dt.datetime, group_ids: Iterable[int]) -> Iter
         cancelled_at__gte=since, status=AppointmentStatus.CANCELLED, store__group_id__in=list(group_ids)
     ).select_related("store", "slot")
     for appointment in rows.order_by("cancelled_at", "id"):
+        if appointment.cancelled_at is None:  # the filter above excludes it; says so to the type checker
+            continue
         yield Fact(
             type=EventType.APPOINTMENT_CANCELLED,
             source="service.appointment",
