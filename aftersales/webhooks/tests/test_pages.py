@@ -41,6 +41,13 @@ class PageTests:
         assert str(delivery.event.event_id) in text and "HTTP 200" in text and "Sent" in text
         assert subscription.endpoint.secret not in text
 
+    def test_without_subscriptions_the_page_says_how_to_subscribe(self, client, cast):
+        client.force_login(cast.grace)
+        english = client.get("/webhooks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "No webhook subscription yet." in english and "POST /api/v1/webhooks" in english
+        chinese = client.get("/webhooks/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "集成方用其令牌订阅" in chinese
+
     def test_chinese(self, client, cast, subscription):
         client.force_login(cast.grace)
         text = client.get("/webhooks/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
