@@ -105,7 +105,11 @@ class Command(BaseCommand):
         consumer = HUEY.create_consumer(**config.values)  # clears the locks a killed worker left (flush_locks)
         if config.periodic and not options["no_catch_up"]:
             now = HUEY._get_timestamp()
+            # A killed worker's own catch-ups may still wait in the queue: queueing them again would run two at once.
+            waiting = {label(task) for task in HUEY.pending()}
             for task in periodic:
+                if label(task) in waiting:
+                    continue
                 if not task.validate_datetime(now):  # the scheduler queues those due this minute itself
                     HUEY.enqueue(task)
                     self.stdout.write(f"  catch-up: queued {label(task)}")
