@@ -55,8 +55,10 @@ INSTALLED_APPS = [
     "aftersales.notifications",  # the staff inbox: every alert for a person (layer 3, beside messaging)
     "aftersales.staff",  # layer 3 after notifications: technicians' grade history, certificates, training
     "aftersales.parts",  # layer 4: catalogue, stock, batches, traceability
+    "aftersales.standards",  # layer 4 after parts: the SOP library the service steps read their checklists from
     "aftersales.service",
     "aftersales.feedback",
+    "aftersales.audits",  # layer 6 after feedback: audit plans, audits, findings (which open CAPAs)
     "aftersales.crm",  # layer 6: tiers, referrals, the 360° profile
     "aftersales.reminders",  # layer 6 after crm: maintenance, insurance, inspection, birthday reminders
     "aftersales.campaigns",  # layer 6 after reminders: campaigns with a control group, inbound replies

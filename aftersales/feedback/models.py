@@ -199,6 +199,15 @@ class FollowUp(BaseModel):
         on_delete=models.SET_NULL,
         related_name="follow_up",
     )
+    # The version of the follow-up SOP whose call script the agent followed (recorded with the call's outcome).
+    script_version = models.ForeignKey(
+        "standards.ProcedureVersion",
+        verbose_name=_("call script version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     objects = ScopedQuerySet.as_manager()
     store_lookup = "store_id"
@@ -555,6 +564,18 @@ class Capa(BaseModel):
     kpi_after_period = models.CharField(_("period after"), max_length=8, blank=True)
     kpi_verified_at = models.DateTimeField(_("verified from the catalogue at"), null=True, blank=True)
     procedure_change = models.TextField(_("standard-procedure change"), blank=True)
+    # The new version of the standard operating procedure the CAPA drafted: closing the CAPA (a manager's move)
+    # approves and publishes it, so the procedure really changes (流程固化).  The version lists its CAPAs back.
+    procedure_version = models.ForeignKey(
+        "standards.ProcedureVersion",
+        verbose_name=_("new procedure version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="capas",
+    )
+    # Opened from audit findings (the audits app, a layer above, links its findings to the CAPA): which ones.
+    findings_ref = models.CharField(_("from audit findings"), max_length=200, blank=True)
     opened_by = _staff_fk(_("opened by"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
@@ -570,7 +591,8 @@ class Capa(BaseModel):
             models.CheckConstraint(
                 condition=Q(complaint__isnull=False)
                 | (~Q(cluster_category="") & Q(cluster_month__isnull=False))
-                | ~Q(kpi_key=""),
+                | ~Q(kpi_key="")
+                | ~Q(findings_ref=""),
                 name="capa_has_a_source",
             )
         ]

@@ -21,7 +21,17 @@ from aftersales.organisation.permissions import Capability
 router = Router(tags=["organisation"])
 
 RoleName = Literal[
-    "advisor", "technician", "foreman", "agent", "parts_clerk", "driver", "manager", "group_manager", "admin"
+    "advisor",
+    "technician",
+    "foreman",
+    "agent",
+    "parts_clerk",
+    "driver",
+    "manager",
+    "group_manager",
+    "quality",
+    "auditor",
+    "admin",
 ]
 assert set(RoleName.__args__) == set(Role.values)  # noqa: S101 - the contract follows the model
 

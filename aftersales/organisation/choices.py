@@ -13,11 +13,15 @@ class Role(models.TextChoices):
     DRIVER = "driver", _("Pick-up driver")
     MANAGER = "manager", _("Store manager")
     GROUP_MANAGER = "group_manager", _("Group / regional manager")
+    # The group's service-quality department (服务质量部): audit plans, audits, the SOP library.
+    QUALITY = "quality", _("Quality department")
+    # An auditor from outside the stores (a mystery shopper, 神秘顾客, often from an agency): their own audits only.
+    AUDITOR = "auditor", _("External auditor")
     ADMIN = "admin", _("Administrator")
 
 
 # Roles whose membership is for the whole dealer group rather than one store.
-GROUP_ROLES = frozenset({Role.GROUP_MANAGER, Role.ADMIN})
+GROUP_ROLES = frozenset({Role.GROUP_MANAGER, Role.QUALITY, Role.AUDITOR, Role.ADMIN})
 
 
 class Weekday(models.IntegerChoices):

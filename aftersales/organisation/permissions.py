@@ -46,6 +46,14 @@ class Capability(StrEnum):
     HANDLE_RESCUE = "handle_rescue"  # take roadside rescue calls, match, dispatch crews, record arrival and completion
     # Integrators' webhook subscriptions of the group or a store: create, change, delete, test, read the delivery log.
     MANAGE_WEBHOOKS = "manage_webhooks"
+    # The SOP library: draft a new version of a procedure and approve (publish) it.  A store's variant needs it in
+    # that store; the group's default needs it group-wide (a group role).  Every member of staff reads the library.
+    MANAGE_SOPS = "manage_sops"
+    # Audits: plan the quarter, keep the checklists, draw spot-check samples, assign auditors, fill in and submit
+    # any audit of the store (the quality department).
+    MANAGE_AUDITS = "manage_audits"
+    PERFORM_AUDITS = "perform_audits"  # fill in and submit the audits one is the auditor of (own record only)
+    VIEW_AUDITS = "view_audits"  # a store's submitted audits, their scores and findings (never one in progress)
 
 
 _C = Capability
@@ -84,6 +92,8 @@ _MANAGER = (
         _C.MANAGE_PARTS,
         _C.MANAGE_EHR,
         _C.MANAGE_VEHICLE_RULES,
+        _C.MANAGE_SOPS,
+        _C.VIEW_AUDITS,
     }
 )
 
@@ -133,10 +143,36 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.SEND_VEHICLE_EVENTS,
             _C.MANAGE_VEHICLE_RULES,
             _C.MANAGE_WEBHOOKS,
+            _C.MANAGE_SOPS,
+            _C.VIEW_AUDITS,
         }
     ),
+    # The group's quality department sees what it audits (masked like the group manager) and runs CAPAs.
+    Role.QUALITY: frozenset(
+        {
+            _C.VIEW_CUSTOMERS,
+            _C.VIEW_SERVICE,
+            _C.VIEW_FEEDBACK,
+            _C.MANAGE_CAPA,
+            _C.VIEW_KPIS,
+            _C.MANAGE_SOPS,
+            _C.MANAGE_AUDITS,
+            _C.PERFORM_AUDITS,
+            _C.VIEW_AUDITS,
+        }
+    ),
+    # A mystery shopper sees nothing of the stores: only the audits they are the auditor of.
+    Role.AUDITOR: frozenset({_C.PERFORM_AUDITS}),
     Role.ADMIN: frozenset(
-        _MANAGER | {_C.EDIT_GROUP_SETTINGS, _C.MANAGE_CARE, _C.SEND_VEHICLE_EVENTS, _C.MANAGE_WEBHOOKS}
+        _MANAGER
+        | {
+            _C.EDIT_GROUP_SETTINGS,
+            _C.MANAGE_CARE,
+            _C.SEND_VEHICLE_EVENTS,
+            _C.MANAGE_WEBHOOKS,
+            _C.MANAGE_AUDITS,
+            _C.PERFORM_AUDITS,
+        }
     ),
 }
 

@@ -60,6 +60,8 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_EHR,
             C.MANAGE_VEHICLE_RULES,
             C.MANAGE_PARTS,
+            C.MANAGE_SOPS,
+            C.VIEW_AUDITS,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -84,8 +86,26 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_VEHICLE_RULES,
             C.VIEW_PARTS,
             C.MANAGE_WEBHOOKS,
+            C.MANAGE_SOPS,
+            C.VIEW_AUDITS,
         }
     ),
+    # The group's quality department: audits and the SOP library, CAPAs, on masked data.
+    Role.QUALITY: frozenset(
+        {
+            C.VIEW_CUSTOMERS,
+            C.VIEW_SERVICE,
+            C.VIEW_FEEDBACK,
+            C.MANAGE_CAPA,
+            C.VIEW_KPIS,
+            C.MANAGE_SOPS,
+            C.MANAGE_AUDITS,
+            C.PERFORM_AUDITS,
+            C.VIEW_AUDITS,
+        }
+    ),
+    # A mystery shopper from outside: their own audits, nothing of the stores.
+    Role.AUDITOR: frozenset({C.PERFORM_AUDITS}),
     # Every capability but driving: an administrator is never offered as a booking's driver.
     Role.ADMIN: ALL - {C.DRIVE},
 }
