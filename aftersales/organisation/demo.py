@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from aftersales.organisation.choices import BayCapability, Role, TechnicianGrade
+from aftersales.organisation.choices import GROUP_ROLES, BayCapability, Role, TechnicianGrade
 from aftersales.organisation.models import Bay, DealerGroup, Membership, OpeningHours, StaffProfile, Store
 
 
@@ -131,6 +131,8 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("driver", Role.DRIVER, "孙海涛（取送车司机）"),
     ("manager", Role.MANAGER, "陈志强（站长）"),
     ("group", Role.GROUP_MANAGER, "刘振华（集团经理）"),
+    ("quality", Role.QUALITY, "周静（服务质量部）"),
+    ("shopper", Role.AUDITOR, "林悦（神秘顾客）"),
     ("admin", Role.ADMIN, "系统管理员"),
 )
 
@@ -198,7 +200,7 @@ def seed_organisation(*, rng: random.Random, stores: int) -> tuple[DealerGroup, 
         StaffProfile.objects.create(
             user=user, display_name=display, technician_grade=TechnicianGrade.SENIOR if role == Role.TECHNICIAN else ""
         )
-        in_group = role in (Role.GROUP_MANAGER, Role.ADMIN)
+        in_group = role in GROUP_ROLES
         Membership.objects.create(user=user, group=group, store=None if in_group else first, role=role)
         if role == Role.TECHNICIAN:
             # The senior technician is also the workshop foreman: QC, the board and efficiency warnings.
