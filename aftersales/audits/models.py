@@ -42,12 +42,28 @@ class AuditChecklist(BaseModel):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("in use"), default=True)
+    # A checklist some audit has answered never changes: saving it makes a new checklist that replaces it (this
+    # one is retired, `is_active` false), so every audit stays scored against the items it was answered on.
+    previous = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+    )
 
     class Meta:
         verbose_name = _("audit checklist")
         verbose_name_plural = _("audit checklists")
         ordering = ["group", "kind", "title", "id"]
-        constraints = [models.UniqueConstraint(fields=["group", "kind", "title"], name="audits_checklist_title_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "kind", "title"],
+                condition=Q(is_active=True),
+                name="audits_checklist_title_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -173,6 +189,7 @@ class Audit(BaseModel):
         help_text=_("Where the store's recording is (a link, the camera and time codes): no video is stored here."),
     )
     summary = models.TextField(_("summary"), blank=True)
+    cancel_reason = models.CharField(_("why cancelled"), max_length=300, blank=True)
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=2, null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     created_by = _person(_("created by"))

@@ -413,6 +413,16 @@ SETTINGS: list[Setting] = [
         180,
         help=_("The technician and the store's managers are told once, this many days ahead, and again on expiry."),
     ),
+    Setting(
+        "audit_finding_days",
+        "operations",
+        _("An audit finding is due to be put right within"),
+        14,
+        DAYS,
+        1,
+        90,
+        help=_("From the audit's submission; the owner and the store's managers are told once when it is overdue."),
+    ),
     # §10 privacy
     Setting("record_retention_years", "privacy", _("Keep records for"), 3, YEARS, 1, 30),
     Setting("data_request_days", "privacy", _("Answer a personal-data request within"), 30, DAYS, 1, 30),
