@@ -101,16 +101,22 @@ def capa_open(
     cluster_category: Any = "",
     cluster_month: dt.date | None = None,
     kpi_key: Any = "",
+    findings_ref: Any = "",
 ) -> Capa:
-    """Open a CAPA from one complaint, from a frequent-issue cluster (a category in a month), or from a KPI of
-    the catalogue (an early warning: `kpi_key`, which then also verifies it)."""
+    """Open a CAPA from one complaint, from a frequent-issue cluster (a category in a month), from a KPI of
+    the catalogue (an early warning: `kpi_key`, which then also verifies it), or from audit findings
+    (`findings_ref`: the audits app, a layer above, names them and links them back)."""
     CAPA.authorise(CAPA.get("open"), actor=by, store_id=store.pk)
     errors = Errors()
     title = clean_text(errors, "title", title, max_length=200)
     if kpi_key:
         kpi_key = _catalogue_key(errors, "kpi_key", kpi_key)
-        if complaint is not None or cluster_category or cluster_month:
+        if complaint is not None or cluster_category or cluster_month or findings_ref:
             errors.add("kpi_key", _("Open a CAPA from a complaint, a cluster or a KPI, one of them."))
+    elif findings_ref:
+        findings_ref = clean_text(errors, "findings_ref", findings_ref, max_length=200)
+        if complaint is not None or cluster_category or cluster_month:
+            errors.add("findings_ref", _("Open a CAPA from a complaint, a cluster or a KPI, one of them."))
     elif complaint is not None:
         if complaint.store_id != store.pk:
             errors.add("complaint", _("No complaint with this id in the store."))
@@ -128,6 +134,7 @@ def capa_open(
         cluster_category=cluster_category or "",
         cluster_month=cluster_month.replace(day=1) if cluster_month else None,
         kpi_key=kpi_key or "",
+        findings_ref=findings_ref or "",
         opened_by=actor_user(by),
     )
     capa.full_clean()
@@ -137,7 +144,7 @@ def capa_open(
         actor=actor_user(by),
         action="capa.open",
         obj=capa,
-        changes={"complaint": getattr(complaint, "pk", None), "kpi_key": capa.kpi_key},
+        changes={"complaint": getattr(complaint, "pk", None), "kpi_key": capa.kpi_key, "findings": capa.findings_ref},
     )
     return capa
 
