@@ -42,6 +42,17 @@ def audit_record(
 # (aftersales/core/tests/test_audit_labels.py fails on an action of the source missing from this table).
 ACTION_LABELS: dict[str, Any] = {
     "api_token.issue": _("API token issued"),
+    "audit.answer": _("Audit item answered"),
+    "audit.assign": _("Auditor assigned"),
+    "audit.cancel": _("Audit cancelled"),
+    "audit.plan": _("Audit planned"),
+    "audit.start": _("Audit started"),
+    "audit.submit": _("Audit submitted"),
+    "audit_checklist.save": _("Audit checklist saved"),
+    "audit_finding.close": _("Audit finding closed"),
+    "audit_finding.open_capa": _("CAPA opened from audit findings"),
+    "audit_plan.create": _("Quarter's audit plan made"),
+    "audit_sample.draw": _("Spot-check sample drawn"),
     "appointment.book": _("Appointment booked"),
     "appointment.no_show": _("Booking marked as a no-show"),
     "appointment.cancel": _("Appointment cancelled"),
