@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics import menu as analytics_menu
+from aftersales.audits import menu as audits_menu
 from aftersales.campaigns import menu as campaigns_menu
 from aftersales.care import menu as care_menu
 from aftersales.core.menu import MANAGE, MenuEntry
@@ -25,6 +26,7 @@ from aftersales.reminders import menu as reminders_menu
 from aftersales.rescue import menu as rescue_menu
 from aftersales.service import menu as service_menu
 from aftersales.staff import menu as staff_menu
+from aftersales.standards import menu as standards_menu
 from aftersales.telematics import menu as telematics_menu
 from aftersales.webhooks import menu as webhooks_menu
 
@@ -40,6 +42,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         rescue_menu.ENTRIES,
         telematics_menu.ENTRIES,
         feedback_menu.ENTRIES,
+        audits_menu.ENTRIES,  # the audits that check the standards, after the feedback (their findings open CAPAs)
         campaigns_menu.ENTRIES,
         organisation_menu.ENTRIES,
         reminders_menu.ENTRIES,  # after the management entries of the organisation
@@ -48,6 +51,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         ehr_menu.ENTRIES,
         webhooks_menu.ENTRIES,
         forecast_menu.ENTRIES,
+        standards_menu.ENTRIES,  # the SOP library, last under Operations
         analytics_menu.ENTRIES,
         (ADMIN,),
     )

@@ -35,6 +35,8 @@ urlpatterns = [
     path("", include("aftersales.campaigns.urls")),
     path("", include("aftersales.care.urls")),
     path("", include("aftersales.staff.urls")),
+    path("", include("aftersales.audits.urls")),
+    path("", include("aftersales.standards.urls")),
     path("", include("aftersales.parts.urls")),
     path("", include("aftersales.rescue.urls")),
     path("", include("aftersales.telematics.urls")),

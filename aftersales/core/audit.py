@@ -159,6 +159,12 @@ ACTION_LABELS: dict[str, Any] = {
     "vehicle_alert_rule.save": _("Connected-car rule saved"),
     "scorecard.compute": _("Advisor scorecards computed"),
     "scorecard.review": _("Advisor scorecard reviewed"),
+    "procedure.create": _("SOP opened (group default or store variant)"),
+    "procedure.install_defaults": _("Built-in SOPs installed"),
+    "procedure_version.acknowledge": _("SOP version acknowledged"),
+    "procedure_version.draft": _("SOP version drafted"),
+    "procedure_version.edit": _("SOP draft changed"),
+    "procedure_version.publish": _("SOP version approved and published"),
 }
 
 # Keys that services record which are not a field of the audited model.

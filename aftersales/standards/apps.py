@@ -6,3 +6,9 @@ class StandardsConfig(AppConfig):
     name = "aftersales.standards"
     label = "standards"
     verbose_name = _("Standard operating procedures")
+
+    def ready(self) -> None:
+        # The outbox (a lower layer) keeps its templates in code; the SOP alerts add theirs at start-up.
+        from aftersales.standards import messages
+
+        messages.register()

@@ -94,6 +94,7 @@ PARTS_STOCK = ("/parts/", "box-seam", "Parts stock")
 GOODS_RECEIPT = ("/parts/receive/", "box-arrow-in-down", "Goods receipt")
 PARTS_ISSUE = ("/parts/issue/", "box-arrow-up-right", "Issue parts to an order")
 RESCUE = ("/rescue/", "truck", "Roadside rescue")
+SOPS = ("/sops/", "journal-text", "SOP library")
 
 EXPECTED = {
     "advisor": {
@@ -107,6 +108,7 @@ EXPECTED = {
             PARTS_STOCK,
             RESCUE,
             CAR_ALERTS,
+            SOPS,
             FEEDBACK,
             RECOVERY,
             COMPLAINTS,
@@ -124,11 +126,11 @@ EXPECTED = {
         "manage": [],
     },
     "technician": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, NUMBERS, MY_NUMBERS],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, SOPS, NUMBERS, MY_NUMBERS],
         "manage": [],
     },
     "foreman": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, RESCUE, NUMBERS, MY_NUMBERS],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, RESCUE, SOPS, NUMBERS, MY_NUMBERS],
         "manage": [STAFF],
     },
     "agent": {
@@ -139,6 +141,7 @@ EXPECTED = {
             WORKSHOP,
             OPERATIONS,
             RESCUE,
+            SOPS,
             FEEDBACK,
             CALLS,
             RECOVERY,
@@ -154,7 +157,7 @@ EXPECTED = {
         "manage": [],
     },
     "parts": {
-        "top": [TODAY, CUSTOMERS, WORKSHOP, OPERATIONS, PARTS_STOCK, GOODS_RECEIPT, PARTS_ISSUE],
+        "top": [TODAY, CUSTOMERS, WORKSHOP, OPERATIONS, PARTS_STOCK, GOODS_RECEIPT, PARTS_ISSUE, SOPS],
         "manage": [],
     },
     # The driver's phone: today's pick-ups and drop-offs, nothing else.
@@ -182,6 +185,7 @@ EXPECTED = {
             RESCUE,
             CAR_ALERTS,
             FORECAST,
+            SOPS,
             FEEDBACK,
             CALLS,
             RECOVERY,
@@ -217,6 +221,7 @@ EXPECTED = {
             RESCUE,
             CAR_ALERTS,
             FORECAST,
+            SOPS,
             FEEDBACK,
             RECOVERY,
             COMPLAINTS,
@@ -256,6 +261,7 @@ EXPECTED = {
             RESCUE,
             CAR_ALERTS,
             FORECAST,
+            SOPS,
             FEEDBACK,
             CALLS,
             RECOVERY,
