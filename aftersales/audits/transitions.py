@@ -42,15 +42,11 @@ AUDIT = Lifecycle(
     moves=(
         move("plan", (), A.PLANNED, capabilities=_MANAGE, via=INTAKE, label=_("Plan an audit")),
         # The auditor (or the quality department) records a whole audit at once: it is submitted as it is created.
-        move(
-            "record", (), A.SUBMITTED, capabilities=[*_MANAGE, *_PERFORM], via=RECORD, label=_("Record an audit")
-        ),
+        move("record", (), A.SUBMITTED, capabilities=[*_MANAGE, *_PERFORM], via=RECORD, label=_("Record an audit")),
         move("assign", AUDIT_OPEN_STATES, None, capabilities=_MANAGE, via=ACTION, label=_("Assign the auditor")),
         move("start", [A.PLANNED], A.IN_PROGRESS, capabilities=_MANAGE, own=_PERFORM, label=_("Start the audit")),
         move("answer", [A.IN_PROGRESS], None, capabilities=_MANAGE, own=_PERFORM, via=ACTION, label=_("Answer")),
-        move(
-            "submit", [A.IN_PROGRESS], A.SUBMITTED, capabilities=_MANAGE, own=_PERFORM, label=_("Submit the audit")
-        ),
+        move("submit", [A.IN_PROGRESS], A.SUBMITTED, capabilities=_MANAGE, own=_PERFORM, label=_("Submit the audit")),
         move(
             "cancel",
             AUDIT_OPEN_STATES,
@@ -103,9 +99,7 @@ FINDING_OWNER_ROLES = [
 
 def audit_moves_for(*, audit: Audit, user: Actor, via: str | None = None) -> list[Move]:
     """The moves of the audit `user` may make now (the auditor's own moves count on their own audit only)."""
-    return AUDIT.offered(
-        actor=user, state=audit.status, store_id=audit.store_id, assignee_id=audit.auditor_id, via=via
-    )
+    return AUDIT.offered(actor=user, state=audit.status, store_id=audit.store_id, assignee_id=audit.auditor_id, via=via)
 
 
 def finding_moves_for(*, finding: Finding, user: Actor, via: str | None = None) -> list[Move]:
