@@ -25,8 +25,7 @@ _I = AuditChecklistItem._meta
 _F = Finding._meta
 _S = SpotCheckSample._meta
 DATE = forms.DateInput(attrs={"type": "date"})
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-MAX_PHOTOS = 5
+MAX_PHOTOS = 6
 SAMPLE_MAX = 50
 SPOT_KINDS = [(k, label) for k, label in AuditKind.choices if k in SPOT_CHECK_KINDS]
 
@@ -101,30 +100,23 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class PhotosField(forms.FileField):
-    """Up to MAX_PHOTOS images taken with the phone's camera (or chosen from its gallery)."""
+    """The photos taken with the phone's camera (or chosen from its gallery); the service checks each one's
+    bytes and size."""
 
     widget = MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"})
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         if len(files) > MAX_PHOTOS:
-            raise ValidationError(_("At most %(n)d photos per item.") % {"n": MAX_PHOTOS})
-        cleaned = [super(PhotosField, self).clean(f, initial) for f in files]
-        for upload in cleaned:
-            if upload.size > MAX_PHOTO_BYTES:
-                raise ValidationError(_("A photo may be at most 10 MB."))
-            if not (getattr(upload, "content_type", "") or "").startswith("image/"):
-                raise ValidationError(_("Only photos (images) can be attached."))
-        return cleaned
+            raise ValidationError(_("At most {n} photos per item.").format(n=MAX_PHOTOS))
+        return [super(PhotosField, self).clean(f, initial) for f in files]
 
 
 class AnswerForm(ServiceErrors, StyledForm):
     """One checklist item: pass, fail or not applicable, with a note and photos."""
 
     result = forms.ChoiceField(label=_("Result"), choices=AnswerResult.choices)
-    note = forms.CharField(
-        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500})
-    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
     photos = PhotosField(label=_("Photos"), required=False)
 
 

@@ -43,7 +43,7 @@ def finding_for(request: HttpRequest, pk: int) -> Finding:
 
 
 def audit_url(audit: Audit, anchor: str = "") -> str:
-    return reverse("audits:detail", args=[audit.pk]) + (f"#{anchor}" if anchor else "")
+    return reverse("audits:audit-detail", args=[audit.pk]) + (f"#{anchor}" if anchor else "")
 
 
 def fill_url(audit: Audit, anchor: str = "") -> str:

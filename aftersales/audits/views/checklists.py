@@ -77,6 +77,20 @@ def _item_initial(checklist: AuditChecklist | None) -> list[dict[str, Any]]:
     ]
 
 
+def _apply_errors(exc: ValidationError, form: ChecklistForm, rows: list[Any]) -> None:
+    """The service names an item's field as items.<n>.<field> (n counts the filled rows): next to that field."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+    for key, texts in errors.items():
+        parts = key.split(".")
+        if parts[0] == "items" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            row = rows[int(parts[1])]
+            for text in texts:
+                row.add_error(parts[2] if parts[2] in row.fields else None, text)
+        else:
+            for text in texts:
+                form.add_error(key if key in form.fields else None, text)
+
+
 def checklist_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """A checklist's title and items (text, weight, whether n.a. is allowed); saving one some audit has answered
     makes its replacement."""
@@ -99,25 +113,22 @@ def checklist_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = ChecklistForm(request.POST if posted else None, initial=initial)
     items = ChecklistItemFormSet(request.POST if posted else None, initial=_item_initial(checklist), prefix="items")
     if posted and form.is_valid() and items.is_valid():
-        rows = [row for row in (f.as_item() for f in items.forms if f.cleaned_data) if row]
-        if not rows:
-            form.add_error(None, _("A checklist needs at least one item."))
+        filled = [f for f in items.forms if f.cleaned_data and f.as_item()]
+        try:
+            saved = services.checklist_save(
+                by=request.user,
+                group=group,
+                kind=form.cleaned_data["kind"],
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                items=[f.as_item() for f in filled],
+                checklist=checklist,
+            )
+        except ValidationError as exc:
+            _apply_errors(exc, form, filled)
         else:
-            try:
-                saved = services.checklist_save(
-                    by=request.user,
-                    group=group,
-                    kind=form.cleaned_data["kind"],
-                    title=form.cleaned_data["title"],
-                    description=form.cleaned_data["description"],
-                    items=rows,
-                    checklist=checklist,
-                )
-            except ValidationError as exc:
-                form.apply_service_errors(exc)
-            else:
-                messages.success(request, _("Checklist saved."))
-                return redirect(reverse("audits:checklists") + f"#checklist-{saved.pk}")
+            messages.success(request, _("Checklist saved."))
+            return redirect(reverse("audits:checklists") + f"#checklist-{saved.pk}")
     invalid = posted
     return render(
         request,

@@ -104,7 +104,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             audits.select_related("store", "checklist", "auditor__staff_profile", "order")
         ).order_by("status", "due_date", "-submitted_at", "id")
         page = page_of(request, audits)
-        context.update({"page": page, "filters": filters, "several_stores": len(stores) > 1})
+        context.update({"page": page, "listing": True, "filters": filters, "several_stores": len(stores) > 1})
     return render(request, "audits/list.html", context)
 
 
@@ -205,6 +205,17 @@ def _back(request: HttpRequest, fallback: str) -> str:
     return back if back.startswith("/audits/") and "//" not in back else fallback
 
 
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One finding (the inbox links here): its audit, owner, due date and state, and the form to close it."""
+    finding = finding_for(request, pk)
+    row = _finding_row(finding, request.user, clock.today())
+    return render(
+        request,
+        "audits/finding_close.html",
+        {"finding": finding, "row": row, "form": FindingCloseForm(prefix=f"close-{finding.pk}"), "next": ""},
+    )
+
+
 @require_POST
 def finding_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Close a finding with what was done (its owner, or whoever runs CAPAs in the store)."""
@@ -219,11 +230,12 @@ def finding_close(request: HttpRequest, pk: int) -> HttpResponse:
             form.apply_service_errors(exc)
         else:
             messages.success(request, _("Finding closed."))
-            return redirect(_back(request, reverse("audits:detail", args=[finding.audit_id])))
+            return redirect(_back(request, reverse("audits:finding-detail", args=[finding.pk])))
+    row = _finding_row(finding, request.user, clock.today())
     return render(
         request,
         "audits/finding_close.html",
-        {"finding": finding, "form": form, "next": _back(request, "")},
+        {"finding": finding, "row": row, "form": form, "next": _back(request, "")},
         status=400,
     )
 
@@ -255,7 +267,7 @@ def findings_capa(request: HttpRequest) -> HttpResponse:
 
 
 def audit_redirect_after(audit: Audit) -> str:
-    return reverse("audits:detail", args=[audit.pk])
+    return reverse("audits:audit-detail", args=[audit.pk])
 
 
 def audit_photo(request: HttpRequest, pk: int) -> HttpResponse:

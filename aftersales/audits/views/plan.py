@@ -94,8 +94,10 @@ def audit_plan(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
     elif what == "draw" and draw_form.is_valid():
         data = draw_form.cleaned_data
         try:
+            plan = services.plan_for_quarter(by=request.user, group=group, year=year, quarter=quarter)
             sample = services.sample_draw(
                 by=request.user,
+                plan=plan,
                 store=Store.objects.get(pk=data["store"], group=group),
                 kind=data["kind"],
                 month=data["month"],
