@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from aftersales.config.testing import make_user
-from aftersales.organisation.choices import Role
+from aftersales.organisation.choices import GROUP_ROLES, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,8 @@ ROLES = {
     "driver": Role.DRIVER,
     "manager": Role.MANAGER,
     "group": Role.GROUP_MANAGER,
+    "quality": Role.QUALITY,
+    "shopper": Role.AUDITOR,
     "admin": Role.ADMIN,
 }
 
@@ -35,7 +37,7 @@ _LINK = re.compile(
 
 def menus(client, cast, username):
     role = ROLES[username]
-    store = None if role in (Role.GROUP_MANAGER, Role.ADMIN) else cast.store_a
+    store = None if role in GROUP_ROLES else cast.store_a
     user = make_user(username, role, store=store, group=cast.group)
     if role == Role.ADMIN:
         get_user_model().objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
@@ -95,6 +97,11 @@ GOODS_RECEIPT = ("/parts/receive/", "box-arrow-in-down", "Goods receipt")
 PARTS_ISSUE = ("/parts/issue/", "box-arrow-up-right", "Issue parts to an order")
 RESCUE = ("/rescue/", "truck", "Roadside rescue")
 SOPS = ("/sops/", "journal-text", "SOP library")
+AUDITS = ("#", "clipboard2-check", "Audits")
+AUDIT_LIST = ("/audits/", "list-check", "Audit list")
+AUDIT_FINDINGS = ("/audits/findings/", "flag", "Audit findings")
+AUDIT_PLAN = ("/audits/plan/", "calendar3", "Audit plan")
+AUDIT_CHECKLISTS = ("/audits/checklists/", "card-checklist", "Audit checklists")
 
 EXPECTED = {
     "advisor": {
@@ -194,6 +201,10 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            AUDITS,
+            AUDIT_LIST,
+            AUDIT_FINDINGS,
+            AUDIT_CHECKLISTS,
             NUMBERS,
             DASHBOARD,
             MY_NUMBERS,
@@ -229,6 +240,10 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            AUDITS,
+            AUDIT_LIST,
+            AUDIT_FINDINGS,
+            AUDIT_CHECKLISTS,
             NUMBERS,
             DASHBOARD,
             GROUP_COMPARISON,
@@ -239,6 +254,44 @@ EXPECTED = {
             COMMENT_ISSUES,
         ],
         "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, WEBHOOKS],
+    },
+    # The group's quality department: what it audits (masked), the CAPAs, the audits and their plan, the SOPs.
+    "quality": {
+        "top": [
+            TODAY,
+            CUSTOMERS,
+            WORKSHOP,
+            FEEDBACK,
+            RECOVERY,
+            COMPLAINTS,
+            SUGGESTIONS,
+            SURVEYS,
+            CAPA,
+            ISSUES,
+            AUDITS,
+            AUDIT_LIST,
+            AUDIT_FINDINGS,
+            AUDIT_PLAN,
+            AUDIT_CHECKLISTS,
+            RETENTION,
+            CAMPAIGNS,
+            REMINDERS,
+            OPERATIONS,
+            FORECAST,
+            SOPS,
+            NUMBERS,
+            DASHBOARD,
+            WARNINGS,
+            QUALITY,
+            KPI_REPORTS,
+            COMMENT_ISSUES,
+        ],
+        "manage": [],
+    },
+    # A mystery shopper from outside the stores: their own audits, nothing else.
+    "shopper": {
+        "top": [TODAY, AUDITS, AUDIT_LIST],
+        "manage": [],
     },
     "admin": {
         "top": [
@@ -270,6 +323,11 @@ EXPECTED = {
             SURVEYS,
             CAPA,
             ISSUES,
+            AUDITS,
+            AUDIT_LIST,
+            AUDIT_FINDINGS,
+            AUDIT_PLAN,
+            AUDIT_CHECKLISTS,
             NUMBERS,
             DASHBOARD,
             GROUP_COMPARISON,
