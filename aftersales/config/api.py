@@ -1,6 +1,7 @@
 """The `/api/v1/` API: routers of every app, bearer-token auth, errors that name the field."""
 
 from aftersales.analytics.api import router as analytics_router
+from aftersales.audits.api import router as audits_router
 from aftersales.campaigns.api import router as campaigns_router
 from aftersales.campaigns.inbound_api import router as inbound_router
 from aftersales.core.api import AftersalesAPI, LocalTimeRenderer, ObjectParser, install_error_handlers, problems_router
@@ -37,6 +38,7 @@ api.add_router("", parts_router)
 api.add_router("", service_router)
 api.add_router("", parts_issue_router)
 api.add_router("", feedback_router)
+api.add_router("", audits_router)
 api.add_router("", campaigns_router)
 api.add_router("", rescue_router)
 api.add_router("", telematics_router)
