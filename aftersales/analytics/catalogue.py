@@ -91,8 +91,9 @@ class Kpi:
     target_setting: str | None = None  # a key of organisation.settings_catalogue
     review_cycle: Literal["month", "quarter", "year"] = "month"  # SPEC §6
     cuts: tuple[Cut, ...] = ()
-    area: str = "service"  # report sheet / dashboard section: service, voice, retention, booking, operations
-    value_kind: Literal["share", "mean", "nps", "csi", "ratio"] = "share"
+    area: str = "service"  # report sheet / dashboard section: service, voice, retention, booking, operations, audits
+    # count: the value is the numerator itself (never null: no record is a count of 0), e.g. findings open
+    value_kind: Literal["share", "mean", "nps", "csi", "ratio", "count"] = "share"
 
 
 REGISTRY: dict[str, Kpi] = {}
@@ -106,7 +107,9 @@ def register(kpi: Kpi) -> Kpi:
 
 
 def value_of(kpi: Kpi, counts: Counts) -> Decimal | None:
-    """The figure from its counts: null without a population; two decimals, half up."""
+    """The figure from its counts: null without a population; two decimals, half up (a count is its numerator)."""
+    if kpi.value_kind == "count":
+        return Decimal(counts.numerator).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
     if not counts.denominator:
         return None
     numerator = Decimal(counts.numerator)

@@ -1,7 +1,8 @@
 """Imports every module that registers KPIs in the catalogue (see catalogue.py).  `ORDER` is the order of the
-public JSON and of the screens: KPIS.md's table, then the fixed-operations figures."""
+public JSON and of the screens: KPIS.md's table, then the fixed-operations figures, then audits and standards."""
 
 from aftersales.analytics import (  # noqa: F401  (each module registers its entries)
+    kpis_audits,
     kpis_booking,
     kpis_operations,
     kpis_retention,
@@ -42,4 +43,13 @@ ORDER = (
     "efficiency",
     "productivity",
     "proficiency",
+    # audits and standards (issue 16)
+    "audit_score",
+    "audit_score_mystery_shopper",
+    "audit_score_internal",
+    "audit_score_record_check",
+    "audit_score_video_check",
+    "audit_findings_open",
+    "audit_findings_overdue_percent",
+    "sop_acknowledged_percent",
 )

@@ -36,6 +36,7 @@ AREAS: dict[str, Promise] = {
     "booking": gettext_lazy("Bookings and reception"),
     "retention": gettext_lazy("Customer retention"),
     "operations": gettext_lazy("Parts, staff and profit"),
+    "audits": gettext_lazy("Audits and standards"),
 }
 CYCLES: dict[str, Promise] = {
     "month": gettext_lazy("monthly"),
@@ -321,6 +322,8 @@ def value_text(kpi: Kpi, value: Decimal | None) -> str:
         return _("%(value)s h") % {"value": f"{value:.2f}"}
     if kpi.unit == "currency":
         return f"¥{value:,.2f}"
+    if kpi.value_kind == "count":
+        return f"{value:.0f}"
     return f"{value:.2f}"
 
 

@@ -174,6 +174,10 @@ SOURCES: tuple[tuple[str, str], ...] = (
     # person of the store) or a membership saved since makes the store's stored figures stale.
     ("staff.GradeRecord", "user__memberships__store_id"),
     ("organisation.Membership", "store_id"),
+    # Audits and their findings (issue 16).  SOP acknowledgements have no `updated_at`: their figure of a closed
+    # period only reads what happened before its end (asked, acknowledged, published), which never changes after.
+    ("audits.Audit", "store_id"),
+    ("audits.Finding", "store_id"),
 )
 # Written together with their parent above (no timestamps of their own).
 CHILD_SOURCES = ("feedback.SurveyAnswer", "service.QualityCheck", "service.JobClockSegment")

@@ -284,6 +284,9 @@ SETTINGS: list[Setting] = [
     Setting("target_core_parts_availability_percent", "targets", _("Core parts availability"), 95, PCT, 0, 100),
     Setting("target_senior_technician_percent", "targets", _("Senior technician share"), 50, PCT, 0, 100),
     Setting("target_profit_share_percent", "targets", _("After-sales profit share"), 55, PCT, 0, 100),
+    Setting("target_audit_score", "targets", _("Audit score"), 85, POINTS, 0, 100),
+    Setting("target_findings_overdue_percent", "targets", _("Audit findings overdue (at most)"), 0, PCT, 0, 100),
+    Setting("target_sop_acknowledged_percent", "targets", _("SOP acknowledgement"), 95, PCT, 0, 100),
     Setting(
         "kpi_amber_margin_percent",
         "targets",

@@ -121,6 +121,11 @@ def test_the_sources_cover_every_table_a_kpi_reads(stored: Any) -> None:
         "parts_part",  # the core flag: a stored month keeps the core list it was computed with
         "auth_user",  # the technicians of the roster (their memberships and grade records are sources)
         "organisation_staffprofile",  # the grade of a person without history: changed only with a grade record
+        # SOP acknowledgement: a closed period's figure reads only what happened before its end (asked, acknowledged,
+        # published, effective), which a later save cannot change; the staff's memberships are a source.
+        "standards_acknowledgement",
+        "standards_procedureversion",
+        "standards_procedure",
     }
     assert tables - sources - children - reference == set()
     assert tables & sources  # the capture did see the sources
