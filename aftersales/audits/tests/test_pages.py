@@ -40,6 +40,11 @@ ITEMS = [
 ]
 
 
+def divmod_quarter() -> tuple[int, int]:
+    today = clock.today()
+    return today.year, (today.month - 1) // 3 + 1
+
+
 class World:
     def __init__(self, cast: Any) -> None:
         self.cast = cast
@@ -429,6 +434,18 @@ class ChecklistPageTests:
         assert response.status_code == 400 and "Item: Write what the auditor checks." in html
         assert "Weight: Ensure this value is greater than or equal to 0.01." in html
         assert not AuditChecklist.objects.filter(kind="internal").exists()
+
+    def test_another_groups_checklist_is_not_found(self, client, world):
+        outsider = make_user("quentin", Role.QUALITY, group=world.cast.other_group)
+        client.force_login(outsider)
+        url = reverse("audits:checklist-edit", args=[world.checklist.pk])
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"checklist-kind": "mystery_shopper", "checklist-title": "篡改"}).status_code == 404
+        world.checklist.refresh_from_db()
+        assert world.checklist.title == "神秘顾客到店"
+        # their own quarter's plan shows none of the other group's audits
+        html = client.get(reverse("audits:plan", args=[*divmod_quarter()]), **EN).content.decode()
+        assert "SH01" not in html and str(world.audit) not in html
 
     def test_the_defaults_are_installed_from_the_empty_page(self, client, cast):
         quality = make_user("quinn", Role.QUALITY, group=cast.group)
