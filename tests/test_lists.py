@@ -294,6 +294,25 @@ class Case:
     query: str = ""
 
 
+def make_audits(w: World, n: int) -> None:
+    """Submitted mystery-shopper audits of store A, each with a failed item and its open finding."""
+    from aftersales.audits.models import Audit, AuditAnswer, AuditChecklist, Finding
+
+    checklist, _created = AuditChecklist.objects.get_or_create(
+        group=w.cast.group, kind="mystery_shopper", title="暗访清单"
+    )
+    item = checklist.items.first() or checklist.items.create(text="主动问候", weight=1, position=1)
+    now = clock.now()
+    for _ in range(n):
+        audit = Audit.objects.create(
+            store=w.store, kind="mystery_shopper", checklist=checklist, status="submitted", score=0, submitted_at=now
+        )
+        answer = AuditAnswer.objects.create(audit=audit, item=item, result="fail", note="未问候")
+        Finding.objects.create(
+            audit=audit, answer=answer, store=w.store, text=item.text, owner=w.cast.mia, due_date=clock.today()
+        )
+
+
 CASES = [
     Case("deferred work", "service:deferred-list", make_deferred),
     Case("repair orders", "service:order-list", make_orders),
@@ -314,6 +333,8 @@ CASES = [
     Case("e-health record uploads", "ehr:submissions", make_ehr_submissions),
     Case("parts stock", "parts:stock", make_stock),
     Case("orders waiting for parts", "service:parts-issue", make_orders_waiting_for_parts),
+    Case("submitted audits of the store", "audits:list", make_audits),
+    Case("audit findings", "audits:findings", make_audits),
 ]
 
 
