@@ -9,7 +9,10 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
+from aftersales.audits.choices import AuditStatus, FindingStatus
+from aftersales.audits.models import Audit, Finding
 from aftersales.core import clock
+from aftersales.core.scoping import store_ids_where
 from aftersales.customers.choices import NEV_POWERTRAINS
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.feedback.choices import (
@@ -24,6 +27,8 @@ from aftersales.feedback.selectors import complaint_overdue_q
 from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.selectors import store_list_for_user
+from aftersales.standards.choices import VersionStatus
+from aftersales.standards.models import Acknowledgement
 
 
 @dataclass(frozen=True)
@@ -34,24 +39,69 @@ class HomeSummary:
     vehicles: int
     nev_vehicles: int
     registrations_chart: dict[str, Any]
+    # False for a role that does not read customers (a pick-up driver, an external auditor): no figures then.
+    shows_customers: bool = True
 
 
 def home_summary(*, user: Any, store_ids: frozenset[int]) -> HomeSummary:
+    stores = [s for s in store_list_for_user(user=user) if s.pk in store_ids]
+    # The customer figures are the customers' stores' business: only for those who may read customers there.
+    readable = store_ids & store_ids_where(user, Capability.VIEW_CUSTOMERS)
+    if not readable:
+        return HomeSummary(stores, 0, 0, 0, 0, {}, shows_customers=False)
     since = clock.now() - dt.timedelta(days=30)
-    customer_counts = Customer.objects.for_user(user, store_ids=store_ids).aggregate(
+    customer_counts = Customer.objects.for_user(user, Capability.VIEW_CUSTOMERS, store_ids=readable).aggregate(
         total=Count("id"), recent=Count("id", filter=Q(created_at__gte=since))
     )
-    vehicle_counts = Vehicle.objects.for_user(user, store_ids=store_ids).aggregate(
+    vehicle_counts = Vehicle.objects.for_user(user, Capability.VIEW_CUSTOMERS, store_ids=readable).aggregate(
         total=Count("id"), nev=Count("id", filter=Q(powertrain__in=NEV_POWERTRAINS))
     )
-    stores = [s for s in store_list_for_user(user=user) if s.pk in store_ids]
     return HomeSummary(
         stores=stores,
         customers=customer_counts["total"],
         new_customers_30d=customer_counts["recent"],
         vehicles=vehicle_counts["total"],
         nev_vehicles=vehicle_counts["nev"],
-        registrations_chart=registrations_by_month(user=user, store_ids=store_ids, stores=stores),
+        registrations_chart=registrations_by_month(
+            user=user, store_ids=readable, stores=[s for s in stores if s.pk in readable]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    """The standards and audits waiting for the user: SOP versions to read, their own audits to do, and the
+    findings of the stores they see (open, and past their due date).  None where it is not the user's work."""
+
+    sops_to_read: int
+    audits_to_do: int | None
+    findings_open: int | None
+    findings_overdue: int | None
+
+
+def quality_summary(*, user: Any, store_ids: frozenset[int]) -> QualitySummary | None:
+    """At most three small queries; None when there is nothing of this kind for the user to see."""
+    to_read = Acknowledgement.objects.filter(
+        user=user, acknowledged_at__isnull=True, version__status=VersionStatus.PUBLISHED
+    ).count()
+    audits_to_do = None
+    if any(user_can(user, c) for c in (Capability.PERFORM_AUDITS, Capability.MANAGE_AUDITS)):
+        audits_to_do = Audit.objects.filter(
+            auditor=user, status__in=[AuditStatus.PLANNED, AuditStatus.IN_PROGRESS]
+        ).count()
+    findings: dict[str, int | None] = {"open": None, "overdue": None}
+    if store_ids & store_ids_where(user, Capability.VIEW_AUDITS):
+        findings = Finding.objects.for_user(user, Capability.VIEW_AUDITS, store_ids=store_ids).aggregate(
+            open=Count("id", filter=Q(status=FindingStatus.OPEN)),
+            overdue=Count("id", filter=Q(status=FindingStatus.OPEN, due_date__lt=clock.today())),
+        )
+    if not to_read and audits_to_do is None and findings["open"] is None:
+        return None
+    return QualitySummary(
+        sops_to_read=to_read,
+        audits_to_do=audits_to_do,
+        findings_open=findings["open"],
+        findings_overdue=findings["overdue"],
     )
 
 
@@ -60,7 +110,7 @@ def registrations_by_month(*, user: Any, store_ids: frozenset[int], stores: list
     today = clock.today()
     start = dt.date(today.year - months // 12, today.month, 1)
     rows = (
-        Customer.objects.for_user(user, store_ids=store_ids)
+        Customer.objects.for_user(user, Capability.VIEW_CUSTOMERS, store_ids=store_ids)
         .filter(created_at__date__gte=start)
         .annotate(month=TruncMonth("created_at"))
         .values("month", "store_id")

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftersales.config.selectors import home_numbers, home_summary, voice_summary
+from aftersales.config.selectors import home_numbers, home_summary, quality_summary, voice_summary
 from aftersales.organisation.current import current_store, current_store_ids, set_current_store
 
 
@@ -18,7 +18,9 @@ def home(request: HttpRequest) -> HttpResponse:
     summary = home_summary(user=request.user, store_ids=store_ids)
     voice = voice_summary(user=request.user, store_ids=store_ids)
     numbers = home_numbers(user=request.user, store_ids=store_ids, current=current_store(request))
-    return render(request, "shell/home.html", {"summary": summary, "voice": voice, "numbers": numbers})
+    quality = quality_summary(user=request.user, store_ids=store_ids)
+    context = {"summary": summary, "voice": voice, "numbers": numbers, "quality": quality}
+    return render(request, "shell/home.html", context)
 
 
 @require_POST

@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from aftersales.config.testing import make_customer
+from aftersales.config.testing import make_customer, make_user
+from aftersales.organisation.choices import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,24 @@ class HomeTests:
         html = client.get(reverse("home")).content.decode()
         assert 'id="figure-customers">3<' in html
         assert 'data-chart="registrations-chart"' in html
+
+    def test_an_external_auditor_sees_their_audits_and_no_customer_figures(self, client, cast):
+        make_customer(cast.store_a)
+        shopper = make_user("shopper", Role.AUDITOR, group=cast.group)
+        client.force_login(shopper)
+        html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert 'id="figure-customers"' not in html
+        assert 'data-chart="registrations-chart"' not in html
+        assert 'id="quality-audits-to-do"' in html
+        assert 'id="quality-findings"' not in html  # findings are the stores' business, not the shopper's
+
+    def test_a_store_manager_sees_the_findings_and_sops_to_read(self, client, cast):
+        client.force_login(cast.mia)
+        html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert 'id="quality-findings"' in html
+        assert 'id="quality-sops-to-read"' in html
+        assert 'id="quality-audits-to-do"' not in html
+        assert 'id="figure-customers">' in html
 
     def test_a_user_without_a_store_is_told_what_to_do(self, client, db):
         loner = get_user_model().objects.create_user("loner", password="x")
