@@ -49,7 +49,18 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = dt.date(2026, 6, 30)
-DEMO_USERNAMES = ["advisor", "technician", "agent", "parts", "driver", "manager", "group", "quality", "shopper", "admin"]
+DEMO_USERNAMES = [
+    "advisor",
+    "technician",
+    "agent",
+    "parts",
+    "driver",
+    "manager",
+    "group",
+    "quality",
+    "shopper",
+    "admin",
+]
 SEED_ARGS = ["--stores", "2", "--customers", "40", "--months", "6", "--today", "2026-06-30", "--no-progress"]
 
 
