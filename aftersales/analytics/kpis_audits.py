@@ -41,7 +41,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, LPad
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.catalogue import Counts
@@ -89,9 +89,15 @@ def _score_counts(row: dict[str, Any]) -> Counts:
 
 
 def _audit_label(records: QuerySet[Audit], ctx: Context) -> QuerySet[Audit]:
-    """The drill-down's label: the audit's kind and score (e.g. "mystery_shopper · 87.50")."""
+    """The drill-down's label: the audit's number and score (e.g. "AUD-000012 · 87.50", as `Audit.__str__`)."""
     return records.annotate(
-        drill_label=Concat(F("kind"), Value(" · "), Cast("score", output_field=CharField()), output_field=CharField())
+        drill_label=Concat(
+            Value("AUD-"),
+            LPad(Cast("pk", output_field=CharField()), 6, Value("0")),
+            Value(" · "),
+            Cast("score", output_field=CharField()),
+            output_field=CharField(),
+        )
     )
 
 

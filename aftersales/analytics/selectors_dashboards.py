@@ -651,6 +651,9 @@ _RECORD_PAGES: dict[str, tuple[str, str, str]] = {
     "customers.Customer": ("customers:customer-detail", "pk", ""),
     "customers.Vehicle": ("customers:customer-detail", "customer_id", ""),
     "organisation.Membership": ("staff:person", "user_id", "person_name"),  # the senior-share roster
+    "audits.Audit": ("audits:audit-detail", "pk", "drill_label"),  # audit scores
+    "audits.Finding": ("audits:finding-detail", "pk", "drill_label"),  # findings open / overdue
+    "standards.Acknowledgement": ("", "", "drill_label"),  # SOP acknowledgement (the procedure and the person)
 }
 # The moment that puts a record in its period, by the first of these columns the row has.
 _WHEN_FIELDS = (
@@ -663,6 +666,7 @@ _WHEN_FIELDS = (
     "sent_at",
     "due_at",
     "created_at",
+    "asked_at",  # an SOP acknowledgement request
 )
 
 

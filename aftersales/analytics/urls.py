@@ -2,7 +2,14 @@
 
 from django.urls import URLPattern, path  # noqa: F401
 
-from aftersales.analytics import views_dashboards, views_issues, views_quality, views_reports, views_scorecards
+from aftersales.analytics import (
+    views_audits,
+    views_dashboards,
+    views_issues,
+    views_quality,
+    views_reports,
+    views_scorecards,
+)
 
 app_name = "analytics"
 
@@ -14,6 +21,8 @@ urlpatterns: list[URLPattern] = [
     path("staff/<int:pk>/", views_dashboards.staff_numbers, name="staff-numbers"),
     path("kpi/<str:key>/", views_dashboards.kpi_drilldown, name="drilldown"),
     path("kpi/<str:key>/trend/", views_dashboards.kpi_trend, name="trend"),
+    # the group's audit comparison (views_audits.py, issue 16)
+    path("audits/", views_audits.audit_comparison, name="audit-comparison"),
     # scorecards and early warnings (views_scorecards.py)
     path("scorecards/", views_scorecards.scorecard_list, name="scorecards"),
     path("scorecards/compute/", views_scorecards.scorecard_compute, name="scorecard-compute"),

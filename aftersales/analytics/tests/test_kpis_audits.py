@@ -29,7 +29,6 @@ from aftersales.analytics.selectors import (
 )
 from aftersales.audits.choices import AnswerResult, AuditKind, AuditStatus, FindingStatus
 from aftersales.audits.models import Audit, AuditAnswer, AuditChecklist, AuditChecklistItem, Finding
-from aftersales.config.testing import make_user
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Membership
 from aftersales.standards.choices import ProcedureStep, VersionStatus
@@ -264,8 +263,7 @@ def test_by_store_equals_each_store_and_the_drilldown_agrees(cast: Any, django_a
     store = scope_for_store(cast.store_a)
     audits = kpi_drilldown("audit_score", store, MAY, now=NOW)
     assert sorted(audits.values_list("score", flat=True)) == [Decimal(s) for s in ("70.50", "80.00", "90.00", "100.00")]
-    kinds = ("mystery_shopper · ", "internal · ", "record_check · ")
-    assert all(label.startswith(kinds) for label in audits.values_list("drill_label", flat=True))
+    assert all(label.startswith(f"AUD-{pk:06d} · ") for pk, label in audits.values_list("pk", "drill_label"))
     findings = kpi_drilldown("audit_findings_open", store, MAY, now=NOW)
     assert sorted(findings.values_list("meets", flat=True)) == [False, True, True, True]
     acks = kpi_drilldown("sop_acknowledged_percent", store, MAY, now=NOW)
@@ -301,4 +299,71 @@ def test_every_key_is_in_the_catalogue_order() -> None:
     from aftersales.analytics.kpis import ORDER
 
     assert set(KEYS) <= set(ORDER)
-    assert make_user  # the helper module is importable (used by the page tests)
+
+
+# ---------------------------------------------------------------------------------------------- the pages
+
+
+def _get(client: Any, user: Any, url: str, **params: Any) -> Any:
+    client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client.get(url, params)
+
+
+@pytest.mark.django_db
+def test_the_group_audit_comparison(cast: Any, client: Any, time_machine: Any) -> None:
+    import re
+
+    from django.urls import reverse
+
+    build(cast)
+    time_machine.move_to(NOW)
+    url = reverse("analytics:audit-comparison")
+    response = _get(client, cast.grace, url, period="2026-05")
+    assert response.status_code == 200
+    html = response.content.decode()
+    # Ranked by the overall mean score: SH01 85.13 (green) before HZ01 60.00 (red).
+    assert re.findall(r'<tr data-store="(\w+)" data-status="(\w*)"', html) == [("SH01", "green"), ("HZ01", "red")]
+    assert 'id="audit-heatmap-chart"' in html and 'id="audit-ranking-chart"' in html
+    assert "/numbers/kpi/audit_score_mystery_shopper/?period=2026-05\\u0026store=HZ01" in html  # a cell opens
+    group_row = re.search(r'id="audit-group-row">(.*?)</tr>', html, re.S)
+    assert group_row and "80.10" in group_row.group(1) and "55.56%" in group_row.group(1)
+    assert "北京店" not in html  # another group's store
+    # The default period is the current quarter; the group dashboard links here.
+    assert 'data-period="2026-Q3"' in _get(client, cast.grace, url).content.decode()
+    group_page = _get(client, cast.grace, reverse("analytics:group-dashboard"), period="2026-05").content.decode()
+    assert 'id="to-audits"' in group_page
+    # The audits section of the dashboards: the store's tiles and the group's heat map.
+    dashboard = _get(client, cast.mia, reverse("analytics:dashboard"), period="2026-05").content.decode()
+    assert "Audits and standards" in dashboard and "kpi-sop_acknowledged_percent" in dashboard
+
+
+@pytest.mark.django_db
+def test_who_may_compare_and_bad_input(cast: Any, client: Any) -> None:
+    from django.urls import reverse
+
+    url = reverse("analytics:audit-comparison")
+    assert _get(client, cast.mia, url).status_code == 403  # a store manager
+    assert _get(client, cast.alice, url).status_code == 403
+    assert _get(client, cast.grace, url, group="g2").status_code == 404  # another group's
+    bad = _get(client, cast.grace, url, period="2026-13")
+    assert bad.status_code == 400 and "period" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_comparison_query_count_is_bounded(cast: Any, client: Any, django_assert_max_num_queries: Any) -> None:
+    from django.urls import reverse
+
+    from aftersales.config.testing import make_store
+
+    build(cast)
+    client.force_login(cast.grace)
+    url = reverse("analytics:audit-comparison")
+    with django_assert_max_num_queries(45) as before:
+        client.get(url, {"period": "2026-Q2"})
+    for code in ("NJ01", "SZ01", "WX01"):  # more stores, more audits: the same number of queries
+        store = make_store(cast.group, code, code)
+        for score in ("70.00", "88.00"):
+            audit(store, AuditKind.INTERNAL, score, at(5, 9))
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        assert client.get(url, {"period": "2026-Q2"}).status_code == 200
