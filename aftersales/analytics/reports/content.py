@@ -24,6 +24,8 @@ AREA_LABELS: dict[str, Any] = {
     "retention": _("Customer retention"),
     "booking": _("Bookings"),
     "operations": _("Operations"),
+    # audits submitted (the audit score's denominator), scores by kind, findings open / overdue, SOP acknowledgement
+    "audits": _("Audits and standards"),
 }
 # The KPIs charted in the PDF (13-period trends); those the catalogue lacks are skipped.
 KEY_KPIS = (

@@ -367,3 +367,51 @@ def test_the_comparison_query_count_is_bounded(cast: Any, client: Any, django_as
             audit(store, AuditKind.INTERNAL, score, at(5, 9))
     with django_assert_max_num_queries(len(before.captured_queries)):
         assert client.get(url, {"period": "2026-Q2"}).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- the monthly report
+
+
+@pytest.mark.django_db
+def test_the_monthly_report_has_an_audits_section(
+    cast: Any, settings: Any, tmp_path: Any, time_machine: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    import openpyxl
+    from pypdf import PdfReader
+
+    from aftersales.analytics.models import ReportStatus
+    from aftersales.analytics.reports import services
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    build(cast)
+    time_machine.move_to(NOW, tick=False)
+
+    def produce(fmt: str) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.report_request(
+                user=cast.mia, store=cast.store_a, period="2026-05", format=fmt, language="en"
+            )
+        run.refresh_from_db()
+        assert run.status == ReportStatus.DONE, run.error
+        return run
+
+    book = openpyxl.load_workbook(produce("xlsx").file.path, read_only=True)
+    summary = list(book["Summary"].iter_rows(values_only=True))
+    headings = summary[4]
+    by_key = {row[headings.index("Key")]: row for row in summary[5:] if row[headings.index("Key")]}
+    score = by_key["audit_score"]  # audits submitted = its denominator
+    assert (score[headings.index("Value")], score[headings.index("Denominator")]) == (85.13, 4)
+    assert by_key["audit_score_mystery_shopper"][headings.index("Value")] == 85
+    assert by_key["audit_findings_open"][headings.index("Value")] == 4
+    assert by_key["audit_findings_overdue_percent"][headings.index("Value")] == 75
+    assert by_key["sop_acknowledged_percent"][headings.index("Value")] == 57.14
+    rows = list(book["Audits and standards"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] and str(r[0]).startswith("Audit score:"))
+    records = []
+    for r in rows[start + 2 :]:
+        if r[0] is None:
+            break
+        records.append(r)
+    assert len(records) == 4  # the four audits submitted in May
+    text = "".join(page.extract_text() for page in PdfReader(produce("pdf").file.path).pages)
+    assert "Audits and standards" in text and "Audit score: mystery shopper" in text and "SOP acknowledgement" in text
