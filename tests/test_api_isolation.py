@@ -45,7 +45,7 @@ from aftersales.service.models import (
     RepairOrderEvent,
     Slot,
 )
-from tests import isolation_campaigns, isolation_webhooks
+from tests import isolation_audits_api, isolation_campaigns, isolation_webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +204,7 @@ def objects_of_store(store, by, plate_prefix):
         **feedback,
         **isolation_campaigns.api_objects(store),
         "webhook_id": isolation_webhooks.build_for(store),
+        "audit_id": isolation_audits_api.build_for(store),
     }
 
 
@@ -306,6 +307,8 @@ class StoreIsolationSweepTests:
             for method, path in operations(client):
                 if persona == "carol" and "{webhook_id}" in path:
                     continue  # an advisor does not manage webhooks (manage_webhooks): the group manager reaches them
+                if persona == "carol" and "{audit_id}" in path:
+                    continue  # an advisor does not read audits (view_audits): the group manager reaches them
                 if method == "get" and _PARAM.search(path) and names_a_record(path):
                     assert call(client, method, fill(path, ids), headers).status_code == 200, (persona, path)
 
