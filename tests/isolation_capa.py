@@ -21,6 +21,7 @@ OBJECTS: dict[str, Callable[[dict[str, Any]], list[Any]]] = {
     "feedback:capa-action-add": lambda o: [o["capa"].pk],
     "feedback:capa-action-done": lambda o: [o["capa"].pk, o["capa_action"].pk],
     "feedback:capa-transition": lambda o: [o["capa"].pk],
+    "feedback:capa-procedure": lambda o: [o["capa"].pk],
 }
 # Customer pages that take a signed token, not an id
 PUBLIC_LINK_PAGES: set[str] = set()

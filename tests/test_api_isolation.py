@@ -45,7 +45,7 @@ from aftersales.service.models import (
     RepairOrderEvent,
     Slot,
 )
-from tests import isolation_audits_api, isolation_campaigns, isolation_webhooks
+from tests import isolation_audits_api, isolation_campaigns, isolation_sops, isolation_webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +205,7 @@ def objects_of_store(store, by, plate_prefix):
         **isolation_campaigns.api_objects(store),
         "webhook_id": isolation_webhooks.build_for(store),
         "audit_id": isolation_audits_api.build_for(store),
+        "sop_id": isolation_sops.build_for(store),
     }
 
 

@@ -16,6 +16,7 @@ from aftersales.rescue.api import router as rescue_router
 from aftersales.service.api import router as service_router
 from aftersales.service.api_parts import router as parts_issue_router
 from aftersales.staff.api import router as staff_router
+from aftersales.standards.api import router as standards_router
 from aftersales.telematics.api import router as telematics_router
 from aftersales.webhooks.api import router as webhooks_router
 
@@ -35,6 +36,7 @@ api.add_router("", organisation_router)
 api.add_router("", customers_router)
 api.add_router("", staff_router)
 api.add_router("", parts_router)
+api.add_router("", standards_router)
 api.add_router("", service_router)
 api.add_router("", parts_issue_router)
 api.add_router("", feedback_router)

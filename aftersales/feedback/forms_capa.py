@@ -13,6 +13,7 @@ from aftersales.core import dates
 from aftersales.core.forms import StyledForm
 from aftersales.feedback.choices import CapaStatus, ComplaintCategory
 from aftersales.organisation.models import Store
+from aftersales.standards.choices import ProcedureStep
 
 # Ready-made KPI names for the verification step; the field stays free text (max 80 characters).
 KPI_SUGGESTIONS = (
@@ -122,6 +123,24 @@ class CapaUpdateForm(ServiceErrorsMixin, StyledForm):
     def changes(self, posted: Any) -> dict[str, Any]:
         """Only the fields that were posted, so saving one card never blanks another's."""
         return {name: self.cleaned_data[name] for name in self.fields if name in posted}
+
+
+class CapaProcedureForm(ServiceErrorsMixin, StyledForm):
+    """The procedure-change step: which SOP the CAPA changes (its step; the group's default or the store's variant)
+    and why.  The new version's text and items are then written in the SOP editor (based on the current one)."""
+
+    step = forms.ChoiceField(label=_("Step"), choices=ProcedureStep.choices)
+    scope = forms.ChoiceField(
+        label=_("Procedure"),
+        choices=[("group", _("The group's default")), ("store", _("This store's variant"))],
+        initial="group",
+    )
+    change_note = forms.CharField(
+        label=_("What changed and why"),
+        max_length=300,
+        required=False,
+        help_text=_("Shown in the version history and in the staff's inbox; the CAPA's title when left empty."),
+    )
 
 
 class CapaActionForm(ServiceErrorsMixin, StyledForm):

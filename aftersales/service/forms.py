@@ -30,8 +30,8 @@ from aftersales.service.choices import (
     RepairOrderStatus,
     ServiceType,
 )
-from aftersales.service.services.orders import QC_CHECKLIST
 from aftersales.service.services.pickups import DRIVER_ROLES, NOT_A_DRIVER
+from aftersales.standards import selectors as standards_selectors
 
 
 class _ServiceErrors:
@@ -181,16 +181,6 @@ class CustomerBookingForm(RescheduleForm):
 # ---------------------------------------------------------------------------------------------------------
 
 
-# The checklist texts live in the service as plain strings; these are their translatable labels.
-QC_LABELS = {
-    "work_done": _("All approved work done"),
-    "road_test": _("Road test or function test passed"),
-    "no_leaks": _("No leaks, fluids topped up"),
-    "warning_lights": _("No warning lights on the dashboard"),
-    "tightening": _("Wheels and fasteners tightened to torque"),
-    "clean": _("Car clean inside, protective covers removed"),
-    "old_parts": _("Old parts ready to show the customer"),
-}
 STAFF_CHANNELS = [
     (BookingChannel.PHONE, BookingChannel.PHONE.label),
     (BookingChannel.WECHAT, BookingChannel.WECHAT.label),
@@ -449,8 +439,36 @@ class PickupMoveForm(_ServiceErrors, StyledForm):
     )
 
 
-class InspectionForm(_ServiceErrors, StyledForm):
-    """The walk-around: mileage, fuel or battery, damage marks per zone of the car, valuables, words."""
+class SopChecklist:
+    """Checkboxes for the items of a standard operating procedure's version (standards app), named
+    `<prefix><key>`; `sop_ticks()` answers {key: ticked}.  Without items: the built-in default of `sop_step`."""
+
+    sop_prefix = "sop_"
+    sop_step = ""
+
+    def add_sop_items(self, items: list[Any] | None) -> None:
+        if items is None:
+            version = standards_selectors.built_in_version(group_id=0, step=self.sop_step)
+            items = standards_selectors.version_items(version)
+        self.sop_keys = [item.key for item in items]
+        for item in items:
+            self.fields[f"{self.sop_prefix}{item.key}"] = forms.BooleanField(  # type: ignore[attr-defined]
+                label=item.label, required=False
+            )
+
+    def sop_fields(self) -> list[Any]:
+        return [self[f"{self.sop_prefix}{key}"] for key in self.sop_keys]  # type: ignore[index]
+
+    def sop_ticks(self) -> dict[str, bool]:
+        data = self.cleaned_data  # type: ignore[attr-defined]
+        return {key: bool(data.get(f"{self.sop_prefix}{key}")) for key in self.sop_keys}
+
+
+class InspectionForm(SopChecklist, _ServiceErrors, StyledForm):
+    """The walk-around: mileage, fuel or battery, damage marks per zone of the car, valuables, words, and the
+    reception SOP's checklist."""
+
+    sop_step = "reception"
 
     mileage_in = forms.IntegerField(label=_("Mileage (km)"), widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
     fuel_level = forms.IntegerField(
@@ -461,8 +479,9 @@ class InspectionForm(_ServiceErrors, StyledForm):
         label=_("The customer's words"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, items: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.add_sop_items(items)  # the reception SOP's items, ticked at the walk-around
         kinds = [("", "—"), *DAMAGE_KINDS]
         for zone, label in DAMAGE_ZONES:
             self.fields[f"damage_{zone}"] = forms.ChoiceField(
@@ -480,6 +499,8 @@ class InspectionForm(_ServiceErrors, StyledForm):
         }
         for mark in order.damage_marks or []:
             initial[f"damage_{mark.get('zone')}"] = mark.get("kind")
+        for key, ticked in (order.reception_checklist or {}).items():
+            initial[f"{cls.sop_prefix}{key}"] = bool(ticked)
         return initial
 
     def zone_fields(self) -> list[Any]:
@@ -621,7 +642,11 @@ class TransitionForm(_ServiceErrors, StyledForm):
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
-class QualityCheckForm(_ServiceErrors, StyledForm):
+class QualityCheckForm(SopChecklist, _ServiceErrors, StyledForm):
+    """The QC checklist: the items of the QC SOP in force in the order's store (`items`), by key."""
+
+    sop_prefix = "check_"
+    sop_step = "qc"
     passed = forms.TypedChoiceField(
         label=_("Result"),
         choices=[("1", _("Passed")), ("0", _("Failed: back to work"))],
@@ -631,16 +656,15 @@ class QualityCheckForm(_ServiceErrors, StyledForm):
     notes = forms.CharField(label=_("Notes (what failed)"), max_length=300, required=False)
     skip_washing = forms.BooleanField(label=_("Skip washing (customer declined)"), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, items: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for key, label in QC_CHECKLIST:
-            self.fields[f"check_{key}"] = forms.BooleanField(label=QC_LABELS.get(key, label), required=False)
+        self.add_sop_items(items)
 
     def check_fields(self) -> list[Any]:
-        return [self[f"check_{key}"] for key, _label in QC_CHECKLIST]
+        return self.sop_fields()
 
     def checklist(self) -> dict[str, bool]:
-        return {key: bool(self.cleaned_data.get(f"check_{key}")) for key, _label in QC_CHECKLIST}
+        return self.sop_ticks()
 
 
 class PartTraceForm(_ServiceErrors, StyledForm):
@@ -655,7 +679,15 @@ class PartTraceForm(_ServiceErrors, StyledForm):
     warranty_months = forms.IntegerField(label=_("Warranty (months)"), required=False)
 
 
-class DeliveryForm(_ServiceErrors, StyledForm):
+class DeliveryForm(SopChecklist, _ServiceErrors, StyledForm):
+    """The hand-over: explanation, next maintenance, rating, and the delivery SOP's checklist."""
+
+    sop_step = "delivery"
+
+    def __init__(self, *args: Any, items: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_sop_items(items)
+
     explanation = forms.CharField(
         label=_("What was explained to the customer"),
         max_length=4000,

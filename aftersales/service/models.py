@@ -360,6 +360,16 @@ class RepairOrder(BaseModel):
     damage_marks = models.JSONField(_("damage marks"), default=list, blank=True)
     valuables_reminded = models.BooleanField(_("valuables reminder given"), default=False)
     inspection_done_at = models.DateTimeField(_("inspection completed at"), null=True, blank=True)
+    # The reception SOP's items ticked at the walk-around ({key: bool}) and the version they came from.
+    reception_checklist = models.JSONField(_("reception checklist"), default=dict, blank=True)
+    reception_procedure_version = models.ForeignKey(
+        "standards.ProcedureVersion",
+        verbose_name=_("reception SOP version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     # Work and delivery
     bay_assigned_at = models.DateTimeField(_("bay assigned at"), null=True, blank=True)
     work_started_at = models.DateTimeField(_("work started at"), null=True, blank=True)
@@ -369,6 +379,16 @@ class RepairOrder(BaseModel):
     qc_failures = models.PositiveSmallIntegerField(_("failed quality checks"), default=0)
     efficiency_warned_at = models.DateTimeField(_("efficiency warning sent at"), null=True, blank=True)
     delivery_explanation = models.TextField(_("explanation at delivery"), blank=True)
+    # The delivery SOP's items ticked at the hand-over ({key: bool}) and the version they came from.
+    delivery_checklist = models.JSONField(_("delivery checklist"), default=dict, blank=True)
+    delivery_procedure_version = models.ForeignKey(
+        "standards.ProcedureVersion",
+        verbose_name=_("delivery SOP version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     next_service_date = models.DateField(_("next maintenance date"), null=True, blank=True)
     next_service_km = models.PositiveIntegerField(_("next maintenance mileage (km)"), null=True, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating at delivery (0–10)"), null=True, blank=True)
@@ -685,6 +705,15 @@ class QualityCheck(models.Model):
     )
     passed = models.BooleanField(_("passed"))
     checklist = models.JSONField(_("checklist"), default=dict)
+    # The QC SOP version whose items were checked (empty: the built-in default, or a check from before the library).
+    procedure_version = models.ForeignKey(
+        "standards.ProcedureVersion",
+        verbose_name=_("QC SOP version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     notes = models.CharField(_("notes"), max_length=300, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("checked by"), null=True, on_delete=models.SET_NULL, related_name="+"

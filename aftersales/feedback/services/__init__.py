@@ -9,6 +9,7 @@ from aftersales.feedback.services.capa import (
     capa_kpi_verify,
     capa_kpi_verify_url,
     capa_open,
+    capa_procedure_draft,
     capa_transition,
     capa_update,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "capa_kpi_verify",
     "capa_kpi_verify_url",
     "capa_open",
+    "capa_procedure_draft",
     "capa_transition",
     "capa_update",
     "complaint_acknowledge",

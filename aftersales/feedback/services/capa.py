@@ -1,7 +1,9 @@
 """CAPA (纠正预防措施): problem → root cause → actions → verification → procedure change, as its own flow.
 
 Guards beyond the table: acting needs the root cause and at least one action; verifying needs every action
-done; closing needs the KPI with its figures before and after and the procedure change."""
+done; closing needs the KPI with its figures before and after and the procedure change: the words of
+`procedure_change`, or a drafted new version of a standard operating procedure (`capa_procedure_draft`), which the
+close then approves and publishes in the same transaction (流程固化: the procedure really changes)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ from aftersales.feedback.transitions import CAPA, CAPA_EDITABLE, capa_step
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.rules import Actor, actor_user
+from aftersales.standards import selectors as standards_selectors
+from aftersales.standards import services as standards_services
+from aftersales.standards.choices import ProcedureStep, VersionStatus
+from aftersales.standards.models import ProcedureVersion
 
 C = CapaStatus
 
@@ -293,7 +299,73 @@ def capa_action_done(*, action: CapaAction, by: Actor) -> CapaAction:
     return action
 
 
-def _guard(capa: Capa, to: str) -> None:
+PROCEDURE_SCOPES = ("group", "store")
+
+
+@transaction.atomic
+def capa_procedure_draft(
+    *,
+    capa: Capa,
+    by: Actor,
+    step: Any,
+    scope: Any = "group",
+    change_note: Any = "",
+    text: Any = None,
+    items: Any = None,
+) -> ProcedureVersion:
+    """The CAPA's procedure-change step: the manager picks the procedure (a step; the group's default or the CAPA
+    store's variant) and drafts its new version (based on the current one; `text` and `items` when given; the
+    change note says why, the CAPA's title by default).  The draft is linked to the CAPA; closing publishes it.
+    A draft the CAPA already has is edited instead (for the same procedure)."""
+    _authorise(capa, "edit", by)
+    _editable(capa)
+    errors = Errors()
+    step = clean_choice(errors, "step", step, ProcedureStep)
+    if scope not in PROCEDURE_SCOPES:
+        errors.add("scope", _("Choose the group's default or this store's variant."))
+    errors.raise_if_any()
+    user = actor_user(by)
+    store = Store.objects.select_related("group").get(pk=capa.store_id)
+    note = str(change_note or "").strip() or f"CAPA: {capa.title}"[:300]
+    current = capa.procedure_version
+    if current is not None and current.status == VersionStatus.DRAFT:
+        procedure = current.procedure
+        if procedure.step != step or (procedure.store_id is not None) != (scope == "store"):
+            errors.add("step", _("This CAPA already drafted a version of {code}.").format(code=procedure.code))
+            errors.raise_if_any()
+        version = standards_services.version_edit(
+            version=current,
+            by=user,
+            text=text,
+            change_note=note,
+            items=items,  # type: ignore[arg-type]
+        )
+    else:
+        procedure = standards_services.procedure_ensure(
+            group=store.group,
+            store=store if scope == "store" else None,
+            step=step,
+            by=user,  # type: ignore[arg-type]
+        )
+        version = standards_services.version_draft(
+            procedure=procedure,
+            by=user,
+            text=text,
+            change_note=note,
+            items=items,  # type: ignore[arg-type]
+        )
+        Capa.objects.filter(pk=capa.pk).update(procedure_version=version, updated_at=clock.now())
+        capa.procedure_version = version
+    audit_record(
+        actor=user,
+        action="capa.update",
+        obj=capa,
+        changes={"procedure_version": f"{version.procedure.code} v{version.number}"},
+    )
+    return version
+
+
+def _guard(capa: Capa, to: str, by: Actor) -> None:
     if to == C.ACTING:
         if not capa.root_cause.strip():
             raise ApplicationError(_("Record the root cause first."))
@@ -305,8 +377,19 @@ def _guard(capa: Capa, to: str) -> None:
         named = capa.kpi_name.strip() or (capa.kpi_key and capa.kpi_verified_at)
         if not named or capa.kpi_before is None or capa.kpi_after is None:
             raise ApplicationError(_("Record the KPI and its figures before and after."))
-        if not capa.procedure_change.strip():
+        version = capa.procedure_version
+        if not capa.procedure_change.strip() and version is None:
             raise ApplicationError(_("Record the standard-procedure change that fixes the problem."))
+        if version is not None and version.status == VersionStatus.DRAFT:
+            procedure = version.procedure
+            if not standards_selectors.may_manage(by, group_id=procedure.group_id, store_id=procedure.store_id):
+                raise ApplicationError(
+                    _(
+                        "Closing publishes the new version of {code}: only someone who manages that procedure "
+                        "(the group's quality department for a group default) may close this CAPA."
+                    ).format(code=procedure.code),
+                    {"code": "forbidden"},
+                )
 
 
 @transaction.atomic
@@ -323,7 +406,7 @@ def capa_transition(*, capa: Capa, to: Any, by: Actor, note: Any = "") -> Capa:
         raise ApplicationError(
             _(INVALID_MOVE).format(old=C(old).label, new=C(to).label), {"code": "invalid_transition"}
         )
-    _guard(capa, to)
+    _guard(capa, to, by)
     now = clock.now()
     changes: dict[str, Any] = {"status": to}
     if to == C.CLOSED:
@@ -332,6 +415,10 @@ def capa_transition(*, capa: Capa, to: Any, by: Actor, note: Any = "") -> Capa:
         raise ApplicationError(_("Someone else changed this CAPA meanwhile; reload and try again."))
     for key, value in changes.items():
         setattr(capa, key, value)
+    version = capa.procedure_version
+    if to == C.CLOSED and version is not None and version.status == VersionStatus.DRAFT:
+        # The closer approves the drafted procedure version: published today, the staff asked to read it.
+        standards_services.version_publish(version=version, by=by, effective_from=clock.today())  # type: ignore[arg-type]
     CapaEvent.objects.create(capa=capa, from_status=old, to_status=to, at=now, by=actor_user(by), note=note)
     audit_record(actor=actor_user(by), action="capa.transition", obj=capa, changes={"status": [old, to], "note": note})
     return capa

@@ -28,6 +28,8 @@ from aftersales.organisation.models import Store
 from aftersales.organisation.rules import Actor, Party, actor_user
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
+from aftersales.standards import selectors as standards_selectors
+from aftersales.standards.choices import ProcedureStep
 
 F = FollowUpStatus
 FOLLOW_UP_WINDOW = dt.timedelta(days=7)
@@ -140,11 +142,13 @@ def follow_up_attempt_record(
     if used >= max_attempts:
         raise ApplicationError(_(NO_ATTEMPTS_LEFT), {"code": "no_attempts_left"})
     now = clock.now()
+    # The follow-up SOP whose call script the agent had on screen (None: the built-in default).
+    script = standards_selectors.current_version(store=follow_up.store, step=ProcedureStep.FOLLOW_UP)
     if not FollowUp.objects.filter(pk=follow_up.pk, status=F.OPEN, attempts=used).update(
-        attempts=used + 1, updated_at=now
+        attempts=used + 1, script_version_id=script.pk, updated_at=now
     ):
         raise ApplicationError(_("Someone else recorded a call meanwhile; reload and try again."), {"code": "conflict"})
-    follow_up.attempts = used + 1
+    follow_up.attempts, follow_up.script_version_id = used + 1, script.pk
     attempt = CallAttempt.objects.create(
         follow_up=follow_up, number=used + 1, outcome=outcome, note=note, at=now, by=actor_user(by)
     )

@@ -25,6 +25,7 @@ from aftersales.feedback.forms_capa import (
     KPI_SUGGESTIONS,
     CapaActionForm,
     CapaOpenForm,
+    CapaProcedureForm,
     CapaTransitionForm,
     CapaUpdateForm,
     parse_month,
@@ -45,6 +46,8 @@ from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.service.forms import staff_choices
+from aftersales.standards import selectors as standards_selectors
+from aftersales.standards.models import ProcedureVersion
 
 C = Capability
 S = CapaStatus
@@ -123,7 +126,7 @@ def _missing_for(capa: Capa, target: str, actions: list[CapaAction]) -> list[str
         named = capa.kpi_name.strip() or (capa.kpi_key and capa.kpi_verified_at)
         if not named or capa.kpi_before is None or capa.kpi_after is None:
             missing.append(_("the KPI with its figures before and after"))
-        if not capa.procedure_change.strip():
+        if not capa.procedure_change.strip() and capa.procedure_version_id is None:
             missing.append(_("the standard-procedure change"))
     return missing
 
@@ -360,6 +363,11 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
         for section, fields in UPDATE_SECTIONS.items():
             if any(name in posted.data for name in fields):
                 update_forms[section] = posted
+    sop_version = (
+        ProcedureVersion.objects.select_related("procedure").prefetch_related("items").get(pk=capa.procedure_version_id)
+        if capa.procedure_version_id
+        else None
+    )
     improvement = None
     if capa.kpi_before is not None and capa.kpi_after is not None:
         improvement = capa.kpi_after - capa.kpi_before
@@ -379,6 +387,14 @@ def _detail_context(request: HttpRequest, capa: Capa, bound: dict[str, Any]) -> 
         "transition_forms": transition_forms,
         "transition_error": bound.get("transition_error", ""),
         "kpi_suggestions": [str(kpi) for kpi in KPI_SUGGESTIONS],
+        "procedure_form": bound.get("procedure_form") or CapaProcedureForm(auto_id="procedure-%s"),
+        "sop_version": sop_version,
+        "sop_items": standards_selectors.version_items(sop_version) if sop_version else [],
+        "may_edit_sop": sop_version is not None
+        and sop_version.status == "draft"
+        and standards_selectors.may_manage(
+            user, group_id=sop_version.procedure.group_id, store_id=sop_version.procedure.store_id
+        ),
         "improvement": improvement,
         # The catalogue KPI verifying it (figures computed on the analytics page, never typed).
         "kpi_label": catalogue.get(capa.kpi_key, capa.kpi_key) if capa.kpi_key else capa.kpi_name,
@@ -421,6 +437,33 @@ def capa_update(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Saved."))
             return redirect(_detail_url(capa, anchor))
     return _detail_page(request, capa, status=400, update_form=form)
+
+
+@require_POST
+def capa_procedure(request: HttpRequest, pk: int) -> HttpResponse:
+    """The procedure-change step: pick the SOP and draft its new version (then written in the SOP editor)."""
+    capa = _capa(request, pk)
+    CAPA.authorise(CAPA.get("edit"), actor=request.user, store_id=capa.store_id)
+    form = CapaProcedureForm(request.POST, auto_id="procedure-%s")
+    if form.is_valid():
+        try:
+            version = services.capa_procedure_draft(capa=capa, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        except PermissionDenied:
+            form.add_error(None, _("Your role may not change this procedure: choose this store's variant."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(_detail_url(capa, "procedure"))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Draft {code} v{number} linked: write the new text and items, then close the CAPA to publish it."
+                ).format(code=version.procedure.code, number=version.number),
+            )
+            return redirect(reverse("standards:draft", args=[version.procedure_id]))
+    return _detail_page(request, capa, status=400, procedure_form=form)
 
 
 @require_POST
@@ -493,6 +536,7 @@ urlpatterns: list[URLPattern] = [
     path("feedback/capa/new/", capa_create, name="capa-create"),
     path("feedback/capa/<int:pk>/", capa_detail, name="capa-detail"),
     path("feedback/capa/<int:pk>/update/", capa_update, name="capa-update"),
+    path("feedback/capa/<int:pk>/procedure/", capa_procedure, name="capa-procedure"),
     path("feedback/capa/<int:pk>/actions/", capa_action_add, name="capa-action-add"),
     path("feedback/capa/<int:pk>/actions/<int:action_pk>/done/", capa_action_done, name="capa-action-done"),
     path("feedback/capa/<int:pk>/transition/", capa_transition, name="capa-transition"),

@@ -37,6 +37,8 @@ from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
 from aftersales.service.transitions import may_send_order_link
+from aftersales.standards import selectors as standards_selectors
+from aftersales.standards.choices import ProcedureStep
 
 C = Capability
 # The queue's tabs: open follow-ups, and the ones closed today (surveyed / refused) or given up on.
@@ -169,6 +171,7 @@ def follow_up_call(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("feedback:follow-up-queue")
         follow_up.refresh_from_db()  # the service counted the attempt in memory before it was rolled back
     max_attempts = int(setting_values_for_store(follow_up.store)["follow_up_max_attempts"])
+    script_version = standards_selectors.current_version(store=follow_up.store, step=ProcedureStep.FOLLOW_UP)
     return render(
         request,
         "feedback/followups/call.html",
@@ -188,6 +191,8 @@ def follow_up_call(request: HttpRequest, pk: int) -> HttpResponse:
             "complaint_url": complaint_link(customer_id=order.customer_id, order_id=order.pk),
             "countdown": format_countdown(remaining(follow_up.due_at, clock.now())),
             "agent": request.user,
+            "script_version": script_version,
+            "script_items": standards_selectors.version_items(script_version),
         },
         status=400 if form.errors else 200,
     )

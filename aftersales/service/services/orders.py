@@ -49,6 +49,8 @@ from aftersales.service.services import facts as facts_services
 from aftersales.service.services.pickups import pickup_arrived
 from aftersales.service.transitions import REPAIR_ORDER
 from aftersales.staff import selectors as staff_selectors
+from aftersales.standards import selectors as standards_selectors
+from aftersales.standards.choices import ProcedureStep
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -59,6 +61,7 @@ BAY_NEEDS: dict[str, set[str]] = {
     ServiceType.NEV_CHECK: {BayCapability.NEV_HIGH_VOLTAGE},
     ServiceType.BODYWORK: {BayCapability.BODYWORK, BayCapability.PAINT},
 }
+# The built-in QC checklist's keys (standards/defaults.py keeps them); the check itself reads the QC SOP in force.
 QC_CHECKLIST: tuple[tuple[str, str], ...] = (
     ("work_done", "All approved work done"),
     ("road_test", "Road test or function test passed"),
@@ -68,6 +71,16 @@ QC_CHECKLIST: tuple[tuple[str, str], ...] = (
     ("clean", "Car clean inside, protective covers removed"),
     ("old_parts", "Old parts ready to show the customer"),
 )
+
+
+def sop_ticks(order: RepairOrder, step: str, checklist: Any) -> tuple[dict[str, bool], Any]:
+    """The ticks of the `step` SOP in force in the order's store ({key: ticked}, every item of the version) and
+    the version (None for the built-in default); ValidationError {"checklist"} for an item the version lacks."""
+    version = standards_selectors.current_version(store=order.store, step=step)
+    known = [item.key for item in standards_selectors.version_items(version)]
+    if not isinstance(checklist, dict) or set(checklist) - set(known):
+        raise ValidationError({"checklist": [_("Unknown checklist item.")]})
+    return {key: bool(checklist.get(key)) for key in known}, (version if version.pk else None)
 
 
 def _number(store: Store) -> str:
@@ -294,8 +307,10 @@ def inspection_record(
     damage_marks: Any = (),
     valuables_reminded: bool = False,
     customer_words: str = "",
+    checklist: dict[str, Any] | None = None,
 ) -> RepairOrder:
-    """The walk-around inspection; the first save marks it done (the 30-minute clock of SPEC §3.2)."""
+    """The walk-around inspection; the first save marks it done (the 30-minute clock of SPEC §3.2).  `checklist`:
+    the reception SOP's items ticked ({key: bool}), recorded with the SOP version."""
     _authorise(order, "inspect", by)
     refuse_control_characters(customer_words=customer_words)
     errors: dict[str, list[str]] = {}
@@ -326,6 +341,15 @@ def inspection_record(
         errors["mileage_in"] = [
             _("The odometer cannot go back: the last reading was {km} km.").format(km=order.vehicle.mileage_km)
         ]
+    reception_fields: list[str] = []
+    if checklist is not None:
+        try:
+            order.reception_checklist, order.reception_procedure_version = sop_ticks(
+                order, ProcedureStep.RECEPTION, checklist
+            )
+            reception_fields = ["reception_checklist", "reception_procedure_version"]
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     order.mileage_in, order.fuel_level, order.damage_marks = mileage, fuel, marks
@@ -347,6 +371,7 @@ def inspection_record(
             "customer_words",
             "inspection_done_at",
             "updated_at",
+            *reception_fields,
         ]
     )
     if mileage != order.vehicle.mileage_km:
@@ -633,10 +658,8 @@ def quality_check_record(
     refuse_control_characters(notes=notes)
     if order.status != S.QC:
         raise ApplicationError(_("The car is not waiting for a quality check."))
-    known = {key for key, _label in QC_CHECKLIST}
-    if not isinstance(checklist, dict) or set(checklist) - known:
-        raise ValidationError({"checklist": [_("Unknown checklist item.")]})
-    ticked = {key: bool(checklist.get(key)) for key in known}
+    # The items come from the QC SOP in force in the store (standards); the built-in default has QC_CHECKLIST's keys.
+    ticked, version = sop_ticks(order, ProcedureStep.QC, checklist)
     if passed and not all(ticked.values()):
         raise ValidationError({"checklist": [_("A pass needs every item ticked.")]})
     if passed and qc_by_worker_refused(order, by):
@@ -647,6 +670,7 @@ def quality_check_record(
         order=order,
         passed=passed,
         checklist=ticked,
+        procedure_version=version,
         notes=notes.strip()[:300],
         by=actor_user(by),
         at=clock.now(),
@@ -675,10 +699,12 @@ def repair_order_deliver(
     next_service_km: int | None,
     rating: int | None = None,
     confirm_pending_batches: bool = False,
+    checklist: dict[str, Any] | None = None,
 ) -> RepairOrder:
     """Hand the car back: the explanation, the next maintenance, the bill (= approved lines) and the rating.
     A fitted part whose batch is not recorded yet needs `confirm_pending_batches`; the order then keeps the flag
-    `delivered_with_pending_batches`."""
+    `delivered_with_pending_batches`.  `checklist`: the delivery SOP's items ticked ({key: bool}), recorded with
+    the SOP version."""
     _authorise(order, "deliver", by)
     refuse_control_characters(explanation=explanation)
     errors: dict[str, list[str]] = {}
@@ -704,6 +730,15 @@ def repair_order_deliver(
                 lines="; ".join(line.description for line in batches)
             )
         ]
+    delivery_fields: list[str] = []
+    if checklist is not None:
+        try:
+            order.delivery_checklist, order.delivery_procedure_version = sop_ticks(
+                order, ProcedureStep.DELIVERY, checklist
+            )
+            delivery_fields = ["delivery_checklist", "delivery_procedure_version"]
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     order.delivered_with_pending_batches = bool(batches)
@@ -721,6 +756,7 @@ def repair_order_deliver(
             "billed_total",
             "delivered_with_pending_batches",
             "updated_at",
+            *delivery_fields,
         ]
     )
     return _move(order, S.READY, S.DELIVERED, by, "")

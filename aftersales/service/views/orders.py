@@ -60,6 +60,8 @@ from aftersales.service.views._common import (
     _require_move,
     transition_moves,
 )
+from aftersales.standards import selectors as standards_selectors
+from aftersales.standards.choices import ProcedureStep
 
 
 def _order(request: HttpRequest, pk: int) -> RepairOrder:
@@ -155,7 +157,13 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
                 ),
             }
         )
-    inspection_form = bound.get("inspection_form") or InspectionForm(initial=InspectionForm.initial_for(order))
+    # The SOP versions whose checklists this state of the order shows (read only where a form needs them).
+    reception_sop = _sop(order, ProcedureStep.RECEPTION) if order.status == S.RECEPTION else None
+    qc_sop = _sop(order, ProcedureStep.QC) if order.status == S.QC and can.get("qc_pass") else None
+    delivery_sop = _sop(order, ProcedureStep.DELIVERY) if order.status == S.READY and can.get("deliver") else None
+    inspection_form = bound.get("inspection_form") or InspectionForm(
+        initial=InspectionForm.initial_for(order), items=_sop_items(reception_sop)
+    )
     facts_form = bound.get("facts_form") or OrderFactsForm(
         store=order.store,
         initial={
@@ -207,10 +215,13 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
             initial={"technician": order.technician_id, "bay": order.bay_id},
         ),
         "transition_forms": transition_forms,
-        "qc_form": bound.get("qc_form") or QualityCheckForm(),
+        "qc_form": bound.get("qc_form") or QualityCheckForm(items=_sop_items(qc_sop)),
+        "reception_sop": reception_sop,
+        "qc_sop": qc_sop,
+        "delivery_sop": delivery_sop,
         "quality_checks": list(order.quality_checks.select_related("by__staff_profile").order_by("at", "id")),
         "trace_forms": trace_forms,
-        "delivery_form": bound.get("delivery_form") or DeliveryForm(),
+        "delivery_form": bound.get("delivery_form") or DeliveryForm(items=_sop_items(delivery_sop)),
         "decision_form": LineDecisionForm(),
         "deferred": [
             item for item in deferred if item.source_line is None or item.source_line.estimate.order_id != order.pk
@@ -219,6 +230,15 @@ def _order_context(request: HttpRequest, order: RepairOrder, bound: dict[str, An
         "LineDecision": LineDecision,
         "LineKind": LineKind,
     }
+
+
+def _sop(order: RepairOrder, step: str) -> Any:
+    """The standard operating procedure version in force for `step` in the order's store (standards)."""
+    return standards_selectors.current_version(store=order.store, step=step)
+
+
+def _sop_items(version: Any) -> list[Any] | None:
+    return standards_selectors.version_items(version) if version is not None else None
 
 
 def _order_page(request: HttpRequest, order: RepairOrder, status: int = 200, **bound: Any) -> HttpResponse:
@@ -234,12 +254,13 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def order_inspection(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     _require_move(request, order, "inspect")
-    form = InspectionForm(request.POST)
+    form = InspectionForm(request.POST, items=_sop_items(_sop(order, ProcedureStep.RECEPTION)))
     if form.is_valid():
         try:
             services.inspection_record(
                 order=order,
                 by=request.user,
+                checklist=form.sop_ticks(),
                 mileage_in=form.cleaned_data["mileage_in"],
                 fuel_level=form.cleaned_data["fuel_level"],
                 damage_marks=form.marks(),
@@ -471,7 +492,7 @@ def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
 def order_quality_check(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     _require_move(request, order, "qc_pass")
-    form = QualityCheckForm(request.POST)
+    form = QualityCheckForm(request.POST, items=_sop_items(_sop(order, ProcedureStep.QC)))
     if form.is_valid():
         try:
             check = services.quality_check_record(
@@ -500,10 +521,11 @@ def order_quality_check(request: HttpRequest, pk: int) -> HttpResponse:
 def order_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     _require_move(request, order, "deliver")
-    form = DeliveryForm(request.POST)
+    form = DeliveryForm(request.POST, items=_sop_items(_sop(order, ProcedureStep.DELIVERY)))
     if form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if not name.startswith(form.sop_prefix)}
         try:
-            services.repair_order_deliver(order=order, by=request.user, **form.cleaned_data)
+            services.repair_order_deliver(order=order, by=request.user, checklist=form.sop_ticks(), **fields)
         except ValidationError as exc:
             form.apply_service_errors(exc)
         except ApplicationError as exc:

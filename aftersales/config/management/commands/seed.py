@@ -24,6 +24,7 @@ from aftersales.crm.services import tiers_compute
 from aftersales.customers.demo import seed_customers
 from aftersales.customers.models import Consent, ConsentEvent, Customer, Vehicle
 from aftersales.feedback import demo as feedback_demo
+from aftersales.feedback import services as feedback_services
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
@@ -32,6 +33,7 @@ from aftersales.rescue.demo import flush_rescue, seed_rescue
 from aftersales.service.demo import flush_service, progress_total, seed_service
 from aftersales.service.demo_parts import seed_parts
 from aftersales.staff.demo import seed_staff
+from aftersales.standards.demo import flush_standards, seed_standards
 from aftersales.telematics.demo import seed_telematics
 
 
@@ -177,6 +179,14 @@ class Command(BaseCommand):
                 feedback = feedback_demo.seed_feedback(
                     rng=rng, stores=stores, users=users, today=today, now=now, progress=feedback_step
                 )
+            # The SOP library, a store's variant and the CAPA that changed the QC SOP (through feedback's services).
+            seed_standards(
+                rng=random.Random(f"standards:{options['seed']}"),
+                stores=stores,
+                users=users,
+                today=today,
+                capa_services=feedback_services,
+            )
             campaigns = seed_campaigns_finish(plan=plan, rng=campaign_rng, stores=stores, users=users, today=today)
             seed_reminders(today=today)  # the first morning sweep: upcoming and today's reminders
         tiers_compute(as_of=today)  # the demo opens with every customer's tier (then the nightly job keeps them)
@@ -217,6 +227,7 @@ class Command(BaseCommand):
             feedback_demo.flush_feedback()  # before the orders and stores its rows protect
             flush_rescue()  # its requests protect the stores
             flush_service()
+            flush_standards()  # after the orders and follow-ups that name its versions
             OutboxMessage.objects.all().delete()
             for model in (ConsentEvent, Consent, Vehicle, Customer, SettingChange, SettingValue, ApiToken, AuditEntry):
                 model.objects.all().delete()
