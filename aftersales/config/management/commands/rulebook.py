@@ -16,6 +16,7 @@ from aftersales.organisation.rules import Lifecycle
 MODULES = (
     "aftersales.service.transitions",
     "aftersales.feedback.transitions",
+    "aftersales.audits.transitions",
     "aftersales.campaigns.transitions",
     "aftersales.rescue.transitions",
     "aftersales.analytics.transitions",
