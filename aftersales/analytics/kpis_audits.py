@@ -85,7 +85,9 @@ def _score_aggregates() -> dict[str, Any]:
 
 
 def _score_counts(row: dict[str, Any]) -> Counts:
-    return Counts(numerator=Decimal(str(row["points"] or 0)), denominator=row["total"] or 0)
+    # Each score has two decimals, so their sum has too (SQLite sums them as floats: back to the cent).
+    points = Decimal(str(row["points"] or 0)).quantize(Decimal("0.01"))
+    return Counts(numerator=points, denominator=row["total"] or 0)
 
 
 def _audit_label(records: QuerySet[Audit], ctx: Context) -> QuerySet[Audit]:

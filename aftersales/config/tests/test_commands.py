@@ -172,6 +172,8 @@ def flush_database() -> None:
         for model in reversed(apps.get_models()):
             if model._meta.app_label in (
                 "webhooks",
+                "audits",
+                "standards",
                 "forecast",
                 "ehr",
                 "telematics",

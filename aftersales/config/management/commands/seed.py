@@ -15,6 +15,7 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from aftersales.analytics.demo import seed_analytics
+from aftersales.audits.demo import flush_audits, seed_audits
 from aftersales.campaigns.demo import seed_campaigns_finish, seed_campaigns_plan
 from aftersales.campaigns.models import Campaign
 from aftersales.care.demo import seed_care
@@ -201,6 +202,8 @@ class Command(BaseCommand):
         seed_parts(rng=random.Random(f"parts:{options['seed']}"), stores=stores, users=users, today=today)
         # Technicians' grade histories, certificates (one expiring soon) and training, then the expiry sweep.
         seed_staff(rng=random.Random(f"staff:{options['seed']}"), stores=stores, users=users, today=today)
+        # A quarter of audits of every kind for every store, their findings and a CAPA (its own generator).
+        seed_audits(rng=random.Random(f"audits:{options['seed']}"), stores=stores, users=users, today=today)
         _analyse()
         # Scorecards (last month drafts, last quarter reviewed) and the last month's early warnings from the
         # catalogue's figures, once the statistics are fresh (PostgreSQL's planner needs them); its own generator,
@@ -224,6 +227,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             # Staff are found through their memberships, so collect them before the stores go.
             staff_ids = set(get_user_model().objects.filter(memberships__isnull=False).values_list("id", flat=True))
+            flush_audits()  # before the orders, CAPAs and stores its audits and findings name
             feedback_demo.flush_feedback()  # before the orders and stores its rows protect
             flush_rescue()  # its requests protect the stores
             flush_service()
