@@ -157,7 +157,7 @@ def audit_create(request: HttpRequest, payload: AuditIn) -> Any:
         video_reference=payload.video_reference,
         summary=payload.summary,
     )
-    findings = sorted(f.pk for f in getattr(audit, "_findings", []))
+    findings = sorted(Finding.objects.filter(audit=audit).values_list("pk", flat=True))
     return 201, {"id": audit.pk, "score": float(audit.score or 0), "findings": findings}
 
 

@@ -7,6 +7,8 @@ audit only once it is submitted.  Written only by `audits.services`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -23,7 +25,7 @@ from aftersales.service.models import RepairOrder
 from aftersales.standards.choices import ProcedureStep
 
 
-def _person(verbose_name: str, related_name: str = "+") -> models.ForeignKey:
+def _person(verbose_name: Any, related_name: str = "+") -> models.ForeignKey:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=verbose_name,

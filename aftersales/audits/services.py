@@ -193,10 +193,6 @@ def _responsible(store: Store) -> list[Any]:
     )
 
 
-def _local(value: dt.datetime) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-
-
 def _month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = month.replace(day=1)
     following = (start + dt.timedelta(days=32)).replace(day=1)
@@ -918,7 +914,6 @@ def _finalise(
         obj=audit,
         changes={"score": str(score), "findings": [f.pk for f in findings], "auditor": audit.auditor_id},
     )
-    audit._findings = findings  # type: ignore[attr-defined] - for the caller's answer (the API's)
     return audit
 
 
@@ -1008,7 +1003,6 @@ def audit_record(
     rows: list[tuple[AuditChecklistItem, str, str]] = []
     index_of: dict[int, int] = {}
     probe = Audit(checklist=checklist if isinstance(checklist, AuditChecklist) else None)
-    probe.checklist_id = getattr(checklist, "pk", None)
     if not isinstance(answers, list | tuple) or not answers:
         errors.add("answers", _("Answer the items of the checklist."))
         answers = []
@@ -1047,7 +1041,13 @@ def audit_record(
         if audit.auditor_id not in (None, user.pk) and not user_can(user, Capability.MANAGE_AUDITS, store.pk):
             raise PermissionDenied(_("This sampled order's audit is another auditor's."))
     else:
-        audit = Audit(store=store, kind=kind, checklist_id=getattr(checklist, "pk", None), order=order, sample=sample)
+        audit = Audit(
+            store=store,
+            kind=kind,
+            checklist=checklist if isinstance(checklist, AuditChecklist) else None,
+            order=order,
+            sample=sample,
+        )
     clean = _submission_checks(
         errors,
         audit,

@@ -317,7 +317,7 @@ class AuditRecordTests:
             )
         assert audit.status == AuditStatus.SUBMITTED and audit.score == Decimal("77.78")
         assert audit.auditor == scene.quinn
-        assert [f.answer.item_id for f in audit._findings] == [items[1].pk]
+        assert [f.answer.item_id for f in Finding.objects.filter(audit=audit)] == [items[1].pk]
 
     def test_bad_answers_are_named_by_their_index_and_nothing_is_written(self, scene):
         checklist = small_checklist(scene)
