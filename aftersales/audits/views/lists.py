@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales.audits import selectors, selectors_pages, services
@@ -35,6 +36,8 @@ from aftersales.organisation.current import current_store_ids
 from aftersales.organisation.models import Store
 from aftersales.organisation.permissions import Capability as C
 
+# "In progress" is a repair order's state too (维修中): an audit's has its own words.
+STATUS_LABELS = {AuditStatus.IN_PROGRESS: pgettext_lazy("audit status", "In progress")}
 QUARTER_STATUSES = (AuditStatus.PLANNED, AuditStatus.IN_PROGRESS, AuditStatus.SUBMITTED, AuditStatus.CANCELLED)
 
 
@@ -94,7 +97,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
                     "previous_quarter": f"{before[0]}Q{before[1]}",
                     "next_quarter": f"{after[0]}Q{after[1]}",
                     "tabs": [
-                        {"value": s.value, "label": s.label, "count": counts.get(s.value, 0)} for s in QUARTER_STATUSES
+                        {"value": s.value, "label": STATUS_LABELS.get(s, s.label), "count": counts.get(s.value, 0)}
+                        for s in QUARTER_STATUSES
                     ],
                     "total": sum(counts.values()),
                     "status": status,
