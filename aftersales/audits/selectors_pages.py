@@ -55,26 +55,21 @@ def in_quarter(audits: QuerySet[Audit], year: int, quarter: int) -> QuerySet[Aud
     )
 
 
+def _group_of(store_ids: frozenset[int]) -> DealerGroup | None:
+    groups = Store.objects.filter(pk__in=store_ids).values("group_id")
+    return DealerGroup.objects.filter(pk__in=groups).order_by("pk").first() if store_ids else None
+
+
 def managed_group(user: Any) -> DealerGroup | None:
     """The dealer group whose audit plan and checklists the user keeps (MANAGE_AUDITS in its stores)."""
-    ids = store_ids_where(user, C.MANAGE_AUDITS)
-    if not ids:
-        return None
-    group_id = Store.objects.filter(pk__in=ids).order_by("group_id").values_list("group_id", flat=True).first()
-    return DealerGroup.objects.filter(pk=group_id).first()
+    return _group_of(store_ids_where(user, C.MANAGE_AUDITS))
 
 
 def reading_group(user: Any) -> DealerGroup | None:
     """The group whose checklists the user may read: the one they manage, else the group of their stores."""
-    group = managed_group(user)
-    if group is not None:
-        return group
-    ids = store_ids_where(user, C.VIEW_AUDITS) | store_ids_where(user, C.PERFORM_AUDITS)
-    group_id = Store.objects.filter(pk__in=ids).order_by("group_id").values_list("group_id", flat=True).first()
-    if group_id is None:
-        membership = Membership.objects.filter(user=user).order_by("id").values_list("group_id", flat=True).first()
-        group_id = membership
-    return DealerGroup.objects.filter(pk=group_id).first() if group_id else None
+    return managed_group(user) or _group_of(
+        store_ids_where(user, C.VIEW_AUDITS) | store_ids_where(user, C.PERFORM_AUDITS)
+    )
 
 
 def group_stores(group: DealerGroup) -> list[Store]:

@@ -113,7 +113,7 @@ def checklist_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = ChecklistForm(request.POST if posted else None, initial=initial)
     items = ChecklistItemFormSet(request.POST if posted else None, initial=_item_initial(checklist), prefix="items")
     if posted and form.is_valid() and items.is_valid():
-        filled = [f for f in items.forms if f.cleaned_data and f.as_item()]
+        filled = [f for f in items.forms if f.cleaned_data and f.as_item() is not None]
         try:
             saved = services.checklist_save(
                 by=request.user,
@@ -121,7 +121,7 @@ def checklist_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 kind=form.cleaned_data["kind"],
                 title=form.cleaned_data["title"],
                 description=form.cleaned_data["description"],
-                items=[f.as_item() for f in filled],
+                items=[row for f in filled if (row := f.as_item()) is not None],
                 checklist=checklist,
             )
         except ValidationError as exc:

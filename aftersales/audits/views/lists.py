@@ -281,7 +281,7 @@ def audit_photo(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     audit_for(request, photo)
     record = AuditPhoto.objects.get(pk=pk)
-    content_type = mimetypes.guess_type(record.file.name)[0] or "application/octet-stream"
+    content_type = mimetypes.guess_type(record.file.name or "")[0] or "application/octet-stream"
     if not content_type.startswith("image/"):
         content_type = "application/octet-stream"
     response = FileResponse(record.file.open("rb"), content_type=content_type)
