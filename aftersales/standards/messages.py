@@ -6,12 +6,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "sop_acknowledge": {
         "zh-hans": (
             "请阅读新版SOP｜{code} v{number}",
-            "{store}：{title}（{code} v{number}）自{effective}起执行。变更说明：{note}。请阅读后点击“已阅读确认”。",
+            "{store}：{title}（{code} v{number}）自{effective}起执行。变更说明：{note}。请阅读后点击“我已阅读”。",
         ),
         "en": (
             "New SOP to read – {code} v{number}",
             "{store}: {title} ({code} v{number}) is in force from {effective}. What changed: {note}. "
-            "Please read it and press Acknowledge.",
+            'Please read it and press "I have read it".',
         ),
     },
 }

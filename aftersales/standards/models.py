@@ -8,6 +8,8 @@ default of `defaults.py` stands in.  Written only by `standards.services`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -19,7 +21,7 @@ from aftersales.organisation.models import DealerGroup, Store
 from aftersales.standards.choices import ProcedureStep, VersionStatus
 
 
-def _person(verbose_name: str, related_name: str = "+") -> models.ForeignKey:
+def _person(verbose_name: Any, related_name: str = "+") -> models.ForeignKey:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=verbose_name,

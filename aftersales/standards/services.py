@@ -270,7 +270,7 @@ def version_draft(
     """A new draft version (number = last + 1), based on `base_version` for whatever is not given.  One draft at a
     time: while one waits, it is edited rather than a second one started."""
     _require_manage(by, procedure)
-    Procedure.objects.select_for_update().filter(pk=procedure.pk).first()
+    Procedure.objects.select_for_update(of=("self",)).filter(pk=procedure.pk).order_by().first()
     if procedure.versions.filter(status=VersionStatus.DRAFT).exists():
         raise ApplicationError(
             _("A draft of this procedure is already waiting: edit or publish it."), {"code": "draft_exists"}
@@ -319,7 +319,7 @@ def version_edit(
     """Change a draft's text, change note or items (only those given)."""
     procedure = version.procedure
     _require_manage(by, procedure)
-    version = ProcedureVersion.objects.select_for_update().get(pk=version.pk)
+    version = ProcedureVersion.objects.select_for_update(of=("self",)).order_by().get(pk=version.pk)
     _require_draft(version)
     errors: dict[str, list[str]] = {}
     changed: dict[str, Any] = {}
@@ -385,7 +385,12 @@ def version_publish(*, version: ProcedureVersion, by: User, effective_from: dt.d
     `by`.  Each affected member of staff is asked to acknowledge it (a row and an inbox item)."""
     procedure = version.procedure
     _require_manage(by, procedure)
-    version = ProcedureVersion.objects.select_for_update().select_related("procedure").get(pk=version.pk)
+    version = (
+        ProcedureVersion.objects.select_for_update(of=("self",))
+        .select_related("procedure")
+        .order_by()
+        .get(pk=version.pk)
+    )
     _require_draft(version)
     today = clock.today()
     effective = effective_from or today
@@ -445,7 +450,12 @@ def version_publish(*, version: ProcedureVersion, by: User, effective_from: dt.d
 @transaction.atomic
 def version_acknowledge(*, version: ProcedureVersion, by: User) -> Acknowledgement:
     """`by` has read the version they were asked to acknowledge (a second time changes nothing)."""
-    ack = Acknowledgement.objects.select_for_update().filter(version=version, user_id=getattr(by, "pk", None)).first()
+    ack = (
+        Acknowledgement.objects.select_for_update(of=("self",))
+        .filter(version=version, user_id=getattr(by, "pk", 0))
+        .order_by()
+        .first()
+    )
     if ack is None or version.status != VersionStatus.PUBLISHED:
         raise ApplicationError(_("You were not asked to acknowledge this version."), {"code": "not_asked"})
     if ack.acknowledged_at is None:

@@ -325,6 +325,8 @@ def capa_procedure_draft(
         errors.add("scope", _("Choose the group's default or this store's variant."))
     errors.raise_if_any()
     user = actor_user(by)
+    if user is None:  # the rulebook gives the edit move to staff only
+        raise ApplicationError(_("Your role may not do this."), {"code": "forbidden"})
     store = Store.objects.select_related("group").get(pk=capa.store_id)
     note = str(change_note or "").strip() or f"CAPA: {capa.title}"[:300]
     current = capa.procedure_version
@@ -338,21 +340,21 @@ def capa_procedure_draft(
             by=user,
             text=text,
             change_note=note,
-            items=items,  # type: ignore[arg-type]
+            items=items,
         )
     else:
         procedure = standards_services.procedure_ensure(
             group=store.group,
             store=store if scope == "store" else None,
             step=step,
-            by=user,  # type: ignore[arg-type]
+            by=user,
         )
         version = standards_services.version_draft(
             procedure=procedure,
             by=user,
             text=text,
             change_note=note,
-            items=items,  # type: ignore[arg-type]
+            items=items,
         )
         Capa.objects.filter(pk=capa.pk).update(procedure_version=version, updated_at=clock.now())
         capa.procedure_version = version
