@@ -824,6 +824,11 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "next_service_km",
             "billed_total",
             "link_nonce",
+            # The staff's ticks of the reception and delivery SOP items and the SOP versions (standards app).
+            "reception_checklist",
+            "reception_procedure_version",
+            "delivery_checklist",
+            "delivery_procedure_version",
         }
     ),
     "service.DeferredWork": frozenset(
