@@ -36,9 +36,7 @@ def _keep(page, name: str, screenshot) -> None:
         screenshot(page, name)
 
 
-@pytest.mark.parametrize(
-    ("locale", "lang", "words"), [("zh-CN", "zh", "现行"), ("en-US", "en", "in force")]
-)
+@pytest.mark.parametrize(("locale", "lang", "words"), [("zh-CN", "zh", "现行"), ("en-US", "en", "in force")])
 def test_the_qc_sop_with_its_versions(browser, live_server, demo, screenshot, csp_violations, locale, lang, words):
     context = browser.new_context(locale=locale, **DESKTOP)
     page = log_in(context, live_server.url, "quality")
