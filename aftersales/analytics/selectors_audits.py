@@ -53,6 +53,11 @@ class Cell:
         return value_text(self.kpi, self.result.value)
 
     @property
+    def heading(self) -> str:
+        """The kind of audit a score cell is of ("All kinds" for the overall score)."""
+        return kind_label(self.kpi)
+
+    @property
     def colour(self) -> str:
         return {"green": "success", "amber": "warning", "red": "danger"}.get(self.result.status or "", "secondary")
 
@@ -243,6 +248,7 @@ def _ranking(rows: list[Row], group_row: Row) -> dict[str, Any]:
                 "name": _("group"),
                 "xAxis": float(overall.result.value),
                 "lineStyle": {"color": "#6c757d", "type": "dotted"},
+                "label": {"position": "start"},  # below the chart: the target's label stays on top
             }
         )
     return {
