@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditKind(models.TextChoices):
@@ -15,7 +16,7 @@ SPOT_CHECK_KINDS = frozenset({AuditKind.RECORD_CHECK, AuditKind.VIDEO_CHECK})
 
 class AuditStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("audit status", "In progress")  # 审核中, not a repair's 维修中
     SUBMITTED = "submitted", _("Submitted")
     CANCELLED = "cancelled", _("Cancelled")
 

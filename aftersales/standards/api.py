@@ -58,6 +58,7 @@ class SopDetailOut(SopOut):
 
     store: str | None = Field(..., description="the store's code for a store's variant; null for the group default")
     text: str
+    text_en: str = Field(..., description="the procedure in English; empty when nobody wrote it")
     change_note: str
     items: list[SopItemOut]
 
@@ -120,6 +121,7 @@ def sop_detail(request: HttpRequest, sop_id: int) -> Any:
         **_row(procedure, version, procedure.step),
         "store": procedure.store.code if procedure.store else None,
         "text": version.text if version is not None else "",
+        "text_en": version.text_en if version is not None else "",
         "change_note": version.change_note if version is not None else "",
         "items": [
             {"key": i.key, "text": i.text, "text_en": i.text_en, "customer_facing": i.customer_facing} for i in items

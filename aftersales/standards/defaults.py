@@ -29,6 +29,7 @@ class DefaultProcedure:
     title: str
     title_en: str
     text: str
+    text_en: str
     items: tuple[DefaultItem, ...]
 
 
@@ -43,6 +44,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "服务顾问或客服专员在接到预约（电话、微信、到店）时，确认客户与车辆信息、需求和方便的时间，"
             "按工位与技师能力安排时段；预约前一天提醒客户，预约当天提前备好工单与常用零件。"
+        ),
+        text_en=(
             "Advisors and agents take bookings by phone, WeChat or at the desk, confirm the customer, the car, the "
             "need and a convenient slot, remind the customer the day before and prepare the order and common parts."
         ),
@@ -69,6 +72,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "客户到店后 2 分钟内迎接，服务顾问当着客户的面安装三件套并做环车检查：外观、内饰、里程、油量、"
             "贵重物品，标记已有损伤并拍照，请客户确认后再开工单。"
+        ),
+        text_en=(
             "Greet the customer within two minutes; in front of them fit the seat, wheel and floor covers and walk "
             "around the car (body, interior, mileage, fuel, valuables), mark and photograph existing damage and have "
             "the customer confirm before the order is opened."
@@ -96,6 +101,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "诊断后逐项列出工时和零件，说明原因与价格；增加项目必须先取得客户同意（到店签字、电话录音或链接确认）"
             "再施工，未批准项目记入待办建议。"
+        ),
+        text_en=(
             "After diagnosis list labour and parts line by line with the reason and the price; any added work needs "
             "the customer's approval (signature, recorded call or link) before it starts; declined lines become "
             "deferred work."
@@ -122,6 +129,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "技师按派工单和维修手册作业，只做已批准的项目；发现新问题先停工上报服务顾问。高压作业须持证并断电"
             "验电。记录所用零件批次，旧件保留待客户查看。"
+        ),
+        text_en=(
             "Technicians work from the job card and the repair manual on approved lines only; a new finding stops "
             "work and goes to the advisor first.  High-voltage work needs the certificate, isolation and a voltage "
             "check.  Record each part's batch and keep the old parts for the customer."
@@ -143,6 +152,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "完工后由未参与作业的班组长或质检员检查（四眼原则）：核对全部批准项目已完成，路试或功能测试，"
             "检查渗漏、仪表故障灯、紧固扭矩、车内清洁，旧件备好；任何一项不合格即退回返工并写明原因。"
+        ),
+        text_en=(
             "After the work a foreman or inspector who did not do it checks the car (four eyes): every approved line "
             "done, a road or function test, no leaks, no warning lights, fasteners torqued, the car clean and the "
             "old parts ready; any failed item sends the job back with the reason written down."
@@ -165,6 +176,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "交车前服务顾问自检车辆，按结算单逐项向客户解释所做项目和费用，展示旧件，提醒下次保养时间和里程，"
             "陪同客户到车旁，请客户评价。"
+        ),
+        text_en=(
             "Before handing over the advisor checks the car, explains every line of the bill and its cost, shows "
             "the old parts, tells the next maintenance date and mileage, walks the customer to the car and asks for "
             "their rating."
@@ -186,6 +199,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "交车后 3 天内由客服专员回访，按话术顺序进行：问候并说明来意，确认车辆使用情况，请客户评价服务，"
             "记录意见；客户不满意时当场致歉并转投诉处理，24 小时内回复。"
+        ),
+        text_en=(
             "Within three days of delivery an agent calls the customer, following the script: greet and say why "
             "you call, ask how the car runs, ask for the ratings, note remarks; an unhappy customer gets an apology "
             "and a complaint opened, with an answer within 24 hours."
@@ -227,6 +242,8 @@ DEFAULTS: dict[str, DefaultProcedure] = {
         text=(
             "首问负责制：第一个接到投诉的人负责到底。2 小时内确认受理，24 小时内联系客户，72 小时内解决"
             "（网络差评 48 小时）。倾听、致歉、核实、给出方案并经客户确认后关闭，记录客户对处理的满意度。"
+        ),
+        text_en=(
             "The first person who takes a complaint owns it to the end: acknowledge within 2 hours, contact the "
             "customer within 24 hours, resolve within 72 (a negative online review within 48).  Listen, apologise, "
             "check the facts, offer a remedy and close only with the customer's confirmation and their satisfaction."

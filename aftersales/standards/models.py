@@ -78,6 +78,7 @@ class ProcedureVersion(BaseModel):
     number = models.PositiveIntegerField(_("version"))
     status = models.CharField(_("status"), max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
     text = models.TextField(_("procedure"), help_text=_("The procedure in words: who does what, when, and why."))
+    text_en = models.TextField(_("procedure in English"), blank=True)
     change_note = models.CharField(_("what changed"), max_length=300, blank=True)
     effective_from = models.DateField(_("effective from"), null=True, blank=True)
     author = _person(_("author"))
@@ -100,6 +101,13 @@ class ProcedureVersion(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.procedure.code} v{self.number}"
+
+    @property
+    def body(self) -> str:
+        """The procedure in the reader's language: the English text when there is one and English is active."""
+        if self.text_en and (get_language() or "").startswith("en"):
+            return self.text_en
+        return self.text
 
 
 class ProcedureItem(models.Model):

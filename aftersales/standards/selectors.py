@@ -37,6 +37,7 @@ def built_in_version(*, group_id: int, step: str) -> ProcedureVersion:
         number=BUILT_IN,
         status=VersionStatus.PUBLISHED,
         text=default.text,
+        text_en=default.text_en,
         change_note="",
         effective_from=None,
     )

@@ -185,6 +185,7 @@ def procedures_install_defaults(*, group: DealerGroup, by: User) -> int:
             number=1,
             status=VersionStatus.PUBLISHED,
             text=default.text,
+            text_en=default.text_en,
             change_note="",
             effective_from=today,
             author=_person(by),
@@ -291,6 +292,8 @@ def version_draft(
         number=number,
         status=VersionStatus.DRAFT,
         text=clean_text,
+        # The English text goes with the words it translates: a changed procedure has none until it is written.
+        text_en=base.text_en if clean_text == base.text else "",
         change_note=note,
         author=_person(by),
     )
@@ -324,7 +327,9 @@ def version_edit(
     errors: dict[str, list[str]] = {}
     changed: dict[str, Any] = {}
     if text is not None:
-        version.text = _clean_text(errors, text)
+        cleaned = _clean_text(errors, text)
+        if cleaned != version.text:
+            version.text, version.text_en = cleaned, ""  # the English no longer says the same
         changed["text"] = True
     if change_note is not None:
         version.change_note = _clean_note(errors, change_note, required=version.number > 1)
@@ -337,7 +342,7 @@ def version_edit(
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    version.save(update_fields=["text", "change_note", "updated_at"])
+    version.save(update_fields=["text", "text_en", "change_note", "updated_at"])
     if clean is not None:
         version.items.all().delete()
         _write_items(version, clean)
