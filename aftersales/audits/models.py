@@ -145,6 +145,7 @@ class SpotCheckSample(BaseModel):
         verbose_name = _("spot-check sample")
         verbose_name_plural = _("spot-check samples")
         ordering = ["-month", "store", "-id"]
+        constraints = [models.UniqueConstraint(fields=["store", "kind", "month"], name="audits_one_sample_per_month")]
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.kind} {self.month:%Y-%m}"
@@ -270,6 +271,7 @@ class Finding(BaseModel):
     )
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
     text = models.CharField(_("finding"), max_length=300)
+    text_en = models.CharField(_("finding in English"), max_length=300, blank=True)
     owner = _person(_("owner"), related_name="audit_findings")
     due_date = models.DateField(_("due date"))
     status = models.CharField(_("status"), max_length=8, choices=FindingStatus.choices, default=FindingStatus.OPEN)
@@ -292,4 +294,11 @@ class Finding(BaseModel):
         indexes = [models.Index(fields=["store", "status", "due_date"], name="audits_finding_open_idx")]
 
     def __str__(self) -> str:
+        return self.text
+
+    @property
+    def label(self) -> str:
+        """The failed item in the reader's language (the wording of the item when the audit was submitted)."""
+        if self.text_en and (get_language() or "").startswith("en"):
+            return self.text_en
         return self.text

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,6 +57,7 @@ from aftersales.audits.models import (
 from aftersales.audits.transitions import AUDIT, FINDING, FINDING_OWNER_ROLES
 from aftersales.core import clock, dates
 from aftersales.core.audit import audit_record as trail
+from aftersales.core.exceptions import ApplicationError
 from aftersales.core.pagination import keyset_chunks
 from aftersales.core.scoping import store_ids_where
 from aftersales.feedback.models import Capa
@@ -472,6 +473,7 @@ def _tell_auditor(audit: Audit) -> None:
         dedupe_key=f"audit_assigned:{audit.pk}:{audit.auditor_id}",
         related=audit,
         url=_audit_url(audit),
+        store_robot=False,  # the audited store must not learn of a planned audit (least of all a mystery shopper)
     )
 
 
@@ -620,16 +622,22 @@ def sample_draw(
     assert first is not None and checklist is not None
     seed = secrets.randbits(63) if seed is None else seed
     drawn = sample_orders(population_ids=population, seed=seed, size=size)
-    sample = SpotCheckSample.objects.create(
-        store=store,
-        kind=kind,
-        month=first,
-        seed=seed,
-        size=size,
-        population=len(population),
-        order_ids=drawn,
-        drawn_by=user,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: two draws at once meet the unique constraint, one is refused
+            sample = SpotCheckSample.objects.create(
+                store=store,
+                kind=kind,
+                month=first,
+                seed=seed,
+                size=size,
+                population=len(population),
+                order_ids=drawn,
+                drawn_by=user,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {"month": [_("A sample of this month is already drawn for this kind of check.")]}
+        ) from None
     for order_id in drawn:
         audit = Audit.objects.create(
             store=store,
@@ -874,6 +882,7 @@ def _finalise(
             answer=answer,
             store=audit.store,
             text=answer.item.text[:300],
+            text_en=answer.item.text_en[:300],
             owner=default_owner,
             due_date=due,
         )
@@ -1036,6 +1045,12 @@ def audit_record(
     audit = _open_audit_of(order, kind) if order is not None and sample is not None else None
     if audit is not None:
         audit = _lock(audit)
+        # Read again under the lock: a second recording of the same sampled order waited for the first, which may
+        # have submitted it meanwhile; reopening it would wipe its answers and findings.
+        if audit.status not in (AuditStatus.PLANNED, AuditStatus.IN_PROGRESS):
+            raise ApplicationError(
+                _("The sampled order's audit was submitted meanwhile."), {"code": "invalid_transition"}
+            )
         if audit.checklist_id != getattr(checklist, "pk", None):
             errors.add("checklist", _("The sampled order's audit uses checklist {id}.").format(id=audit.checklist_id))
         if audit.auditor_id not in (None, user.pk) and not user_can(user, Capability.MANAGE_AUDITS, store.pk):
@@ -1139,10 +1154,11 @@ def findings_open_capa(*, by: Actor, findings: list[Finding], title: str) -> Cap
     if not found:
         raise ValidationError({"findings": [_("Choose the findings the CAPA is for.")]})
     stores = {f.store_id for f in found}
+    for store_id in sorted(stores):  # the rights first: nothing about another store's findings is told
+        FINDING.authorise(FINDING.get("open_capa"), actor=by, store_id=store_id)
     if len(stores) > 1:
         raise ValidationError({"findings": [_("A CAPA is one store's: choose findings of one store.")]})
     store = found[0].store
-    FINDING.authorise(FINDING.get("open_capa"), actor=by, store_id=store.pk)
     if len(found) > MAX_FINDINGS_PER_CAPA:
         errors.add("findings", _("At most {n} findings in one CAPA.").format(n=MAX_FINDINGS_PER_CAPA))
     if any(f.status != FindingStatus.OPEN or f.capa_id is not None for f in found):

@@ -54,10 +54,13 @@ def staff_notify(
     dedupe_key: str,
     related: models.Model | None = None,
     url: str = "",
+    store_robot: bool = True,
 ) -> int:
     """Raise one alert: an inbox item for each active user, an e-mail to each who has an address, and one post
     to the store's WeCom robot.  Returns how many people it reached.  `dedupe_key` makes a repeat a no-op
-    (for the inbox and the outbox alike), on top of the caller's own claim; `url` is the record to act on."""
+    (for the inbox and the outbox alike), on top of the caller's own claim; `url` is the record to act on.
+    `store_robot=False` keeps the store's group chat out of it: an alert about the store that its staff must not
+    read (a mystery shopper's assignment)."""
     zh = _context_in(Language.ZH_HANS, context)
     en = _context_in(Language.EN, context)
     rendered_zh = templates.render(template=template, language=Language.ZH_HANS, context=zh)
@@ -102,7 +105,7 @@ def staff_notify(
                 related=related,
                 dedupe_key=key[:128],
             )
-    if (store.wecom_webhook_url or "").strip():
+    if store_robot and (store.wecom_webhook_url or "").strip():
         message_enqueue(
             store=store,
             template=template,

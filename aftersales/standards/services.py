@@ -433,7 +433,7 @@ def version_publish(*, version: ProcedureVersion, by: User, effective_from: dt.d
                 "note": version.change_note or "-",
                 "store": stores[store_id].name,
             },
-            dedupe_key=f"sop_ack:{version.pk}",
+            dedupe_key=f"sop_ack:{version.pk}:{store_id}",  # each store's robot is told (the outbox key is unique)
             related=version,
             url=url,
         )

@@ -113,7 +113,7 @@ class WhoSeesWhatTests:
         assert f'id="audit-{world.audit.pk}"' in html and 'data-score="83.33"' in html and 'data-findings="1"' in html
         detail = client.get(reverse("audits:audit-detail", args=[world.audit.pk]), **EN).content.decode()
         assert 'id="audit-score" data-score="83.33"' in detail
-        assert "主动问候并自我介绍" in detail and "没有问候" in detail
+        assert "Greets and introduces themselves" in detail and "没有问候" in detail
         assert 'id="start-audit"' not in detail and 'id="submit-audit"' not in detail
         # the fill page of a submitted audit is its page
         assert client.get(reverse("audits:fill", args=[world.audit.pk])).status_code == 302
@@ -190,7 +190,7 @@ class FillFlowTests:
         client.force_login(world.cast.mia)
         detail = client.get(reverse("audits:audit-detail", args=[audit.pk]), **EN).content.decode()
         finding = Finding.objects.get(audit=audit)
-        assert f'id="finding-{finding.pk}"' in detail and "主动问候并自我介绍" in detail
+        assert f'id="finding-{finding.pk}"' in detail and "Greets and introduces themselves" in detail
         photo_pk = AuditPhoto.objects.get(answer__audit=audit).pk
         assert f'src="{reverse("audits:photo", args=[photo_pk])}"' in detail
         assert client.get(reverse("audits:photo", args=[photo_pk])).status_code == 200
