@@ -7,7 +7,6 @@ a missing one; it is readable by the store only once submitted.  Recording is th
 MANAGE_AUDITS, from outside the audited store): anyone else gets 403."""
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -59,7 +58,7 @@ class AuditChecklistItemOut(Schema):
     position: int
     text: str = Field(..., description="the item in Chinese (the product's language)")
     text_en: str
-    weight: Decimal = Field(..., description="its weight in the score (above 0)")
+    weight: float = Field(..., description="its weight in the score (above 0; two decimals at most)", examples=[3.0])
     allows_na: bool = Field(..., description="whether it may be answered not applicable ('na')")
     step: StepOut = Field(..., description="the service step it checks ('' for none)")
     sop_item_key: str = Field(..., description="the SOP checklist item it checks ('' for none)")

@@ -45,6 +45,10 @@ class ChecklistListTests:
         checklist = payload["items"][0]
         assert checklist["kind"] == "mystery_shopper" and checklist["id"] == scene.checklists["mystery_shopper"].pk
         assert {"id", "text", "weight"} <= set(checklist["items"][0])
+        # The weight is a JSON number (the score's arithmetic), like the score the POST answers.
+        first = checklist["items"][0]
+        item = scene.checklists["mystery_shopper"].items.get(pk=first["id"])
+        assert isinstance(first["weight"], float) and first["weight"] == float(item.weight)
         every = get(client, "/audit-checklists", api_token(scene.cast.mia)).json()
         assert every["count"] == 4  # the store manager reads them too (VIEW_AUDITS)
         assert get(client, "/audit-checklists", api_token(scene.cast.otto)).json()["count"] == 0  # another group
