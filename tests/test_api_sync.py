@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from aftersales.audits import services as audit_services
+from aftersales.audits.choices import AuditKind
 from aftersales.config.testing import make_customer, make_user
 from aftersales.customers import services as customer_services
 from aftersales.feedback import services as feedback_services
@@ -38,9 +40,16 @@ LISTS = {
     "/api/v1/capas": None,
     "/api/v1/campaigns": None,
     "/api/v1/messages": "customer",
+    "/api/v1/audit-checklists": None,
+    "/api/v1/audits": None,
+    "/api/v1/audit-findings": None,
 }
 # Lists with a `customer` filter (the customer list itself is the customer).
-CUSTOMER_FILTERED = [url for url in LISTS if url not in ("/api/v1/customers", "/api/v1/capas", "/api/v1/campaigns")]
+CUSTOMER_FILTERED = [
+    url
+    for url in LISTS
+    if url not in ("/api/v1/customers", "/api/v1/capas", "/api/v1/campaigns") and "/audit" not in url
+]
 VEHICLE_FILTERED = ["/api/v1/appointments", "/api/v1/repair-orders", "/api/v1/complaints", "/api/v1/survey-responses"]
 
 
@@ -84,6 +93,17 @@ def world(cast):
             )
             # the survey call closed the follow-up; open it again so that the call queue has a row
             FollowUp.objects.filter(pk=objects["follow_up_id"].pk).update(status="open", closed_at=None)
+        # Audits: the group's checklists, and one internal audit of store A submitted with a failed item (a finding).
+        quality = make_user("quality-sync", Role.QUALITY, group=cast.group)
+        internal = next(
+            c for c in audit_services.checklists_install_defaults(group=cast.group) if c.kind == AuditKind.INTERNAL
+        )
+        items = list(internal.items.order_by("position", "pk"))
+        answers = [{"item": item.pk, "result": "pass", "note": ""} for item in items]
+        answers[0] = {"item": items[0].pk, "result": "fail", "note": "未执行"}
+        audit_services.audit_record(
+            by=quality, store=cast.store_a, kind=AuditKind.INTERNAL, checklist=internal, answers=answers
+        )
     return a, b
 
 
@@ -111,6 +131,7 @@ def test_every_paginated_list_of_records_takes_the_sync_parameters(client):
 def test_each_list_filters_by_the_ranges_and_sorts_by_id(get, cast, world, url):
     mia = cast.mia  # the manager reads every list, campaigns included
     everything = ids(get(mia, url))
+    assert everything, url  # the world has rows in every list, or the checks below prove nothing
     assert ids(get(mia, url, updated_since="2035-01-01T00:00:00+08:00")) == []
     assert ids(get(mia, url, created_to=T0.isoformat())) == []  # exclusive: everything was made at T0
     assert sorted(ids(get(mia, url, created_from=T0.isoformat()))) == sorted(everything)
