@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "aftersales.forecast",  # layer 6 operations: weekly demand, the 8-week forecast, technician-hours
     "aftersales.analytics",  # layer 7: the KPI catalogue, dashboards, scorecards, early warnings, reports
     "aftersales.webhooks",  # top: integrators' webhook subscriptions, events swept from the apps below, deliveries
+    "aftersales.privacy",  # top after webhooks: rights requests, export and erasure across every app, retention purge
     "aftersales.config",  # the web shell's templates and static files
 ]
 

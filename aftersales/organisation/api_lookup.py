@@ -31,6 +31,7 @@ RoleName = Literal[
     "group_manager",
     "quality",
     "auditor",
+    "privacy_officer",
     "admin",
 ]
 assert set(RoleName.__args__) == set(Role.values)  # noqa: S101 - the contract follows the model

@@ -17,11 +17,14 @@ class Role(models.TextChoices):
     QUALITY = "quality", _("Quality department")
     # An auditor from outside the stores (a mystery shopper, 神秘顾客, often from an agency): their own audits only.
     AUDITOR = "auditor", _("External auditor")
+    # The group's personal-information protection officer (个人信息保护负责人, PIPL art. 52): customers' rights
+    # requests, retention and purges, the audit trail.
+    PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
     ADMIN = "admin", _("Administrator")
 
 
 # Roles whose membership is for the whole dealer group rather than one store.
-GROUP_ROLES = frozenset({Role.GROUP_MANAGER, Role.QUALITY, Role.AUDITOR, Role.ADMIN})
+GROUP_ROLES = frozenset({Role.GROUP_MANAGER, Role.QUALITY, Role.AUDITOR, Role.PRIVACY_OFFICER, Role.ADMIN})
 
 
 class Weekday(models.IntegerChoices):

@@ -133,6 +133,7 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("group", Role.GROUP_MANAGER, "刘振华（集团经理）"),
     ("quality", Role.QUALITY, "周静（服务质量部）"),
     ("shopper", Role.AUDITOR, "林悦（神秘顾客）"),
+    ("privacy", Role.PRIVACY_OFFICER, "黄敏（个人信息保护负责人）"),
     ("admin", Role.ADMIN, "系统管理员"),
 )
 

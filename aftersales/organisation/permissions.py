@@ -54,10 +54,19 @@ class Capability(StrEnum):
     MANAGE_AUDITS = "manage_audits"
     PERFORM_AUDITS = "perform_audits"  # fill in and submit the audits one is the auditor of (own record only)
     VIEW_AUDITS = "view_audits"  # a store's submitted audits, their scores and findings (never one in progress)
+    # Customers' rights requests under PIPL arts. 44-47 (see, copy, correct, erase, withdraw, object): log one from
+    # the desk for a customer of the store and read the store's requests.
+    LOG_RIGHTS_REQUESTS = "log_rights_requests"
+    # Handle them: record the identity check, take ownership, answer, refuse with a reason, export a customer's
+    # data, erase (anonymise) a customer.
+    HANDLE_RIGHTS_REQUESTS = "handle_rights_requests"
+    MANAGE_RETENTION = "manage_retention"  # the retention purge: its dry-run report, running it
+    MANAGE_CALENDAR = "manage_calendar"  # enter a year's State Council holiday notice (the working-day calendar)
 
 
 _C = Capability
 _ADVISOR = {
+    _C.LOG_RIGHTS_REQUESTS,
     _C.VIEW_CUSTOMERS,
     _C.EDIT_CUSTOMERS,
     _C.REVEAL_PERSONAL,
@@ -94,6 +103,7 @@ _MANAGER = (
         _C.MANAGE_VEHICLE_RULES,
         _C.MANAGE_SOPS,
         _C.VIEW_AUDITS,
+        _C.HANDLE_RIGHTS_REQUESTS,
     }
 )
 
@@ -113,6 +123,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.FOLLOW_UP,
             _C.HANDLE_COMPLAINTS,
             _C.HANDLE_RESCUE,
+            _C.LOG_RIGHTS_REQUESTS,
         }
     ),
     Role.PARTS_CLERK: frozenset({_C.VIEW_CUSTOMERS, _C.SEE_PLATES, _C.VIEW_SERVICE, _C.VIEW_PARTS, _C.MANAGE_PARTS}),
@@ -163,6 +174,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ),
     # A mystery shopper sees nothing of the stores: only the audits they are the auditor of.
     Role.AUDITOR: frozenset({_C.PERFORM_AUDITS}),
+    # The privacy officer answers customers' rights requests in every store of the group: they see customers'
+    # personal data in full (audit-logged) because an export or a correction needs it, and the audit trail.
+    Role.PRIVACY_OFFICER: frozenset(
+        {
+            _C.VIEW_CUSTOMERS,
+            _C.EDIT_CUSTOMERS,
+            _C.REVEAL_PERSONAL,
+            _C.SEE_PLATES,
+            _C.VIEW_AUDIT,
+            _C.LOG_RIGHTS_REQUESTS,
+            _C.HANDLE_RIGHTS_REQUESTS,
+            _C.MANAGE_RETENTION,
+        }
+    ),
     Role.ADMIN: frozenset(
         _MANAGER
         | {
@@ -172,6 +197,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             _C.MANAGE_WEBHOOKS,
             _C.MANAGE_AUDITS,
             _C.PERFORM_AUDITS,
+            _C.MANAGE_RETENTION,
+            _C.MANAGE_CALENDAR,
         }
     ),
 }

@@ -59,6 +59,7 @@ DEMO_USERNAMES = [
     "group",
     "quality",
     "shopper",
+    "privacy",
     "admin",
 ]
 SEED_ARGS = ["--stores", "2", "--customers", "40", "--months", "6", "--today", "2026-06-30", "--no-progress"]
