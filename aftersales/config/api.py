@@ -12,6 +12,7 @@ from aftersales.forecast.api import router as forecast_router
 from aftersales.organisation.api import BearerToken
 from aftersales.organisation.api import router as organisation_router
 from aftersales.parts.api import router as parts_router
+from aftersales.privacy.api import router as privacy_router
 from aftersales.rescue.api import router as rescue_router
 from aftersales.service.api import router as service_router
 from aftersales.service.api_parts import router as parts_issue_router
@@ -48,5 +49,6 @@ api.add_router("", ehr_router)
 api.add_router("", forecast_router)
 api.add_router("", analytics_router)
 api.add_router("", webhooks_router)
+api.add_router("", privacy_router)
 api.add_router("", inbound_router)  # signed by the SMS/WeChat gateway, not a bearer token
 api.add_router("", problems_router)  # the problem types, readable without a token

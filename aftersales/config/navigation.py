@@ -22,6 +22,7 @@ from aftersales.forecast import menu as forecast_menu
 from aftersales.organisation import menu as organisation_menu
 from aftersales.organisation.permissions import user_can
 from aftersales.parts import menu as parts_menu
+from aftersales.privacy import menu as privacy_menu
 from aftersales.reminders import menu as reminders_menu
 from aftersales.rescue import menu as rescue_menu
 from aftersales.service import menu as service_menu
@@ -50,6 +51,7 @@ ENTRIES: tuple[MenuEntry, ...] = tuple(
         staff_menu.ENTRIES,
         ehr_menu.ENTRIES,
         webhooks_menu.ENTRIES,
+        privacy_menu.ENTRIES,  # rights requests and the retention purge, under Manage
         forecast_menu.ENTRIES,
         standards_menu.ENTRIES,  # the SOP library, last under Operations
         analytics_menu.ENTRIES,

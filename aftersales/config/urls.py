@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("aftersales.ehr.urls")),
     path("", include("aftersales.forecast.urls")),
     path("", include("aftersales.webhooks.urls")),
+    path("", include("aftersales.privacy.urls")),
     path("numbers/", include("aftersales.analytics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((_public(api_patterns), api_app), namespace=api_namespace)),

@@ -1,0 +1,5 @@
+"""The export pages' URLs (included by privacy/urls.py)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
