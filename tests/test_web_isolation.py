@@ -82,6 +82,8 @@ OBJECTS = {
     "service:pickup-move": lambda o: [o["appointment"].pk, "collect"],
     "service:pickup-photo": lambda o: [o["pickup_event"].pk],
     "service:order-detail": lambda o: [o["order"].pk],
+    "organisation:audit-record": lambda o: ["service.repairorder", o["order"].pk],
+    "organisation:audit-record-export": lambda o: ["service.repairorder", o["order"].pk, "csv"],
     "service:order-inspection": lambda o: [o["order"].pk],
     "service:order-attachment-add": lambda o: [o["order"].pk],
     "service:estimate-line-add": lambda o: [o["order"].pk],

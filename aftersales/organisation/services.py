@@ -304,3 +304,20 @@ def store_wecom_robot_set(*, store: Store, url: Any, by: User) -> Store:
             changes={"wecom_webhook_url": "removed" if not url else ("replaced" if old else "set")},
         )
     return store
+
+
+def audit_export_record(*, by: User, store_ids: frozenset[int], file_format: str, scope: dict[str, Any]) -> None:
+    """Record that `by` exported the audit trail of `store_ids` (one entry per store, so each store's trail shows
+    who took a copy of it); `scope` says what (the filters, or the record)."""
+    for store_id in sorted(store_ids):
+        require(by, Capability.VIEW_AUDIT, store_id=store_id)
+    with transaction.atomic():
+        stores: list[int | None] = [*sorted(store_ids)] or [None]
+        for exported in stores:
+            audit_record(
+                actor=by,
+                action="audit.export",
+                object_type="core.auditentry",
+                store_id=exported,
+                changes={"format": file_format, **scope},
+            )
