@@ -134,6 +134,8 @@ ACTION_LABELS: dict[str, Any] = {
     "rescue.match": _("Rescue request matched to a store"),
     "rescue.request": _("Rescue requested"),
     "rescue.transition": _("Rescue status changed"),
+    "retention.dry_run": _("Retention dry run made"),
+    "retention.purge": _("Retention purge carried out"),
     "settings.update": _("Settings changed"),
     "service_interval.delete": _("Service interval rule deleted"),
     "service_interval.save": _("Service interval rule saved"),

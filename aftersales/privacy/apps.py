@@ -6,3 +6,7 @@ class PrivacyConfig(AppConfig):
     name = "aftersales.privacy"
     label = "privacy"
     verbose_name = _("Privacy")
+
+    def ready(self) -> None:
+        # Huey's discovery imports only `tasks` modules: the retention job lives in its own module, imported here.
+        from aftersales.privacy import tasks_retention  # noqa: F401

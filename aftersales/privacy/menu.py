@@ -1,8 +1,11 @@
 """The privacy pages in the navigation (assembled by config/navigation.py), under Manage: customers' rights
 requests and the retention purge."""
 
-from aftersales.core.menu import MANAGE, MenuEntry
-from aftersales.organisation.permissions import Capability as C  # noqa: F401 - used by the entries as they come
+from django.utils.translation import gettext_lazy as _
 
-ENTRIES: tuple[MenuEntry, ...] = ()
-_ = MANAGE
+from aftersales.core.menu import MANAGE, MenuEntry
+from aftersales.organisation.permissions import Capability as C
+
+ENTRIES: tuple[MenuEntry, ...] = (
+    MenuEntry("privacy:retention", _("Data retention"), "hourglass-split", (C.MANAGE_RETENTION,), section=MANAGE),
+)
