@@ -102,6 +102,7 @@ AUDIT_LIST = ("/audits/", "list-check", "Audit list")
 AUDIT_FINDINGS = ("/audits/findings/", "flag", "Audit findings")
 AUDIT_PLAN = ("/audits/plan/", "calendar3", "Audit plan")
 AUDIT_CHECKLISTS = ("/audits/checklists/", "card-checklist", "Audit checklists")
+DATA_RETENTION = ("/privacy/retention/", "hourglass-split", "Data retention")
 
 EXPECTED = {
     "advisor": {
@@ -339,7 +340,20 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, WEBHOOKS, ADMIN],
+        "manage": [
+            RESCUE_BASES,
+            CAR_RULES,
+            STORES,
+            SETTINGS,
+            AUDIT,
+            INTERVALS,
+            PLAYBOOKS,
+            STAFF,
+            EHR,
+            WEBHOOKS,
+            DATA_RETENTION,
+            ADMIN,
+        ],
     },
 }
 
