@@ -510,6 +510,20 @@ INVENTORY: tuple[PersonalField, ...] = (
         GENERAL,
         _("24 hours"),
     ),
+    # A customer's rights request (PIPL arts. 44-47): what they asked, how their identity was checked, what they
+    # were told.  Kept as the proof that the request was answered, also after an erasure (the customer row is then
+    # anonymised and these texts are redacted of their personal values).
+    *(
+        PersonalField(
+            "privacy.RightsRequest",
+            field,
+            _("Answer the customer's request about their personal data and prove that it was answered"),
+            LEGAL_DUTY,
+            GENERAL,
+            RECORD_RETENTION,
+        )
+        for field in ("details", "identity_note", "answer", "refusal_reason")
+    ),
 )
 
 # Fields on customer-related models that say nothing about the person (keys, bookkeeping, vehicle specs).
@@ -829,6 +843,32 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "reception_procedure_version",
             "delivery_checklist",
             "delivery_procedure_version",
+        }
+    ),
+    "privacy.RightsRequest": frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "store",
+            "customer",
+            "number",
+            "kind",
+            "scope",
+            "channel",
+            "status",
+            "received_at",
+            "due_at",
+            "logged_by",
+            "owner",
+            "identity_method",
+            "identity_checked_by",
+            "identity_checked_at",
+            "answered_by",
+            "answered_at",
+            "escalated_store_at",
+            "escalated_group_at",
+            "escalation_level",
         }
     ),
     "service.DeferredWork": frozenset(
