@@ -313,3 +313,20 @@ class HistoryLinkTests:
         client.force_login(shop.cast.alice)  # an advisor: the pages, without the link
         for page, link in list(pages.items())[:3]:
             assert link not in client.get(page).content.decode(), page
+
+
+class ChineseExportTests:
+    def test_a_chinese_reader_gets_chinese_headers_and_actions_streamed_with_the_bom(self, client, shop):
+        order = order_worked_on_by_two(shop)
+        client.force_login(shop.cast.mia)
+        response = client.get(
+            reverse("organisation:audit-export-csv"),
+            {"type": "service.repairorder", "record": order.pk},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+        assert response.streaming
+        rows = read_csv(response)
+        assert rows[0][:2] == ["时间", "操作人"]
+        assert any(row[1] == "Alice" and row[3] == "上海店 (SH01)" and row[4] == "已开工单" for row in rows[1:]), rows[
+            :3
+        ]
