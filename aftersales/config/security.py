@@ -1,5 +1,5 @@
 """Request-level protections the web shell adds in front of every app: the client's address as the login
-lockout and the rate limits count it, and the per-address limit on POSTs to public pages (docs/security.md)."""
+lockout and the rate limits count it, and the per-address limit on POSTs to public pages (docs/SECURITY.md)."""
 
 from __future__ import annotations
 

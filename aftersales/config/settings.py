@@ -161,7 +161,7 @@ MEDIA_URL = "/media/"
 # 100 KB.  Over the limit the API answers 413 in its JSON error shape (core/api.py), the pages Django's 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
-# ---- Security (docs/security.md) ------------------------------------------------------------ begin ----
+# ---- Security (docs/SECURITY.md) ------------------------------------------------------------ begin ----
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
@@ -204,7 +204,7 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
 # name alone) means nobody can lock a colleague out from another machine; counting the name too means a
 # whole showroom behind one address is not locked out by one person's typos.  A successful log-in clears
 # the count.  Administrators lift a lock in the admin (Axes › Access attempts) or with
-# `aftersales axes_reset_username NAME` (docs/security.md).
+# `aftersales axes_reset_username NAME` (docs/SECURITY.md).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

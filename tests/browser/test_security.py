@@ -1,4 +1,4 @@
-"""The browser side of docs/security.md: the CSP watch of every browser test really sees a violation, the
+"""The browser side of docs/SECURITY.md: the CSP watch of every browser test really sees a violation, the
 policy blocks inline code, and a person who mistypes the password five times sees the lockout page."""
 
 from __future__ import annotations

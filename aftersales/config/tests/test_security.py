@@ -128,7 +128,7 @@ class ContentSecurityPolicyTests:
         assert "unsafe" not in directives["script-src"] and "unsafe-eval" not in policy
 
     def test_no_template_has_inline_script_or_event_handlers(self):
-        """Inline code would be blocked by the policy: it belongs in frontend/src (see docs/security.md)."""
+        """Inline code would be blocked by the policy: it belongs in frontend/src (see docs/SECURITY.md)."""
         found = []
         for template in sorted(PACKAGE.glob("*/templates/**/*.html")):
             text = template.read_text(encoding="utf-8")
