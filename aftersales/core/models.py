@@ -72,3 +72,46 @@ class IdempotencyRecord(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'running'})"
+
+
+class OfficialCalendarYear(models.Model):
+    """One year of China's official calendar as the State Council's notice gives it, entered by an administrator
+    (`aftersales calendar import`, /settings/calendar/).  The working-day clocks (`core.calendar`) read an entered
+    year before the `chinese-calendar` package's data.  Dates are ISO strings ("2027-02-05"), sorted."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    holidays = models.JSONField(_("public holidays"), default=list)
+    workdays = models.JSONField(_("make-up working days"), default=list)
+    notice = models.CharField(_("notice"), max_length=120, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("official calendar year")
+        verbose_name_plural = _("official calendar years")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarGap(models.Model):
+    """A working-day clock reached into `year` while neither an entered year nor the package knew it, so it
+    counted Monday–Friday (or, with no `first_reached_at`, December came and next year still has no calendar).
+    The December job alerts the administrators once (`alerted_at`, claimed by a conditional UPDATE); the settings
+    page shows a banner while the year still has no calendar."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    # None: no clock reached the year yet; the December check made the row to claim its alert.
+    first_reached_at = models.DateTimeField(_("first reached by a clock at"), null=True, blank=True)
+    alerted_at = models.DateTimeField(_("administrators alerted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("year without a calendar")
+        verbose_name_plural = _("years without a calendar")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)

@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftersales.core import clock
 from aftersales.core.audit import ACTION_LABELS, audited_model
 from aftersales.core.models import AuditEntry
 from aftersales.core.pagination import Filter, choice_param, date_param, date_range_filters, page_of
 from aftersales.core.scoping import store_ids_where
 from aftersales.organisation import audit_trail, selectors, services
+from aftersales.organisation.calendar_services import calendar_banner
 from aftersales.organisation.current import current_store, current_store_ids
 from aftersales.organisation.forms import SettingsForm, WeComRobotForm
 from aftersales.organisation.models import DealerGroup, Store
@@ -119,6 +121,7 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
             "scopes": [(f"group-{g.pk}", _("{group} (group defaults)").format(group=g.name)) for g in groups]
             + [(f"store-{s.pk}", str(s)) for s in stores],
             "history": selectors.setting_change_list(group=group, store=store),
+            "calendar_banner": calendar_banner(user=user, today=clock.today()),
         },
     )
 

@@ -67,6 +67,7 @@ CALLS = ("/feedback/follow-ups/", "telephone-outbound", "Follow-up calls")
 STORES = ("/organisation/stores/", "shop", "Stores")
 SETTINGS = ("/organisation/settings/", "sliders", "Settings")
 AUDIT = ("/organisation/audit/", "journal", "Audit trail")
+CALENDAR = ("/organisation/settings/calendar/", "calendar3", "Official calendar")
 ADMIN = ("/admin/", "gear", "Administration")
 REMINDERS = ("/reminders/", "bell", "Reminders")
 INTERVALS = ("/reminders/intervals/", "speedometer2", "Service intervals")
@@ -254,7 +255,19 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, WEBHOOKS],
+        "manage": [
+            RESCUE_BASES,
+            CAR_RULES,
+            STORES,
+            SETTINGS,
+            AUDIT,
+            CALENDAR,
+            INTERVALS,
+            PLAYBOOKS,
+            STAFF,
+            EHR,
+            WEBHOOKS,
+        ],
     },
     # The group's quality department: what it audits (masked), the CAPAs, the audits and their plan, the SOPs.
     "quality": {
@@ -346,6 +359,7 @@ EXPECTED = {
             STORES,
             SETTINGS,
             AUDIT,
+            CALENDAR,
             INTERVALS,
             PLAYBOOKS,
             STAFF,
