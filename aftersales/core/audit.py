@@ -75,6 +75,7 @@ ACTION_LABELS: dict[str, Any] = {
     "care_suggestion_rule.save": _("Service suggestion rule saved"),
     "closed_day.add": _("Closed day added"),
     "closed_day.remove": _("Closed day removed"),
+    "calendar.import": _("Official calendar year entered"),
     "campaign.create": _("Campaign created"),
     "campaign.transition": _("Campaign status changed"),
     "campaign.update": _("Campaign edited"),
