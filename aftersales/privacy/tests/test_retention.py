@@ -359,6 +359,14 @@ class PageTests:
         assert "Customers" in text and "Rescue locations" in text and "Carry out this dry run" in text
         assert f'name="dry_run" value="{dry.pk}"' in text
         assert len(queries) <= 25, [q["sql"] for q in queries.captured_queries]
+        # More runs, more customers past their time: not one query more.
+        for days in range(1, 6):
+            customer_visited(cast.store_a, created=NOW - 6 * YEAR, visit=NOW - 5 * YEAR, name=f"客户{days}")
+            with at(NOW + days * DAY):
+                retention.retention_dry_run(group=cast.group, by=officer)
+        with CaptureQueriesContext(connection) as again:
+            assert client.get("/privacy/retention/").status_code == 200
+        assert len(again) == len(queries)
 
     def test_the_buttons_make_a_dry_run_and_carry_it_out(self, client, cast, world, officer, anonymised):
         client.force_login(officer)
@@ -407,3 +415,36 @@ def test_anonymise_customer_integration(cast, officer):
     assert old.name != "老客户" and recent.name == "常客"
     with at(NOW):  # not listed again
         assert retention.retention_plan(group=cast.group, as_of=NOW)["customers"]["ids"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite serialises writers")
+def test_two_officers_carrying_out_the_same_dry_run_purge_once(cast, world, officer, anonymised):
+    from aftersales.config.testing import race
+
+    other = make_user("pam", Role.PRIVACY_OFFICER, group=cast.group)
+    with at(NOW):
+        dry = retention.retention_dry_run(group=cast.group, by=officer)
+    people = (officer, other)
+    results = race(lambda index: retention.retention_purge(group=cast.group, by=people[index], dry_run=dry), 2, at=NOW)
+    done = [r for r in results if isinstance(r, RetentionRun)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(done) == 1 and len(refused) == 1, results
+    assert done[0].report == dry.report
+    assert RetentionRun.objects.filter(dry_run=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_command_makes_a_dry_run_and_carries_it_out(cast, world, officer, anonymised, capsys):
+    from django.core.management import CommandError, call_command
+
+    with at(NOW):
+        call_command("purge", "--dry-run", "--group", cast.group.code)
+    dry = RetentionRun.objects.get(group=cast.group)
+    assert "customers 2" in capsys.readouterr().out and dry.started_by is None
+    with at(NOW), pytest.raises(CommandError):
+        call_command("purge", "--carry-out", str(dry.pk), "--by", cast.grace.username)  # no right
+    with at(NOW):
+        call_command("purge", "--carry-out", str(dry.pk), "--by", officer.username, "--json")
+    assert RetentionRun.objects.get(dry_run=False).report == dry.report
