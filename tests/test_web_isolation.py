@@ -25,6 +25,7 @@ from tests import (
     isolation_ehr,
     isolation_followups,
     isolation_notifications,
+    isolation_privacy_export,
     isolation_reminders,
     isolation_rescue,
     isolation_sops,
@@ -45,6 +46,7 @@ FEEDBACK_PARTS = (
     isolation_webhooks,
     isolation_audits,
     isolation_sops,
+    isolation_privacy_export,
 )
 
 pytestmark = pytest.mark.django_db
