@@ -7,7 +7,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import get_language
 
 from aftersales.customers.models import Customer
 from aftersales.customers.selectors import may_on_customer
@@ -40,7 +39,8 @@ def _request(request: HttpRequest, pk: int) -> RightsRequest:
 
 
 def _answer(request: HttpRequest, customer: Customer, kind: str, rights_request: RightsRequest | None) -> HttpResponse:
-    language = request.GET.get("language") or get_language() or "zh-hans"
+    # The customer's language: Chinese unless the handler asks for English (customers have no language field).
+    language = "en" if request.GET.get("language") == "en" else "zh-hans"
     export = export_customer(customer=customer, by=_user(request), language=language, rights_request=rights_request)
     if kind == "json":
         response = HttpResponse(export.json_bytes, content_type="application/json; charset=utf-8")
