@@ -45,7 +45,13 @@ from aftersales.service.models import (
     RepairOrderEvent,
     Slot,
 )
-from tests import isolation_audits_api, isolation_campaigns, isolation_sops, isolation_webhooks
+from tests import (
+    isolation_audits_api,
+    isolation_campaigns,
+    isolation_privacy_requests,
+    isolation_sops,
+    isolation_webhooks,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -206,6 +212,7 @@ def objects_of_store(store, by, plate_prefix):
         "webhook_id": isolation_webhooks.build_for(store),
         "audit_id": isolation_audits_api.build_for(store),
         "sop_id": isolation_sops.build_for(store),
+        "rights_request_id": isolation_privacy_requests.build_for(store, by, customer),
     }
 
 
@@ -310,6 +317,8 @@ class StoreIsolationSweepTests:
                     continue  # an advisor does not manage webhooks (manage_webhooks): the group manager reaches them
                 if persona == "carol" and "{audit_id}" in path:
                     continue  # an advisor does not read audits (view_audits): the group manager reaches them
+                if persona == "grace" and "{rights_request_id}" in path:
+                    continue  # a group manager does not read rights requests (the privacy officer does): carol does
                 if method == "get" and _PARAM.search(path) and names_a_record(path):
                     assert call(client, method, fill(path, ids), headers).status_code == 200, (persona, path)
 

@@ -43,6 +43,7 @@ LISTS = {
     "/api/v1/audit-checklists": None,
     "/api/v1/audits": None,
     "/api/v1/audit-findings": None,
+    "/api/v1/rights-requests": "customer",
 }
 # Lists with a `customer` filter (the customer list itself is the customer).
 CUSTOMER_FILTERED = [

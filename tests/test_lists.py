@@ -313,6 +313,26 @@ def make_audits(w: World, n: int) -> None:
         )
 
 
+def make_rights_requests(w: World, n: int) -> None:
+    """Open rights requests of store A (the list shows open ones first, each with its countdown)."""
+    from aftersales.privacy.models import RightsRequest
+
+    now = clock.now()
+    start = RightsRequest.objects.count()
+    RightsRequest.objects.bulk_create(
+        RightsRequest(
+            store=w.store,
+            customer=w.customer,
+            number=f"LIST-{start + i:05d}",
+            kind="access",
+            channel="desk",
+            received_at=now,
+            due_at=now + dt.timedelta(days=30),
+        )
+        for i in range(n)
+    )
+
+
 CASES = [
     Case("deferred work", "service:deferred-list", make_deferred),
     Case("repair orders", "service:order-list", make_orders),
@@ -335,6 +355,7 @@ CASES = [
     Case("orders waiting for parts", "service:parts-issue", make_orders_waiting_for_parts),
     Case("submitted audits of the store", "audits:list", make_audits),
     Case("audit findings", "audits:findings", make_audits),
+    Case("rights requests", "privacy:request-list", make_rights_requests),
 ]
 
 

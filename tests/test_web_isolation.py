@@ -26,6 +26,7 @@ from tests import (
     isolation_followups,
     isolation_notifications,
     isolation_privacy_export,
+    isolation_privacy_requests,
     isolation_reminders,
     isolation_rescue,
     isolation_sops,
@@ -46,6 +47,7 @@ FEEDBACK_PARTS = (
     isolation_webhooks,
     isolation_audits,
     isolation_sops,
+    isolation_privacy_requests,
     isolation_privacy_export,
 )
 

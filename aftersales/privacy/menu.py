@@ -7,5 +7,6 @@ from aftersales.core.menu import MANAGE, MenuEntry
 from aftersales.organisation.permissions import Capability as C
 
 ENTRIES: tuple[MenuEntry, ...] = (
+    MenuEntry("privacy:request-list", _("Rights requests"), "shield-check", (C.LOG_RIGHTS_REQUESTS,), section=MANAGE),
     MenuEntry("privacy:retention", _("Data retention"), "hourglass-split", (C.MANAGE_RETENTION,), section=MANAGE),
 )

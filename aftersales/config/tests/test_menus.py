@@ -24,6 +24,7 @@ ROLES = {
     "group": Role.GROUP_MANAGER,
     "quality": Role.QUALITY,
     "shopper": Role.AUDITOR,
+    "privacy": Role.PRIVACY_OFFICER,
     "admin": Role.ADMIN,
 }
 
@@ -103,6 +104,7 @@ AUDIT_LIST = ("/audits/", "list-check", "Audit list")
 AUDIT_FINDINGS = ("/audits/findings/", "flag", "Audit findings")
 AUDIT_PLAN = ("/audits/plan/", "calendar3", "Audit plan")
 AUDIT_CHECKLISTS = ("/audits/checklists/", "card-checklist", "Audit checklists")
+RIGHTS = ("/privacy/requests/", "shield-check", "Rights requests")
 DATA_RETENTION = ("/privacy/retention/", "hourglass-split", "Data retention")
 
 EXPECTED = {
@@ -132,7 +134,7 @@ EXPECTED = {
             MY_NUMBERS,
             MY_SCORECARD,
         ],
-        "manage": [],
+        "manage": [RIGHTS],
     },
     "technician": {
         "top": [TODAY, CUSTOMERS, WORKSHOP, MY_JOBS, OPERATIONS, PARTS_STOCK, SOPS, NUMBERS, MY_NUMBERS],
@@ -163,7 +165,7 @@ EXPECTED = {
             CAMPAIGNS,
             REMINDERS,
         ],
-        "manage": [],
+        "manage": [RIGHTS],
     },
     "parts": {
         "top": [TODAY, CUSTOMERS, WORKSHOP, OPERATIONS, PARTS_STOCK, GOODS_RECEIPT, PARTS_ISSUE, SOPS],
@@ -217,7 +219,7 @@ EXPECTED = {
             KPI_REPORTS,
             COMMENT_ISSUES,
         ],
-        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR],
+        "manage": [RESCUE_BASES, CAR_RULES, STORES, SETTINGS, AUDIT, INTERVALS, PLAYBOOKS, STAFF, EHR, RIGHTS],
     },
     "group": {
         "top": [
@@ -307,6 +309,7 @@ EXPECTED = {
         "top": [TODAY, AUDITS, AUDIT_LIST],
         "manage": [],
     },
+    "privacy": {"top": [TODAY, CUSTOMERS], "manage": [AUDIT, RIGHTS, DATA_RETENTION]},
     "admin": {
         "top": [
             TODAY,
@@ -365,6 +368,7 @@ EXPECTED = {
             STAFF,
             EHR,
             WEBHOOKS,
+            RIGHTS,
             DATA_RETENTION,
             ADMIN,
         ],

@@ -20,6 +20,7 @@ MODULES = (
     "aftersales.campaigns.transitions",
     "aftersales.rescue.transitions",
     "aftersales.analytics.transitions",
+    "aftersales.privacy.transitions",
 )
 COLUMNS = ("move", "from", "to", "who", "own record", "parties", "reason", "via")
 

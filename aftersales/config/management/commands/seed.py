@@ -29,6 +29,7 @@ from aftersales.feedback import services as feedback_services
 from aftersales.messaging.models import OutboxMessage
 from aftersales.organisation.demo import DEMO_USERS, seed_organisation
 from aftersales.organisation.models import ApiToken, DealerGroup, SettingChange, SettingValue, Store
+from aftersales.privacy.demo import flush_privacy_requests, seed_privacy_requests
 from aftersales.reminders.demo import seed_reminders
 from aftersales.rescue.demo import flush_rescue, seed_rescue
 from aftersales.service.demo import flush_service, progress_total, seed_service
@@ -204,6 +205,8 @@ class Command(BaseCommand):
         seed_staff(rng=random.Random(f"staff:{options['seed']}"), stores=stores, users=users, today=today)
         # A quarter of audits of every kind for every store, their findings and a CAPA (its own generator).
         seed_audits(rng=random.Random(f"audits:{options['seed']}"), stores=stores, users=users, today=today)
+        # Customers' rights requests with their clocks: overdue, in progress, answered, refused (its own generator).
+        seed_privacy_requests(rng=random.Random(f"privacy:{options['seed']}"), stores=stores, users=users)
         _analyse()
         # Scorecards (last month drafts, last quarter reviewed) and the last month's early warnings from the
         # catalogue's figures, once the statistics are fresh (PostgreSQL's planner needs them); its own generator,
@@ -228,6 +231,7 @@ class Command(BaseCommand):
             # Staff are found through their memberships, so collect them before the stores go.
             staff_ids = set(get_user_model().objects.filter(memberships__isnull=False).values_list("id", flat=True))
             flush_audits()  # before the orders, CAPAs and stores its audits and findings name
+            flush_privacy_requests()  # its requests protect the customers and stores
             feedback_demo.flush_feedback()  # before the orders and stores its rows protect
             flush_rescue()  # its requests protect the stores
             flush_service()
