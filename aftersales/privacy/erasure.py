@@ -31,7 +31,7 @@ from aftersales.privacy.export import customer_querysets
 from aftersales.privacy.models import RightsRequest
 
 MASK = "***"
-# 机动车维修管理规定 (MOT order 2015 No. 17, as amended), art. 38: the repair file (维修档案) is kept at least 2 years.
+# 机动车维修管理规定 (the Ministry of Transport's provisions on motor-vehicle repair, as amended): the repair file (维修档案) is kept at least 2 years.
 REPAIR_FILE_YEARS = 2
 # Tables never searched for the customer's values: Django's own, and the staff and organisation records (a
 # member of staff may share the customer's name).  Customer and Vehicle rows are anonymised field by field.
@@ -64,7 +64,7 @@ def erasure_refusals(customer: Customer, *, scope: str = "all", on: dt.datetime 
     )
     for number in (
         RepairOrder.objects.filter(customer=customer)
-        .exclude(status=RepairOrderStatus.DELIVERED)
+        .exclude(status__in=(RepairOrderStatus.DELIVERED, RepairOrderStatus.CANCELLED))
         .order_by("pk")
         .values_list("number", flat=True)
     ):
@@ -97,7 +97,7 @@ def erasure_refusals(customer: Customer, *, scope: str = "all", on: dt.datetime 
             reasons.append(
                 _(
                     "The repair file (维修档案) of repair order %(number)s must be kept for at least %(years)s years "
-                    "after the repair (机动车维修管理规定, art. 38). Until then the data is only stored: all "
+                    "after the repair (机动车维修管理规定). Until then the data is only stored: all "
                     "processing other than storage has stopped (PIPL art. 47 para. 2). Erasure is possible from "
                     "%(date)s."
                 )

@@ -183,6 +183,15 @@ class RefusalTests:
                     erase_customer(customer=world.customer, by=world.officer, scope=scope)
             assert self._snapshot(world.customer) == before
 
+    def test_a_cancelled_order_is_not_a_service_still_performed(self, world):
+        with time_machine.travel(LATER, tick=False):
+            _finish_everything(world.customer)
+            order = apps.get_model("service", "RepairOrder").objects.filter(customer=world.customer).first()
+            apps.get_model("service", "RepairOrder").objects.filter(pk=order.pk).update(
+                status=RepairOrderStatus.CANCELLED
+            )
+            assert not any(order.number in r for r in erasure_refusals(world.customer))
+
     def test_only_a_handler_of_rights_requests_of_a_linked_store_may_erase(self, world):
         advisor = make_user("adv_erase", Role.ADVISOR, store=world.store)
         other_group = make_group("gy", "别的集团")
