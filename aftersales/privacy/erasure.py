@@ -31,7 +31,8 @@ from aftersales.privacy.export import customer_querysets
 from aftersales.privacy.models import RightsRequest
 
 MASK = "***"
-# 机动车维修管理规定 (the Ministry of Transport's provisions on motor-vehicle repair, as amended): the repair file (维修档案) is kept at least 2 years.
+# 机动车维修管理规定 (the Ministry of Transport's provisions on motor-vehicle repair, as amended): the repair file
+# (维修档案) is kept at least 2 years.
 REPAIR_FILE_YEARS = 2
 # Tables never searched for the customer's values: Django's own, and the staff and organisation records (a
 # member of staff may share the customer's name).  Customer and Vehicle rows are anonymised field by field.
