@@ -111,12 +111,17 @@ class RightsRequestFilter(SyncFilter):
     customer: ObjectId | None = Field(None, description="Only this customer's requests (a customer id)")
 
 
+def _caller(request: HttpRequest) -> Any:
+    """The API user (set by the bearer-token authentication)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
 def _store_for(request: HttpRequest, payload: RightsRequestIn, customer: Customer | None) -> Store | None:
     if payload.store:
-        return store_by_code(request.auth, payload.store, capability=Capability.LOG_RIGHTS_REQUESTS)
+        return store_by_code(_caller(request), payload.store, capability=Capability.LOG_RIGHTS_REQUESTS)
     if customer is None:
         return None
-    store_id = customer_selectors.acting_store_id(request.auth, Capability.LOG_RIGHTS_REQUESTS, customer)
+    store_id = customer_selectors.acting_store_id(_caller(request), Capability.LOG_RIGHTS_REQUESTS, customer)
     return Store.objects.filter(pk=store_id).first() if store_id else None
 
 
@@ -129,7 +134,7 @@ def _store_for(request: HttpRequest, payload: RightsRequestIn, customer: Custome
     "role that may not log requests is 403.",
 )
 def rights_request_create(request: HttpRequest, payload: RightsRequestIn) -> Any:
-    if not selectors.may_log_somewhere(request.auth):
+    if not selectors.may_log_somewhere(_caller(request)):
         raise PermissionDenied(_("Your role may not do this."))
     customer = Customer.objects.filter(pk=payload.customer).first()
     store = _store_for(request, payload, customer)
@@ -143,17 +148,17 @@ def rights_request_create(request: HttpRequest, payload: RightsRequestIn) -> Any
         channel=RequestChannel.API,
         details=payload.details,
         received_at=payload.received_at,
-        by=request.auth,
+        by=_caller(request),
     )
-    return 201, selectors.rights_request_get_for_user(user=request.auth, pk=created.pk)
+    return 201, selectors.rights_request_get_for_user(user=_caller(request), pk=created.pk)
 
 
 @router.get("/rights-requests", response=list[RightsRequestOut], summary="Rights requests of the caller's stores")
 @paginate(BoundedPagination)
 def rights_request_list(request: HttpRequest, filters: Query[RightsRequestFilter]) -> Any:
     rows = selectors.rights_request_list(
-        user=request.auth,
-        store_ids=store_ids_for(request.auth, filters.store),
+        user=_caller(request),
+        store_ids=store_ids_for(_caller(request), filters.store),
         status="open" if filters.open_only else filters.status,
         kind=filters.kind,
         customer_id=filters.customer,
@@ -163,4 +168,4 @@ def rights_request_list(request: HttpRequest, filters: Query[RightsRequestFilter
 
 @router.get("/rights-requests/{rights_request_id}", response=RightsRequestOut, summary="One rights request")
 def rights_request_detail(request: HttpRequest, rights_request_id: int) -> Any:
-    return selectors.rights_request_get_for_user(user=request.auth, pk=rights_request_id)
+    return selectors.rights_request_get_for_user(user=_caller(request), pk=rights_request_id)

@@ -115,7 +115,7 @@ def handlers_for(store: Store) -> list[tuple[int, str]]:
 
 # The statuses' words on the pages, in the context of a rights request ("In progress" alone reads as a repair
 # order's "in the workshop" in Chinese).
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, Any] = {
     RequestStatus.RECEIVED: pgettext_lazy("rights request", "Received"),
     RequestStatus.IN_PROGRESS: pgettext_lazy("rights request", "In progress"),
     RequestStatus.DONE: pgettext_lazy("rights request", "Answered"),
@@ -128,7 +128,7 @@ def status_label(status: str) -> Any:
     return STATUS_LABELS.get(RequestStatus(status), status)
 
 
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     RequestStatus.RECEIVED: "warning",
     RequestStatus.IN_PROGRESS: "primary",
     RequestStatus.DONE: "success",

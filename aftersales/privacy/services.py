@@ -336,10 +336,14 @@ def rights_request_answer(*, request: RightsRequest, answer: Any, by: User) -> R
         reasons = erasure_refusals(request)
         if reasons:
             raise ErasureRefused(" ".join(reasons), {"code": "erasure_refused", "reasons": reasons})
-        result = _erasure_module().erase_customer(
-            customer=request.customer, by=by, scope=request.scope, rights_request=request
-        )
-        done["erasure"] = str(getattr(result, "summary", "") or "done")
+        try:
+            result = _erasure_module().erase_customer(
+                customer=request.customer, by=by, scope=request.scope, rights_request=request
+            )
+        except ValidationError as exc:  # a reason to keep the data appeared meanwhile (the customer's row is locked)
+            reasons = [m for messages in exc.message_dict.values() for m in messages]
+            raise ErasureRefused(" ".join(reasons), {"code": "erasure_refused", "reasons": reasons}) from None
+        done["erased"] = dict(getattr(result, "counts", {}))
     elif request.kind in (RequestKind.COPY, RequestKind.ACCESS):
         export = _export_module().export_customer(
             customer=request.customer,

@@ -44,6 +44,11 @@ C = Capability
 STAFF_CHANNELS = [(RequestChannel.DESK.value, RequestChannel.DESK.label)]
 
 
+def _user(request: HttpRequest) -> Any:
+    """The signed-in member of staff (the log-in middleware lets nobody else reach these pages)."""
+    return request.user
+
+
 def _url_or_empty(name: str, *args: Any) -> str:
     """The export helper's download pages, when they exist (privacy/urls_export.py)."""
     try:
@@ -157,7 +162,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 channel=RequestChannel.DESK,
                 details=values["details"],
                 received_at=_parse_received(values["received_at"]),
-                by=request.user,
+                by=_user(request),
             )
         except ValidationError as exc:
             errors = _errors(exc)
@@ -225,7 +230,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect("privacy:request-detail", r.pk)
         r = selectors.rights_request_get_for_user(user=request.user, pk=pk)
-    moves = {m.name for m in rights_request_moves_for(obj=r, user=request.user)}
+    moves = {m.name for m in rights_request_moves_for(obj=r, user=_user(request))}
     handlers = (
         [(uid, label) for uid, label in selectors.handlers_for(r.store) if uid != r.owner_id]
         if "assign" in moves

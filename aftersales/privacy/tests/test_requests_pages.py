@@ -224,3 +224,44 @@ def test_the_customer_file_offers_the_rights_requests_to_those_who_log_them(clie
     r = log(cast, customer)
     listed = page(client, cast.alice, reverse("privacy:request-list"), customer=customer.pk).content.decode()
     assert r.number in listed and f"?customer={customer.pk}" in listed
+
+
+# ------------------------------------------------------------------------------------------------ export / erasure
+
+
+def _checked(cast, customer, **fields):
+    r = log(cast, customer, **fields)
+    return services.rights_request_verify_identity(request=r, method="id_document", note="", by=cast.mia)
+
+
+def test_answering_a_copy_request_produces_the_export(cast, customer):
+    from aftersales.core.models import AuditEntry
+
+    r = _checked(cast, customer, kind="copy")
+    services.rights_request_answer(request=r, answer="已交付 JSON 和 PDF", by=cast.mia)
+    assert RightsRequest.objects.get(pk=r.pk).status == RequestStatus.DONE
+    export = AuditEntry.objects.get(action="customer.export")
+    assert export.changes["rights_request"] == r.pk
+
+
+def test_answering_an_erasure_anonymises_the_customer_and_keeps_the_request(cast, customer):
+    r = _checked(cast, customer, kind="erase")
+    services.rights_request_answer(request=r, answer="已删除", by=cast.mia)
+    customer.refresh_from_db()
+    r.refresh_from_db()
+    assert customer.name != "李四" and r.status == RequestStatus.DONE and r.customer_id == customer.pk
+
+
+def test_an_erasure_the_law_forbids_shows_its_reasons_and_is_refused_with_them(client, cast, customer, order_token):
+    r = _checked(cast, customer, kind="erase")  # the customer's car is in the workshop (an open order)
+    client.force_login(cast.mia)
+    url = reverse("privacy:request-detail", args=[r.pk])
+    response = client.post(url, {"action": "answer", "answer": "删除"}, HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert response.status_code == 409 and 'id="erasure-refusals"' in body
+    customer.refresh_from_db()
+    assert customer.name == "李四" and RightsRequest.objects.get(pk=r.pk).status == RequestStatus.IN_PROGRESS
+    reason = services.erasure_refusals(r)[0]
+    assert reason in body  # prefilled in the refusal form
+    assert client.post(url, {"action": "refuse", "reason": reason}).status_code == 302
+    assert RightsRequest.objects.get(pk=r.pk).refusal_reason == reason
