@@ -26,6 +26,7 @@ ADVISOR = CUSTOMERS | {
     C.HANDLE_COMPLAINTS,
     C.HANDLE_RESCUE,
     C.VIEW_PARTS,
+    C.LOG_RIGHTS_REQUESTS,  # a customer's request about their data is logged by whoever they tell
 }
 TECHNICIAN = {C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.WORK, C.VIEW_PARTS}
 EXPECTED: dict[str, frozenset[Capability]] = {
@@ -33,7 +34,16 @@ EXPECTED: dict[str, frozenset[Capability]] = {
     Role.TECHNICIAN: frozenset(TECHNICIAN),
     Role.FOREMAN: frozenset(TECHNICIAN | {C.DISPATCH, C.QUALITY_CHECK, C.VIEW_STAFF_RECORDS, C.HANDLE_RESCUE}),
     Role.AGENT: frozenset(
-        CUSTOMERS | {C.VIEW_SERVICE, C.BOOK, C.VIEW_FEEDBACK, C.FOLLOW_UP, C.HANDLE_COMPLAINTS, C.HANDLE_RESCUE}
+        CUSTOMERS
+        | {
+            C.VIEW_SERVICE,
+            C.BOOK,
+            C.VIEW_FEEDBACK,
+            C.FOLLOW_UP,
+            C.HANDLE_COMPLAINTS,
+            C.HANDLE_RESCUE,
+            C.LOG_RIGHTS_REQUESTS,
+        }
     ),
     # The parts clerk: the ledger, and the orders and plates to issue against.
     Role.PARTS_CLERK: frozenset({C.VIEW_CUSTOMERS, C.SEE_PLATES, C.VIEW_SERVICE, C.VIEW_PARTS, C.MANAGE_PARTS}),
@@ -62,6 +72,7 @@ EXPECTED: dict[str, frozenset[Capability]] = {
             C.MANAGE_PARTS,
             C.MANAGE_SOPS,
             C.VIEW_AUDITS,
+            C.HANDLE_RIGHTS_REQUESTS,
         }
     ),
     Role.GROUP_MANAGER: frozenset(
@@ -106,6 +117,11 @@ EXPECTED: dict[str, frozenset[Capability]] = {
     ),
     # A mystery shopper from outside: their own audits, nothing of the stores.
     Role.AUDITOR: frozenset({C.PERFORM_AUDITS}),
+    # The group's privacy officer: customers' rights requests in every store, full personal data (audit-logged),
+    # the audit trail and the retention purge.
+    Role.PRIVACY_OFFICER: frozenset(
+        CUSTOMERS | {C.VIEW_AUDIT, C.LOG_RIGHTS_REQUESTS, C.HANDLE_RIGHTS_REQUESTS, C.MANAGE_RETENTION}
+    ),
     # Every capability but driving: an administrator is never offered as a booking's driver.
     Role.ADMIN: ALL - {C.DRIVE},
 }
