@@ -9,4 +9,7 @@ class PrivacyConfig(AppConfig):
 
     def ready(self) -> None:
         # Huey's discovery imports only `tasks` modules: the retention job lives in its own module, imported here.
-        from aftersales.privacy import tasks_retention  # noqa: F401
+        # The outbox (a lower layer) keeps its templates in code; the rights-request alerts add theirs at start-up.
+        from aftersales.privacy import messages, tasks_retention  # noqa: F401
+
+        messages.register()

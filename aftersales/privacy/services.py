@@ -56,7 +56,7 @@ from aftersales.privacy.transitions import RIGHTS_REQUEST
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-messages.register()
+messages.register()  # also done at start-up (apps.py); repeated here for scripts that import the services alone
 
 S = RequestStatus
 DETAILS_MAX = 2000
