@@ -265,3 +265,13 @@ def test_an_erasure_the_law_forbids_shows_its_reasons_and_is_refused_with_them(c
     assert reason in body  # prefilled in the refusal form
     assert client.post(url, {"action": "refuse", "reason": reason}).status_code == 302
     assert RightsRequest.objects.get(pk=r.pk).refusal_reason == reason
+
+
+def test_the_customers_page_is_rate_limited_like_every_public_post(client, settings, customer, order_token):
+    settings.AFTERSALES_PUBLIC_POST_RATE = (2, 60)
+    url = reverse("privacy:customer-request", args=["r", order_token])
+    with time_machine.travel(T0, tick=False):
+        for _n in range(2):
+            assert client.post(url, {"kind": ""}).status_code == 400  # counted, answered normally
+        response = client.post(url, {"kind": "copy", "scope": "all"})
+    assert response.status_code == 429 and not RightsRequest.objects.exists()
