@@ -15,8 +15,8 @@ from aftersales.privacy.choices import IdentityMethod
 from aftersales.privacy.models import RightsRequest
 
 ERASE_REFUSAL = (
-    "《机动车维修管理规定》第三十八条要求维修档案保存至少两年，车辆的维修记录在保存期内不能删除；"
-    "期满后将自动删除。The repair records must be kept for two years (Motor Vehicle Maintenance Provisions art. 38)."
+    "《机动车维修管理规定》要求维修档案保存至少两年，车辆的维修记录在保存期内不能删除；"
+    "期满后将自动删除。The repair records must be kept for two years (Motor Vehicle Maintenance Provisions)."
 )
 
 

@@ -63,7 +63,7 @@ COARSE = Decimal("0.01")  # about 1 km of latitude
 OUTBOX_REDACT_DAYS = 7
 REDACTED_BODY = "[removed by the retention purge / 已按保存期限删除]"
 ERASED_BODY = "***"  # privacy.erasure.MASK: the text of an erased customer's message
-# 机动车维修管理规定 art. 38: the repair file is kept at least 2 years after the repair (privacy.erasure's rule).
+# 机动车维修管理规定: the repair file is kept at least 2 years after the repair (privacy.erasure's rule).
 REPAIR_FILE_YEARS = 2
 # The message channels whose texts may name a person: an integrator's webhook body is ids and codes only.
 REDACTED_CHANNELS = (Channel.SMS, Channel.WECHAT, Channel.EMAIL, Channel.WECOM)
