@@ -144,6 +144,9 @@ CATALOGUE_PAGES = {"parts:part", "parts:part-edit"}
 # a role without MANAGE_AUDITS is refused (403) before any look-up, another group's checklist is 404
 # (aftersales/audits/tests/test_pages.py).
 AUDIT_GROUP_PAGES = {"audits:plan", "audits:checklist-edit"}
+# China's official calendar is one for the whole installation (a year, not a store's record): only MANAGE_CALENDAR
+# may change it (aftersales/organisation/tests/test_calendar_page.py).
+CALENDAR_PAGES = {"organisation:calendar-year"}
 # The customer's own pages take a store code or a signed token, not an id: a link to another order is refused
 # by its signature (aftersales/service/tests/test_links.py), and booking is public per store by design.
 PUBLIC_LINK_PAGES = {
@@ -262,7 +265,9 @@ def _snapshot():
 class WebIsolationTests:
     def test_every_page_with_an_id_is_covered(self):
         with_args = {name for name, pattern in _named_patterns() if pattern.pattern.converters}
-        uncovered = with_args - PUBLIC_LINK_PAGES - ANALYTICS_PAGES - CATALOGUE_PAGES - AUDIT_GROUP_PAGES
+        uncovered = (
+            with_args - PUBLIC_LINK_PAGES - ANALYTICS_PAGES - CATALOGUE_PAGES - AUDIT_GROUP_PAGES - CALENDAR_PAGES
+        )
         assert uncovered == set(OBJECTS), "add new pages with ids to OBJECTS"
 
     @pytest.mark.parametrize("name", sorted(OBJECTS))

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.db.models.fields.files import FieldFile
@@ -284,6 +284,14 @@ def export_customer(
     store_id = acting_store_id(by, Capability.HANDLE_RIGHTS_REQUESTS, customer)
     if store_id is None:
         raise PermissionDenied(_("Your role may not export this customer's data."))
+    if rights_request is not None:
+        # A copy goes to the person whose identity was checked, never to whoever filed a request in their name.
+        if rights_request.customer_id != customer.pk:
+            raise ValidationError({"rights_request": [_("This request is about another customer.")]})
+        if rights_request.identity_checked_at is None:
+            raise ValidationError(
+                {"rights_request": [_("Check the customer's identity on the request before exporting their data.")]}
+            )
     data = customer_export_data(customer)
     json_bytes = json.dumps(data, ensure_ascii=False, indent=2).encode()
     pdf_bytes = export_pdf(customer, language=language or "zh-hans")

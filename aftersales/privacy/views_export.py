@@ -3,10 +3,11 @@ user handles rights requests in a store linked to them), ask the service, answer
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from aftersales.customers.models import Customer
 from aftersales.customers.selectors import may_on_customer
@@ -41,7 +42,14 @@ def _request(request: HttpRequest, pk: int) -> RightsRequest:
 def _answer(request: HttpRequest, customer: Customer, kind: str, rights_request: RightsRequest | None) -> HttpResponse:
     # The customer's language: Chinese unless the handler asks for English (customers have no language field).
     language = "en" if request.GET.get("language") == "en" else "zh-hans"
-    export = export_customer(customer=customer, by=_user(request), language=language, rights_request=rights_request)
+    try:
+        export = export_customer(customer=customer, by=_user(request), language=language, rights_request=rights_request)
+    except ValidationError as error:
+        # Only a request's export can be refused this way (identity not yet checked): back to the request.
+        for message in error.messages:
+            messages.error(request, message)
+        assert rights_request is not None  # noqa: S101 - a customer's own export has no such check
+        return redirect("privacy:request-detail", pk=rights_request.pk)
     if kind == "json":
         response = HttpResponse(export.json_bytes, content_type="application/json; charset=utf-8")
     else:

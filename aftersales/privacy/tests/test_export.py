@@ -119,6 +119,14 @@ class ExportPageTests:
             received_at=world.customer.created_at,
             due_at=world.customer.created_at,
         )
+        # Not before the customer's identity is checked on the request: back to the request, nothing exported.
+        response = client.get(reverse("privacy:export-pdf", args=[request.pk]))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("privacy:request-detail", args=[request.pk])
+        assert not AuditEntry.objects.filter(action="customer.export", changes__rights_request=request.pk).exists()
+        RightsRequest.objects.filter(pk=request.pk).update(
+            identity_method="id_document", identity_checked_at=world.customer.created_at
+        )
         response = client.get(reverse("privacy:export-pdf", args=[request.pk]))
         assert response.status_code == 200 and response.content.startswith(b"%PDF")
         assert AuditEntry.objects.filter(action="customer.export", changes__rights_request=request.pk).exists()
