@@ -40,14 +40,15 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
 LocalDateTime = Annotated[dt.datetime, AfterValidator(_local)]
 StatusFilter = choices_of(RightsRequest, "status")
 KindName = choices_of(RightsRequest, "kind")
+ScopeName = choices_of(RightsRequest, "scope")
 
 
 class RightsRequestIn(Schema):
     """A customer's request about their personal data (PIPL arts. 44-47), as received by an integration."""
 
     customer: ObjectId = Field(..., description="The customer's id")
-    kind: str = Field(..., max_length=16, description="access, copy, correct, erase, withdraw or object")
-    scope: str = Field(RequestScope.ALL, max_length=16, description="all (default) or vehicle")
+    kind: KindName = Field(..., description="access, copy, correct, erase, withdraw or object")  # type: ignore[valid-type]
+    scope: ScopeName = Field(RequestScope.ALL, description="all (default) or vehicle")  # type: ignore[valid-type]
     details: MultiLine = Field("", max_length=2000, description="What the customer asks, in their words")
     received_at: dt.datetime | None = Field(
         None, description="When it reached you (ISO 8601; the clock starts then); now when omitted, never future"
@@ -58,10 +59,12 @@ class RightsRequestIn(Schema):
 
 
 class MoveOut(Schema):
-    name: str
-    to: str | None = Field(None, alias="target")
-    needs_reason: bool
-    label: str
+    """A move the rulebook offers the caller on this request now (rights_request_moves_for)."""
+
+    name: str = Field(..., description="The move's name, e.g. verify_identity, answer, refuse")
+    to: str | None = Field(None, alias="target", description="The status the move leads to, if it changes it")
+    needs_reason: bool = Field(..., description="Whether the move needs a reason (a refusal does)")
+    label: str = Field(..., description="The move in the caller's language")
 
     @staticmethod
     def resolve_label(obj: Move) -> str:
@@ -77,7 +80,7 @@ class RightsRequestOut(Schema):
     store: str
     customer: int = Field(..., alias="customer_id")
     kind: KindName  # type: ignore[valid-type]
-    scope: choices_of(RightsRequest, "scope")  # type: ignore[valid-type]
+    scope: ScopeName  # type: ignore[valid-type]
     channel: choices_of(RightsRequest, "channel")  # type: ignore[valid-type]
     details: str
     status: StatusFilter  # type: ignore[valid-type]
