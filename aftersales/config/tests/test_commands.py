@@ -172,6 +172,7 @@ def flush_database() -> None:
     with transaction.atomic():
         for model in reversed(apps.get_models()):
             if model._meta.app_label in (
+                "privacy",
                 "webhooks",
                 "audits",
                 "standards",
