@@ -26,7 +26,7 @@ from aftersales.customers import crypto
 from aftersales.customers.models import Customer, Vehicle
 from aftersales.customers.selectors import acting_store_id
 from aftersales.organisation.permissions import Capability
-from aftersales.privacy.choices import RequestScope
+from aftersales.privacy.choices import RequestScope, RequestStatus
 from aftersales.privacy.export import customer_querysets
 from aftersales.privacy.models import RightsRequest
 
@@ -339,6 +339,14 @@ def erase_customer(
     store_id = acting_store_id(by, Capability.HANDLE_RIGHTS_REQUESTS, customer)
     if store_id is None:
         raise PermissionDenied(_("Your role may not erase this customer's data."))
+    if rights_request is not None:
+        # Only as the answer to a request in progress (identity checked), of this customer: rights_request_answer.
+        if rights_request.customer_id != customer.pk:
+            raise ValidationError({"rights_request": [_("This request is about another customer.")]})
+        if rights_request.identity_checked_at is None or rights_request.status != RequestStatus.IN_PROGRESS:
+            raise ValidationError(
+                {"rights_request": [_("Check the customer's identity on the request before erasing their data.")]}
+            )
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         reasons = erasure_refusals(locked, scope=scope)

@@ -49,14 +49,40 @@ def _json_forms(value: str) -> list[str]:
     return [value] if escaped == value else [value, escaped]
 
 
+def _names_customer(value: Any, customer: Customer) -> bool:
+    """Whether a JSON answer is about this customer: an object with their id and name, or naming them as
+    `customer` (by id or as an object with their id) — never merely a name that contains theirs."""
+    if isinstance(value, list):
+        return any(_names_customer(item, customer) for item in value)
+    if not isinstance(value, dict):
+        return False
+    if value.get("id") == customer.pk and value.get("name") == customer.name:
+        return True
+    named = value.get("customer")
+    if named == customer.pk or (isinstance(named, dict) and named.get("id") == customer.pk):
+        return True
+    return any(_names_customer(item, customer) for item in value.values())
+
+
 def _idempotency_rows(customer: Customer) -> QuerySet[Any]:
-    """A cached API answer has no key to the customer: it is theirs when it shows their name (API answers hold
-    the name, never an unmasked mobile)."""
+    """A cached API answer (kept 24 hours) has no key to the customer: it is theirs when its JSON shows their id
+    with their name (API answers hold the name, never an unmasked mobile).  The name narrows it in SQL; the
+    JSON decides, so another customer whose name contains this one's is never taken for them."""
     model = apps.get_model("core", "IdempotencyRecord")
+    if not customer.name:
+        return model._default_manager.none()
     condition = Q()
     for form in _json_forms(customer.name):
         condition |= Q(response_body__contains=form)
-    return model._default_manager.filter(condition) if customer.name else model._default_manager.none()
+    mine = []
+    for pk, body in model._default_manager.filter(condition).values_list("pk", "response_body"):
+        try:
+            parsed = json.loads(body)
+        except (TypeError, ValueError):
+            continue
+        if _names_customer(parsed, customer):
+            mine.append(pk)
+    return model._default_manager.filter(pk__in=mine)
 
 
 def _unmasking_log(customer: Customer) -> QuerySet[Any]:

@@ -262,7 +262,12 @@ def _customers(group: DealerGroup, as_of: dt.datetime) -> QuerySet[Customer]:
 
 def _unmatched_replies(group: DealerGroup, as_of: dt.datetime) -> QuerySet[InboundMessage]:
     cutoffs = _by_store_cutoff(group, "record_retention_years", as_of, _years_before)
-    return InboundMessage.objects.filter(customer__isnull=True).filter(_older_than("received_at", "store_id", cutoffs))
+    condition = _older_than("received_at", "store_id", cutoffs)
+    if cutoffs:
+        # A reply from an unknown number that named no store belongs to no group: it goes after the longest of
+        # the group's retention periods (the earliest cutoff), whichever group's purge reaches it first.
+        condition |= Q(store__isnull=True, received_at__lt=min(cutoffs.values()))
+    return InboundMessage.objects.filter(customer__isnull=True).filter(condition)
 
 
 def _rescue_locations(group: DealerGroup, as_of: dt.datetime) -> QuerySet[RescueRequest]:
@@ -368,7 +373,9 @@ def retention_purge(*, group: DealerGroup, by: User, dry_run: RetentionRun) -> R
         now = clock.now()
         plan = retention_plan(group=group, as_of=dry_run.as_of)
         done: dict[str, dict[str, Any]] = {}
-        for category in POLICY:
+        # Customers last: anonymising one also deletes its cars' events and masks its messages, which the other
+        # categories would then find already done (and count less than the dry run reported).
+        for category in sorted(POLICY, key=lambda c: c.key == "customers"):
             reviewed = set((dry_run.report.get(category.key) or {}).get("ids", []))
             ids = [pk for pk in plan[category.key]["ids"] if pk in reviewed]
             acted = _carry_out(category, ids, now=now)
@@ -400,9 +407,11 @@ def _carry_out(category: Category, ids: list[int], *, now: dt.datetime) -> list[
     acted: list[int] = []
     for chunk in _chunks(ids):
         if category.key == "customers":
-            from aftersales.privacy.erasure import anonymise_customer
+            from aftersales.privacy.erasure import anonymise_customer, erasure_refusals
 
-            for customer in Customer.objects.filter(pk__in=chunk).order_by("pk"):
+            for customer in Customer.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+                if erasure_refusals(customer, on=now):
+                    continue  # came back (an order opened) while the purge ran: kept, as erasure would
                 anonymise_customer(customer, scope="all")
                 acted.append(customer.pk)
         elif category.key == "unmatched_replies":

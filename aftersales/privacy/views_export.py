@@ -79,13 +79,11 @@ def request_export_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 def customer_erase(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the legal reasons the erasure must wait, or the form (the customer's name typed to confirm).
-    POST: erase.  `?request=<id>` ties the erasure to a rights request (and its scope)."""
+    POST: erase.  An erasure a customer asked for is answered on their rights request's page (which checks the
+    identity and closes the request); this page is the desk's erasure outside a request."""
     customer = _customer(request, pk)
     rights_request = None
-    request_id = request.GET.get("request") or request.POST.get("request")
-    if request_id and request_id.isdigit():
-        rights_request = get_object_or_404(RightsRequest, pk=int(request_id), customer=customer)
-    scope = rights_request.scope if rights_request else request.POST.get("scope") or request.GET.get("scope") or "all"
+    scope = request.POST.get("scope") or request.GET.get("scope") or "all"
     if scope not in RequestScope.values:
         scope = RequestScope.ALL
     errors: list[str] = []

@@ -183,6 +183,27 @@ class RefusalTests:
                     erase_customer(customer=world.customer, by=world.officer, scope=scope)
             assert self._snapshot(world.customer) == before
 
+    def test_a_request_not_yet_in_progress_cannot_carry_an_erasure(self, world):
+        from aftersales.privacy.choices import RequestChannel, RequestKind
+        from aftersales.privacy.models import RightsRequest
+
+        with time_machine.travel(LATER, tick=False):
+            _finish_everything(world.customer)
+            request = RightsRequest.objects.create(
+                store=world.store,
+                customer=world.customer,
+                number="PR-ERASE-1",
+                kind=RequestKind.ERASE,
+                channel=RequestChannel.DESK,
+                received_at=LATER,
+                due_at=LATER,
+            )
+            before = self._snapshot(world.customer)
+            with pytest.raises(ValidationError) as refused:
+                erase_customer(customer=world.customer, by=world.officer, rights_request=request)
+            assert "rights_request" in refused.value.message_dict
+            assert self._snapshot(world.customer) == before
+
     def test_a_cancelled_order_is_not_a_service_still_performed(self, world):
         with time_machine.travel(LATER, tick=False):
             _finish_everything(world.customer)

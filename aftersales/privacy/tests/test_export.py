@@ -63,6 +63,23 @@ class ExportCompletenessTests:
         Order = apps.get_model("service", "RepairOrder")
         assert len(records["service.RepairOrder"]) == Order.objects.filter(customer=world.customer).count()
 
+    def test_another_customers_cached_answer_is_not_theirs_even_when_the_name_contains_theirs(self, world):
+        from aftersales.core import clock
+
+        other = apps.get_model("core", "IdempotencyRecord").objects.create(
+            scope_hash="c" * 64,
+            key="k-other",
+            request_hash="d" * 64,
+            path="/api/v1/customers",
+            started_at=clock.now(),
+            completed_at=clock.now(),
+            status_code=201,
+            content_type="application/json",
+            response_body=json.dumps({"id": world.customer.pk + 100000, "name": NAME + "华"}, ensure_ascii=False),
+        )
+        rows = customer_export_data(world.customer)["records"]["core.IdempotencyRecord"]
+        assert rows and other.pk not in {row["id"] for row in rows}
+
     def test_secrets_that_open_links_are_not_exported(self, world):
         text = json.dumps(customer_export_data(world.customer), ensure_ascii=False)
         assert "link_nonce" not in text and "link_token" not in text and "request_hash" not in text

@@ -406,9 +406,16 @@ def test_anonymise_customer_integration(cast, officer):
     assert callable(erasure.anonymise_customer)
     old = customer_visited(cast.store_a, created=NOW - 5 * YEAR, visit=NOW - 4 * YEAR, name="老客户")
     recent = customer_visited(cast.store_a, created=NOW - 5 * YEAR, visit=NOW - 2 * YEAR, name="常客")
+    # The old customer's own car positions and messages are due in their categories too: anonymising the
+    # customer must not make those categories' counts fall short of the dry run's.
+    old_event = event(old.vehicles.get(), processed=NOW - 4 * YEAR)
+    old_message = message(old, sent=NOW - 4 * YEAR)
     with at(NOW):
         dry = retention.retention_dry_run(group=cast.group, by=officer)
         purge = retention.retention_purge(group=cast.group, by=officer, dry_run=dry)
+    assert dry.report["vehicle_event_locations"]["ids"] == [old_event.pk]
+    assert dry.report["outbox_texts"]["ids"] == [old_message.pk]
+    assert purge.report == dry.report
     assert purge.report["customers"]["ids"] == [old.pk]
     old.refresh_from_db()
     recent.refresh_from_db()
