@@ -291,9 +291,24 @@ def anonymise_customer(customer: Customer, *, scope: str = "all") -> dict[str, i
         id_number_encrypted="",
         id_number_hash="",
         address_encrypted="",
+        # The integrator's id for the person would identify them again (and a re-sent person would land on the
+        # erased file): gone too.
+        external_source="",
+        external_ref="",
         updated_at=clock.now(),
     )
     counts["customers"] += 1
+    # The trail of the customer's own record keeps who changed what and when, not the values (former names,
+    # birthday, gender): each value becomes the mask.
+    from aftersales.core.models import AuditEntry
+
+    for entry in AuditEntry.objects.filter(
+        object_type="customers.customer", object_id=str(customer.pk), action__in=("customer.create", "customer.update")
+    ):
+        masked = {key: MASK for key in entry.changes} if isinstance(entry.changes, dict) else {}
+        if masked != entry.changes:
+            AuditEntry.objects.filter(pk=entry.pk).update(changes=masked)
+            counts["audit_entries"] += 1
     counts["appointments"] += appointments.exclude(pickup_address_encrypted="").update(pickup_address_encrypted="")
     # Pick-up photos show the car at the customer's door (their home, often them): deleted.  The workshop's
     # inspection photos and evidence (service.Attachment) show the car and belong to the repair file: kept.

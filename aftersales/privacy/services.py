@@ -333,6 +333,11 @@ def rights_request_answer(*, request: RightsRequest, answer: Any, by: User) -> R
         raise ApplicationError(_("This cannot be done in the record's present state."), {"code": "invalid_transition"})
     done: dict[str, Any] = {}
     if request.kind == RequestKind.ERASE:
+        # The answer is saved after the erasure swept the tables: it must not bring the person's name back.
+        known = [v for v in (request.customer.name, request.customer.phone) if v and len(v) >= 2]
+        if isinstance(answer, str):
+            for value in known:
+                answer = answer.replace(value, "***")
         reasons = erasure_refusals(request)
         if reasons:
             raise ErasureRefused(" ".join(reasons), {"code": "erasure_refused", "reasons": reasons})

@@ -87,7 +87,18 @@ class ErasureTests:
     def test_after_erasure_no_table_holds_a_personal_value_and_the_kpis_are_unchanged(self, world):
         with time_machine.travel(LATER, tick=False):
             _finish_everything(world.customer)
+            # What the trail of the customer's record holds of them (a birthday set at the desk) and the
+            # integrator's id for them.
+            AuditEntry.objects.create(
+                action="customer.update",
+                object_type="customers.customer",
+                object_id=str(world.customer.pk),
+                changes={"birthday": [None, "1899-12-31"]},
+            )
+            Customer.objects.filter(pk=world.customer.pk).update(external_source="crm", external_ref="CRM-778899")
             values = personal_values(world.customer)
+            values["birthday in the trail"] = "1899-12-31"
+            values["external reference"] = "CRM-778899"
             assert len(values) >= 10 and world.customer.vehicles.exists()
             assert _search_everywhere(values), "the search finds the values before the erasure"
             before = _kpis(world)

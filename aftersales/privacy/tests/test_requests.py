@@ -164,6 +164,16 @@ def test_answering_a_withdrawal_withdraws_every_consent(cast, customer):
     }
 
 
+def test_an_erasure_answer_keeps_no_trace_of_the_name(cast, customer):
+    name = customer.name
+    r = log(cast, customer, kind="erase")
+    services.rights_request_verify_identity(request=r, method="id_document", note="", by=cast.mia)
+    services.rights_request_answer(request=r, answer=f"已删除{name}的个人信息", by=cast.mia)
+    r.refresh_from_db()
+    customer.refresh_from_db()
+    assert r.status == RequestStatus.DONE and name not in r.answer and name not in customer.name
+
+
 def test_refusal_needs_the_reason_and_closes_the_clock(cast, customer):
     r = log(cast, customer, kind="erase")
     with pytest.raises(ValidationError) as caught:
