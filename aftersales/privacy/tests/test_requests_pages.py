@@ -125,6 +125,18 @@ def test_the_identity_check_and_refusal_through_the_page(client, cast, customer)
     assert RightsRequest.objects.get(pk=other.pk).status == RequestStatus.RECEIVED
 
 
+def test_the_request_history_reads_in_words_for_the_manager_only(client, cast, customer):
+    r = log(cast, customer, kind="object")
+    services.rights_request_verify_identity(request=r, method=IdentityMethod.ID_DOCUMENT, note="", by=cast.mia)
+    history = reverse("organisation:audit-record", args=["privacy.rightsrequest", r.pk])
+    manager = page(client, cast.mia, reverse("privacy:request-detail", args=[r.pk])).content.decode()
+    advisor = page(client, cast.alice, reverse("privacy:request-detail", args=[r.pk])).content.decode()
+    assert history in manager and history not in advisor  # the trail is the manager's (VIEW_AUDIT)
+    text = page(client, cast.mia, history).content.decode()
+    assert "Rights request logged" in text and "identity checked for a rights request" in text
+    assert "rights_request.verify_identity" not in text
+
+
 def test_another_stores_request_is_404(client, cast, customer):
     r = log(cast, customer)
     assert page(client, cast.carol, reverse("privacy:request-detail", args=[r.pk])).status_code == 404
