@@ -25,6 +25,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from aftersales.core import clock
 from aftersales.core.audit import audit_record
@@ -63,7 +64,7 @@ DETAILS_MAX = 2000
 # The share of a request's clock after which the store's managers are told (the first escalation level).
 STORE_ESCALATION_SHARE = 0.8
 NUMBER_ATTEMPTS = 20
-LOST_RACE = "Someone else changed this request meanwhile; reload and try again."
+LOST_RACE = gettext_noop("Someone else changed this request meanwhile; reload and try again.")
 
 
 # ------------------------------------------------------------------------------------------------ the clock
