@@ -48,6 +48,7 @@ from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import DealerGroup, Membership, Store
 from aftersales.organisation.permissions import Capability
+from aftersales.organisation.selectors import active_users as _users
 
 logger = logging.getLogger("aftersales.analytics")
 STREAK = 3  # deteriorations in a row that make a "falling" warning
@@ -151,14 +152,6 @@ def store_managers(store: Store) -> list[Any]:
 
 def group_managers(group: DealerGroup) -> list[Any]:
     return _users(Membership.objects.filter(group=group, store__isnull=True, role=Role.GROUP_MANAGER))
-
-
-def _users(memberships: QuerySet[Membership]) -> list[Any]:
-    seen: dict[int, Any] = {}
-    for membership in memberships.select_related("user").order_by("user_id"):
-        if membership.user.is_active:
-            seen.setdefault(membership.user_id, membership.user)
-    return list(seen.values())
 
 
 def _number(value: Decimal | None) -> str:

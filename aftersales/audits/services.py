@@ -68,6 +68,7 @@ from aftersales.organisation.choices import Role
 from aftersales.organisation.models import DealerGroup, Membership, Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.rules import Actor, Party, actor_user
+from aftersales.organisation.selectors import active_users as _active_users
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.service.choices import RepairOrderStatus
 from aftersales.service.models import RepairOrder
@@ -170,14 +171,6 @@ def _audit_url(audit: Audit) -> str:
 
 def _finding_url(finding: Finding) -> str:
     return _url("audits:finding-detail", finding.pk) or _url("audits:audit-detail", finding.audit_id)
-
-
-def _active_users(memberships: Any) -> list[Any]:
-    seen: dict[int, Any] = {}
-    for membership in memberships.select_related("user").order_by("user_id"):
-        if membership.user.is_active:
-            seen.setdefault(membership.user_id, membership.user)
-    return list(seen.values())
 
 
 def store_managers(store: Store) -> list[Any]:

@@ -171,3 +171,13 @@ def bay_list(*, store_ids: frozenset[int] | set[int], active: bool | None = None
     if active is not None:
         bays = bays.filter(is_active=active)
     return bays.order_by("store__code", "code", "id")
+
+
+def active_users(memberships: QuerySet[Membership]) -> list[Any]:
+    """The active users of `memberships`, each once, by id: who an alert goes to (a store's managers, the group's
+    privacy officers …).  Each service builds the memberships it means; this turns them into people."""
+    seen: dict[int, Any] = {}
+    for membership in memberships.select_related("user").order_by("user_id"):
+        if membership.user.is_active:
+            seen.setdefault(membership.user_id, membership.user)
+    return list(seen.values())

@@ -41,6 +41,7 @@ from aftersales.organisation.choices import Role
 from aftersales.organisation.models import Membership, Store
 from aftersales.organisation.permissions import Capability, user_can
 from aftersales.organisation.rules import Actor, Party, actor_user
+from aftersales.organisation.selectors import active_users as _users
 from aftersales.organisation.selectors import setting_values_for_store
 from aftersales.privacy import messages
 from aftersales.privacy.choices import (
@@ -400,14 +401,6 @@ def privacy_officers(store: Store) -> list[Any]:
             Q(group_id=store.group_id, store__isnull=True) | Q(store=store), role=Role.PRIVACY_OFFICER
         )
     )
-
-
-def _users(memberships: Any) -> list[Any]:
-    seen: dict[int, Any] = {}
-    for membership in memberships.select_related("user").order_by("user_id"):
-        if membership.user.is_active:
-            seen.setdefault(membership.user_id, membership.user)
-    return list(seen.values())
 
 
 def store_escalation_at(request: RightsRequest) -> dt.datetime:

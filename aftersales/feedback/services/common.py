@@ -19,6 +19,7 @@ from aftersales.core.text import text_problem
 from aftersales.notifications.services import staff_notify
 from aftersales.organisation.choices import Role
 from aftersales.organisation.models import DealerGroup, Membership, Store
+from aftersales.organisation.selectors import active_users as _users
 from aftersales.organisation.selectors import setting_values_for_store
 
 DESCRIPTION_MAX = 5000
@@ -122,14 +123,6 @@ def group_managers(store: Store) -> list[Any]:
             Q(group_id=store.group_id, store__isnull=True) | Q(store=store), role=Role.GROUP_MANAGER
         )
     )
-
-
-def _users(memberships: Any) -> list[Any]:
-    seen: dict[int, Any] = {}
-    for membership in memberships.select_related("user").order_by("user_id"):
-        if membership.user.is_active:
-            seen.setdefault(membership.user_id, membership.user)
-    return list(seen.values())
 
 
 # The page where the person alerted about a record acts on it.
