@@ -7,9 +7,6 @@ audit only once it is submitted.  Written only by `audits.services`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -18,22 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.audits.choices import AnswerResult, AuditKind, AuditStatus, FindingStatus, MysteryChannel
 from aftersales.core.models import BaseModel
+from aftersales.core.models import person_fk as _person
 from aftersales.core.scoping import ScopedQuerySet
 from aftersales.feedback.models import Capa
 from aftersales.organisation.models import DealerGroup, Store
 from aftersales.service.models import RepairOrder
 from aftersales.standards.choices import ProcedureStep
-
-
-def _person(verbose_name: Any, related_name: str = "+") -> models.ForeignKey:
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=verbose_name,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name=related_name,
-    )
 
 
 class AuditChecklist(BaseModel):

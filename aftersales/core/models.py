@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.scoping import ScopedQuerySet
+
+
+def person_fk(verbose_name: Any, related_name: str = "+") -> models.ForeignKey:
+    """An optional link to a member of staff (who logged, owns, approved …) that survives the person's account
+    being deleted (SET_NULL): the record keeps what happened, the name goes."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name=related_name,
+    )
 
 
 class BaseModel(models.Model):

@@ -3,14 +3,12 @@ issue 17).  Written only by `privacy.services` (requests), `privacy.erasure` and
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.models import BaseModel
+from aftersales.core.models import person_fk as _person
 from aftersales.core.scoping import ScopedQuerySet
 from aftersales.customers.models import Customer
 from aftersales.organisation.models import DealerGroup, Store
@@ -22,17 +20,6 @@ from aftersales.privacy.choices import (
     RequestScope,
     RequestStatus,
 )
-
-
-def _person(verbose_name: Any, related_name: str = "+") -> models.ForeignKey:
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=verbose_name,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name=related_name,
-    )
 
 
 class RightsRequest(BaseModel):

@@ -8,8 +8,6 @@ default of `defaults.py` stands in.  Written only by `standards.services`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -17,19 +15,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.models import BaseModel
+from aftersales.core.models import person_fk as _person
 from aftersales.organisation.models import DealerGroup, Store
 from aftersales.standards.choices import ProcedureStep, VersionStatus
-
-
-def _person(verbose_name: Any, related_name: str = "+") -> models.ForeignKey:
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=verbose_name,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name=related_name,
-    )
 
 
 class Procedure(BaseModel):
